@@ -1,0 +1,211 @@
+/**
+ * How a task ended, delivered exactly once through its `TaskHandle` and
+ * mirrored by the `TaskFinished` event.
+ *
+ * @since 0.1.0
+ */
+import type * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import type { TaskTimeout } from "./TaskError.js"
+
+/**
+ * Why submitted work was turned away before it ran.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type RejectionKind =
+  | "AlreadyExists"
+  | "BatchRejected"
+  | "SlotBusy"
+  | "QueueFull"
+  | "SupersededByReplace"
+  | "RemovedFromQueue"
+  | "ControllerShuttingDown"
+  | "AdmissionFailed"
+
+/**
+ * - `Completed`: the last attempt succeeded and no restart was due.
+ * - `Failed`: a retryable failure with no retry left (or restart `never`).
+ * - `Fatal`: the task failed with `TaskFatal` or a failure its `isFatal` accepts.
+ * - `Canceled`: the task was stopped, or interrupted itself.
+ * - `ForceAborted`: the task ignored interruption for longer than the grace period.
+ * - `Rejected`: the work never ran.
+ *
+ * `Failed` and `Fatal` carry the last attempt's cause; a timed-out attempt
+ * fails with `TaskTimeout`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type TaskOutcome<E = unknown> =
+  | Completed
+  | Failed<E>
+  | Fatal<E>
+  | Canceled
+  | ForceAborted
+  | Rejected
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Completed {
+  readonly _tag: "Completed"
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Failed<E> {
+  readonly _tag: "Failed"
+  readonly reason: string
+  readonly exitCode: number | undefined
+  readonly cause: Cause.Cause<E | TaskTimeout>
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Fatal<E> {
+  readonly _tag: "Fatal"
+  readonly reason: string
+  readonly exitCode: number | undefined
+  readonly cause: Cause.Cause<E | TaskTimeout>
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Canceled {
+  readonly _tag: "Canceled"
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ForceAborted {
+  readonly _tag: "ForceAborted"
+  readonly reason: string
+}
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Rejected {
+  readonly _tag: "Rejected"
+  readonly kind: RejectionKind
+  readonly reason: string
+}
+
+interface TaskOutcomeDefinition extends Data.TaggedEnum.WithGenerics<1> {
+  readonly taggedEnum: TaskOutcome<this["A"]>
+}
+
+const Constructors = Data.taggedEnum<TaskOutcomeDefinition>()
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const Completed: Completed = Constructors.Completed()
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const Failed: <E>(args: Omit<Failed<E>, "_tag">) => TaskOutcome<E> = Constructors.Failed
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const Fatal: <E>(args: Omit<Fatal<E>, "_tag">) => TaskOutcome<E> = Constructors.Fatal
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const Canceled: Canceled = Constructors.Canceled()
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const ForceAborted: ForceAborted = Constructors.ForceAborted({
+  reason: "task did not stop within grace; force-aborted"
+})
+
+/**
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const Rejected = (kind: RejectionKind, reason: string): Rejected => Constructors.Rejected({ kind, reason })
+
+/**
+ * @since 0.1.0
+ * @category Guards
+ */
+export const $is = Constructors.$is
+
+/**
+ * @since 0.1.0
+ * @category Guards
+ */
+export const $match = Constructors.$match
+
+/**
+ * The snake_case label of an outcome, e.g. `outcome_completed`.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const label = (self: TaskOutcome<unknown>): string => labels[self._tag]
+
+const labels: Record<TaskOutcome["_tag"], string> = {
+  Completed: "outcome_completed",
+  Failed: "outcome_failed",
+  Fatal: "outcome_fatal",
+  Canceled: "outcome_canceled",
+  ForceAborted: "outcome_force_aborted",
+  Rejected: "outcome_rejected"
+}
+
+/**
+ * The snake_case label of a rejection kind, e.g. `slot_busy`.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const rejectionLabel = (kind: RejectionKind): string =>
+  kind.replace(/[A-Z]/g, (c, i) => (i === 0 ? "" : "_") + c.toLowerCase())
+
+/**
+ * The outcome's reason text, if it has one.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const reason = (self: TaskOutcome<unknown>): string | undefined => "reason" in self ? self.reason : undefined
+
+/**
+ * The outcome's exit code, if it has one.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const exitCode = (self: TaskOutcome<unknown>): number | undefined =>
+  "exitCode" in self ? self.exitCode : undefined
+
+/**
+ * Only `Completed` is a success.
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isSuccess = (self: TaskOutcome<unknown>): self is Completed => self._tag === "Completed"

@@ -1,0 +1,197 @@
+/**
+ * The supervisor service. It lives in a `Scope` (its Layer): closing the
+ * scope, e.g. on SIGINT under `NodeRuntime.runMain`, is a graceful shutdown.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type { TaskState } from "./internal/actor.js"
+import * as internal from "./internal/supervisor.js"
+import type {
+  AlreadyRunning,
+  ConfigError,
+  GraceExceeded,
+  ShuttingDown,
+  TaskAlreadyExists,
+  TaskNotFound,
+  TaskTerminationTimeout
+} from "./SupervisorError.js"
+import type { SupervisorEvent } from "./SupervisorEvent.js"
+import type { TaskHandle } from "./TaskHandle.js"
+import type { TaskSpec } from "./TaskSpec.js"
+
+/**
+ * A registered task as `list` reports it. `state` is `Waiting` (admitted,
+ * waiting to start or for a concurrency permit), `Running` (an attempt is
+ * running), `BackingOff` (between attempts) or `Stopping` (a stop was claimed;
+ * terminal cleanup pending).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface TaskInfo {
+  readonly id: number
+  readonly name: string
+  readonly state: TaskState
+  /** The number of the current or last attempt; 0 before the first. */
+  readonly attempt: number
+}
+
+export type {
+  /**
+   * @since 0.1.0
+   * @category Models
+   */
+  TaskState
+}
+
+/**
+ * @since 0.1.0
+ * @category Services
+ */
+export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor")<TaskSupervisor, {
+  /**
+   * Register a task and start it. Returns once it is registered; the task's
+   * requirements come from the caller's context. A name still registered, or
+   * still stopping, fails with `TaskAlreadyExists` (and publishes
+   * `TaskAddFailed`); after shutdown began, with `ShuttingDown`.
+   */
+  readonly add: <E, R>(
+    spec: TaskSpec<E, R>
+  ) => Effect.Effect<TaskHandle<E>, TaskAlreadyExists | ShuttingDown | ConfigError, R>
+  /**
+   * Static mode: admit the whole batch or none of it (every `TaskAdded` comes
+   * before any `AttemptStarting`), then wait until the registry is empty, and
+   * shut down. A second call fails with `AlreadyRunning`; a batch with a
+   * conflicting name fails with `TaskAlreadyExists` and leaves the supervisor
+   * running.
+   */
+  readonly run: <E, R>(
+    specs: Iterable<TaskSpec<E, R>>
+  ) => Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded, R>
+  /**
+   * Claim the task's stop and return: `true` if this call claimed it, `false`
+   * if another stop already had. It is force-aborted if it outlives the grace.
+   */
+  readonly remove: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
+  /**
+   * Stop the task and wait for its terminal cleanup. Returns `true` if this
+   * call claimed the stop. With `timeout`, stop waiting with
+   * `TaskTerminationTimeout` while the cancellation goes on.
+   */
+  readonly cancel: (
+    idOrName: number | string,
+    options?: { readonly timeout?: Duration.DurationInput | undefined }
+  ) => Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout>
+  /** Every registered task (including those stopping), sorted by id. */
+  readonly list: Effect.Effect<ReadonlyArray<TaskInfo>>
+  /** Whether the task with this name is running an attempt right now. */
+  readonly isAlive: (name: string) => Effect.Effect<boolean>
+  /** The events published while the stream runs; it ends after shutdown. */
+  readonly events: Stream.Stream<SupervisorEvent>
+  /** Resolves when no task is registered. */
+  readonly awaitEmpty: Effect.Effect<void>
+  /**
+   * Close admission, interrupt every task and wait for them against one grace
+   * deadline; tasks still running then are force-aborted and named in
+   * `GraceExceeded`. Every caller shares the one operation and its result.
+   */
+  readonly shutdown: Effect.Effect<void, GraceExceeded>
+}>() {}
+
+/**
+ * Build a supervisor in the current scope, reading `SupervisorConfig` (or its
+ * defaults) and the subscribers added with `Subscriber.layer`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = internal.make
+
+/**
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer: Layer.Layer<TaskSupervisor> = Layer.scoped(TaskSupervisor, make)
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const add = <E, R>(
+  spec: TaskSpec<E, R>
+): Effect.Effect<TaskHandle<E>, TaskAlreadyExists | ShuttingDown | ConfigError, TaskSupervisor | R> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.add(spec))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const run = <E, R>(
+  specs: Iterable<TaskSpec<E, R>>
+): Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded, TaskSupervisor | R> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.run(specs))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const remove = (idOrName: number | string): Effect.Effect<boolean, TaskNotFound, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.remove(idOrName))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const cancel = (
+  idOrName: number | string,
+  options?: { readonly timeout?: Duration.DurationInput | undefined }
+): Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.cancel(idOrName, options))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const list: Effect.Effect<ReadonlyArray<TaskInfo>, never, TaskSupervisor> = Effect.flatMap(
+  TaskSupervisor,
+  (supervisor) => supervisor.list
+)
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const isAlive = (name: string): Effect.Effect<boolean, never, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.isAlive(name))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const events: Stream.Stream<SupervisorEvent, never, TaskSupervisor> = Stream.unwrap(
+  Effect.map(TaskSupervisor, (supervisor) => supervisor.events)
+)
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const awaitEmpty: Effect.Effect<void, never, TaskSupervisor> = Effect.flatMap(
+  TaskSupervisor,
+  (supervisor) => supervisor.awaitEmpty
+)
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const shutdown: Effect.Effect<void, GraceExceeded, TaskSupervisor> = Effect.flatMap(
+  TaskSupervisor,
+  (supervisor) => supervisor.shutdown
+)

@@ -1,0 +1,247 @@
+import * as Cause from "effect/Cause"
+import type * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import type * as Schedule from "effect/Schedule"
+import * as ScheduleDecision from "effect/ScheduleDecision"
+import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as RestartPolicy from "../RestartPolicy.js"
+import * as SupervisorEvent from "../SupervisorEvent.js"
+import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskTimeout } from "../TaskError.js"
+import * as TaskOutcome from "../TaskOutcome.js"
+import { CurrentTask } from "../TaskSpec.js"
+import type { Bus } from "./subscribers.js"
+
+/** A task spec with every setting resolved against the supervisor defaults. */
+export interface Resolved {
+  readonly name: string
+  readonly effect: Effect.Effect<unknown, unknown, unknown>
+  readonly restart: RestartPolicy.RestartPolicy
+  readonly schedule: Schedule.Schedule<unknown, unknown, unknown>
+  readonly timeout: Duration.Duration | undefined
+  readonly maxRetries: number | undefined
+  readonly isFatal: ((error: unknown) => boolean) | undefined
+}
+
+/** What `list` reports of a task. */
+export type TaskState = "Waiting" | "Running" | "BackingOff" | "Stopping"
+
+/** One registered task: its registry entry and the state its actor shares with the registry. */
+export interface Entry {
+  readonly id: number
+  readonly spec: Resolved
+  readonly outcome: Deferred.Deferred<TaskOutcome.TaskOutcome<any>>
+  /** Completed by the terminal commit. */
+  readonly done: Deferred.Deferred<void>
+  /** `Removing` once a stop has been claimed; the name stays reserved until the commit. */
+  state: "Registered" | "Removing"
+  status: TaskState
+  attempt: number
+  /** Set by the claimant before it interrupts the actor. */
+  stopRequested: boolean
+  /** The outcome the actor decided on, if it got that far. */
+  result: TaskOutcome.TaskOutcome<unknown> | undefined
+  /** The outcome of the terminal commit; set exactly once. */
+  finished: TaskOutcome.TaskOutcome<unknown> | undefined
+  fiber: Fiber.RuntimeFiber<void> | undefined
+  /** The force-abort timer of an individual stop. */
+  timer: Fiber.RuntimeFiber<void> | undefined
+}
+
+/** The parts of the supervisor an actor uses. */
+export interface ActorEnv {
+  readonly bus: Bus
+  readonly permits: Effect.Semaphore | undefined
+}
+
+const TimedOut = Symbol.for("effect-taskvisor/TimedOut")
+const oneMilli = Duration.millis(1)
+
+const attemptEffect = (entry: Entry): Effect.Effect<unknown, unknown> => {
+  const spec = entry.spec
+  const attempt = Effect.provideService(spec.effect, CurrentTask, {
+    id: entry.id,
+    name: spec.name,
+    attempt: entry.attempt
+  }) as Effect.Effect<unknown, unknown>
+  const bounded = spec.timeout === undefined ? attempt : Effect.timeoutTo(attempt, {
+    duration: spec.timeout,
+    onTimeout: () => TimedOut,
+    onSuccess: (a) => a
+  })
+  return Effect.withSpan(bounded, "taskvisor.attempt", {
+    attributes: { task: spec.name, attempt: entry.attempt }
+  })
+}
+
+/**
+ * The retry loop of one task. It runs uninterruptibly except where it waits
+ * (permit, attempt, delay), so a stop always lets it publish the attempt's
+ * terminal event and record the outcome. Attempts never overlap.
+ */
+export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const { bus, permits } = env
+      const spec = entry.spec
+      const { id } = entry
+      const { name } = spec
+      const clock = yield* Effect.clock
+      let scheduleState = spec.schedule.initial
+      let retries = 0
+
+      const pause = function*(delay: Effect.Effect<void>) {
+        entry.status = "BackingOff"
+        const slept = yield* Effect.exit(restore(delay))
+        return Exit.isSuccess(slept)
+      }
+
+      while (true) {
+        if (permits !== undefined) {
+          entry.status = "Waiting"
+          const permit = yield* Effect.exit(restore(permits.take(1)))
+          if (Exit.isFailure(permit)) return TaskOutcome.Canceled
+        }
+        const attempt = ++entry.attempt
+        entry.status = "Running"
+        if (bus.active) {
+          bus.publish(SupervisorEvent.AttemptStarting({ seq: bus.next(), at: bus.now(), id, task: name, attempt }))
+        }
+        const started = clock.unsafeCurrentTimeMillis()
+        const exit = yield* Effect.exit(restore(attemptEffect(entry)))
+        if (permits !== undefined) yield* permits.release(1)
+        const elapsed = clock.unsafeCurrentTimeMillis() - started
+        const duration = Duration.millis(elapsed)
+
+        let failure: unknown
+        let cause: Cause.Cause<unknown>
+        if (Exit.isSuccess(exit) && exit.value !== TimedOut) {
+          if (bus.active) {
+            bus.publish(
+              SupervisorEvent.AttemptSucceeded({ seq: bus.next(), at: bus.now(), id, task: name, attempt, duration })
+            )
+          }
+          retries = 0
+          scheduleState = spec.schedule.initial
+          if (spec.restart._tag !== "Always") {
+            return entry.stopRequested ? TaskOutcome.Canceled : TaskOutcome.Completed
+          }
+          const interval = spec.restart.interval
+          if (interval !== undefined) {
+            const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
+            if (bus.active) {
+              bus.publish(SupervisorEvent.BackoffScheduled({
+                seq: bus.next(),
+                at: bus.now(),
+                id,
+                task: name,
+                attempt,
+                delay,
+                source: "Success",
+                reason: undefined
+              }))
+            }
+            if (!(yield* pause(Effect.sleep(delay)))) return TaskOutcome.Canceled
+          } else if (
+            !(yield* pause(elapsed < 1 ? Effect.sleep(Duration.subtract(oneMilli, duration)) : Effect.yieldNow()))
+          ) {
+            return TaskOutcome.Canceled
+          }
+          continue
+        } else if (Exit.isSuccess(exit)) {
+          failure = new TaskTimeout({ timeout: spec.timeout! })
+          cause = Cause.fail(failure)
+          if (bus.active) {
+            bus.publish(SupervisorEvent.AttemptTimedOut({
+              seq: bus.next(),
+              at: bus.now(),
+              id,
+              task: name,
+              attempt,
+              duration,
+              timeout: spec.timeout!
+            }))
+          }
+        } else {
+          cause = exit.cause
+          const typed = Cause.failureOption(cause)
+          if (Option.isSome(typed)) {
+            failure = typed.value
+          } else {
+            const defect = Cause.dieOption(cause)
+            if (Option.isNone(defect)) {
+              if (bus.active) {
+                bus.publish(
+                  SupervisorEvent.AttemptCanceled({ seq: bus.next(), at: bus.now(), id, task: name, attempt, duration })
+                )
+              }
+              return TaskOutcome.Canceled
+            }
+            failure = new TaskPanicked({ defect: defect.value })
+          }
+          const reason = describe(failure)
+          const exitCode = exitCodeOf(failure)
+          if (bus.active) {
+            bus.publish(SupervisorEvent.AttemptFailed({
+              seq: bus.next(),
+              at: bus.now(),
+              id,
+              task: name,
+              attempt,
+              duration,
+              reason,
+              exitCode
+            }))
+          }
+          if (Option.isSome(typed) && (isTaskFatal(failure) || spec.isFatal?.(failure) === true)) {
+            return TaskOutcome.Fatal({ reason, exitCode, cause })
+          }
+        }
+
+        const reason = describe(failure)
+        const exitCode = exitCodeOf(failure)
+        if (spec.restart._tag === "Never") {
+          return TaskOutcome.Failed({ reason, exitCode, cause })
+        }
+        if (spec.maxRetries !== undefined && retries >= spec.maxRetries) {
+          return TaskOutcome.Failed({
+            reason: `retry limit reached after ${retries} of ${spec.maxRetries} retries: ${reason}`,
+            exitCode,
+            cause
+          })
+        }
+        const now = clock.unsafeCurrentTimeMillis()
+        const [nextState, , decision] = yield* (spec.schedule.step(now, failure, scheduleState) as Effect.Effect<
+          readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
+        >)
+        if (ScheduleDecision.isDone(decision)) {
+          return TaskOutcome.Failed({
+            reason: `retry schedule ended after ${retries} retries: ${reason}`,
+            exitCode,
+            cause
+          })
+        }
+        scheduleState = nextState
+        retries++
+        const delay = Duration.millis(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
+        if (bus.active) {
+          bus.publish(SupervisorEvent.BackoffScheduled({
+            seq: bus.next(),
+            at: bus.now(),
+            id,
+            task: name,
+            attempt,
+            delay,
+            source: "Failure",
+            reason
+          }))
+        }
+        if (!(yield* pause(Effect.sleep(delay)))) return TaskOutcome.Canceled
+      }
+    }).pipe(Effect.map((outcome) => {
+      entry.result = outcome
+    }))
+  )

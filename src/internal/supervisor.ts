@@ -1,0 +1,348 @@
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as BackoffPolicy from "../BackoffPolicy.js"
+import * as SupervisorConfig from "../SupervisorConfig.js"
+import {
+  AlreadyRunning,
+  ConfigError,
+  GraceExceeded,
+  ShuttingDown,
+  TaskAlreadyExists,
+  TaskNotFound,
+  TaskTerminationTimeout
+} from "../SupervisorError.js"
+import * as SupervisorEvent from "../SupervisorEvent.js"
+import type { TaskHandle } from "../TaskHandle.js"
+import * as TaskOutcome from "../TaskOutcome.js"
+import type { TaskSpec } from "../TaskSpec.js"
+import type { TaskInfo, TaskSupervisor } from "../TaskSupervisor.js"
+import * as actor from "./actor.js"
+import * as handle from "./handle.js"
+import { Bus, currentSubscribers } from "./subscribers.js"
+import * as validate from "./validate.js"
+
+const alreadyExistsReason = "a registered task already uses this name"
+const batchRejectedReason = "another item rejected the all-or-nothing batch"
+
+const resolve = (
+  spec: TaskSpec<unknown, unknown>,
+  defaults: SupervisorConfig.TaskDefaults
+): actor.Resolved | ConfigError => {
+  if (typeof spec.name !== "string" || spec.name.length === 0) {
+    return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
+  }
+  let timeout = defaults.timeout
+  if (spec.timeout === null) {
+    timeout = undefined
+  } else if (spec.timeout !== undefined) {
+    const decoded = validate.duration(`timeout of task '${spec.name}'`, spec.timeout)
+    if (decoded instanceof ConfigError) return decoded
+    timeout = Duration.isZero(decoded) ? undefined : decoded
+  }
+  let maxRetries = defaults.maxRetries
+  if (spec.maxRetries === null) {
+    maxRetries = undefined
+  } else if (spec.maxRetries !== undefined) {
+    const checked = validate.integer(`maxRetries of task '${spec.name}'`, spec.maxRetries, 0)
+    if (checked instanceof ConfigError) return checked
+    maxRetries = checked
+  }
+  const retry = spec.retry ?? defaults.retry
+  return {
+    name: spec.name,
+    effect: spec.effect,
+    restart: spec.restart ?? defaults.restart,
+    schedule: BackoffPolicy.isBackoffPolicy(retry) ? BackoffPolicy.toSchedule(retry) : retry,
+    timeout,
+    maxRetries,
+    isFatal: spec.isFatal
+  }
+}
+
+type Trigger = "Requested" | "Natural"
+
+/** Build a supervisor in the current scope; closing the scope shuts it down. */
+export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = Effect.gen(function*() {
+  const settings = Option.getOrElse(
+    yield* Effect.serviceOption(SupervisorConfig.SupervisorConfig),
+    () => SupervisorConfig.defaults
+  )
+  const runtime = yield* Effect.runtime<never>()
+  const bus = new Bus(yield* Effect.clock, runtime, settings.busCapacity)
+  for (const subscriber of yield* FiberRef.get(currentSubscribers)) bus.subscribe(subscriber)
+  const permits = settings.maxConcurrent === undefined ? undefined : yield* Effect.makeSemaphore(settings.maxConcurrent)
+  const env: actor.ActorEnv = { bus, permits }
+  const fork = Runtime.runFork(runtime)
+
+  const entries = new Map<number, actor.Entry>()
+  const names = new Map<string, number>()
+  const empty = yield* Effect.makeLatch(true)
+  const shutdownResult = yield* Deferred.make<void, GraceExceeded>()
+  let nextId = 1
+  let open = true
+  let runStarted = false
+  let shutdownStarted = false
+
+  const emit = (event: SupervisorEvent.SupervisorEvent) => bus.publish(event)
+
+  const commit = (entry: actor.Entry, outcome: TaskOutcome.TaskOutcome<unknown>): void => {
+    if (entry.finished !== undefined) return
+    entry.finished = outcome
+    const { id, spec: { name } } = entry
+    entries.delete(id)
+    if (names.get(name) === id) names.delete(name)
+    if (bus.active) emit(SupervisorEvent.TaskFinished({ seq: bus.next(), at: bus.now(), id, task: name, outcome }))
+    Deferred.unsafeDone(entry.outcome, Exit.succeed(outcome))
+    if (bus.active) emit(SupervisorEvent.TaskRemoved({ seq: bus.next(), at: bus.now(), id, task: name }))
+    entry.timer?.unsafeInterruptAsFork(FiberId.none)
+    Deferred.unsafeDone(entry.done, Exit.void)
+    if (entries.size === 0) empty.unsafeOpen()
+  }
+
+  const register = (id: number, spec: actor.Resolved): actor.Entry => {
+    const entry: actor.Entry = {
+      id,
+      spec,
+      outcome: Deferred.unsafeMake(FiberId.none),
+      done: Deferred.unsafeMake(FiberId.none),
+      state: "Registered",
+      status: "Waiting",
+      attempt: 0,
+      stopRequested: false,
+      result: undefined,
+      finished: undefined,
+      fiber: undefined,
+      timer: undefined
+    }
+    entries.set(id, entry)
+    names.set(spec.name, id)
+    empty.unsafeClose()
+    return entry
+  }
+
+  const start = (entry: actor.Entry, caller: Runtime.Runtime<any>) => {
+    const fiber = Runtime.runFork(caller)(actor.run(env, entry))
+    entry.fiber = fiber
+    fiber.addObserver(() => commit(entry, entry.result ?? TaskOutcome.Canceled))
+  }
+
+  const callerRuntime = <R>() =>
+    Effect.withFiberRuntime<Runtime.Runtime<R>>((fiber) =>
+      Effect.succeed(Runtime.make({
+        context: fiber.currentContext as any,
+        fiberRefs: fiber.getFiberRefs(),
+        runtimeFlags: Runtime.defaultRuntime.runtimeFlags
+      }))
+    )
+
+  /** Move a registered entry to Removing and interrupt its actor. */
+  const claim = (entry: actor.Entry): void => {
+    entry.state = "Removing"
+    entry.status = "Stopping"
+    entry.stopRequested = true
+    entry.fiber?.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  /** An individual stop: claim, then force-abort after grace unless the actor ends first. */
+  const claimWithGrace = (entry: actor.Entry, reason: string | undefined): void => {
+    if (bus.active) {
+      emit(
+        SupervisorEvent.TaskRemoveRequested({
+          seq: bus.next(),
+          at: bus.now(),
+          id: entry.id,
+          task: entry.spec.name,
+          reason
+        })
+      )
+    }
+    claim(entry)
+    if (entry.finished === undefined) {
+      entry.timer = fork(
+        Effect.sleep(settings.grace).pipe(
+          Effect.andThen(Effect.sync(() => commit(entry, TaskOutcome.ForceAborted)))
+        )
+      )
+    }
+  }
+
+  const lookup = (target: number | string): Effect.Effect<actor.Entry, TaskNotFound> => {
+    const entry = typeof target === "number" ? entries.get(target) : entries.get(names.get(target) ?? -1)
+    return entry === undefined ? Effect.fail(new TaskNotFound({ target })) : Effect.succeed(entry)
+  }
+
+  const add = <E, R>(spec: TaskSpec<E, R>) =>
+    Effect.flatMap(callerRuntime<R>(), (caller): Effect.Effect<
+      TaskHandle<E>,
+      TaskAlreadyExists | ShuttingDown | ConfigError
+    > => {
+      if (!open) return Effect.fail(new ShuttingDown())
+      const resolved = resolve(spec as TaskSpec<unknown, unknown>, settings.defaults)
+      if (resolved instanceof ConfigError) return Effect.fail(resolved)
+      const id = nextId++
+      const name = resolved.name
+      if (bus.active) emit(SupervisorEvent.TaskAddRequested({ seq: bus.next(), at: bus.now(), id, task: name }))
+      if (names.has(name)) {
+        if (bus.active) {
+          emit(SupervisorEvent.TaskAddFailed({
+            seq: bus.next(),
+            at: bus.now(),
+            id,
+            task: name,
+            rejection: "AlreadyExists",
+            reason: alreadyExistsReason
+          }))
+        }
+        return Effect.fail(new TaskAlreadyExists({ taskName: name }))
+      }
+      const entry = register(id, resolved)
+      if (bus.active) emit(SupervisorEvent.TaskAdded({ seq: bus.next(), at: bus.now(), id, task: name }))
+      start(entry, caller)
+      return Effect.succeed(handle.make<E>(id, name, entry.outcome))
+    })
+
+  const shutdownWith = (trigger: Trigger): Effect.Effect<void, GraceExceeded> =>
+    Effect.suspend(() => {
+      if (!shutdownStarted) {
+        open = false
+        shutdownStarted = true
+        if (trigger === "Requested" && bus.active) {
+          emit(SupervisorEvent.ShutdownRequested({ seq: bus.next(), at: bus.now() }))
+        }
+        fork(Effect.flatMap(Effect.exit(drain), (exit) => Deferred.done(shutdownResult, exit)))
+      }
+      return Deferred.await(shutdownResult)
+    })
+  const drain: Effect.Effect<void, GraceExceeded> = Effect.suspend(() => {
+    const present = Array.from(entries.values())
+    for (const entry of present) {
+      if (entry.state === "Registered") claim(entry)
+    }
+    return Effect.forEach(present, (entry) => Deferred.await(entry.done), { discard: true }).pipe(
+      Effect.timeoutOption(settings.grace),
+      Effect.flatMap(() => {
+        const stuck: Array<string> = []
+        for (const entry of present) {
+          commit(entry, TaskOutcome.ForceAborted)
+          if (entry.finished?._tag === "ForceAborted") stuck.push(entry.spec.name)
+        }
+        if (bus.active) {
+          emit(
+            stuck.length === 0
+              ? SupervisorEvent.AllStoppedWithinGrace({ seq: bus.next(), at: bus.now() })
+              : SupervisorEvent.GraceExceeded({ seq: bus.next(), at: bus.now(), grace: settings.grace, stuck })
+          )
+        }
+        return bus.close(settings.subscriberShutdownTimeout).pipe(
+          Effect.zipRight(
+            stuck.length === 0 ? Effect.void : Effect.fail(new GraceExceeded({ grace: settings.grace, stuck }))
+          )
+        )
+      })
+    )
+  })
+
+  yield* Effect.addFinalizer(() => Effect.ignore(shutdownWith("Requested")))
+
+  const supervisor: TaskSupervisor["Type"] = {
+    add,
+    run: <E, R>(specs: Iterable<TaskSpec<E, R>>) =>
+      Effect.flatMap(callerRuntime<R>(), (caller): Effect.Effect<
+        void,
+        TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded
+      > => {
+        if (runStarted) return Effect.fail(new AlreadyRunning())
+        runStarted = true
+        if (!open) return shutdownWith("Natural")
+        const resolved: Array<actor.Resolved> = []
+        for (const spec of specs) {
+          const r = resolve(spec as TaskSpec<unknown, unknown>, settings.defaults)
+          if (r instanceof ConfigError) return Effect.fail(r)
+          resolved.push(r)
+        }
+        const ids = resolved.map(() => nextId++)
+        if (bus.active) {
+          resolved.forEach((r, i) =>
+            emit(SupervisorEvent.TaskAddRequested({ seq: bus.next(), at: bus.now(), id: ids[i], task: r.name }))
+          )
+        }
+        const seen = new Set<string>()
+        const conflicting = resolved.map((r) => {
+          const conflict = names.has(r.name) || seen.has(r.name)
+          seen.add(r.name)
+          return conflict
+        })
+        const firstConflict = conflicting.indexOf(true)
+        if (firstConflict >= 0) {
+          if (bus.active) {
+            resolved.forEach((r, i) =>
+              emit(SupervisorEvent.TaskAddFailed({
+                seq: bus.next(),
+                at: bus.now(),
+                id: ids[i],
+                task: r.name,
+                rejection: conflicting[i] ? "AlreadyExists" : "BatchRejected",
+                reason: conflicting[i] ? alreadyExistsReason : batchRejectedReason
+              }))
+            )
+          }
+          return Effect.fail(new TaskAlreadyExists({ taskName: resolved[firstConflict].name }))
+        }
+        const registered = resolved.map((r, i) => register(ids[i], r))
+        if (bus.active) {
+          for (const entry of registered) {
+            emit(SupervisorEvent.TaskAdded({ seq: bus.next(), at: bus.now(), id: entry.id, task: entry.spec.name }))
+          }
+        }
+        for (const entry of registered) start(entry, caller)
+        const waitEmpty: Effect.Effect<void> = Effect.flatMap(empty.await, () =>
+          entries.size === 0 ? Effect.void : waitEmpty)
+        return Effect.zipRight(waitEmpty, shutdownWith("Natural"))
+      }),
+    remove: (target) =>
+      Effect.flatMap(lookup(target), (entry) => {
+        if (entry.state !== "Registered") return Effect.succeed(false)
+        claimWithGrace(entry, undefined)
+        return Effect.succeed(true)
+      }),
+    cancel: (target, options) =>
+      Effect.flatMap(lookup(target), (entry) => {
+        const claimed = entry.state === "Registered"
+        if (claimed) claimWithGrace(entry, "manual_cancel")
+        const done = Deferred.await(entry.done)
+        if (options?.timeout === undefined) return Effect.as(done, claimed)
+        const timeout = Duration.decode(options.timeout)
+        return done.pipe(
+          Effect.timeoutFail({
+            duration: timeout,
+            onTimeout: () => new TaskTerminationTimeout({ id: entry.id, taskName: entry.spec.name, timeout })
+          }),
+          Effect.as(claimed)
+        )
+      }),
+    list: Effect.sync(() =>
+      Array.from(entries.values(), (entry): TaskInfo => ({
+        id: entry.id,
+        name: entry.spec.name,
+        state: entry.status,
+        attempt: entry.attempt
+      })).sort((a, b) => a.id - b.id)
+    ),
+    isAlive: (name) =>
+      Effect.sync(() => {
+        const id = names.get(name)
+        return id !== undefined && entries.get(id)?.status === "Running"
+      }),
+    events: bus.events,
+    awaitEmpty: empty.await,
+    shutdown: Effect.suspend(() => shutdownWith("Requested"))
+  }
+  return supervisor
+})
