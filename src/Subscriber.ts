@@ -133,6 +133,7 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "GraceExceeded":
     case "SubscriberOverflow":
     case "TaskAddFailed":
+    case "ControllerRejected":
       return LogLevel.Warning
     case "TaskFinished":
       switch (event.outcome._tag) {
@@ -148,6 +149,7 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "BackoffScheduled":
     case "TaskAddRequested":
     case "TaskRemoveRequested":
+    case "ControllerSlotTransition":
       return LogLevel.Debug
     default:
       return LogLevel.Info
@@ -203,6 +205,14 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
       return `${head} subscriber=${event.subscriber} reason=${JSON.stringify(event.reason)}`
     case "RuntimeFailure":
       return `${head} component=${event.component} reason=${JSON.stringify(event.reason)}`
+    case "ControllerSubmitted":
+      return `${head} slot=${event.slot} id=${event.id} ${event.reason}`
+    case "ControllerRejected":
+      return `${head} slot=${event.slot} id=${event.id} rejection=${
+        TaskOutcome.rejectionLabel(event.rejection)
+      } reason=${JSON.stringify(event.reason)}`
+    case "ControllerSlotTransition":
+      return `${head} slot=${event.slot} reason=${JSON.stringify(event.reason)}`
     default:
       return `${head} task=${event.task}`
   }

@@ -33,6 +33,19 @@ export interface TaskDefaults {
 }
 
 /**
+ * Per-slot admission control (see `Controller`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface ControllerSettings {
+  /** The most submissions waiting across all slots (default 1024). */
+  readonly queueCapacity: number
+  /** The most submissions waiting in one slot (default 100; 0 allows none to wait). */
+  readonly maxSlotQueue: number
+}
+
+/**
  * @since 0.1.0
  * @category Models
  */
@@ -46,6 +59,8 @@ export interface Settings {
   /** The buffer of each `events` stream consumer. */
   readonly busCapacity: number
   readonly defaults: TaskDefaults
+  /** `undefined`: no controller; controller calls fail with `ControllerNotConfigured`. */
+  readonly controller: ControllerSettings | undefined
 }
 
 /**
@@ -80,7 +95,19 @@ export const defaults: Settings = {
   subscriberShutdownTimeout: Duration.seconds(5),
   maxConcurrent: undefined,
   busCapacity: 1024,
-  defaults: taskDefaults
+  defaults: taskDefaults,
+  controller: undefined
+}
+
+/**
+ * queueCapacity 1024, maxSlotQueue 100.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const controllerDefaults: ControllerSettings = {
+  queueCapacity: 1024,
+  maxSlotQueue: 100
 }
 
 /**
@@ -99,6 +126,11 @@ export interface Input {
     readonly retry?: Retry | undefined
     readonly timeout?: Duration.DurationInput | null | undefined
     readonly maxRetries?: number | null | undefined
+  } | undefined
+  /** Enable the controller; omitted fields keep `controllerDefaults`. */
+  readonly controller?: {
+    readonly queueCapacity?: number | undefined
+    readonly maxSlotQueue?: number | undefined
   } | undefined
 }
 
@@ -133,6 +165,16 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         d.maxRetries,
         taskDefaults.maxRetries,
         (v) => v === null ? undefined : validate.integer("defaults.maxRetries", v, 0)
+      ),
+      queueCapacity: optional(
+        input.controller?.queueCapacity,
+        controllerDefaults.queueCapacity,
+        (v) => validate.integer("controller.queueCapacity", v, 1)
+      ),
+      maxSlotQueue: optional(
+        input.controller?.maxSlotQueue,
+        controllerDefaults.maxSlotQueue,
+        (v) => validate.integer("controller.maxSlotQueue", v, 0)
       )
     }
     for (const value of Object.values(fields)) {
@@ -149,7 +191,10 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         retry: d.retry ?? taskDefaults.retry,
         timeout: valid.timeout,
         maxRetries: valid.maxRetries
-      }
+      },
+      controller: input.controller === undefined
+        ? undefined
+        : { queueCapacity: valid.queueCapacity, maxSlotQueue: valid.maxSlotQueue }
     })
   })
 
@@ -169,8 +214,9 @@ export const layer = (input: Input = {}): Layer.Layer<SupervisorConfig, ConfigEr
 /**
  * Read the settings from Effect's current `ConfigProvider` (by default the
  * environment): `<PREFIX>_GRACE`, `<PREFIX>_SUBSCRIBER_SHUTDOWN_TIMEOUT`,
- * `<PREFIX>_MAX_CONCURRENT`, `<PREFIX>_BUS_CAPACITY`, `<PREFIX>_TIMEOUT` and
- * `<PREFIX>_MAX_RETRIES`, each optional. Durations are Effect duration strings
+ * `<PREFIX>_MAX_CONCURRENT`, `<PREFIX>_BUS_CAPACITY`, `<PREFIX>_TIMEOUT`,
+ * `<PREFIX>_MAX_RETRIES`, `<PREFIX>_CONTROLLER_QUEUE_CAPACITY` and
+ * `<PREFIX>_CONTROLLER_MAX_SLOT_QUEUE` (either enables the controller), each optional. Durations are Effect duration strings
  * (`"5 seconds"`) or milliseconds.
  *
  * @since 0.1.0
@@ -185,7 +231,9 @@ export const config = (prefix: string = "TASKVISOR"): Config.Config<Input> => {
       maxConcurrent: opt("MAX_CONCURRENT"),
       busCapacity: opt("BUS_CAPACITY"),
       timeout: opt("TIMEOUT"),
-      maxRetries: opt("MAX_RETRIES")
+      maxRetries: opt("MAX_RETRIES"),
+      controllerQueueCapacity: opt("CONTROLLER_QUEUE_CAPACITY"),
+      controllerMaxSlotQueue: opt("CONTROLLER_MAX_SLOT_QUEUE")
     }),
     prefix
   ).pipe(Config.map((raw): Input => {
@@ -201,7 +249,10 @@ export const config = (prefix: string = "TASKVISOR"): Config.Config<Input> => {
       subscriberShutdownTimeout: durationOf(raw.subscriberShutdownTimeout),
       maxConcurrent: numberOf(raw.maxConcurrent),
       busCapacity: numberOf(raw.busCapacity),
-      defaults: { timeout: durationOf(raw.timeout), maxRetries: numberOf(raw.maxRetries) }
+      defaults: { timeout: durationOf(raw.timeout), maxRetries: numberOf(raw.maxRetries) },
+      controller: Option.isNone(raw.controllerQueueCapacity) && Option.isNone(raw.controllerMaxSlotQueue)
+        ? undefined
+        : { queueCapacity: numberOf(raw.controllerQueueCapacity), maxSlotQueue: numberOf(raw.controllerMaxSlotQueue) }
     }
   }))
 }

@@ -15,6 +15,7 @@
  */
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
+import type { SlotStatus } from "./Controller.js"
 import type { RejectionKind, TaskOutcome } from "./TaskOutcome.js"
 
 interface Base {
@@ -84,6 +85,22 @@ export type SupervisorEvent = Data.TaggedEnum<{
   SubscriberPanicked: Base & { readonly subscriber: string; readonly reason: string }
   /** An internal component failed; the supervisor carries on. */
   RuntimeFailure: Base & { readonly component: string; readonly reason: string }
+  /** The controller accepted a submission: it became the slot's owner or waits in its queue (`reason` says which). */
+  ControllerSubmitted: Base & { readonly id: number; readonly slot: string; readonly reason: string }
+  /** The controller turned a submission away; it never runs. */
+  ControllerRejected: Base & {
+    readonly id: number
+    readonly slot: string
+    readonly rejection: RejectionKind
+    readonly reason: string
+  }
+  /** A slot changed status: `Idle` to `Running` on admission, `Running` to `Terminating` on a replace. */
+  ControllerSlotTransition: Base & {
+    readonly slot: string
+    readonly from: SlotStatus
+    readonly to: SlotStatus
+    readonly reason: string
+  }
 }>
 
 const Constructors = Data.taggedEnum<SupervisorEvent>()
@@ -104,6 +121,9 @@ export const {
   AttemptSucceeded,
   AttemptTimedOut,
   BackoffScheduled,
+  ControllerRejected,
+  ControllerSlotTransition,
+  ControllerSubmitted,
   GraceExceeded,
   RuntimeFailure,
   ShutdownRequested,

@@ -10,11 +10,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type { ControllerSnapshot } from "./Controller.js"
+import type { ControllerSpec } from "./ControllerSpec.js"
 import type { TaskState } from "./internal/actor.js"
 import * as internal from "./internal/supervisor.js"
 import type {
   AlreadyRunning,
   ConfigError,
+  ControllerNotConfigured,
   GraceExceeded,
   ShuttingDown,
   TaskAlreadyExists,
@@ -77,6 +80,8 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   /**
    * Claim the task's stop and return: `true` if this call claimed it, `false`
    * if another stop already had. It is force-aborted if it outlives the grace.
+   * An id of work still queued in the controller takes it off its slot
+   * (outcome `Rejected` with kind `RemovedFromQueue`).
    */
   readonly remove: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
   /**
@@ -87,7 +92,7 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   readonly cancel: (
     idOrName: number | string,
     options?: { readonly timeout?: Duration.DurationInput | undefined }
-  ) => Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout>
+  ) => Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout | ConfigError>
   /** Every registered task (including those stopping), sorted by id. */
   readonly list: Effect.Effect<ReadonlyArray<TaskInfo>>
   /** Whether the task with this name is running an attempt right now. */
@@ -102,6 +107,25 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
    * `GraceExceeded`. Every caller shares the one operation and its result.
    */
   readonly shutdown: Effect.Effect<void, GraceExceeded>
+  /**
+   * Hand work to the controller and return its task id once accepted. It
+   * becomes its slot's owner at once if the slot is free; otherwise it is
+   * queued, replaces the owner, or is rejected, as its admission says. A
+   * rejection is published as `ControllerRejected` and is the outcome seen by
+   * `submitAndWatch`.
+   */
+  readonly submit: <E, R>(
+    spec: ControllerSpec<E, R>
+  ) => Effect.Effect<number, ControllerNotConfigured | ShuttingDown | ConfigError, R>
+  /**
+   * Like `submit`, returning a handle whose outcome is the admitted task's
+   * outcome, or `Rejected { kind, reason }` if it never ran.
+   */
+  readonly submitAndWatch: <E, R>(
+    spec: ControllerSpec<E, R>
+  ) => Effect.Effect<TaskHandle<E>, ControllerNotConfigured | ShuttingDown | ConfigError, R>
+  /** The controller's busy slots, sorted by key. */
+  readonly controllerSnapshot: Effect.Effect<ControllerSnapshot, ControllerNotConfigured>
 }>() {}
 
 /**
@@ -151,7 +175,7 @@ export const remove = (idOrName: number | string): Effect.Effect<boolean, TaskNo
 export const cancel = (
   idOrName: number | string,
   options?: { readonly timeout?: Duration.DurationInput | undefined }
-): Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout, TaskSupervisor> =>
+): Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout | ConfigError, TaskSupervisor> =>
   Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.cancel(idOrName, options))
 
 /**
@@ -195,3 +219,28 @@ export const shutdown: Effect.Effect<void, GraceExceeded, TaskSupervisor> = Effe
   TaskSupervisor,
   (supervisor) => supervisor.shutdown
 )
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const submit = <E, R>(
+  spec: ControllerSpec<E, R>
+): Effect.Effect<number, ControllerNotConfigured | ShuttingDown | ConfigError, TaskSupervisor | R> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submit(spec))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const submitAndWatch = <E, R>(
+  spec: ControllerSpec<E, R>
+): Effect.Effect<TaskHandle<E>, ControllerNotConfigured | ShuttingDown | ConfigError, TaskSupervisor | R> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submitAndWatch(spec))
+
+/**
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const controllerSnapshot: Effect.Effect<ControllerSnapshot, ControllerNotConfigured, TaskSupervisor> = Effect
+  .flatMap(TaskSupervisor, (supervisor) => supervisor.controllerSnapshot)

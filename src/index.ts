@@ -6,6 +6,16 @@ export * as BackoffPolicy from "./BackoffPolicy.js"
 /**
  * @since 0.1.0
  */
+export * as Controller from "./Controller.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as ControllerSpec from "./ControllerSpec.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RestartPolicy from "./RestartPolicy.js"
 
 /**

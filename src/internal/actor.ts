@@ -92,6 +92,8 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
       const clock = yield* Effect.clock
       let scheduleState = spec.schedule.initial
       let retries = 0
+      // nothing is published once the task was force-aborted and its terminal events are out
+      const live = () => bus.active && entry.finished === undefined
 
       const pause = function*(delay: Effect.Effect<void>) {
         entry.status = "BackingOff"
@@ -107,7 +109,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
         }
         const attempt = ++entry.attempt
         entry.status = "Running"
-        if (bus.active) {
+        if (live()) {
           bus.publish(SupervisorEvent.AttemptStarting({ seq: bus.next(), at: bus.now(), id, task: name, attempt }))
         }
         const started = clock.unsafeCurrentTimeMillis()
@@ -119,7 +121,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
         let failure: unknown
         let cause: Cause.Cause<unknown>
         if (Exit.isSuccess(exit) && exit.value !== TimedOut) {
-          if (bus.active) {
+          if (live()) {
             bus.publish(
               SupervisorEvent.AttemptSucceeded({ seq: bus.next(), at: bus.now(), id, task: name, attempt, duration })
             )
@@ -132,7 +134,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
           const interval = spec.restart.interval
           if (interval !== undefined) {
             const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
-            if (bus.active) {
+            if (live()) {
               bus.publish(SupervisorEvent.BackoffScheduled({
                 seq: bus.next(),
                 at: bus.now(),
@@ -154,7 +156,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
         } else if (Exit.isSuccess(exit)) {
           failure = new TaskTimeout({ timeout: spec.timeout! })
           cause = Cause.fail(failure)
-          if (bus.active) {
+          if (live()) {
             bus.publish(SupervisorEvent.AttemptTimedOut({
               seq: bus.next(),
               at: bus.now(),
@@ -173,7 +175,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
           } else {
             const defect = Cause.dieOption(cause)
             if (Option.isNone(defect)) {
-              if (bus.active) {
+              if (live()) {
                 bus.publish(
                   SupervisorEvent.AttemptCanceled({ seq: bus.next(), at: bus.now(), id, task: name, attempt, duration })
                 )
@@ -184,7 +186,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
           }
           const reason = describe(failure)
           const exitCode = exitCodeOf(failure)
-          if (bus.active) {
+          if (live()) {
             bus.publish(SupervisorEvent.AttemptFailed({
               seq: bus.next(),
               at: bus.now(),
@@ -227,7 +229,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
         scheduleState = nextState
         retries++
         const delay = Duration.millis(Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
-        if (bus.active) {
+        if (live()) {
           bus.publish(SupervisorEvent.BackoffScheduled({
             seq: bus.next(),
             at: bus.now(),

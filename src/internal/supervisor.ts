@@ -8,10 +8,12 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as BackoffPolicy from "../BackoffPolicy.js"
+import * as ControllerSpec from "../ControllerSpec.js"
 import * as SupervisorConfig from "../SupervisorConfig.js"
 import {
   AlreadyRunning,
   ConfigError,
+  ControllerNotConfigured,
   GraceExceeded,
   ShuttingDown,
   TaskAlreadyExists,
@@ -24,6 +26,7 @@ import * as TaskOutcome from "../TaskOutcome.js"
 import type { TaskSpec } from "../TaskSpec.js"
 import type { TaskInfo, TaskSupervisor } from "../TaskSupervisor.js"
 import * as actor from "./actor.js"
+import * as controllerInternal from "./controller.js"
 import * as handle from "./handle.js"
 import { Bus, currentSubscribers } from "./subscribers.js"
 import * as validate from "./validate.js"
@@ -103,14 +106,19 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     if (bus.active) emit(SupervisorEvent.TaskRemoved({ seq: bus.next(), at: bus.now(), id, task: name }))
     entry.timer?.unsafeInterruptAsFork(FiberId.none)
     Deferred.unsafeDone(entry.done, Exit.void)
+    controller?.onFinished(entry)
     if (entries.size === 0) empty.unsafeOpen()
   }
 
-  const register = (id: number, spec: actor.Resolved): actor.Entry => {
+  const register = (
+    id: number,
+    spec: actor.Resolved,
+    outcome: actor.Entry["outcome"] = controllerInternal.makeOutcome()
+  ): actor.Entry => {
     const entry: actor.Entry = {
       id,
       spec,
-      outcome: Deferred.unsafeMake(FiberId.none),
+      outcome,
       done: Deferred.unsafeMake(FiberId.none),
       state: "Registered",
       status: "Waiting",
@@ -173,39 +181,86 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     }
   }
 
-  const lookup = (target: number | string): Effect.Effect<actor.Entry, TaskNotFound> => {
-    const entry = typeof target === "number" ? entries.get(target) : entries.get(names.get(target) ?? -1)
-    return entry === undefined ? Effect.fail(new TaskNotFound({ target })) : Effect.succeed(entry)
+  const find = (target: number | string): actor.Entry | undefined =>
+    typeof target === "number" ? entries.get(target) : entries.get(names.get(target) ?? -1)
+
+  /** A stop of work still queued in the controller: it is taken off its slot and rejected. */
+  const stopQueued = (target: number | string, reason: string | undefined): Effect.Effect<boolean, TaskNotFound> =>
+    typeof target === "number" && controller?.removeQueued(target, reason) === true
+      ? Effect.succeed(true)
+      : Effect.fail(new TaskNotFound({ target }))
+
+  /** Register and start one task, or publish its rejection if its name is taken. */
+  const admit = (submission: controllerInternal.Submission): actor.Entry | undefined => {
+    const { id, spec } = submission
+    const name = spec.name
+    if (bus.active) emit(SupervisorEvent.TaskAddRequested({ seq: bus.next(), at: bus.now(), id, task: name }))
+    if (names.has(name)) {
+      if (bus.active) {
+        emit(SupervisorEvent.TaskAddFailed({
+          seq: bus.next(),
+          at: bus.now(),
+          id,
+          task: name,
+          rejection: "AlreadyExists",
+          reason: alreadyExistsReason
+        }))
+      }
+      Deferred.unsafeDone(submission.outcome, Exit.succeed(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason)))
+      return undefined
+    }
+    const entry = register(id, spec, submission.outcome)
+    if (bus.active) emit(SupervisorEvent.TaskAdded({ seq: bus.next(), at: bus.now(), id, task: name }))
+    start(entry, submission.caller)
+    return entry
   }
 
-  const add = <E, R>(spec: TaskSpec<E, R>) =>
+  const controller = settings.controller === undefined
+    ? undefined
+    : new controllerInternal.Controller(
+      { bus, admit, stop: (entry) => claimWithGrace(entry, undefined) },
+      settings.controller
+    )
+
+  /** Validate a spec and allocate its id, capturing the caller's context for its attempts. */
+  const prepare = <E, R>(spec: TaskSpec<E, R>, admission: ControllerSpec.Admission) =>
     Effect.flatMap(callerRuntime<R>(), (caller): Effect.Effect<
-      TaskHandle<E>,
-      TaskAlreadyExists | ShuttingDown | ConfigError
+      controllerInternal.Submission,
+      ShuttingDown | ConfigError
     > => {
       if (!open) return Effect.fail(new ShuttingDown())
       const resolved = resolve(spec as TaskSpec<unknown, unknown>, settings.defaults)
       if (resolved instanceof ConfigError) return Effect.fail(resolved)
-      const id = nextId++
-      const name = resolved.name
-      if (bus.active) emit(SupervisorEvent.TaskAddRequested({ seq: bus.next(), at: bus.now(), id, task: name }))
-      if (names.has(name)) {
-        if (bus.active) {
-          emit(SupervisorEvent.TaskAddFailed({
-            seq: bus.next(),
-            at: bus.now(),
-            id,
-            task: name,
-            rejection: "AlreadyExists",
-            reason: alreadyExistsReason
-          }))
-        }
-        return Effect.fail(new TaskAlreadyExists({ taskName: name }))
+      return Effect.succeed({
+        id: nextId++,
+        admission,
+        spec: resolved,
+        caller,
+        outcome: controllerInternal.makeOutcome()
+      })
+    })
+
+  const add = <E, R>(spec: TaskSpec<E, R>) =>
+    Effect.flatMap(
+      prepare(spec, "Queue"),
+      (submission): Effect.Effect<TaskHandle<E>, TaskAlreadyExists> =>
+        admit(submission) === undefined
+          ? Effect.fail(new TaskAlreadyExists({ taskName: submission.spec.name }))
+          : Effect.succeed(handle.make<E>(submission.id, submission.spec.name, submission.outcome))
+    )
+
+  const submit = <E, R>(spec: ControllerSpec.ControllerSpec<E, R>) =>
+    Effect.suspend((): Effect.Effect<
+      controllerInternal.Submission,
+      ControllerNotConfigured | ShuttingDown | ConfigError,
+      R
+    > => {
+      if (controller === undefined) return Effect.fail(new ControllerNotConfigured())
+      const slot = ControllerSpec.slot(spec)
+      if (typeof slot !== "string" || slot.length === 0) {
+        return Effect.fail(new ConfigError({ field: "slot", reason: "a slot key must be a non-empty string" }))
       }
-      const entry = register(id, resolved)
-      if (bus.active) emit(SupervisorEvent.TaskAdded({ seq: bus.next(), at: bus.now(), id, task: name }))
-      start(entry, caller)
-      return Effect.succeed(handle.make<E>(id, name, entry.outcome))
+      return Effect.tap(prepare(spec.task, spec.admission), (submission) => controller.submit(slot, submission))
     })
 
   const shutdownWith = (trigger: Trigger): Effect.Effect<void, GraceExceeded> =>
@@ -213,6 +268,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       if (!shutdownStarted) {
         open = false
         shutdownStarted = true
+        controller?.close()
         if (trigger === "Requested" && bus.active) {
           emit(SupervisorEvent.ShutdownRequested({ seq: bus.next(), at: bus.now() }))
         }
@@ -307,25 +363,26 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
         return Effect.zipRight(waitEmpty, shutdownWith("Natural"))
       }),
     remove: (target) =>
-      Effect.flatMap(lookup(target), (entry) => {
+      Effect.suspend(() => {
+        const entry = find(target)
+        if (entry === undefined) return stopQueued(target, undefined)
         if (entry.state !== "Registered") return Effect.succeed(false)
         claimWithGrace(entry, undefined)
         return Effect.succeed(true)
       }),
     cancel: (target, options) =>
-      Effect.flatMap(lookup(target), (entry) => {
+      Effect.suspend((): Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout | ConfigError> => {
+        const timeout = options?.timeout === undefined ? undefined : validate.duration("timeout", options.timeout)
+        if (timeout instanceof ConfigError) return Effect.fail(timeout)
+        const entry = find(target)
+        if (entry === undefined) return stopQueued(target, "manual_cancel")
         const claimed = entry.state === "Registered"
         if (claimed) claimWithGrace(entry, "manual_cancel")
-        const done = Deferred.await(entry.done)
-        if (options?.timeout === undefined) return Effect.as(done, claimed)
-        const timeout = Duration.decode(options.timeout)
-        return done.pipe(
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () => new TaskTerminationTimeout({ id: entry.id, taskName: entry.spec.name, timeout })
-          }),
-          Effect.as(claimed)
-        )
+        const done = Effect.as(Deferred.await(entry.done), claimed)
+        return timeout === undefined ? done : Effect.timeoutFail(done, {
+          duration: timeout,
+          onTimeout: () => new TaskTerminationTimeout({ id: entry.id, taskName: entry.spec.name, timeout })
+        })
       }),
     list: Effect.sync(() =>
       Array.from(entries.values(), (entry): TaskInfo => ({
@@ -342,7 +399,13 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       }),
     events: bus.events,
     awaitEmpty: empty.await,
-    shutdown: Effect.suspend(() => shutdownWith("Requested"))
+    shutdown: Effect.suspend(() => shutdownWith("Requested")),
+    submit: (spec) => Effect.map(submit(spec), (submission) => submission.id),
+    submitAndWatch: <E, R>(spec: ControllerSpec.ControllerSpec<E, R>) =>
+      Effect.map(submit(spec), (submission) => handle.make<E>(submission.id, submission.spec.name, submission.outcome)),
+    controllerSnapshot: Effect.suspend(() =>
+      controller === undefined ? Effect.fail(new ControllerNotConfigured()) : Effect.sync(() => controller.snapshot())
+    )
   }
   return supervisor
 })
