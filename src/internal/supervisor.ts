@@ -136,7 +136,8 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   }
 
   const start = (entry: actor.Entry, caller: Runtime.Runtime<any>) => {
-    const fiber = Runtime.runFork(caller)(actor.run(env, entry))
+    // not `immediate`: the first attempt starts after the caller's admission step has finished
+    const fiber = Runtime.runFork(caller)(actor.run(env, entry), { immediate: false })
     entry.fiber = fiber
     fiber.addObserver(() => commit(entry, entry.result ?? TaskOutcome.Canceled))
   }
