@@ -251,8 +251,12 @@ const fieldsOf = (self: BackoffPolicy) => ({
   floor: self.floor
 })
 
-const uniform = (low: number, high: number): Effect.Effect<number> =>
-  high <= low ? Effect.succeed(low) : Effect.map(Random.next, (r) => low + r * (high - low))
+/** A whole number of milliseconds drawn uniformly from `[low, high]`, or `low` if the range holds none. */
+const uniform = (low: number, high: number): Effect.Effect<number> => {
+  const lo = Math.ceil(low)
+  const hi = Math.floor(high)
+  return hi < lo ? Effect.succeed(low) : Random.nextIntBetween(lo, hi + 1)
+}
 
 /**
  * The delay before retry `index` (0-based: index 0 follows the first failure).

@@ -93,7 +93,8 @@ export const make = <E, R>(options: {
 export const currentSubscribers: FiberRef.FiberRef<ReadonlyArray<Subscriber>> = internal.currentSubscribers
 
 /**
- * Add subscribers to the supervisors built with this layer's output; their
+ * Add subscribers to the supervisors built with this layer provided
+ * (`TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(...)))`); their
  * requirements come from the layer's context. Several `layer`s combine. A
  * capacity that is not a positive whole number fails with `ConfigError`.
  *

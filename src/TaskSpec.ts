@@ -289,7 +289,8 @@ export interface CurrentTaskInfo {
 }
 
 /**
- * The running task's id, name and attempt (from 1), readable inside a task.
+ * The running task's id, name and attempt, readable inside a task. Attempts
+ * count from 1 and every run counts, so under `always` it numbers the runs.
  * Outside a task it reads id 0, an empty name and attempt 0.
  *
  * @since 0.1.0

@@ -86,7 +86,9 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   readonly remove: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
   /**
    * Stop the task and wait for its terminal cleanup. Returns `true` if this
-   * call claimed the stop. With `timeout`, stop waiting with
+   * call claimed the stop, `false` if it joined a stop already under way. A
+   * task no longer registered (never added, or already cleaned up) fails with
+   * `TaskNotFound`. With `timeout`, stop waiting with
    * `TaskTerminationTimeout` while the cancellation goes on.
    */
   readonly cancel: (
@@ -138,6 +140,11 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
 export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = internal.make
 
 /**
+ * The supervisor as a Layer. It reads `SupervisorConfig` and the subscribers
+ * while it is built, so provide those to it
+ * (`TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer(...)))`);
+ * merged beside it they are not seen and the defaults apply.
+ *
  * @since 0.1.0
  * @category Layers
  */
