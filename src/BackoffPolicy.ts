@@ -16,6 +16,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
+import * as validation from "./internal/validate.js"
 import { InvalidBackoff } from "./SupervisorError.js"
 
 /**
@@ -118,18 +119,8 @@ const validate = (options: {
 const jitters: ReadonlyArray<Jitter> = ["none", "full", "equal", "randomizedBand"]
 
 const decodeDuration = (field: string, input: Duration.DurationInput): Duration.Duration | InvalidBackoff => {
-  if (typeof input === "number" && (Number.isNaN(input) || input < 0)) {
-    return new InvalidBackoff({ reason: `${field} must be a non-negative duration, got ${input}` })
-  }
-  try {
-    const duration = Duration.decode(input)
-    if (!Duration.isFinite(duration)) {
-      return new InvalidBackoff({ reason: `${field} must be finite` })
-    }
-    return duration
-  } catch {
-    return new InvalidBackoff({ reason: `${field} is not a duration: ${String(input)}` })
-  }
+  const decoded = validation.decodeDuration(input)
+  return typeof decoded === "string" ? new InvalidBackoff({ reason: `${field} ${decoded}` }) : decoded
 }
 
 /**

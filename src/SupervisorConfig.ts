@@ -237,13 +237,14 @@ export const config = (prefix: string = "TASKVISOR"): Config.Config<Input> => {
     }),
     prefix
   ).pipe(Config.map((raw): Input => {
+    const isNumeric = (s: string) => /^\s*-?\d+(\.\d+)?\s*$/.test(s)
     const durationOf = (o: Option.Option<string>) =>
       Option.match(o, {
         onNone: () => undefined,
-        onSome: (s): Duration.DurationInput =>
-          /^\s*-?\d+(\.\d+)?\s*$/.test(s) ? Number(s) : (s as Duration.DurationInput)
+        onSome: (s): Duration.DurationInput => isNumeric(s) ? Number(s) : (s as Duration.DurationInput)
       })
-    const numberOf = (o: Option.Option<string>) => Option.match(o, { onNone: () => undefined, onSome: Number })
+    const numberOf = (o: Option.Option<string>) =>
+      Option.match(o, { onNone: () => undefined, onSome: (s) => isNumeric(s) ? Number(s) : NaN })
     return {
       grace: durationOf(raw.grace),
       subscriberShutdownTimeout: durationOf(raw.subscriberShutdownTimeout),

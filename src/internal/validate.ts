@@ -1,23 +1,37 @@
 import * as Duration from "effect/Duration"
 import { ConfigError } from "../SupervisorError.js"
 
-/** A finite, non-negative duration, or a ConfigError naming `field`. */
-export const duration = (field: string, input: Duration.DurationInput): Duration.Duration | ConfigError => {
-  if (typeof input === "number") {
-    if (Number.isNaN(input)) return new ConfigError({ field, reason: "must be a duration, got NaN" })
-    if (input < 0) return new ConfigError({ field, reason: `must not be negative, got ${input}` })
-  }
-  if (typeof input === "bigint" && input < BigInt(0)) {
-    return new ConfigError({ field, reason: `must not be negative, got ${input}` })
-  }
+/** A finite, non-negative duration, or the reason `input` is not one. */
+export const decodeDuration = (input: Duration.DurationInput): Duration.Duration | string => {
+  if (typeof input === "number" && Number.isNaN(input)) return "must be a duration, got NaN"
+  if (isNegative(input)) return `must not be negative, got ${String(input)}`
   let decoded: Duration.Duration
   try {
     decoded = Duration.decode(input)
   } catch {
-    return new ConfigError({ field, reason: `must be a duration, got ${JSON.stringify(String(input))}` })
+    return `must be a duration, got ${JSON.stringify(String(input))}`
   }
-  if (!Duration.isFinite(decoded)) return new ConfigError({ field, reason: "must be finite" })
-  return decoded
+  return Duration.isFinite(decoded) ? decoded : "must be finite"
+}
+
+// Duration.decode clamps negative input to zero; a negative setting is an error here
+const isNegative = (input: Duration.DurationInput): boolean => {
+  switch (typeof input) {
+    case "number":
+      return input < 0
+    case "bigint":
+      return input < BigInt(0)
+    case "string":
+      return input.trim().startsWith("-")
+    default:
+      return Array.isArray(input) && (input[0] < 0 || input[1] < 0)
+  }
+}
+
+/** A finite, non-negative duration, or a ConfigError naming `field`. */
+export const duration = (field: string, input: Duration.DurationInput): Duration.Duration | ConfigError => {
+  const decoded = decodeDuration(input)
+  return typeof decoded === "string" ? new ConfigError({ field, reason: decoded }) : decoded
 }
 
 /** A whole number of at least `min`, or a ConfigError naming `field`. */
