@@ -41,7 +41,7 @@ export interface TaskDefaults {
 export interface ControllerSettings {
   /** The most submissions waiting across all slots (default 1024). */
   readonly queueCapacity: number
-  /** The most submissions waiting in one slot (default 100; 0 allows none to wait). */
+  /** The most `queue` submissions waiting in one slot (default 100; 0 is valid); a replacement may always wait. */
   readonly maxSlotQueue: number
 }
 

@@ -74,7 +74,7 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
    * conflicting name fails with `TaskAlreadyExists` and leaves the supervisor
    * running.
    */
-  readonly run: <E, R>(
+  readonly run: <E = never, R = never>(
     specs: Iterable<TaskSpec<E, R>>
   ) => Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded, R>
   /**
@@ -163,7 +163,7 @@ export const add = <E, R>(
  * @since 0.1.0
  * @category Accessors
  */
-export const run = <E, R>(
+export const run = <E = never, R = never>(
   specs: Iterable<TaskSpec<E, R>>
 ): Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded, TaskSupervisor | R> =>
   Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.run(specs))

@@ -47,6 +47,8 @@ export interface Entry {
   /** The outcome of the terminal commit; set exactly once. */
   finished: TaskOutcome.TaskOutcome<unknown> | undefined
   fiber: Fiber.RuntimeFiber<void> | undefined
+  /** Whether the actor holds a concurrency permit (a force-abort gives it back). */
+  holdsPermit: boolean
   /** The force-abort timer of an individual stop. */
   timer: Fiber.RuntimeFiber<void> | undefined
 }
@@ -106,6 +108,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
           entry.status = "Waiting"
           const permit = yield* Effect.exit(restore(permits.take(1)))
           if (Exit.isFailure(permit)) return TaskOutcome.Canceled
+          entry.holdsPermit = true
         }
         const attempt = ++entry.attempt
         entry.status = "Running"
@@ -114,7 +117,10 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
         }
         const started = clock.unsafeCurrentTimeMillis()
         const exit = yield* Effect.exit(restore(attemptEffect(entry)))
-        if (permits !== undefined) yield* permits.release(1)
+        if (entry.holdsPermit) {
+          entry.holdsPermit = false
+          yield* permits!.release(1)
+        }
         const elapsed = clock.unsafeCurrentTimeMillis() - started
         const duration = Duration.millis(elapsed)
 

@@ -80,6 +80,10 @@ export class Controller {
     Deferred.unsafeDone(submission.outcome, Exit.succeed(TaskOutcome.Rejected(kind, reason)))
   }
 
+  private rejectFull(submission: Submission, key: string) {
+    this.reject(submission, key, "QueueFull", `controller queue is full: ${this.queued}/${this.settings.queueCapacity}`)
+  }
+
   private transition(slot: Slot, from: SlotStatus, to: SlotStatus, reason: string) {
     const bus = this.bus
     if (bus.active) {
@@ -129,14 +133,7 @@ export class Controller {
             `slot queue is full: ${slot.queue.length}/${this.settings.maxSlotQueue}`
           )
         }
-        if (this.queued >= this.settings.queueCapacity) {
-          return this.reject(
-            submission,
-            key,
-            "QueueFull",
-            `controller queue is full: ${this.queued}/${this.settings.queueCapacity}`
-          )
-        }
+        if (this.queued >= this.settings.queueCapacity) return this.rejectFull(submission, key)
         slot.queue.push(submission)
         this.queued++
         return this.submitted(submission.id, key, `admission=Queue depth=${slot.queue.length}`)
@@ -147,6 +144,7 @@ export class Controller {
           slot.queue[0] = submission
           this.reject(displaced, key, "SupersededByReplace", "superseded by a newer replacement")
         } else {
+          if (this.queued >= this.settings.queueCapacity) return this.rejectFull(submission, key)
           slot.queue.unshift(submission)
           this.queued++
         }

@@ -106,9 +106,10 @@ export class Bus {
         }
         return Effect.void
       })
-    const loop: Effect.Effect<void> = Effect.flatMap(mailbox.takeAll, ([events, done]) => {
-      const handled = Effect.forEach(events, deliver, { discard: true })
-      return done ? handled : Effect.zipRight(handled, loop)
+    // one event at a time, so a blocked subscriber holds at most its capacity plus the event in hand
+    const loop: Effect.Effect<void> = Effect.matchEffect(mailbox.take, {
+      onFailure: () => Effect.void,
+      onSuccess: (event) => Effect.zipRight(deliver(event), loop)
     })
     return loop
   }
@@ -144,6 +145,8 @@ export class Bus {
       if (this.closed) return Effect.void
       this.closed = true
       for (const sink of this.sinks) sink.mailbox.unsafeDone(Exit.void)
+      // nothing published after this point can be delivered
+      this.sinks = []
       const workers = this.workers
       return Fiber.awaitAll(workers).pipe(
         Effect.timeoutOption(timeout),

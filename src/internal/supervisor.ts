@@ -105,6 +105,11 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     Deferred.unsafeDone(entry.outcome, Exit.succeed(outcome))
     if (bus.active) emit(SupervisorEvent.TaskRemoved({ seq: bus.next(), at: bus.now(), id, task: name }))
     entry.timer?.unsafeInterruptAsFork(FiberId.none)
+    if (entry.holdsPermit) {
+      // a force-aborted attempt may never return; its permit must not be lost with it
+      entry.holdsPermit = false
+      Runtime.runSync(runtime)(permits!.release(1))
+    }
     Deferred.unsafeDone(entry.done, Exit.void)
     controller?.onFinished(entry)
     if (entries.size === 0) empty.unsafeOpen()
@@ -126,6 +131,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       stopRequested: false,
       result: undefined,
       finished: undefined,
+      holdsPermit: false,
       fiber: undefined,
       timer: undefined
     }
@@ -219,7 +225,13 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   const controller = settings.controller === undefined
     ? undefined
     : new controllerInternal.Controller(
-      { bus, admit, stop: (entry) => claimWithGrace(entry, undefined) },
+      {
+        bus,
+        admit,
+        stop: (entry) => {
+          if (entry.state === "Registered") claimWithGrace(entry, undefined)
+        }
+      },
       settings.controller
     )
 

@@ -1,0 +1,788 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberStatus from "effect/FiberStatus"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Supervisor from "effect/Supervisor"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as Subscriber from "../src/Subscriber.js"
+import type { SupervisorEvent } from "../src/SupervisorEvent.js"
+import type { TaskOutcome } from "../src/TaskOutcome.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import { kinds, supervisorWith } from "./utils/recorder.js"
+import {
+  advance,
+  endlessFinalizer,
+  isRunning,
+  neverEnding,
+  ofId,
+  ofTag,
+  poll,
+  settle,
+  slowToStop,
+  stubborn
+} from "./utils/scripted.js"
+
+const forceAbortedReason = "task did not stop within grace; force-aborted"
+
+/** Narrow a tagged value, failing the test when the tag differs. */
+const expectTag = <A extends { readonly _tag: string }, K extends A["_tag"]>(
+  value: A,
+  tag: K
+): Extract<A, { readonly _tag: K }> => {
+  assert.strictEqual(value._tag, tag)
+  return value as Extract<A, { readonly _tag: K }>
+}
+
+/** The value a finished fiber succeeded with; fails the test while it runs or if it failed. */
+const finishedWith = <A, E>(fiber: Fiber.Fiber<A, E>) =>
+  Effect.map(poll(fiber), (polled) => {
+    if (Option.isNone(polled)) return assert.fail("expected the fiber to have finished")
+    if (Exit.isFailure(polled.value)) return assert.fail(`expected success, got ${String(polled.value.cause)}`)
+    return polled.value.value
+  })
+
+const outcomeTag = (outcome: TaskOutcome<unknown>) => outcome._tag
+
+const finishedOutcome = (events: ReadonlyArray<SupervisorEvent>, id: number) => {
+  const finished = ofTag(events, "TaskFinished").filter((e) => e.id === id)
+  assert.strictEqual(finished.length, 1, `task #${id} should have exactly one TaskFinished`)
+  return finished[0].outcome
+}
+
+const rows = (list: ReadonlyArray<{ id: number; name: string; state: string; attempt: number }>) =>
+  list.map((t) => [t.id, t.name, t.state, t.attempt])
+
+describe("TaskSupervisor management", () => {
+  describe("add", () => {
+    it.scoped("returns a handle once the task is registered; ids count from 1 per supervisor", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const a = yield* supervisor.add(TaskSpec.make("a", neverEnding))
+        assert.deepStrictEqual([a.id, a.name], [1, "a"])
+        assert.deepStrictEqual((yield* supervisor.list).map((t) => t.name), ["a"], "registered when add returns")
+        const b = yield* supervisor.add(TaskSpec.make("b", neverEnding))
+        assert.deepStrictEqual([b.id, b.name], [2, "b"])
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Running", 1], [2, "b", "Running", 1]])
+
+        // built with no inherited subscribers: `currentSubscribers` now holds this test's recorder
+        const other = yield* Effect.locally(supervisorWith(), Subscriber.currentSubscribers, [])
+        const c = yield* other.supervisor.add(TaskSpec.make("a", neverEnding))
+        assert.strictEqual(c.id, 1, "ids are per supervisor")
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(ofTag(events, "TaskAdded").map((e) => [e.id, e.task]), [[1, "a"], [2, "b"]])
+      }))
+
+    it.scoped("a duplicate name fails with TaskAlreadyExists and leaves the running task alone", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const first = yield* supervisor.add(TaskSpec.make("a", neverEnding))
+        yield* settle
+        const error = yield* Effect.flip(supervisor.add(TaskSpec.once("a", Effect.void)))
+        assert.strictEqual(expectTag(error, "TaskAlreadyExists").taskName, "a")
+
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Running", 1]])
+        const awaiting = yield* Effect.fork(first.await)
+        assert.isTrue(yield* isRunning(awaiting), "the running task keeps running")
+
+        yield* supervisor.shutdown
+        const rejected = ofId(events, 2)
+        assert.deepStrictEqual(kinds(rejected), ["TaskAddRequested", "TaskAddFailed"])
+        const failed = expectTag(rejected[1], "TaskAddFailed")
+        assert.deepStrictEqual([failed.task, failed.rejection], ["a", "AlreadyExists"])
+        assert.deepStrictEqual(kinds(ofId(events, 1)), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "AttemptStarting",
+          "AttemptCanceled",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+        const [shutdownRequested] = ofTag(events, "ShutdownRequested")
+        assert.isAbove(ofTag(events, "TaskFinished")[0].seq, shutdownRequested.seq, "only shutdown stopped it")
+        assert.strictEqual(outcomeTag(yield* first.await), "Canceled")
+      }))
+
+    it.scoped("a name stays reserved while its task is stopping; a removed stubborn task is force-aborted after grace", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "5 seconds" })
+        const old = yield* supervisor.add(TaskSpec.make("a", stubborn))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove("a"))
+
+        const error = yield* Effect.flip(supervisor.add(TaskSpec.make("a", neverEnding)))
+        assert.strictEqual(expectTag(error, "TaskAlreadyExists").taskName, "a")
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Stopping", 1]])
+
+        const awaiting = yield* Effect.fork(old.await)
+        yield* advance(4999)
+        assert.isTrue(yield* isRunning(awaiting), "not force-aborted before grace")
+        assert.deepStrictEqual((yield* supervisor.list).map((t) => t.name), ["a"])
+        yield* advance(1)
+        const outcome = yield* finishedWith(awaiting)
+        assert.deepStrictEqual(outcome, { _tag: "ForceAborted", reason: forceAbortedReason })
+        assert.deepStrictEqual(yield* supervisor.list, [])
+
+        const again = yield* supervisor.add(TaskSpec.make("a", neverEnding))
+        assert.strictEqual(again.name, "a")
+        assert.isAbove(again.id, old.id, "a new id for the new task")
+
+        yield* supervisor.shutdown
+        const finished = ofTag(events, "TaskFinished").filter((e) => e.id === old.id)
+        assert.deepStrictEqual(finished.map((e) => e.outcome), [{ _tag: "ForceAborted", reason: forceAbortedReason }])
+        assert.strictEqual(finished[0].at, 5000)
+        assert.deepStrictEqual(ofTag(events, "TaskAddFailed").map((e) => [e.task, e.rejection]), [[
+          "a",
+          "AlreadyExists"
+        ]])
+        assert.deepStrictEqual(ofTag(events, "TaskAdded").map((e) => e.id), [old.id, again.id])
+      }))
+  })
+
+  describe("remove", () => {
+    it.scoped("remove(id) returns once the stop is claimed; later callers get false; then Canceled", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "1 minute" })
+        const handle = yield* supervisor.add(TaskSpec.make("a", slowToStop("1 second")))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove(handle.id))
+        assert.isFalse(yield* supervisor.remove(handle.id))
+        assert.isFalse(yield* supervisor.remove("a"))
+
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Stopping", 1]], "cleanup still pending")
+        const awaiting = yield* Effect.fork(handle.await)
+        assert.isTrue(yield* isRunning(awaiting))
+        yield* advance("1 second")
+        assert.strictEqual(outcomeTag(yield* finishedWith(awaiting)), "Canceled")
+        assert.deepStrictEqual(yield* supervisor.list, [])
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(kinds(events, "a"), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "AttemptStarting",
+          "TaskRemoveRequested",
+          "AttemptCanceled",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+        const [requested] = ofTag(events, "TaskRemoveRequested")
+        assert.deepStrictEqual([requested.id, requested.task, requested.reason], [1, "a", undefined])
+        assert.strictEqual(finishedOutcome(events, 1)._tag, "Canceled")
+      }))
+
+    it.scoped("remove(name) stops a cooperative task: TaskRemoveRequested without reason, outcome Canceled", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const keep = yield* supervisor.add(TaskSpec.make("keep", neverEnding))
+        const handle = yield* supervisor.add(TaskSpec.make("b", neverEnding))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove("b"))
+        assert.strictEqual(outcomeTag(yield* handle.await), "Canceled")
+        assert.deepStrictEqual((yield* supervisor.list).map((t) => t.id), [keep.id])
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(kinds(events, "b").slice(3), [
+          "TaskRemoveRequested",
+          "AttemptCanceled",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+        assert.deepStrictEqual(
+          ofTag(events, "TaskRemoveRequested").map((e) => [e.id, e.task, e.reason]),
+          [[handle.id, "b", undefined]]
+        )
+      }))
+
+    it.scoped("an unknown or finished target fails with TaskNotFound naming it", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const byId = expectTag(yield* Effect.flip(supervisor.remove(42)), "TaskNotFound")
+        assert.strictEqual(byId.target, 42)
+        assert.include(byId.message, "42")
+        const byName = expectTag(yield* Effect.flip(supervisor.remove("ghost")), "TaskNotFound")
+        assert.strictEqual(byName.target, "ghost")
+        assert.include(byName.message, "ghost")
+        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.cancel("ghost")), "TaskNotFound").target, "ghost")
+
+        const done = yield* supervisor.add(TaskSpec.once("done", Effect.void))
+        assert.strictEqual(outcomeTag(yield* done.await), "Completed")
+        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.remove(done.id)), "TaskNotFound").target, done.id)
+        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.remove("done")), "TaskNotFound").target, "done")
+        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.cancel(done.id)), "TaskNotFound").target, done.id)
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(ofTag(events, "TaskRemoveRequested"), [])
+      }))
+  })
+
+  describe("cancel", () => {
+    it.scoped("returns after terminal cleanup; a concurrent cancel joins it and gets false", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "1 minute" })
+        const handle = yield* supervisor.add(TaskSpec.make("a", slowToStop("1 second")))
+        yield* settle
+        // what the caller sees the moment cancel returns
+        const cancelAndLook = (target: number | string) =>
+          Effect.flatMap(
+            supervisor.cancel(target),
+            (claimed) => Effect.map(supervisor.list, (list) => ({ claimed, names: list.map((t) => t.name) }))
+          )
+        const first = yield* Effect.fork(cancelAndLook("a"))
+        yield* settle
+        const second = yield* Effect.fork(cancelAndLook(handle.id))
+        yield* settle
+        assert.isTrue(yield* isRunning(first))
+        assert.isTrue(yield* isRunning(second))
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Stopping", 1]])
+
+        yield* advance(999)
+        assert.isTrue(yield* isRunning(first), "waits for the task's own cleanup")
+        yield* advance(1)
+        assert.deepStrictEqual(yield* finishedWith(first), { claimed: true, names: [] })
+        assert.deepStrictEqual(yield* finishedWith(second), { claimed: false, names: [] })
+        const outcome = yield* Effect.fork(handle.await)
+        assert.strictEqual(outcomeTag(yield* finishedWith(outcome)), "Canceled")
+        const reused = yield* supervisor.add(TaskSpec.make("a", neverEnding))
+        assert.isAbove(reused.id, handle.id)
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(
+          ofTag(events, "TaskRemoveRequested").map((e) => [e.id, e.task, e.reason]),
+          [[handle.id, "a", "manual_cancel"]]
+        )
+        assert.deepStrictEqual(kinds(ofId(events, handle.id)).slice(3), [
+          "TaskRemoveRequested",
+          "AttemptCanceled",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+      }))
+
+    it.scoped("exactly one of 20 concurrent cancel/remove calls claims the stop", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "1 minute" })
+        const handle = yield* supervisor.add(TaskSpec.make("a", slowToStop("1 second")))
+        yield* settle
+        const calls = Array.from({ length: 20 }, (_, i) => {
+          switch (i % 4) {
+            case 0:
+              return supervisor.cancel("a")
+            case 1:
+              return supervisor.remove(handle.id)
+            case 2:
+              return supervisor.cancel(handle.id)
+            default:
+              return supervisor.remove("a")
+          }
+        })
+        const all = yield* Effect.fork(Effect.all(calls, { concurrency: "unbounded" }))
+        yield* advance("1 second")
+        const results = yield* finishedWith(all)
+        assert.strictEqual(results.length, 20)
+        assert.strictEqual(results.filter((claimed) => claimed).length, 1, "exactly one claimant")
+        assert.strictEqual(outcomeTag(yield* handle.await), "Canceled")
+
+        yield* supervisor.shutdown
+        const own = kinds(ofId(events, handle.id))
+        assert.strictEqual(own.filter((k) => k === "TaskRemoveRequested").length, 1)
+        assert.strictEqual(own.filter((k) => k === "TaskFinished").length, 1)
+        assert.strictEqual(own.filter((k) => k === "TaskRemoved").length, 1)
+        assert.deepStrictEqual(own.slice(-2), ["TaskFinished", "TaskRemoved"])
+      }))
+
+    it.scoped("with a timeout, a stuck task gives TaskTerminationTimeout while the stop goes on to a force-abort", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "3 seconds" })
+        const handle = yield* supervisor.add(TaskSpec.make("a", endlessFinalizer))
+        yield* settle
+        const canceling = yield* Effect.fork(Effect.flip(supervisor.cancel("a", { timeout: "1 second" })))
+        yield* advance(999)
+        assert.isTrue(yield* isRunning(canceling))
+        yield* advance(1)
+        const error = expectTag(yield* finishedWith(canceling), "TaskTerminationTimeout")
+        assert.deepStrictEqual([error.id, error.taskName], [handle.id, "a"])
+        assert.isTrue(Duration.equals(error.timeout, Duration.seconds(1)))
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Stopping", 1]], "cancellation goes on")
+
+        const awaiting = yield* Effect.fork(handle.await)
+        yield* advance(1999)
+        assert.isTrue(yield* isRunning(awaiting), "force-aborted only after grace")
+        yield* advance(1)
+        assert.deepStrictEqual(yield* finishedWith(awaiting), { _tag: "ForceAborted", reason: forceAbortedReason })
+        assert.deepStrictEqual(yield* supervisor.list, [])
+        yield* supervisor.add(TaskSpec.make("a", neverEnding))
+
+        yield* supervisor.shutdown
+        // the attempt never ended, so there is no attempt-level terminal event
+        assert.deepStrictEqual(kinds(ofId(events, handle.id)), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "AttemptStarting",
+          "TaskRemoveRequested",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+        assert.strictEqual(ofTag(events, "TaskRemoveRequested")[0].reason, "manual_cancel")
+        const finished = ofTag(events, "TaskFinished").filter((e) => e.id === handle.id)
+        assert.deepStrictEqual(finished.map((e) => [e.at, e.outcome]), [[3000, {
+          _tag: "ForceAborted",
+          reason: forceAbortedReason
+        }]])
+      }))
+
+    it.scoped("a cooperative task that turns its interruption into success ends Canceled, not Completed", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const swallowing = yield* supervisor.add(
+          TaskSpec.restartable(
+            "swallowing",
+            Effect.uninterruptibleMask((restore) => restore(Effect.never).pipe(Effect.exit, Effect.asVoid))
+          )
+        )
+        const catching = yield* supervisor.add(
+          TaskSpec.restartable("catching", Effect.never.pipe(Effect.catchAllCause(() => Effect.void)))
+        )
+        yield* settle
+        assert.isTrue(yield* supervisor.cancel("swallowing"))
+        assert.isTrue(yield* supervisor.cancel("catching"))
+        assert.strictEqual(outcomeTag(yield* swallowing.await), "Canceled")
+        assert.strictEqual(outcomeTag(yield* catching.await), "Canceled")
+
+        yield* supervisor.shutdown
+        for (const task of ["swallowing", "catching"]) {
+          const own = kinds(events, task)
+          assert.strictEqual(own.filter((k) => k === "AttemptStarting").length, 1, `${task}: not restarted`)
+          const afterStart = own.slice(own.indexOf("AttemptStarting") + 1).filter((k) => k !== "TaskRemoveRequested")
+          assert.strictEqual(afterStart.length, 3, `${task}: ${afterStart.join(", ")}`)
+          // Rust reports AttemptSucceeded here; Effect re-interrupts a fiber that leaves its uninterruptible
+          // region after an interruption, so the attempt may be reported as canceled instead.
+          assert.include(["AttemptSucceeded", "AttemptCanceled"], afterStart[0])
+          assert.deepStrictEqual(afterStart.slice(1), ["TaskFinished", "TaskRemoved"])
+          assert.strictEqual(ofTag(events, "TaskFinished", task)[0].outcome._tag, "Canceled")
+        }
+      }))
+
+    it.scoped("cancelling a task that waits for a concurrency permit ends it Canceled without AttemptStarting", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ maxConcurrent: 1 })
+        const holder = yield* supervisor.add(TaskSpec.make("holder", neverEnding))
+        const waiter = yield* supervisor.add(TaskSpec.once("waiter", Effect.void))
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "holder", "Running", 1], [2, "waiter", "Waiting", 0]])
+        assert.isFalse(yield* supervisor.isAlive("waiter"))
+
+        assert.isTrue(yield* supervisor.cancel("waiter"))
+        assert.strictEqual(outcomeTag(yield* waiter.await), "Canceled")
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[holder.id, "holder", "Running", 1]])
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(kinds(events, "waiter"), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "TaskRemoveRequested",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+        assert.strictEqual(finishedOutcome(events, waiter.id)._tag, "Canceled")
+      }))
+
+    it.scoped("cancelling during backoff ends the task Canceled with no further attempt", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const handle = yield* supervisor.add(
+          TaskSpec.restartable("flaky", Effect.fail("boom")).pipe(
+            TaskSpec.withBackoff(BackoffPolicy.constant("10 seconds"))
+          )
+        )
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "flaky", "BackingOff", 1]])
+        assert.isTrue(yield* supervisor.cancel("flaky"))
+        assert.strictEqual(outcomeTag(yield* handle.await), "Canceled")
+        yield* advance("1 minute")
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(kinds(events, "flaky"), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "AttemptStarting",
+          "AttemptFailed",
+          "BackoffScheduled",
+          "TaskRemoveRequested",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+      }))
+  })
+
+  describe("introspection", () => {
+    it.scoped("isAlive is true while an attempt runs, false in backoff and after removal", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        let calls = 0
+        yield* supervisor.add(
+          TaskSpec.restartable("a", Effect.suspend(() => ++calls === 1 ? Effect.fail("boom") : Effect.never)).pipe(
+            TaskSpec.withBackoff(BackoffPolicy.constant("1 second"))
+          )
+        )
+        yield* supervisor.add(TaskSpec.make("b", neverEnding))
+        yield* settle
+        assert.isFalse(yield* supervisor.isAlive("a"), "in backoff")
+        assert.isTrue(yield* supervisor.isAlive("b"))
+        assert.isFalse(yield* supervisor.isAlive("ghost"))
+
+        yield* advance("1 second")
+        assert.isTrue(yield* supervisor.isAlive("a"), "second attempt running")
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Running", 2], [2, "b", "Running", 1]])
+
+        assert.isTrue(yield* supervisor.cancel("b"))
+        assert.isFalse(yield* supervisor.isAlive("b"))
+        assert.isTrue(yield* supervisor.remove("a"))
+        assert.isFalse(yield* supervisor.isAlive("a"), "stopping is not alive")
+        yield* settle
+        assert.isFalse(yield* supervisor.isAlive("a"))
+      }))
+
+    it.scoped("awaitEmpty resolves when the last task is cleaned up", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        const idle = yield* Effect.fork(supervisor.awaitEmpty)
+        yield* finishedWith(idle)
+
+        yield* supervisor.add(TaskSpec.once("one", Effect.sleep("1 second")))
+        yield* supervisor.add(TaskSpec.once("two", Effect.sleep("2 seconds")))
+        const waiting = yield* Effect.fork(Effect.zipRight(supervisor.awaitEmpty, supervisor.list))
+        yield* advance("1 second")
+        assert.isTrue(yield* isRunning(waiting))
+        yield* advance("1 second")
+        assert.deepStrictEqual(yield* finishedWith(waiting), [])
+      }))
+  })
+
+  describe("run", () => {
+    it.scoped("a batch colliding with a registered name is rejected as a whole and the supervisor stays usable", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const x = yield* supervisor.add(TaskSpec.make("x", neverEnding))
+        const error = yield* Effect.flip(
+          supervisor.run([
+            TaskSpec.once("a", Effect.void),
+            TaskSpec.once("x", Effect.void),
+            TaskSpec.once("b", Effect.void)
+          ])
+        )
+        assert.strictEqual(expectTag(error, "TaskAlreadyExists").taskName, "x")
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[x.id, "x", "Running", 1]])
+
+        const c = yield* supervisor.add(TaskSpec.once("c", Effect.void))
+        assert.strictEqual(outcomeTag(yield* c.await), "Completed")
+        const xOutcome = yield* Effect.fork(x.await)
+        assert.isTrue(yield* isRunning(xOutcome), "the earlier task keeps running")
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(
+          ofTag(events, "TaskAddFailed").map((e) => [e.task, e.rejection]),
+          [["a", "BatchRejected"], ["x", "AlreadyExists"], ["b", "BatchRejected"]]
+        )
+        assert.deepStrictEqual(kinds(events, "a"), ["TaskAddRequested", "TaskAddFailed"])
+        assert.deepStrictEqual(kinds(events, "b"), ["TaskAddRequested", "TaskAddFailed"])
+        assert.deepStrictEqual(ofTag(events, "TaskAdded").map((e) => e.task), ["x", "c"])
+        assert.strictEqual(ofTag(events, "TaskFinished", "x").length, 1)
+      }))
+
+    it.scoped("a name repeated inside a batch rejects it: the repeat AlreadyExists, the rest BatchRejected", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const error = yield* Effect.flip(
+          supervisor.run([
+            TaskSpec.once("a", Effect.void),
+            TaskSpec.once("b", Effect.void),
+            TaskSpec.once("a", Effect.void)
+          ])
+        )
+        assert.strictEqual(expectTag(error, "TaskAlreadyExists").taskName, "a")
+        yield* settle
+        assert.deepStrictEqual(yield* supervisor.list, [])
+        const a = yield* supervisor.add(TaskSpec.once("a", Effect.void))
+        assert.strictEqual(outcomeTag(yield* a.await), "Completed")
+
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(ofTag(events, "TaskAddFailed").map((e) => [e.id, e.task, e.rejection]), [
+          [1, "a", "BatchRejected"],
+          [2, "b", "BatchRejected"],
+          [3, "a", "AlreadyExists"]
+        ])
+        assert.deepStrictEqual(kinds(events).slice(0, 6), [
+          "TaskAddRequested",
+          "TaskAddRequested",
+          "TaskAddRequested",
+          "TaskAddFailed",
+          "TaskAddFailed",
+          "TaskAddFailed"
+        ])
+        assert.deepStrictEqual(ofTag(events, "AttemptStarting").map((e) => e.id), [a.id])
+      }))
+
+    it.scoped("an admitted batch publishes every TaskAdded before any attempt and returns once the registry is empty", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const running = yield* Effect.fork(
+          supervisor.run([TaskSpec.once("slow", Effect.sleep("1 second")), TaskSpec.once("quick", Effect.void)])
+        )
+        yield* advance(999)
+        assert.isTrue(yield* isRunning(running))
+        yield* advance(1)
+        yield* finishedWith(running)
+        assert.strictEqual(
+          expectTag(yield* Effect.flip(supervisor.run<never, never>([])), "AlreadyRunning")._tag,
+          "AlreadyRunning"
+        )
+        assert.strictEqual(
+          expectTag(yield* Effect.flip(supervisor.add(TaskSpec.once("late", Effect.void))), "ShuttingDown")._tag,
+          "ShuttingDown"
+        )
+
+        const added = ofTag(events, "TaskAdded").map((e) => e.seq)
+        const starts = ofTag(events, "AttemptStarting").map((e) => e.seq)
+        assert.strictEqual(added.length, 2)
+        assert.isBelow(Math.max(...added), Math.min(...starts))
+        assert.deepStrictEqual(ofTag(events, "ShutdownRequested"), [], "a natural end is not a requested shutdown")
+        assert.strictEqual(events[events.length - 1]._tag, "AllStoppedWithinGrace")
+      }))
+  })
+
+  describe("shutdown", () => {
+    it.scoped("is one memoized operation: concurrent and late callers share it; cooperative tasks end Canceled", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const a = yield* supervisor.add(TaskSpec.make("a", neverEnding))
+        const b = yield* supervisor.add(TaskSpec.make("b", slowToStop("0 millis")))
+        yield* settle
+        const callers = yield* Effect.fork(
+          Effect.all([supervisor.shutdown, supervisor.shutdown, supervisor.shutdown], { concurrency: "unbounded" })
+        )
+        yield* finishedWith(callers)
+        yield* supervisor.shutdown
+        assert.strictEqual(outcomeTag(yield* a.await), "Canceled")
+        assert.strictEqual(outcomeTag(yield* b.await), "Canceled")
+
+        const error = yield* Effect.flip(supervisor.add(TaskSpec.make("c", neverEnding)))
+        assert.strictEqual(expectTag(error, "ShuttingDown")._tag, "ShuttingDown")
+
+        assert.strictEqual(ofTag(events, "ShutdownRequested").length, 1)
+        assert.strictEqual(ofTag(events, "AllStoppedWithinGrace").length, 1)
+        assert.deepStrictEqual(ofTag(events, "GraceExceeded"), [])
+        assert.deepStrictEqual(ofTag(events, "TaskRemoveRequested"), [], "bulk cancellation publishes no requests")
+        assert.strictEqual(events[events.length - 1]._tag, "AllStoppedWithinGrace")
+        const requested = ofTag(events, "ShutdownRequested")[0].seq
+        for (const task of ["a", "b"]) {
+          assert.deepStrictEqual(kinds(events, task).slice(3), ["AttemptCanceled", "TaskFinished", "TaskRemoved"])
+          assert.isAbove(ofTag(events, "TaskFinished", task)[0].seq, requested)
+          assert.strictEqual(ofTag(events, "TaskFinished", task)[0].outcome._tag, "Canceled")
+        }
+        assert.deepStrictEqual(kinds(events, "c"), [], "a refused add publishes nothing")
+      }))
+
+    it.scoped("add during a shutdown in progress fails with ShuttingDown and publishes nothing", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "1 second" })
+        yield* supervisor.add(TaskSpec.make("stuck", stubborn))
+        yield* settle
+        const shutting = yield* Effect.fork(Effect.either(supervisor.shutdown))
+        yield* settle
+        const error = yield* Effect.flip(supervisor.add(TaskSpec.once("late", Effect.void)))
+        assert.strictEqual(expectTag(error, "ShuttingDown")._tag, "ShuttingDown")
+        yield* advance("1 second")
+        yield* finishedWith(shutting)
+        assert.deepStrictEqual(kinds(events, "late"), [])
+        assert.deepStrictEqual(ofTag(events, "TaskAddRequested").map((e) => e.task), ["stuck"])
+      }))
+
+    it.scoped("a stubborn task holds shutdown for exactly the grace, then is force-aborted and named in GraceExceeded", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "2 seconds" })
+        const stuck = yield* supervisor.add(TaskSpec.make("stubborn", stubborn))
+        const coop = yield* supervisor.add(TaskSpec.make("coop", neverEnding))
+        const slow = yield* supervisor.add(TaskSpec.make("slow", slowToStop("500 millis")))
+        yield* settle
+        const first = yield* Effect.fork(Effect.flip(supervisor.shutdown))
+        const second = yield* Effect.fork(Effect.flip(supervisor.shutdown))
+        yield* advance(1999)
+        assert.isTrue(yield* isRunning(first), "not done before grace")
+        assert.isTrue(yield* isRunning(second))
+        assert.strictEqual(outcomeTag(yield* coop.await), "Canceled")
+        assert.strictEqual(outcomeTag(yield* slow.await), "Canceled")
+        yield* advance(1)
+
+        const errors = [
+          yield* finishedWith(first),
+          yield* finishedWith(second),
+          yield* Effect.flip(supervisor.shutdown)
+        ]
+        for (const error of errors) {
+          assert.strictEqual(error._tag, "GraceExceeded")
+          assert.isTrue(Duration.equals(error.grace, Duration.seconds(2)))
+          assert.deepStrictEqual(error.stuck, ["stubborn"])
+        }
+        assert.deepStrictEqual(yield* stuck.await, { _tag: "ForceAborted", reason: forceAbortedReason })
+
+        assert.strictEqual(ofTag(events, "ShutdownRequested").length, 1)
+        assert.deepStrictEqual(ofTag(events, "AllStoppedWithinGrace"), [])
+        const verdicts = ofTag(events, "GraceExceeded")
+        assert.strictEqual(verdicts.length, 1)
+        assert.deepStrictEqual(verdicts[0].stuck, ["stubborn"])
+        assert.isTrue(Duration.equals(verdicts[0].grace, Duration.seconds(2)))
+        assert.strictEqual(verdicts[0].at - ofTag(events, "ShutdownRequested")[0].at, 2000)
+        assert.strictEqual(events[events.length - 1]._tag, "GraceExceeded")
+        assert.deepStrictEqual(kinds(events, "stubborn").slice(2), ["AttemptStarting", "TaskFinished", "TaskRemoved"])
+        assert.deepStrictEqual(ofTag(events, "TaskFinished", "stubborn")[0].outcome, {
+          _tag: "ForceAborted",
+          reason: forceAbortedReason
+        })
+        assert.strictEqual(ofTag(events, "TaskFinished", "slow")[0].at, 500)
+      }))
+
+    it.scoped("grace 0 force-aborts a stubborn task at once", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: 0 })
+        const stuck = yield* supervisor.add(TaskSpec.make("z", stubborn))
+        yield* settle
+        const shutting = yield* Effect.fork(Effect.flip(supervisor.shutdown))
+        const error = yield* finishedWith(shutting)
+        assert.isTrue(Duration.isZero(error.grace))
+        assert.deepStrictEqual(error.stuck, ["z"])
+        assert.strictEqual((yield* stuck.await)._tag, "ForceAborted")
+        assert.deepStrictEqual(ofTag(events, "GraceExceeded").map((e) => e.stuck), [["z"]])
+      }))
+
+    it.scoped("closing the supervisor's scope runs the same graceful shutdown", () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const { events, supervisor } = yield* Scope.extend(supervisorWith(), scope)
+        const handle = yield* supervisor.add(TaskSpec.make("a", neverEnding))
+        yield* settle
+        yield* Scope.close(scope, Exit.void)
+        assert.strictEqual(outcomeTag(yield* handle.await), "Canceled")
+        assert.deepStrictEqual(kinds(events), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "AttemptStarting",
+          "ShutdownRequested",
+          "AttemptCanceled",
+          "TaskFinished",
+          "TaskRemoved",
+          "AllStoppedWithinGrace"
+        ])
+        const error = yield* Effect.flip(supervisor.add(TaskSpec.make("b", neverEnding)))
+        assert.strictEqual(expectTag(error, "ShuttingDown")._tag, "ShuttingDown")
+        yield* supervisor.shutdown
+      }))
+
+    it.scoped("no fiber of the supervisor outlives its shutdown", () =>
+      Effect.gen(function*() {
+        const tracker = yield* Supervisor.track
+        const { alive, consumer } = yield* Effect.supervised(
+          Effect.gen(function*() {
+            const { supervisor } = yield* supervisorWith({ grace: "10 seconds" })
+            const consumer = yield* Effect.fork(Stream.runCount(supervisor.events))
+            yield* settle
+            yield* supervisor.add(TaskSpec.make("forever", neverEnding))
+            yield* supervisor.add(TaskSpec.make("slow", slowToStop("1 second")))
+            yield* supervisor.add(TaskSpec.periodic("tick", Effect.void, "1 second"))
+            yield* supervisor.add(TaskSpec.restartable("flaky", Effect.fail("boom")))
+            yield* supervisor.add(TaskSpec.once("done", Effect.void))
+            const removed = yield* supervisor.add(TaskSpec.make("removed", neverEnding))
+            yield* settle
+            yield* advance("1500 millis")
+            assert.isTrue(yield* supervisor.remove(removed.id))
+            assert.isTrue(yield* supervisor.remove("slow"))
+            yield* settle
+            const alive = yield* tracker.value
+            const shutting = yield* Effect.fork(supervisor.shutdown)
+            yield* advance("1 second")
+            yield* finishedWith(shutting)
+            return { alive, consumer }
+          }),
+          tracker
+        )
+        // actors, subscriber worker, events consumer, grace timers
+        assert.isAtLeast(alive.length, 7, "the tracker sees the supervisor's fibers")
+        assert.isAbove(yield* Fiber.join(consumer), 0)
+        yield* settle
+        const statuses = yield* Effect.forEach(alive, (fiber) => fiber.status)
+        const running = statuses.filter((status) => !FiberStatus.isDone(status))
+        assert.strictEqual(running.length, 0, `${running.length} of ${alive.length} fibers still running`)
+        assert.deepStrictEqual(yield* tracker.value, [])
+      }))
+
+    it.scoped("every registered task gets exactly one TaskFinished then TaskRemoved; rejected ones neither", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "2 seconds" })
+        const handles = [
+          yield* supervisor.add(TaskSpec.once("done", Effect.void)),
+          yield* supervisor.add(TaskSpec.once("failed", Effect.fail("boom"))),
+          yield* supervisor.add(TaskSpec.make("removed", neverEnding)),
+          yield* supervisor.add(TaskSpec.make("canceled", slowToStop("100 millis"))),
+          yield* supervisor.add(TaskSpec.make("stopping", slowToStop("5 seconds"))),
+          yield* supervisor.add(TaskSpec.periodic("tick", Effect.void, "300 millis")),
+          yield* supervisor.add(TaskSpec.make("coop", neverEnding)),
+          yield* supervisor.add(TaskSpec.make("stuck", stubborn)),
+          yield* supervisor.add(
+            TaskSpec.restartable("flaky", Effect.fail("boom")).pipe(
+              TaskSpec.withBackoff(BackoffPolicy.constant("200 millis"))
+            )
+          )
+        ]
+        yield* Effect.flip(supervisor.add(TaskSpec.once("coop", Effect.void)))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove("removed"))
+        const canceling = yield* Effect.fork(supervisor.cancel("canceled"))
+        assert.isTrue(yield* supervisor.remove("stopping"))
+        yield* advance("1 second")
+        assert.isTrue(yield* finishedWith(canceling))
+        const reused = yield* supervisor.add(TaskSpec.once("done", Effect.void))
+        handles.push(reused)
+        const shutting = yield* Effect.fork(Effect.either(supervisor.shutdown))
+        yield* advance("2 seconds")
+        yield* finishedWith(shutting)
+
+        const admitted = ofTag(events, "TaskAdded").map((e) => e.id)
+        assert.deepStrictEqual(admitted, handles.map((h) => h.id))
+        for (const handle of handles) {
+          const own = kinds(ofId(events, handle.id))
+          assert.strictEqual(own.filter((k) => k === "TaskFinished").length, 1, `#${handle.id} ${handle.name}`)
+          assert.strictEqual(own.filter((k) => k === "TaskRemoved").length, 1, `#${handle.id} ${handle.name}`)
+          assert.deepStrictEqual(own.slice(-2), ["TaskFinished", "TaskRemoved"], `#${handle.id} ${handle.name}`)
+          assert.deepStrictEqual(yield* handle.await, finishedOutcome(events, handle.id), `#${handle.id} outcome`)
+        }
+        const rejected = ofTag(events, "TaskAddFailed").map((e) => e.id)
+        assert.strictEqual(rejected.length, 1)
+        assert.deepStrictEqual(kinds(ofId(events, rejected[0])), ["TaskAddRequested", "TaskAddFailed"])
+        assert.deepStrictEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), "nothing lost")
+        const outcomes = Object.fromEntries(
+          handles.map((h) => [`${h.id}:${h.name}`, finishedOutcome(events, h.id)._tag])
+        )
+        assert.deepStrictEqual(outcomes, {
+          "1:done": "Completed",
+          "2:failed": "Failed",
+          "3:removed": "Canceled",
+          "4:canceled": "Canceled",
+          "5:stopping": "ForceAborted",
+          "6:tick": "Canceled",
+          "7:coop": "Canceled",
+          "8:stuck": "ForceAborted",
+          "9:flaky": "Canceled",
+          "11:done": "Completed"
+        })
+      }))
+  })
+})

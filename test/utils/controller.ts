@@ -1,0 +1,121 @@
+import { assert } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
+import * as Supervisor from "effect/Supervisor"
+import * as TestClock from "effect/TestClock"
+import * as Subscriber from "../../src/Subscriber.js"
+import * as SupervisorConfig from "../../src/SupervisorConfig.js"
+import type { TaskHandle } from "../../src/TaskHandle.js"
+import type * as TaskOutcome from "../../src/TaskOutcome.js"
+import * as TaskSupervisor from "../../src/TaskSupervisor.js"
+import { recording, supervisorWith } from "./recorder.js"
+
+/**
+ * Let every runnable fiber run until it suspends, without moving the clock.
+ * The supervisor's fibers are not children of the test fiber, so yield a few
+ * times after the clock's own wait.
+ */
+export const settle: Effect.Effect<void> = Effect.gen(function*() {
+  yield* TestClock.adjust(0)
+  for (let i = 0; i < 25; i++) yield* Effect.yieldNow()
+})
+
+/** `TestClock.adjust`, then settle. */
+export const advance = (duration: Duration.DurationInput): Effect.Effect<void> =>
+  Effect.zipRight(TestClock.adjust(duration), settle)
+
+/**
+ * Added after a supervisor is built, so it runs before the supervisor's own
+ * shutdown finalizer: moves the TestClock far ahead so that a test which
+ * failed before its explicit shutdown ends instead of waiting for ever on a
+ * task that is slow to stop.
+ */
+export const unstickOnClose: Effect.Effect<void, never, Scope.Scope> = Effect.addFinalizer(() =>
+  Effect.asVoid(Effect.forkDaemon(TestClock.adjust("1 day")))
+)
+
+/** `supervisorWith` (a recording supervisor) with `unstickOnClose`. */
+export const recordingSupervisor = (config: SupervisorConfig.Input) =>
+  Effect.tap(supervisorWith(config), () => unstickOnClose)
+
+/**
+ * A supervisor in the current scope with exactly the given subscribers (none:
+ * nobody listens, so nothing is published at all).
+ */
+export const supervisorWithSubscribers = (
+  config: SupervisorConfig.Input,
+  subscribers: ReadonlyArray<Subscriber.Subscriber>
+) =>
+  Effect.map(
+    Layer.build(
+      TaskSupervisor.layer.pipe(
+        Layer.provide(Subscriber.layer(...subscribers)),
+        Layer.provide(SupervisorConfig.layer(config))
+      )
+    ),
+    (context) => Context.get(context, TaskSupervisor.TaskSupervisor)
+  ).pipe(Effect.tap(() => unstickOnClose))
+
+/**
+ * A recording supervisor built under an Effect `Supervisor` that tracks every
+ * fiber the task supervisor forks from its own runtime (force-abort timers,
+ * subscriber workers, the shutdown drain); `live` counts those still running.
+ */
+export const trackedSupervisor = (config: SupervisorConfig.Input) =>
+  Effect.gen(function*() {
+    const tracker = yield* Supervisor.track
+    const recorder = recording()
+    const supervisor = yield* Effect.supervised(supervisorWithSubscribers(config, [recorder.subscriber]), tracker)
+    const live = Effect.map(tracker.value, (fibers) => fibers.length)
+    return { supervisor, events: recorder.events, live }
+  })
+
+/** The handle's outcome if it is already known, without waiting. */
+export const outcomeNow = <E>(handle: TaskHandle<E>): Effect.Effect<TaskOutcome.TaskOutcome<E> | undefined> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(handle.await)
+    for (let i = 0; i < 5; i++) yield* Effect.yieldNow()
+    const exit = yield* fiber.poll
+    yield* Fiber.interrupt(fiber)
+    return Option.isSome(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined
+  })
+
+/** Assert the outcome's tag and narrow it. */
+export const narrow = <T extends { readonly _tag: string }, K extends T["_tag"]>(
+  value: T | undefined,
+  tag: K,
+  message?: string
+): Extract<T, { readonly _tag: K }> => {
+  assert.strictEqual(value?._tag, tag, message)
+  return value as Extract<T, { readonly _tag: K }>
+}
+
+/** Assert that the outcome is `Rejected` of `kind` and return its reason. */
+export const rejectedWith = (
+  outcome: TaskOutcome.TaskOutcome<unknown> | undefined,
+  kind: TaskOutcome.RejectionKind,
+  message?: string
+): string => {
+  const rejected = narrow(outcome, "Rejected", message)
+  assert.strictEqual(rejected.kind, kind, message)
+  return rejected.reason
+}
+
+/** A log of `<label>@<ms>` entries, stamped with the (test) clock. */
+export const stamps = Effect.map(Ref.make<ReadonlyArray<string>>([]), (log) => ({
+  log,
+  /** Record `label@now`, then run `body`. */
+  stamped: <A, E, R>(label: string, body: Effect.Effect<A, E, R>) =>
+    Effect.zipRight(
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Ref.update(log, (entries) => [...entries, `${label}@${now}`])),
+      body
+    )
+}))
