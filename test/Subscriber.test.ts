@@ -16,8 +16,10 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import { isDiagnostic } from "../src/SupervisorEvent.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { ofTag } from "./utils/events.js"
+import { advance, isRunning, poll, settle } from "./utils/fibers.js"
 import { recording } from "./utils/recorder.js"
-import { advance, failNTimes, isRunning, neverEnding, ofTag, poll, settle } from "./utils/scripted.js"
+import { failNTimes, neverEnding } from "./utils/tasks.js"
 
 /**
  * A supervisor in the current scope built from `subscribers` (a Layer adding
@@ -43,7 +45,9 @@ const someWork = (supervisor: TaskSupervisor.TaskSupervisor["Type"]) =>
   Effect.gen(function*() {
     const done = yield* supervisor.add(TaskSpec.once("once", Effect.void))
     const flaky = yield* supervisor.add(
-      TaskSpec.restartable("flaky", failNTimes(2)).pipe(TaskSpec.withBackoff(BackoffPolicy.constant("1 second")))
+      TaskSpec.restartable("flaky", (yield* failNTimes(2, "boom")).task).pipe(
+        TaskSpec.withBackoff(BackoffPolicy.constant("1 second"))
+      )
     )
     yield* supervisor.add(TaskSpec.make("removed", neverEnding))
     yield* settle
@@ -81,7 +85,9 @@ describe("Subscriber", () => {
         const healthy = recording("healthy")
         const supervisor = yield* supervisorFrom(Subscriber.layer(slow, healthy.subscriber))
         const flaky = yield* supervisor.add(
-          TaskSpec.restartable("flaky", failNTimes(5)).pipe(TaskSpec.withBackoff(BackoffPolicy.constant("1 second")))
+          TaskSpec.restartable("flaky", (yield* failNTimes(5, "boom")).task).pipe(
+            TaskSpec.withBackoff(BackoffPolicy.constant("1 second"))
+          )
         )
         for (let i = 0; i < 10; i++) yield* supervisor.add(TaskSpec.once(`once-${i}`, Effect.void))
         const outcome = yield* Effect.fork(flaky.await)
@@ -214,7 +220,9 @@ describe("Subscriber", () => {
           subscriberShutdownTimeout: "3 seconds"
         })
         const flaky = yield* supervisor.add(
-          TaskSpec.restartable("flaky", failNTimes(2)).pipe(TaskSpec.withBackoff(BackoffPolicy.constant("1 second")))
+          TaskSpec.restartable("flaky", (yield* failNTimes(2, "boom")).task).pipe(
+            TaskSpec.withBackoff(BackoffPolicy.constant("1 second"))
+          )
         )
         const outcome = yield* Effect.fork(flaky.await)
         yield* advance(1999)

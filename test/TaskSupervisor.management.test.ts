@@ -13,19 +13,10 @@ import * as Subscriber from "../src/Subscriber.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
+import { ofId, ofTag } from "./utils/events.js"
+import { advance, isRunning, poll, settle } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
-import {
-  advance,
-  endlessFinalizer,
-  isRunning,
-  neverEnding,
-  ofId,
-  ofTag,
-  poll,
-  settle,
-  slowToStop,
-  stubborn
-} from "./utils/scripted.js"
+import { endlessFinalizer, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
 const forceAbortedReason = "task did not stop within grace; force-aborted"
 

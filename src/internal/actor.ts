@@ -79,6 +79,40 @@ const attemptEffect = (entry: Entry): Effect.Effect<unknown, unknown> => {
   })
 }
 
+/** Whether a typed failure is fatal, or the cause with which the `isFatal` predicate broke. */
+const classify = (spec: Resolved, failure: unknown): boolean | Cause.Cause<never> => {
+  if (isTaskFatal(failure)) return true
+  if (spec.isFatal === undefined) return false
+  try {
+    return spec.isFatal(failure) === true
+  } catch (defect) {
+    return Cause.die(defect)
+  }
+}
+
+/**
+ * A user callback of the retry loop (the `isFatal` predicate or the retry
+ * schedule) broke while handling a failure: the task cannot decide whether or
+ * when to retry, so it stops `Failed`, keeping both causes.
+ */
+const brokenCallback = (
+  callback: string,
+  reason: string,
+  exitCode: number | undefined,
+  cause: Cause.Cause<unknown>,
+  broken: Cause.Cause<unknown>
+): TaskOutcome.TaskOutcome<unknown> => {
+  const error = Cause.failureOption(broken).pipe(
+    Option.orElse(() => Cause.dieOption(broken)),
+    Option.getOrElse(() => Cause.pretty(broken))
+  )
+  return TaskOutcome.Failed({
+    reason: `${callback} failed: ${describe(error)} (while handling: ${reason})`,
+    exitCode,
+    cause: Cause.sequential(cause, broken)
+  })
+}
+
 /**
  * The retry loop of one task. It runs uninterruptibly except where it waits
  * (permit, attempt, delay), so a stop always lets it publish the attempt's
@@ -204,8 +238,10 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
               exitCode
             }))
           }
-          if (Option.isSome(typed) && (isTaskFatal(failure) || spec.isFatal?.(failure) === true)) {
-            return TaskOutcome.Fatal({ reason, exitCode, cause })
+          if (Option.isSome(typed)) {
+            const fatal = classify(spec, failure)
+            if (fatal === true) return TaskOutcome.Fatal({ reason, exitCode, cause })
+            if (fatal !== false) return brokenCallback("isFatal", reason, exitCode, cause, fatal)
           }
         }
 
@@ -222,9 +258,16 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
           })
         }
         const now = clock.unsafeCurrentTimeMillis()
-        const [nextState, , decision] = yield* (spec.schedule.step(now, failure, scheduleState) as Effect.Effect<
-          readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
-        >)
+        const step = yield* Effect.exit(restore(
+          spec.schedule.step(now, failure, scheduleState) as Effect.Effect<
+            readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
+          >
+        ))
+        if (Exit.isFailure(step)) {
+          if (Cause.isInterruptedOnly(step.cause)) return TaskOutcome.Canceled
+          return brokenCallback("retry schedule", reason, exitCode, cause, step.cause)
+        }
+        const [nextState, , decision] = step.value
         if (ScheduleDecision.isDone(decision)) {
           return TaskOutcome.Failed({
             reason: `retry schedule ended after ${retries} retries: ${reason}`,

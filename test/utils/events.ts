@@ -1,0 +1,74 @@
+import { assert } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import type { SupervisorEvent } from "../../src/SupervisorEvent.js"
+
+/** The events of one kind, optionally of one task, typed as that kind. */
+export const ofTag = <K extends SupervisorEvent["_tag"]>(
+  events: ReadonlyArray<SupervisorEvent>,
+  tag: K,
+  task?: string
+): Array<Extract<SupervisorEvent, { readonly _tag: K }>> =>
+  events.filter((e): e is Extract<SupervisorEvent, { readonly _tag: K }> =>
+    e._tag === tag && (task === undefined || ("task" in e && e.task === task))
+  )
+
+/** The events of one task. */
+export const ofTask = (events: ReadonlyArray<SupervisorEvent>, task: string): Array<SupervisorEvent> =>
+  events.filter((e) => "task" in e && e.task === task)
+
+/** The events of the task with this id. */
+export const ofId = (events: ReadonlyArray<SupervisorEvent>, id: number): Array<SupervisorEvent> =>
+  events.filter((e) => "id" in e && e.id === id)
+
+/** Whole milliseconds of a duration. */
+export const ms = (duration: Duration.Duration): number => Duration.toMillis(duration)
+
+/** `seq` starts at 1 and increases by exactly 1 (nothing lost), and `at` never goes back. */
+export const assertSeq = (events: ReadonlyArray<SupervisorEvent>): void => {
+  assert.deepStrictEqual(events.map((e) => e.seq), events.map((_, i) => i + 1))
+  for (let i = 1; i < events.length; i++) {
+    assert.isAtLeast(events[i].at, events[i - 1].at, `event ${events[i].seq} (${events[i]._tag}) went back in time`)
+  }
+}
+
+const terminal = new Set(["AttemptSucceeded", "AttemptCanceled", "AttemptFailed", "AttemptTimedOut"])
+
+/**
+ * One task's events follow taskvisor's per-task order: `TaskAddRequested`,
+ * `TaskAdded`, then per attempt (numbered 1, 2, …) `AttemptStarting`, exactly
+ * one terminal attempt event and at most one `BackoffScheduled` of the same
+ * attempt, then `TaskFinished` immediately followed by `TaskRemoved`.
+ * A `TaskRemoveRequested` may appear anywhere after `TaskAdded`.
+ */
+export const assertTaskOrder = (events: ReadonlyArray<SupervisorEvent>, task: string): void => {
+  const own = ofTask(events, task)
+  const tags = own.map((e) => e._tag)
+  assert.deepStrictEqual(tags.slice(0, 2), ["TaskAddRequested", "TaskAdded"], `${task}: admission`)
+  assert.deepStrictEqual(tags.slice(-2), ["TaskFinished", "TaskRemoved"], `${task}: end`)
+  assert.strictEqual(tags.filter((t) => t === "TaskFinished").length, 1, `${task}: one TaskFinished`)
+  assert.strictEqual(own[own.length - 1].seq, own[own.length - 2].seq + 1, `${task}: TaskRemoved right after`)
+  const middle = own.slice(2, -2).filter((e) => e._tag !== "TaskRemoveRequested")
+  let expected = 1
+  let i = 0
+  while (i < middle.length) {
+    const start = middle[i]
+    assert.strictEqual(start._tag, "AttemptStarting", `${task}: event ${start.seq} should start attempt ${expected}`)
+    assert.strictEqual((start as { attempt: number }).attempt, expected, `${task}: attempt number`)
+    const end = middle[i + 1]
+    assert.isDefined(end, `${task}: attempt ${expected} has no terminal event`)
+    assert.isTrue(terminal.has(end._tag), `${task}: ${end._tag} after AttemptStarting ${expected}`)
+    assert.strictEqual((end as { attempt: number }).attempt, expected, `${task}: terminal attempt number`)
+    i += 2
+    if (middle[i]?._tag === "BackoffScheduled") {
+      assert.strictEqual((middle[i] as { attempt: number }).attempt, expected, `${task}: backoff attempt number`)
+      i++
+    }
+    expected++
+  }
+  const added = own[1].seq
+  const finished = own[own.length - 2].seq
+  for (const e of middle) {
+    assert.isAbove(e.seq, added, `${task}: ${e._tag} before TaskAdded`)
+    assert.isBelow(e.seq, finished, `${task}: ${e._tag} after TaskFinished`)
+  }
+}
