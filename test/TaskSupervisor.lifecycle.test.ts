@@ -10,6 +10,7 @@ import * as Random from "effect/Random"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
@@ -967,6 +968,58 @@ describe("TaskSupervisor lifecycle", () => {
         yield* supervisor.shutdown
         assert.deepStrictEqual(ofTag(events, "BackoffScheduled", "configured").map((e) => ms(e.delay)), [70, 70])
         assert.deepStrictEqual(attemptsOf(events, "configured"), [[1, 0], [2, 70], [3, 140]])
+      }))
+
+    it.scoped("with a tracer installed, each attempt runs in a taskvisor.attempt span under the caller's span", () =>
+      Effect.gen(function*() {
+        const spans: Array<Tracer.Span> = []
+        const native = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (...args) => {
+            const span = native.span(...args)
+            spans.push(span)
+            return span
+          },
+          context: native.context
+        })
+        const { supervisor } = yield* supervisorWith()
+        const seen = yield* Ref.make<ReadonlyArray<string>>([])
+        const { task } = yield* failNTimes(1, boom)
+        const body = Effect.zipRight(
+          Effect.flatMap(Effect.currentSpan, (span) => Ref.update(seen, (all) => [...all, span.name])),
+          task
+        )
+        const handle = yield* supervisor.add(TaskSpec.restartable("traced", body).pipe(TaskSpec.withBackoff(fast)))
+          .pipe(Effect.withSpan("caller"), Effect.withTracer(recording))
+        const waiter = yield* Effect.fork(handle.await)
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual((yield* Fiber.join(waiter))._tag, "Completed")
+        yield* supervisor.shutdown
+
+        assert.deepStrictEqual(yield* Ref.get(seen), ["taskvisor.attempt", "taskvisor.attempt"])
+        const attempts = spans.filter((span) => span.name === "taskvisor.attempt")
+        assert.deepStrictEqual(attempts.map((span) => span.attributes.get("attempt")), [1, 2])
+        assert.deepStrictEqual(attempts.map((span) => span.attributes.get("task")), ["traced", "traced"])
+        assert.deepStrictEqual(attempts.map((span) => span.status._tag), ["Ended", "Ended"])
+        assert.deepStrictEqual(
+          attempts.map((span) => Option.map(span.parent, (parent) => (parent as Tracer.Span).name)),
+          [Option.some("caller"), Option.some("caller")]
+        )
+      }))
+
+    it.scoped("with only Effect's built-in tracer, an attempt runs in its caller's span and adds none", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        const seen = yield* Ref.make<ReadonlyArray<string>>([])
+        const handle = yield* supervisor.add(
+          TaskSpec.once(
+            "untraced",
+            Effect.flatMap(Effect.currentSpan, (span) => Ref.update(seen, (all) => [...all, span.name]))
+          )
+        ).pipe(Effect.withSpan("caller"))
+        assert.strictEqual((yield* handle.await)._tag, "Completed")
+        yield* supervisor.shutdown
+        assert.deepStrictEqual(yield* Ref.get(seen), ["caller"])
       }))
   })
 

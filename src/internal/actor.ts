@@ -1,18 +1,23 @@
 import * as Cause from "effect/Cause"
-import type * as Deferred from "effect/Deferred"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import * as Tracer from "effect/Tracer"
 import type * as RestartPolicy from "../RestartPolicy.js"
 import * as SupervisorEvent from "../SupervisorEvent.js"
 import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskTimeout } from "../TaskError.js"
 import * as TaskOutcome from "../TaskOutcome.js"
 import { CurrentTask } from "../TaskSpec.js"
+import type { Outcome } from "./handle.js"
 import type { Bus } from "./subscribers.js"
 
 /** A task spec with every setting resolved against the supervisor defaults. */
@@ -33,9 +38,8 @@ export type TaskState = "Waiting" | "Running" | "BackingOff" | "Stopping"
 export interface Entry {
   readonly id: number
   readonly spec: Resolved
-  readonly outcome: Deferred.Deferred<TaskOutcome.TaskOutcome<any>>
-  /** Completed by the terminal commit. */
-  readonly done: Deferred.Deferred<void>
+  /** Completed by the terminal commit, after the task's last event. */
+  readonly outcome: Outcome
   /** `Removing` once a stop has been claimed; the name stays reserved until the commit. */
   state: "Registered" | "Removing"
   status: TaskState
@@ -62,21 +66,35 @@ export interface ActorEnv {
 const TimedOut = Symbol.for("effect-taskvisor/TimedOut")
 const oneMilli = Duration.millis(1)
 
-const attemptEffect = (entry: Entry): Effect.Effect<unknown, unknown> => {
+/** A zero delay only yields: a timer, even of 0 ms, costs about a millisecond on Node. */
+const sleep = (delay: Duration.Duration): Effect.Effect<void> =>
+  Duration.isZero(delay) ? Effect.yieldNow() : Effect.sleep(delay)
+
+const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Whether a task forked with these fiber refs gets a span per attempt: when
+ * tracing is enabled and a tracer other than Effect's built-in one (which
+ * exports nothing) is installed. Skipping it saves a context copy per attempt.
+ */
+export const tracesAttempts = (fiberRefs: FiberRefs.FiberRefs): boolean =>
+  FiberRefs.getOrDefault(fiberRefs, FiberRef.currentTracerEnabled) &&
+  Context.get(FiberRefs.getOrDefault(fiberRefs, DefaultServices.currentServices), Tracer.Tracer) !== builtInTracer
+
+const attemptEffect = (entry: Entry, traced: boolean): Effect.Effect<unknown, unknown> => {
   const spec = entry.spec
-  const attempt = Effect.provideService(spec.effect, CurrentTask, {
-    id: entry.id,
-    name: spec.name,
-    attempt: entry.attempt
-  }) as Effect.Effect<unknown, unknown>
+  const attempt = spec.effect as Effect.Effect<unknown, unknown>
   const bounded = spec.timeout === undefined ? attempt : Effect.timeoutTo(attempt, {
     duration: spec.timeout,
     onTimeout: () => TimedOut,
     onSuccess: (a) => a
   })
-  return Effect.withSpan(bounded, "taskvisor.attempt", {
-    attributes: { task: spec.name, attempt: entry.attempt }
-  })
+  return traced
+    ? Effect.withSpan(bounded, "taskvisor.attempt", {
+      attributes: { task: spec.name, attempt: entry.attempt },
+      captureStackTrace: false
+    })
+    : bounded
 }
 
 /** Whether a typed failure is fatal, or the cause with which the `isFatal` predicate broke. */
@@ -118,7 +136,7 @@ const brokenCallback = (
  * (permit, attempt, delay), so a stop always lets it publish the attempt's
  * terminal event and record the outcome. Attempts never overlap.
  */
-export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
+export const run = (env: ActorEnv, entry: Entry, traced: boolean): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const { bus, permits } = env
@@ -126,6 +144,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
       const { id } = entry
       const { name } = spec
       const clock = yield* Effect.clock
+      const context = yield* Effect.context<never>()
       let scheduleState = spec.schedule.initial
       let retries = 0
       // nothing is published once the task was force-aborted and its terminal events are out
@@ -146,11 +165,13 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
         }
         const attempt = ++entry.attempt
         entry.status = "Running"
+        // set in place rather than provided around the attempt: no frame stays on the parked fiber's stack
+        yield* FiberRef.set(FiberRef.currentContext, Context.add(context, CurrentTask, { id, name, attempt }))
         if (live()) {
           bus.publish(SupervisorEvent.AttemptStarting({ seq: bus.next(), at: bus.now(), id, task: name, attempt }))
         }
         const started = clock.unsafeCurrentTimeMillis()
-        const exit = yield* Effect.exit(restore(attemptEffect(entry)))
+        const exit = yield* Effect.exit(restore(attemptEffect(entry, traced)))
         if (entry.holdsPermit) {
           entry.holdsPermit = false
           yield* permits!.release(1)
@@ -186,7 +207,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
                 reason: undefined
               }))
             }
-            if (!(yield* pause(Effect.sleep(delay)))) return TaskOutcome.Canceled
+            if (!(yield* pause(sleep(delay)))) return TaskOutcome.Canceled
           } else if (
             !(yield* pause(elapsed < 1 ? Effect.sleep(Duration.subtract(oneMilli, duration)) : Effect.yieldNow()))
           ) {
@@ -290,7 +311,7 @@ export const run = (env: ActorEnv, entry: Entry): Effect.Effect<void> =>
             reason
           }))
         }
-        if (!(yield* pause(Effect.sleep(delay)))) return TaskOutcome.Canceled
+        if (!(yield* pause(sleep(delay)))) return TaskOutcome.Canceled
       }
     }).pipe(Effect.map((outcome) => {
       entry.result = outcome

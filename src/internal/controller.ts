@@ -1,13 +1,11 @@
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
-import * as Exit from "effect/Exit"
-import * as FiberId from "effect/FiberId"
 import type * as Runtime from "effect/Runtime"
 import type { ControllerSnapshot, SlotStatus, SlotView } from "../Controller.js"
 import type { Admission } from "../ControllerSpec.js"
 import * as SupervisorEvent from "../SupervisorEvent.js"
 import * as TaskOutcome from "../TaskOutcome.js"
 import type { Entry, Resolved } from "./actor.js"
+import type { Outcome } from "./handle.js"
 import type { Bus } from "./subscribers.js"
 
 /** Work waiting for a slot, or being admitted to it. */
@@ -16,7 +14,7 @@ export interface Submission {
   readonly admission: Admission
   readonly spec: Resolved
   readonly caller: Runtime.Runtime<any>
-  readonly outcome: Deferred.Deferred<TaskOutcome.TaskOutcome<any>>
+  readonly outcome: Outcome
 }
 
 interface Slot {
@@ -77,7 +75,7 @@ export class Controller {
         reason
       }))
     }
-    Deferred.unsafeDone(submission.outcome, Exit.succeed(TaskOutcome.Rejected(kind, reason)))
+    submission.outcome.complete(TaskOutcome.Rejected(kind, reason))
   }
 
   private rejectFull(submission: Submission, key: string) {
@@ -225,6 +223,3 @@ export class Controller {
     return { slots, runningCount, totalQueued: this.queued }
   }
 }
-
-/** A fresh outcome cell for a submission. */
-export const makeOutcome = (): Deferred.Deferred<TaskOutcome.TaskOutcome<any>> => Deferred.unsafeMake(FiberId.none)

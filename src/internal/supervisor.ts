@@ -1,11 +1,11 @@
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as BackoffPolicy from "../BackoffPolicy.js"
 import * as ControllerSpec from "../ControllerSpec.js"
@@ -33,6 +33,17 @@ import * as validate from "./validate.js"
 
 const alreadyExistsReason = "a registered task already uses this name"
 const batchRejectedReason = "another item rejected the all-or-nothing batch"
+
+/** One schedule per backoff policy, shared by every task that uses it. */
+const schedules = new WeakMap<BackoffPolicy.BackoffPolicy, Schedule.Schedule<unknown, unknown>>()
+const scheduleOf = (policy: BackoffPolicy.BackoffPolicy): Schedule.Schedule<unknown, unknown> => {
+  let schedule = schedules.get(policy)
+  if (schedule === undefined) {
+    schedule = BackoffPolicy.toSchedule(policy)
+    schedules.set(policy, schedule)
+  }
+  return schedule
+}
 
 const resolve = (
   spec: TaskSpec<unknown, unknown>,
@@ -62,7 +73,7 @@ const resolve = (
     name: spec.name,
     effect: spec.effect,
     restart: spec.restart ?? defaults.restart,
-    schedule: BackoffPolicy.isBackoffPolicy(retry) ? BackoffPolicy.toSchedule(retry) : retry,
+    schedule: BackoffPolicy.isBackoffPolicy(retry) ? scheduleOf(retry) : retry,
     timeout,
     maxRetries,
     isFatal: spec.isFatal
@@ -89,6 +100,9 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   const empty = yield* Effect.makeLatch(true)
   const shutdownResult = yield* Deferred.make<void, GraceExceeded>()
   let nextId = 1
+  /** Whether `entries` (in registration order) is in id order, and the last id registered. */
+  let inIdOrder = true
+  let lastRegistered = 0
   let open = true
   let runStarted = false
   let shutdownStarted = false
@@ -102,7 +116,6 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     entries.delete(id)
     if (names.get(name) === id) names.delete(name)
     if (bus.active) emit(SupervisorEvent.TaskFinished({ seq: bus.next(), at: bus.now(), id, task: name, outcome }))
-    Deferred.unsafeDone(entry.outcome, Exit.succeed(outcome))
     if (bus.active) emit(SupervisorEvent.TaskRemoved({ seq: bus.next(), at: bus.now(), id, task: name }))
     entry.timer?.unsafeInterruptAsFork(FiberId.none)
     if (entry.holdsPermit) {
@@ -110,21 +123,23 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       entry.holdsPermit = false
       Runtime.runSync(runtime)(permits!.release(1))
     }
-    Deferred.unsafeDone(entry.done, Exit.void)
+    entry.outcome.complete(outcome)
     controller?.onFinished(entry)
-    if (entries.size === 0) empty.unsafeOpen()
+    if (entries.size === 0) {
+      inIdOrder = true
+      empty.unsafeOpen()
+    }
   }
 
   const register = (
     id: number,
     spec: actor.Resolved,
-    outcome: actor.Entry["outcome"] = controllerInternal.makeOutcome()
+    outcome: handle.Outcome = new handle.Outcome()
   ): actor.Entry => {
     const entry: actor.Entry = {
       id,
       spec,
       outcome,
-      done: Deferred.unsafeMake(FiberId.none),
       state: "Registered",
       status: "Waiting",
       attempt: 0,
@@ -135,6 +150,9 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       fiber: undefined,
       timer: undefined
     }
+    // controller work registers in slot order, not id order; `list` sorts only then
+    if (id < lastRegistered) inIdOrder = false
+    lastRegistered = id
     entries.set(id, entry)
     names.set(spec.name, id)
     empty.unsafeClose()
@@ -143,7 +161,9 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
 
   const start = (entry: actor.Entry, caller: Runtime.Runtime<any>) => {
     // not `immediate`: the first attempt starts after the caller's admission step has finished
-    const fiber = Runtime.runFork(caller)(actor.run(env, entry), { immediate: false })
+    const fiber = Runtime.runFork(caller)(actor.run(env, entry, actor.tracesAttempts(caller.fiberRefs)), {
+      immediate: false
+    })
     entry.fiber = fiber
     fiber.addObserver(() => commit(entry, entry.result ?? TaskOutcome.Canceled))
   }
@@ -213,7 +233,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
           reason: alreadyExistsReason
         }))
       }
-      Deferred.unsafeDone(submission.outcome, Exit.succeed(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason)))
+      submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason))
       return undefined
     }
     const entry = register(id, spec, submission.outcome)
@@ -249,7 +269,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
         admission,
         spec: resolved,
         caller,
-        outcome: controllerInternal.makeOutcome()
+        outcome: new handle.Outcome()
       })
     })
 
@@ -294,7 +314,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     for (const entry of present) {
       if (entry.state === "Registered") claim(entry)
     }
-    return Effect.forEach(present, (entry) => Deferred.await(entry.done), { discard: true }).pipe(
+    return Effect.forEach(present, (entry) => entry.outcome.await, { discard: true }).pipe(
       Effect.timeoutOption(settings.grace),
       Effect.flatMap(() => {
         const stuck: Array<string> = []
@@ -391,20 +411,21 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
         if (entry === undefined) return stopQueued(target, "manual_cancel")
         const claimed = entry.state === "Registered"
         if (claimed) claimWithGrace(entry, "manual_cancel")
-        const done = Effect.as(Deferred.await(entry.done), claimed)
+        const done = Effect.as(entry.outcome.await, claimed)
         return timeout === undefined ? done : Effect.timeoutFail(done, {
           duration: timeout,
           onTimeout: () => new TaskTerminationTimeout({ id: entry.id, taskName: entry.spec.name, timeout })
         })
       }),
-    list: Effect.sync(() =>
-      Array.from(entries.values(), (entry): TaskInfo => ({
+    list: Effect.sync(() => {
+      const infos = Array.from(entries.values(), (entry): TaskInfo => ({
         id: entry.id,
         name: entry.spec.name,
         state: entry.status,
         attempt: entry.attempt
-      })).sort((a, b) => a.id - b.id)
-    ),
+      }))
+      return inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
+    }),
     isAlive: (name) =>
       Effect.sync(() => {
         const id = names.get(name)
