@@ -22,7 +22,6 @@ export type RejectionKind =
   | "SupersededByReplace"
   | "RemovedFromQueue"
   | "ControllerShuttingDown"
-  | "AdmissionFailed"
 
 /**
  * - `Completed`: the last attempt succeeded and no restart was due.

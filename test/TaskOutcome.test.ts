@@ -39,8 +39,7 @@ describe("TaskOutcome", () => {
       ["QueueFull", "queue_full"],
       ["SupersededByReplace", "superseded_by_replace"],
       ["RemovedFromQueue", "removed_from_queue"],
-      ["ControllerShuttingDown", "controller_shutting_down"],
-      ["AdmissionFailed", "admission_failed"]
+      ["ControllerShuttingDown", "controller_shutting_down"]
     ]
     for (const [kind, label] of expected) assert.strictEqual(TaskOutcome.rejectionLabel(kind), label)
   })

@@ -8,6 +8,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import type { Subscriber } from "../Subscriber.js"
@@ -25,9 +26,14 @@ export const currentSubscribers: FiberRef.FiberRef<ReadonlyArray<Subscriber>> = 
 
 interface Sink {
   readonly name: string
+  readonly capacity: number
   readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>
+  /** Events the worker took in its last batch and has not started delivering: they still count as queued. */
+  held: number
   dropped: number
 }
+
+const queued = (sink: Sink): number => sink.held + Option.getOrElse(sink.mailbox.unsafeSize(), () => 0)
 
 /**
  * Fans every event out to one bounded mailbox per subscriber and per `events`
@@ -63,7 +69,7 @@ export class Bus {
     let overflowed: Array<Sink> | undefined
     for (let i = 0; i < sinks.length; i++) {
       const sink = sinks[i]
-      if (!sink.mailbox.unsafeOffer(event)) {
+      if (queued(sink) >= sink.capacity || !sink.mailbox.unsafeOffer(event)) {
         sink.dropped++
         if (!SupervisorEvent.isDiagnostic(event)) (overflowed ??= []).push(sink)
       }
@@ -86,14 +92,12 @@ export class Bus {
     const mailbox = Effect.runSync(
       Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
-    this.sinks.push({ name: subscriber.name, mailbox, dropped: 0 })
-    this.workers.push(Runtime.runFork(this.runtime)(this.worker(subscriber, mailbox)))
+    const sink: Sink = { name: subscriber.name, capacity: subscriber.capacity, mailbox, held: 0, dropped: 0 }
+    this.sinks.push(sink)
+    this.workers.push(Runtime.runFork(this.runtime)(this.worker(subscriber, sink)))
   }
 
-  private worker(
-    subscriber: Subscriber,
-    mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>
-  ): Effect.Effect<void> {
+  private worker(subscriber: Subscriber, sink: Sink): Effect.Effect<void> {
     const deliver = (event: SupervisorEvent.SupervisorEvent) =>
       Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event)), (cause) => {
         if (!SupervisorEvent.isDiagnostic(event)) {
@@ -106,10 +110,17 @@ export class Bus {
         }
         return Effect.void
       })
-    // one event at a time, so a blocked subscriber holds at most its capacity plus the event in hand
-    const loop: Effect.Effect<void> = Effect.matchEffect(mailbox.take, {
-      onFailure: () => Effect.void,
-      onSuccess: (event) => Effect.zipRight(deliver(event), loop)
+    // Whole batches, one wake-up each; the batch's undelivered events stay counted in `held`,
+    // so a blocked subscriber still holds at most its capacity plus the event in hand.
+    const loop: Effect.Effect<void> = Effect.flatMap(sink.mailbox.takeAll, ([events, done]) => {
+      sink.held = events.length
+      return Effect.zipRight(
+        Effect.forEach(events, (event) => {
+          sink.held--
+          return deliver(event)
+        }, { discard: true }),
+        done ? Effect.void : loop
+      )
     })
     return loop
   }
@@ -123,7 +134,7 @@ export class Bus {
             Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: this.streamCapacity, strategy: "dropping" }),
             (mailbox) => {
               if (this.closed) mailbox.unsafeDone(Exit.void)
-              else this.sinks.push({ name: "events", mailbox, dropped: 0 })
+              else this.sinks.push({ name: "events", capacity: this.streamCapacity, mailbox, held: 0, dropped: 0 })
             }
           )
         ),
@@ -148,6 +159,7 @@ export class Bus {
       // nothing published after this point can be delivered
       this.sinks = []
       const workers = this.workers
+      if (workers.length === 0) return Effect.void
       return Fiber.awaitAll(workers).pipe(
         Effect.timeoutOption(timeout),
         Effect.flatMap(() =>

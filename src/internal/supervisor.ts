@@ -314,8 +314,10 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     for (const entry of present) {
       if (entry.state === "Registered") claim(entry)
     }
-    return Effect.forEach(present, (entry) => entry.outcome.await, { discard: true }).pipe(
-      Effect.timeoutOption(settings.grace),
+    const stopped = present.length === 0
+      ? Effect.void
+      : Effect.timeoutOption(Effect.forEach(present, (entry) => entry.outcome.await, { discard: true }), settings.grace)
+    return stopped.pipe(
       Effect.flatMap(() => {
         const stuck: Array<string> = []
         for (const entry of present) {

@@ -1,0 +1,120 @@
+/**
+ * Memory per parked task: `n` tasks whose body is `Effect.never`, added to
+ * one supervisor, against `n` bare fibers (`Effect.forkDaemon(Effect.never)`).
+ *
+ * Each configuration runs in its own child process (this module is also its
+ * entry point) so that one measurement's heap and RSS growth does not leak
+ * into the next. Heap used and RSS are read after two `global.gc()` calls,
+ * before and after the tasks are parked; the difference divided by `n` is
+ * the cost per task. Run directly: `node --expose-gc --import tsx bench/memory.ts supervisor 10000`.
+ */
+import { TaskSpec } from "effect-taskvisor"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { execFile } from "node:child_process"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { awaitAlive, settingsOf, withSupervisor, worker } from "./workloads.js"
+
+export type Subject = "supervisor" | "fibers"
+
+export interface MemoryResult {
+  readonly subject: Subject
+  readonly tasks: number
+  readonly heapBytesPerTask: number
+  readonly rssBytesPerTask: number
+  /** How long parking the tasks took (adds or forks), ms. */
+  readonly parkMs: number
+}
+
+declare const global: { gc?: () => void }
+
+const snapshot = (): NodeJS.MemoryUsage => {
+  if (global.gc === undefined) throw new Error("run with --expose-gc")
+  global.gc()
+  global.gc()
+  return process.memoryUsage()
+}
+
+const result = (
+  subject: Subject,
+  tasks: number,
+  before: NodeJS.MemoryUsage,
+  after: NodeJS.MemoryUsage,
+  parkMs: number
+): MemoryResult => ({
+  subject,
+  tasks,
+  heapBytesPerTask: (after.heapUsed - before.heapUsed) / tasks,
+  rssBytesPerTask: (after.rss - before.rss) / tasks,
+  parkMs
+})
+
+/** `report` runs before teardown: a child process exits there instead of stopping 100k tasks it no longer needs. */
+type Report = (result: MemoryResult) => void
+
+const supervised = (n: number, report: Report): Effect.Effect<MemoryResult, unknown> =>
+  withSupervisor(settingsOf({}), [], (sup) =>
+    Effect.gen(function*() {
+      // the specs exist before the first snapshot: only what the supervisor adds per task is counted
+      const specs = Array.from({ length: n }, (_, i) => TaskSpec.once(`w-${i}`, worker))
+      const before = snapshot()
+      const start = performance.now()
+      for (const spec of specs) yield* sup.add(spec)
+      yield* awaitAlive(sup, `w-${n - 1}`)
+      const parkMs = performance.now() - start
+      const after = snapshot()
+      const measured = result("supervisor", n, before, after, parkMs)
+      report(measured)
+      return measured
+    }))
+
+const bare = (n: number, report: Report): Effect.Effect<MemoryResult> =>
+  Effect.gen(function*() {
+    const before = snapshot()
+    const start = performance.now()
+    const fibers: Array<Fiber.RuntimeFiber<never>> = []
+    for (let i = 0; i < n; i++) fibers.push(yield* Effect.forkDaemon(worker))
+    yield* Effect.sleep("10 millis")
+    const parkMs = performance.now() - start
+    const after = snapshot()
+    const measured = result("fibers", n, before, after, parkMs)
+    report(measured)
+    yield* Fiber.interruptAll(fibers)
+    return measured
+  })
+
+export const measureHere = (subject: Subject, n: number, report: Report = () => {}): Promise<MemoryResult> =>
+  Effect.runPromise(subject === "supervisor" ? supervised(n, report) : bare(n, report))
+
+const self = fileURLToPath(import.meta.url)
+
+/** Measure in a fresh Node process with the same loader flags and `--expose-gc`. */
+export const measureInChild = (subject: Subject, n: number): Promise<MemoryResult> => {
+  const flags = process.execArgv.includes("--expose-gc") ? process.execArgv : ["--expose-gc", ...process.execArgv]
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...flags, self, subject, String(n)],
+      { maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`memory child failed: ${error.message}\n${stderr}`))
+        else resolve(JSON.parse(stdout.trim().split("\n").pop() ?? "") as MemoryResult)
+      }
+    )
+  })
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === self) {
+  const subject = process.argv[2] === "fibers" ? "fibers" : "supervisor"
+  const n = Number(process.argv[3] ?? 10000)
+  measureHere(subject, n, (r) => {
+    process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0))
+  }).then(
+    () => {},
+    (e) => {
+      process.stderr.write(`${String(e)}\n`)
+      process.exit(1)
+    }
+  )
+}

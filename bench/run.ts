@@ -1,0 +1,280 @@
+/**
+ * `npm run bench`: every workload, its baseline and the memory check, in one
+ * process (memory in child processes), printing a markdown report to stdout
+ * and writing `bench/results/latest.json` and `bench/results/latest.md`.
+ *
+ * Options: `--filter <text>` runs only the rows whose key contains the text
+ * (e.g. `--filter dynamic/`, `--filter memory`); `--update-md` replaces the
+ * generated section of BENCHMARKS.md with the new report.
+ */
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as baselines from "./baselines.js"
+import type { Result, Workload } from "./harness.js"
+import { formatStats, formatValue, measure, measurePair, progress } from "./harness.js"
+import { measureInChild } from "./memory.js"
+import type { MemoryRow, Row, Target } from "./report.js"
+import { costRatio, key, markdownReport, metaOf, updateMarkdown, writeJson } from "./report.js"
+import * as workloads from "./workloads.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const args = process.argv.slice(2)
+const filterIndex = args.indexOf("--filter")
+const filter = filterIndex >= 0 ? args[filterIndex + 1] ?? "" : ""
+const updateMd = args.includes("--update-md")
+const selected = (k: string) => filter === "" || k.includes(filter)
+
+/** Retries per sample in the restart comparison (both sides run `k + 1` attempts). */
+const RESTART_RETRIES = 1000
+const MEMORY_SIZES = [10_000, 100_000]
+/** A slow subscriber "does not reduce throughput" if throughput keeps at least this share (run-to-run noise is ~10%). */
+const SLOW_TOLERANCE = 0.9
+
+interface Planned {
+  readonly workload: Workload
+  readonly baseline?: Workload | undefined
+  /** A second baseline, reported in the notes. */
+  readonly alt?: Workload | undefined
+  /** Measure the baseline and the workload with interleaved samples (A/B checks). */
+  readonly paired?: boolean | undefined
+}
+
+const forkInstant = (n: number) => baselines.fork(`${n}_instant`, n, workloads.instant)
+const mapInstant = (n: number) => baselines.fiberMap(`${n}_instant`, n, workloads.instant)
+
+const lifecycleBaseline = (param: string, body: Parameters<typeof baselines.fork>[2]) =>
+  baselines.fork(`1_${param}`, 1, body)
+
+const find = (id: string, param: string): Workload => {
+  const all = [...workloads.supervisorWorkloads, ...workloads.slowSubscriberWorkloads]
+  const w = all.find((w) => w.id === id && w.param === param)
+  if (w === undefined) throw new Error(`no workload ${id}/${param}`)
+  return w
+}
+
+const plan: ReadonlyArray<Planned> = [
+  { workload: find("lifecycle/instant", "instant"), baseline: lifecycleBaseline("instant", workloads.instant) },
+  ...[100, 1000, 10000].map((n) => ({
+    workload: find("lifecycle/with_work", `${n}_iters`),
+    baseline: lifecycleBaseline(`work_${n}`, workloads.work(n))
+  })),
+  ...[50, 200, 500].map((n) => ({
+    workload: find("throughput/batch", String(n)),
+    baseline: forkInstant(n),
+    alt: mapInstant(n)
+  })),
+  ...[50, 200, 500].map((n) => ({
+    workload: find("throughput/batch_nosub", String(n)),
+    baseline: forkInstant(n),
+    alt: mapInstant(n)
+  })),
+  ...[10, 100, 500].map((n) => ({
+    workload: find("throughput/batch_work", String(n)),
+    baseline: baselines.fork(`${n}_work_1000`, n, workloads.work(1000))
+  })),
+  ...[0, 1, 4, 8].map((s) => ({
+    workload: find("fanout/subs", `100t_${s}s`),
+    baseline: forkInstant(100),
+    alt: mapInstant(100)
+  })),
+  { workload: find("dynamic/add", "1000 adds"), baseline: baselines.fiberMapAdd },
+  { workload: find("dynamic/add_cancel", "1000 ops"), baseline: baselines.fiberMapAddRemove },
+  ...[10, 100, 500].map((n) => ({ workload: find("dynamic/list", `${n}_tasks`) })),
+  ...[10, 100, 500].map((n) => ({ workload: find("dynamic/churn", String(n)), baseline: baselines.fiberMapChurn(n) })),
+  ...[5, 20, 50].map((n) => ({
+    workload: find("controller/queue", String(n)),
+    baseline: baselines.semaphoreQueue("baseline/semaphore_queue", n, 1)
+  })),
+  ...[5, 20, 50].map((n) => ({
+    workload: find("controller/replace", String(n)),
+    baseline: baselines.fiberMapReplace(n)
+  })),
+  ...[5, 20, 50].map((n) => ({
+    workload: find("controller/drop_if_running", String(n)),
+    baseline: baselines.fiberMapOnlyIfMissing("baseline/fibermap_only_if_missing", n, workloads.short)
+  })),
+  ...[100, 500, 1000].map((n) => ({
+    workload: find("controller/submit_hotpath", String(n)),
+    baseline: baselines.fiberMapOnlyIfMissing("baseline/fibermap_only_if_missing_instant", n, workloads.instant)
+  })),
+  ...[8, 32, 64].map((n) => ({
+    workload: find("controller/multi_slot", String(n)),
+    baseline: baselines.semaphoreQueue("baseline/semaphore_multi_slot", n, 8)
+  })),
+  {
+    workload: workloads.restartSupervised(RESTART_RETRIES),
+    baseline: baselines.retryLoop(RESTART_RETRIES)
+  },
+  ...["slow_subscriber/batch_500_1sub", "slow_subscriber/fanout_100_8subs"].map((id) => ({
+    workload: find(id, "with_slow"),
+    baseline: find(id, "with_fast"),
+    paired: true
+  }))
+]
+
+const cache = new Map<string, Result>()
+
+const record = (result: Result): Result => {
+  cache.set(key(result), result)
+  progress(`  ${key(result)}: ${formatStats(result.kind, result.value)} ${result.unit} (${result.samples} samples)`)
+  return result
+}
+
+const run = async (workload: Workload): Promise<Result> => cache.get(key(workload)) ?? record(await measure(workload))
+
+const runPair = async (a: Workload, b: Workload): Promise<readonly [Result, Result]> => {
+  const [ra, rb] = await measurePair(a, b)
+  return [record(ra), record(rb)]
+}
+
+const main = async () => {
+  const began = performance.now()
+  const loadBefore = os.loadavg()
+
+  const rows: Array<Row> = []
+  for (const planned of plan) {
+    if (!selected(key(planned.workload))) continue
+    let baseline: Result | undefined
+    let result: Result
+    if (planned.paired === true && planned.baseline !== undefined) {
+      ;[baseline, result] = await runPair(planned.baseline, planned.workload)
+    } else {
+      baseline = planned.baseline === undefined ? undefined : await run(planned.baseline)
+      result = await run(planned.workload)
+    }
+    const alt = planned.alt === undefined ? undefined : await run(planned.alt)
+    rows.push({
+      result,
+      baseline,
+      note: alt === undefined
+        ? undefined
+        : `${costRatio(result.kind, result.value.median, alt.kind, alt.value.median).toFixed(2)}× FiberMap.run (${
+          formatValue(alt.kind, alt.value.median)
+        } ${alt.unit})`
+    })
+  }
+
+  const memory: Array<MemoryRow> = []
+  if (selected("memory/parked")) {
+    for (const n of MEMORY_SIZES) {
+      progress(`  memory/parked/${n} …`)
+      const fibers = await measureInChild("fibers", n)
+      const supervisor = await measureInChild("supervisor", n)
+      memory.push({ supervisor, fibers })
+    }
+  }
+
+  const targets = evaluate(rows, memory)
+  const meta = metaOf(
+    `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`,
+    loadBefore,
+    (performance.now() - began) / 1000
+  )
+  const report = markdownReport(meta, rows, memory, targets)
+  process.stdout.write(`${report}\n`)
+  const resultsDir = path.join(root, "bench", "results")
+  writeJson(path.join(resultsDir, "latest.json"), meta, rows, memory, targets)
+  fs.writeFileSync(path.join(resultsDir, "latest.md"), `${report}\n`)
+  if (updateMd) {
+    const file = path.join(root, "BENCHMARKS.md")
+    progress(updateMarkdown(file, report) ? `updated ${file}` : `no bench markers in ${file}; not updated`)
+  }
+  progress(`wrote ${path.join(resultsDir, "latest.json")} in ${meta.totalSeconds.toFixed(0)} s`)
+}
+
+const evaluate = (rows: ReadonlyArray<Row>, memory: ReadonlyArray<MemoryRow>): Array<Target> => {
+  const targets: Array<Target> = []
+  const row = (k: string) => rows.find((r) => key(r.result) === k)
+  const ratioOf = (r: Row) =>
+    r.baseline === undefined
+      ? Number.NaN
+      : costRatio(r.result.kind, r.result.value.median, r.baseline.kind, r.baseline.value.median)
+
+  const nosub = row("throughput/batch_nosub/500")
+  if (nosub !== undefined) {
+    const ratio = ratioOf(nosub)
+    targets.push({
+      name: "single-attempt tasks ≤ 3× bare forkDaemon+join per task at N=500 (no subscriber)",
+      measured: `${ratio.toFixed(2)}× (${formatValue("perOp", 1e6 / nosub.result.value.median)} vs ${
+        formatValue("perOp", nosub.baseline!.value.median)
+      } µs/task)`,
+      pass: ratio <= 3
+    })
+  }
+  const batch = row("throughput/batch/500")
+  if (batch !== undefined) {
+    const ratio = ratioOf(batch)
+    targets.push({
+      name: "same, with the counting subscriber of throughput/batch (6N+1 events delivered)",
+      measured: `${ratio.toFixed(2)}×`,
+      pass: ratio <= 3
+    })
+  }
+  const restart = row(`restart/supervised/${RESTART_RETRIES}_retries`)
+  if (restart !== undefined && restart.baseline !== undefined) {
+    const share = restart.result.value.median / restart.baseline.value.median
+    targets.push({
+      name: "restart throughput ≥ 0.5× hand-written Effect.retry loop",
+      measured: `${share.toFixed(4)}× (${formatValue("rate", restart.result.value.median)} vs ${
+        formatValue("rate", restart.baseline.value.median)
+      } attempts/s)`,
+      pass: share >= 0.5
+    })
+  }
+  const fanout = row("fanout/subs/100t_8s")
+  if (fanout !== undefined) {
+    targets.push({
+      name: "fanout: 100 tasks to 8 subscribers ≥ 20,000 tasks/s",
+      measured: `${formatValue("rate", fanout.result.value.median)} tasks/s`,
+      pass: fanout.result.value.median >= 20000
+    })
+  }
+  const add = row("dynamic/add/1000 adds")
+  if (add !== undefined) {
+    targets.push({
+      name: "dynamic add median < 10 µs",
+      measured: `${formatValue("perOp", add.result.value.median)} µs`,
+      pass: add.result.value.median < 10
+    })
+  }
+  const list = row("dynamic/list/500_tasks")
+  if (list !== undefined) {
+    targets.push({
+      name: "list of 500 tasks < 50 µs",
+      measured: `${formatValue("perOp", list.result.value.median)} µs`,
+      pass: list.result.value.median < 50
+    })
+  }
+  const big = memory.find((m) => m.supervisor.tasks === 100_000)
+  if (big !== undefined) {
+    targets.push({
+      name: "≤ 5 KB (5,120 B) heap per parked task at 100k tasks",
+      measured: `${formatValue("bytes", big.supervisor.heapBytesPerTask)} heap, ${
+        formatValue("bytes", big.supervisor.rssBytesPerTask)
+      } RSS per task`,
+      pass: big.supervisor.heapBytesPerTask <= 5120
+    })
+  }
+  const slow = rows.filter((r) => r.result.id.startsWith("slow_subscriber/") && r.baseline !== undefined)
+  if (slow.length > 0) {
+    const shares = slow.map((r) => r.result.value.median / r.baseline!.value.median)
+    targets.push({
+      name: `a slow subscriber does not reduce task throughput (keeps ≥ ${SLOW_TOLERANCE}× within noise)`,
+      measured: slow.map((r, i) => `${r.result.id.replace("slow_subscriber/", "")}: ${shares[i].toFixed(2)}×`).join(
+        ", "
+      ),
+      pass: shares.every((s) => s >= SLOW_TOLERANCE)
+    })
+  }
+  return targets
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`)
+    process.exit(1)
+  }
+)

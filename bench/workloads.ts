@@ -1,0 +1,479 @@
+/**
+ * The supervisor workloads of taskvisor's benches (see
+ * `reference/taskvisor-bench.md` §2.2), with the same parameters, task bodies
+ * and timed regions, plus the slow-subscriber check.
+ *
+ * Every sample builds a fresh supervisor with `TaskSupervisor.make` inside
+ * `Effect.scoped`; building specs and subscribers, and closing the scope,
+ * stay outside the timed region.
+ */
+import { BackoffPolicy, ControllerSpec, Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Sample, Workload } from "./harness.js"
+import { timed } from "./harness.js"
+
+type Supervisor = TaskSupervisor.TaskSupervisor["Type"]
+type Settings = SupervisorConfig.Settings
+
+/** taskvisor's `bench_config()`: busCapacity 16384, grace 5 s, everything else default. */
+export const benchInput: SupervisorConfig.Input = { busCapacity: 16384, grace: "5 seconds" }
+
+export const settingsOf = (input: SupervisorConfig.Input): Settings =>
+  Effect.runSync(SupervisorConfig.make({ ...benchInput, ...input }))
+
+const benchSettings = settingsOf({})
+const controllerSettings = settingsOf({ controller: {} })
+
+// ---------------------------------------------------------------------------
+// task bodies
+
+/** Written by the work task so its loop cannot be optimised away (`black_box`). */
+export let sink = 0
+
+/** `async { Ok(()) }` */
+export const instant: Effect.Effect<void> = Effect.void
+
+/** A synchronous loop `x = (x + i) | 0` that never yields. */
+export const work = (iters: number): Effect.Effect<void> =>
+  Effect.sync(() => {
+    let x = 0
+    for (let i = 0; i < iters; i++) x = (x + i) | 0
+    sink ^= x
+  })
+
+/** Parks until interrupted. */
+export const worker: Effect.Effect<never> = Effect.never
+
+/** Sleeps 5 ms (interruption ends it early). */
+export const short: Effect.Effect<void> = Effect.sleep("5 millis")
+
+// ---------------------------------------------------------------------------
+// subscribers (taskvisor: CountingSubscriber, NoopSubscriber, capacity 16384)
+
+export const counting = () => {
+  const state = { count: 0 }
+  const subscriber = Subscriber.make({
+    name: "counting",
+    capacity: 16384,
+    onEvent: () =>
+      Effect.sync(() => {
+        state.count++
+      })
+  })
+  return { state, subscriber }
+}
+
+export const noop = (index: number): Subscriber.Subscriber =>
+  Subscriber.make({ name: `s${index}`, capacity: 16384, onEvent: () => Effect.void })
+
+/** A subscriber whose every `onEvent` takes a second (it suspends; it does not hog the thread). */
+export const slow: Subscriber.Subscriber = Subscriber.make({
+  name: "slow",
+  capacity: 16384,
+  onEvent: () => Effect.sleep("1 second")
+})
+
+// ---------------------------------------------------------------------------
+// helpers
+
+/** Build a fresh supervisor with `settings` and `subscribers`, use it, then close its scope. */
+export const withSupervisor = <A, E>(
+  settings: Settings,
+  subscribers: ReadonlyArray<Subscriber.Subscriber>,
+  use: (supervisor: Supervisor) => Effect.Effect<A, E, Scope.Scope>
+): Effect.Effect<A, E> =>
+  Effect.scoped(Effect.flatMap(TaskSupervisor.make, use)).pipe(
+    Effect.provideService(SupervisorConfig.SupervisorConfig, settings),
+    Effect.locally(Subscriber.currentSubscribers, subscribers)
+  )
+
+const range = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)
+
+const onceAll = (prefix: string, n: number, body: Effect.Effect<unknown>) =>
+  range(n).map((i) => TaskSpec.once(`${prefix}-${i}`, body))
+
+/** Run `op` once per element, timing each call, and return the summed milliseconds. */
+const timeEach = <A, X, E>(items: ReadonlyArray<A>, op: (a: A) => Effect.Effect<X, E>): Effect.Effect<number, E> =>
+  Effect.gen(function*() {
+    let total = 0
+    for (const item of items) {
+      const start = performance.now()
+      yield* op(item)
+      total += performance.now() - start
+    }
+    return total
+  })
+
+/** Wait until the task named `name` runs an attempt (tasks start in order, so the last one tells). */
+export const awaitAlive = (supervisor: Supervisor, name: string): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    while (!(yield* supervisor.isAlive(name))) yield* Effect.sleep("1 millis")
+  })
+
+// ---------------------------------------------------------------------------
+// workloads
+
+const lifecycle = (param: string, body: Effect.Effect<void>): Workload => ({
+  id: param === "instant" ? "lifecycle/instant" : "lifecycle/with_work",
+  param,
+  kind: "perOp",
+  unit: "µs/run",
+  samples: 50,
+  sample: Effect.suspend(() => {
+    const task = TaskSpec.once("lc-0", body)
+    return withSupervisor(
+      benchSettings,
+      [],
+      (sup) => Effect.map(timed(sup.run([task])), ([ms]): Sample => ({ ms, units: 1 }))
+    )
+  })
+})
+
+const batch = (n: number): Workload => ({
+  id: "throughput/batch",
+  param: String(n),
+  kind: "rate",
+  unit: "tasks/s",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("t", n, instant)
+    const { state, subscriber } = counting()
+    return withSupervisor(benchSettings, [subscriber], (sup) =>
+      Effect.map(timed(sup.run(tasks)), ([ms]): Sample => ({
+        ms,
+        units: n,
+        // run() drains the subscriber queues before it returns
+        extra: { events: state.count, expectedEvents: 6 * n + 1 }
+      })))
+  })
+})
+
+/** The same batch without a subscriber: the core-vs-core figure behind the "≤ 3× bare fibers" target. */
+const batchNoSub = (n: number): Workload => ({
+  id: "throughput/batch_nosub",
+  param: String(n),
+  kind: "rate",
+  unit: "tasks/s",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("t", n, instant)
+    return withSupervisor(
+      benchSettings,
+      [],
+      (sup) => Effect.map(timed(sup.run(tasks)), ([ms]): Sample => ({ ms, units: n }))
+    )
+  })
+})
+
+const batchWork = (n: number): Workload => ({
+  id: "throughput/batch_work",
+  param: String(n),
+  kind: "rate",
+  unit: "tasks/s",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("w", n, work(1000))
+    return withSupervisor(
+      benchSettings,
+      [],
+      (sup) => Effect.map(timed(sup.run(tasks)), ([ms]): Sample => ({ ms, units: n }))
+    )
+  })
+})
+
+const fanout = (subs: number): Workload => ({
+  id: "fanout/subs",
+  param: `100t_${subs}s`,
+  kind: "rate",
+  unit: "tasks/s",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("fo", 100, instant)
+    return withSupervisor(
+      benchSettings,
+      range(subs).map(noop),
+      (sup) => Effect.map(timed(sup.run(tasks)), ([ms]): Sample => ({ ms, units: 100 }))
+    )
+  })
+})
+
+const dynamicAdd: Workload = {
+  id: "dynamic/add",
+  param: "1000 adds",
+  kind: "perOp",
+  unit: "µs/add",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("a", 1000, instant)
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.gen(function*() {
+        const ms = yield* timeEach(tasks, sup.add)
+        yield* sup.awaitEmpty
+        return { ms, units: tasks.length }
+      }))
+  })
+}
+
+const dynamicAddCancel: Workload = {
+  id: "dynamic/add_cancel",
+  param: "1000 ops",
+  kind: "perOp",
+  unit: "µs/op",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("ac", 1000, worker)
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.map(
+        timeEach(tasks, (task) => Effect.flatMap(sup.add(task), (handle) => sup.cancel(handle.id))),
+        (ms): Sample => ({ ms, units: tasks.length })
+      ))
+  })
+}
+
+const dynamicList = (n: number): Workload => ({
+  id: "dynamic/list",
+  param: `${n}_tasks`,
+  kind: "perOp",
+  unit: "µs/list",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("w", n, worker)
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.gen(function*() {
+        for (const task of tasks) yield* sup.add(task)
+        yield* awaitAlive(sup, `w-${n - 1}`)
+        let listed = 0
+        const ms = yield* timeEach(range(1000), () =>
+          Effect.map(sup.list, (infos) => {
+            listed = infos.length
+          }))
+        return { ms, units: 1000, extra: { listed } }
+      }))
+  })
+})
+
+const dynamicChurn = (n: number): Workload => ({
+  id: "dynamic/churn",
+  param: String(n),
+  kind: "rate",
+  unit: "tasks/s",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("ch", n, worker)
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.map(
+        timed(Effect.zipRight(Effect.forEach(tasks, sup.add, { discard: true }), sup.shutdown)),
+        ([ms]): Sample => ({ ms, units: n })
+      ))
+  })
+})
+
+/** Submit every spec with `submitAndWatch`, then wait for every outcome; tasks/s. */
+const controllerAll = (id: string, param: number, specs: () => ReadonlyArray<ControllerSpec.ControllerSpec>) => ({
+  id,
+  param: String(param),
+  kind: "rate" as const,
+  unit: "tasks/s",
+  sample: Effect.suspend(() => {
+    const submissions = specs()
+    return withSupervisor(controllerSettings, [], (sup) =>
+      Effect.map(
+        timed(
+          Effect.flatMap(
+            Effect.forEach(submissions, sup.submitAndWatch),
+            (handles) => Effect.forEach(handles, (handle) => handle.await)
+          )
+        ),
+        ([ms, outcomes]): Sample => ({
+          ms,
+          units: submissions.length,
+          extra: { completed: outcomes.filter((o) => o._tag === "Completed").length }
+        })
+      ))
+  })
+})
+
+const controllerQueue = (n: number): Workload =>
+  controllerAll(
+    "controller/queue",
+    n,
+    () =>
+      range(n).map((i) =>
+        ControllerSpec.queue(TaskSpec.once(`q-${i}`, instant)).pipe(ControllerSpec.withSlot("slot-q"))
+      )
+  )
+
+const controllerMultiSlot = (n: number): Workload =>
+  controllerAll(
+    "controller/multi_slot",
+    n,
+    () =>
+      range(n).map((i) =>
+        ControllerSpec.queue(TaskSpec.once(`ms-${i}`, instant)).pipe(ControllerSpec.withSlot(`slot-${i % 8}`))
+      )
+  )
+
+/** N submits timed as one loop, then (untimed) the scope closes; µs per submit. */
+const controllerSubmits = (
+  id: string,
+  param: number,
+  settings: Settings,
+  specs: () => ReadonlyArray<ControllerSpec.ControllerSpec>
+): Workload => ({
+  id,
+  param: String(param),
+  kind: "perOp",
+  unit: "µs/submit",
+  sample: Effect.suspend(() => {
+    const submissions = specs()
+    return withSupervisor(settings, [], (sup) =>
+      Effect.map(
+        timed(Effect.forEach(submissions, sup.submit, { discard: true })),
+        ([ms]): Sample => ({ ms, units: submissions.length })
+      ))
+  })
+})
+
+const controllerReplace = (n: number): Workload =>
+  controllerSubmits(
+    "controller/replace",
+    n,
+    controllerSettings,
+    () =>
+      range(n).map((i) =>
+        ControllerSpec.replace(TaskSpec.once(`r-${i}`, short)).pipe(ControllerSpec.withSlot("slot-r"))
+      )
+  )
+
+const controllerDropIfRunning = (n: number): Workload =>
+  controllerSubmits(
+    "controller/drop_if_running",
+    n,
+    controllerSettings,
+    () =>
+      range(n).map((i) =>
+        ControllerSpec.dropIfRunning(TaskSpec.once(`d-${i}`, short)).pipe(ControllerSpec.withSlot("slot-d"))
+      )
+  )
+
+const controllerHotpath = (n: number): Workload => {
+  const template = TaskSpec.once("slot-h", instant)
+  return controllerSubmits(
+    "controller/submit_hotpath",
+    n,
+    settingsOf({ controller: { queueCapacity: Math.max(n, 1024) } }),
+    () => range(n).map(() => ControllerSpec.dropIfRunning(template))
+  )
+}
+
+// ---------------------------------------------------------------------------
+// restart throughput (the hand-written loop is in baselines.ts)
+
+/** Attempts of a task that fails at once, restarted with zero backoff `k` times: attempts/s. */
+export const restartSupervised = (k: number): Workload => ({
+  id: "restart/supervised",
+  param: `${k}_retries`,
+  kind: "rate",
+  unit: "attempts/s",
+  samples: 10,
+  warmup: 2,
+  budgetSeconds: 20,
+  sample: Effect.suspend(() => {
+    const state = { attempts: 0 }
+    const failing = Effect.suspend(() => {
+      state.attempts++
+      return Effect.fail("boom")
+    })
+    const task = TaskSpec.restartable("rs", failing, { backoff: BackoffPolicy.constant(0) }).pipe(
+      TaskSpec.withMaxRetries(k)
+    )
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.map(timed(sup.run([task])), ([ms]): Sample => ({
+        ms,
+        units: state.attempts,
+        extra: { attempts: state.attempts }
+      })))
+  })
+})
+
+// ---------------------------------------------------------------------------
+// slow subscriber: the same workload with and without one extra subscriber whose every event takes a second
+
+/**
+ * `n` tasks added one by one with `subscribers` plus one extra subscriber,
+ * slow (`with_slow`) or fast (`with_fast`, the baseline), timed until every handle's outcome is in (not
+ * the full `run`, which would wait for the slow subscriber at shutdown);
+ * `subscriberShutdownTimeout` is 0 so that teardown does not wait either.
+ */
+export const slowCheck = (
+  id: string,
+  n: number,
+  subscribers: () => ReadonlyArray<Subscriber.Subscriber>,
+  withSlow: boolean
+): Workload => {
+  const settings = settingsOf({ subscriberShutdownTimeout: 0 })
+  return {
+    id,
+    param: withSlow ? "with_slow" : "with_fast",
+    kind: "rate",
+    unit: "tasks/s",
+    sample: Effect.suspend(() => {
+      const tasks = onceAll("t", n, instant)
+      // the baseline has the same number of subscribers, the extra one fast: only its slowness differs
+      const subs = [...subscribers(), withSlow ? slow : noop(subscribers().length)]
+      return withSupervisor(settings, subs, (sup) =>
+        Effect.map(
+          timed(
+            Effect.flatMap(
+              Effect.forEach(tasks, sup.add),
+              (handles) => Effect.forEach(handles, (handle) => handle.await, { discard: true })
+            )
+          ),
+          ([ms]): Sample => ({ ms, units: n })
+        ))
+    })
+  }
+}
+
+export const slowSubscriberWorkloads: ReadonlyArray<Workload> = [
+  slowCheck("slow_subscriber/batch_500_1sub", 500, () => [counting().subscriber], false),
+  slowCheck("slow_subscriber/batch_500_1sub", 500, () => [counting().subscriber], true),
+  slowCheck("slow_subscriber/fanout_100_8subs", 100, () => range(8).map(noop), false),
+  slowCheck("slow_subscriber/fanout_100_8subs", 100, () => range(8).map(noop), true)
+]
+
+export const supervisorWorkloads: ReadonlyArray<Workload> = [
+  lifecycle("instant", instant),
+  lifecycle("100_iters", work(100)),
+  lifecycle("1000_iters", work(1000)),
+  lifecycle("10000_iters", work(10000)),
+  batch(50),
+  batch(200),
+  batch(500),
+  batchNoSub(50),
+  batchNoSub(200),
+  batchNoSub(500),
+  batchWork(10),
+  batchWork(100),
+  batchWork(500),
+  fanout(0),
+  fanout(1),
+  fanout(4),
+  fanout(8),
+  dynamicAdd,
+  dynamicAddCancel,
+  dynamicList(10),
+  dynamicList(100),
+  dynamicList(500),
+  dynamicChurn(10),
+  dynamicChurn(100),
+  dynamicChurn(500),
+  controllerQueue(5),
+  controllerQueue(20),
+  controllerQueue(50),
+  controllerReplace(5),
+  controllerReplace(20),
+  controllerReplace(50),
+  controllerDropIfRunning(5),
+  controllerDropIfRunning(20),
+  controllerDropIfRunning(50),
+  controllerHotpath(100),
+  controllerHotpath(500),
+  controllerHotpath(1000),
+  controllerMultiSlot(8),
+  controllerMultiSlot(32),
+  controllerMultiSlot(64)
+]
