@@ -29,7 +29,8 @@ export interface MemoryResult {
 
 declare const global: { gc?: () => void }
 
-const snapshot = (): NodeJS.MemoryUsage => {
+/** `process.memoryUsage()` after two full collections (needs `--expose-gc`). */
+export const snapshot = (): NodeJS.MemoryUsage => {
   if (global.gc === undefined) throw new Error("run with --expose-gc")
   global.gc()
   global.gc()
