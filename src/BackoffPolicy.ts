@@ -123,6 +123,13 @@ const decodeDuration = (field: string, input: Duration.DurationInput): Duration.
   return typeof decoded === "string" ? new InvalidBackoff({ reason: `${field} ${decoded}` }) : decoded
 }
 
+// the builders return a policy, so like `unsafeMake` they throw: a negative or NaN delay must not become a zero one
+const unsafeDecodeDuration = (field: string, input: Duration.DurationInput): Duration.Duration => {
+  const decoded = decodeDuration(field, input)
+  if (decoded instanceof InvalidBackoff) throw decoded
+  return decoded
+}
+
 /**
  * A validated policy: `factor` must be finite and `>= 1`, `first` must not
  * exceed `max`, both finite and non-negative.
@@ -156,23 +163,25 @@ const thirtySeconds = Duration.seconds(30)
 
 /**
  * Doubling delays from `first`, capped at `max(first, 30 seconds)`, no jitter.
+ * Throws `InvalidBackoff` if `first` is negative, NaN, infinite or malformed.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const exponential = (first: Duration.DurationInput): BackoffPolicy => {
-  const d = Duration.decode(first)
+  const d = unsafeDecodeDuration("first", first)
   return unsafeBuild({ first: d, max: Duration.max(d, thirtySeconds), factor: 2, jitter: "none", floor: Duration.zero })
 }
 
 /**
- * The same delay every time, no jitter.
+ * The same delay every time, no jitter. Throws `InvalidBackoff` if `delay` is
+ * negative, NaN, infinite or malformed.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const constant = (delay: Duration.DurationInput): BackoffPolicy => {
-  const d = Duration.decode(delay)
+  const d = unsafeDecodeDuration("delay", delay)
   return unsafeBuild({ first: d, max: Duration.max(d, thirtySeconds), factor: 1, jitter: "none", floor: Duration.zero })
 }
 
@@ -192,7 +201,8 @@ export const defaultPolicy: BackoffPolicy = unsafeBuild({
 })
 
 /**
- * Set the cap; `first` and `floor` are lowered to it if needed.
+ * Set the cap; `first` and `floor` are lowered to it if needed. Throws
+ * `InvalidBackoff` if `max` is negative, NaN, infinite or malformed.
  *
  * @since 0.1.0
  * @category Combinators
@@ -201,7 +211,7 @@ export const withMax: {
   (max: Duration.DurationInput): (self: BackoffPolicy) => BackoffPolicy
   (self: BackoffPolicy, max: Duration.DurationInput): BackoffPolicy
 } = dual(2, (self: BackoffPolicy, max: Duration.DurationInput): BackoffPolicy => {
-  const m = Duration.decode(max)
+  const m = unsafeDecodeDuration("max", max)
   return unsafeBuild({
     ...fieldsOf(self),
     max: m,
@@ -220,7 +230,8 @@ export const withJitter: {
 } = dual(2, (self: BackoffPolicy, jitter: Jitter): BackoffPolicy => unsafeBuild({ ...fieldsOf(self), jitter }))
 
 /**
- * Never wait less than `floor` (itself capped at `max`).
+ * Never wait less than `floor` (itself capped at `max`). Throws
+ * `InvalidBackoff` if `floor` is negative, NaN, infinite or malformed.
  *
  * @since 0.1.0
  * @category Combinators
@@ -231,7 +242,7 @@ export const withFloor: {
 } = dual(
   2,
   (self: BackoffPolicy, floor: Duration.DurationInput): BackoffPolicy =>
-    unsafeBuild({ ...fieldsOf(self), floor: Duration.min(Duration.decode(floor), self.max) })
+    unsafeBuild({ ...fieldsOf(self), floor: Duration.min(unsafeDecodeDuration("floor", floor), self.max) })
 )
 
 const fieldsOf = (self: BackoffPolicy) => ({

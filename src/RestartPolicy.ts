@@ -10,6 +10,8 @@
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import * as validate from "./internal/validate.js"
+import { ConfigError } from "./SupervisorError.js"
 
 /**
  * @since 0.1.0
@@ -53,13 +55,15 @@ export const onFailure: RestartPolicy = RestartPolicy.OnFailure()
 
 /**
  * Run the task again after every success and retry its failures. A zero or
- * missing `interval` restarts after at least 1 ms.
+ * missing `interval` restarts after at least 1 ms. An invalid interval
+ * (negative, NaN, infinite, malformed) throws a `ConfigError` naming it.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const always = (options?: { readonly interval?: Duration.DurationInput | undefined }): RestartPolicy => {
-  const interval = options?.interval === undefined ? undefined : Duration.decode(options.interval)
+  const interval = options?.interval === undefined ? undefined : validate.duration("interval", options.interval)
+  if (interval instanceof ConfigError) throw interval
   return RestartPolicy.Always({
     interval: interval === undefined || Duration.isZero(interval) ? undefined : interval
   })

@@ -79,6 +79,15 @@ export const isTaskFatal = (u: unknown): u is TaskFatal => Predicate.isTagged(u,
  * @category Accessors
  */
 export const describe = (error: unknown): string => {
+  try {
+    return describeUnsafe(error)
+  } catch {
+    // a failure whose message or toString throws must not take its task or subscriber down with it
+    return "a failure that cannot be described"
+  }
+}
+
+const describeUnsafe = (error: unknown): string => {
   if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== "") {
     return error.message
   }
