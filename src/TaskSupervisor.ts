@@ -70,13 +70,13 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   /**
    * Static mode: admit the whole batch or none of it (every `TaskAdded` comes
    * before any `AttemptStarting`), then wait until the registry is empty, and
-   * shut down. A second call fails with `AlreadyRunning`; a batch with a
-   * conflicting name fails with `TaskAlreadyExists` and leaves the supervisor
-   * running.
+   * shut down. A second call fails with `AlreadyRunning`, a first call after
+   * shutdown began with `ShuttingDown`; a batch with a conflicting name fails
+   * with `TaskAlreadyExists` and leaves the supervisor running.
    */
   readonly run: <E = never, R = never>(
     specs: Iterable<TaskSpec<E, R>>
-  ) => Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded, R>
+  ) => Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown, R>
   /**
    * Claim the task's stop and return: `true` if this call claimed it, `false`
    * if another stop already had. It is force-aborted if it outlives the grace.
@@ -165,7 +165,7 @@ export const add = <E, R>(
  */
 export const run = <E = never, R = never>(
   specs: Iterable<TaskSpec<E, R>>
-): Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded, TaskSupervisor | R> =>
+): Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown, TaskSupervisor | R> =>
   Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.run(specs))
 
 /**

@@ -1044,32 +1044,23 @@ describe("bad input: calls after shutdown", () => {
       assert.strictEqual(error._tag, "ControllerNotConfigured")
     }))
 
-  it.scoped("run after shutdown joins the shutdown and returns its result; the batch is not admitted", () =>
+  it.scoped("run after shutdown fails with ShuttingDown and admits nothing, even after a GraceExceeded", () =>
     Effect.gen(function*() {
-      const { events, supervisor } = yield* withSentinel()
-      yield* supervisor.shutdown
-      const mark = events.length
-      const { runs, task } = yield* counting(Effect.void)
-      yield* supervisor.run([TaskSpec.once("late", task)])
-      assert.strictEqual((yield* Effect.flip(supervisor.run([TaskSpec.once("later", task)])))._tag, "AlreadyRunning")
-      yield* settle
-      assert.strictEqual(yield* Ref.get(runs), 0)
-      assert.deepStrictEqual(events.slice(mark), [])
-    }))
-
-  it.scoped("run after a shutdown that force-aborted a task fails with that shutdown's GraceExceeded", () =>
-    Effect.gen(function*() {
-      const { supervisor } = yield* withSentinel({ grace: "1 second" })
+      const { events, supervisor } = yield* withSentinel({ grace: "1 second" })
       yield* supervisor.add(TaskSpec.make("stuck", Effect.uninterruptible(Effect.never)))
       yield* settle
       const shutting = yield* Effect.fork(Effect.flip(supervisor.shutdown))
       yield* advance("1 second")
-      const shutdownError = yield* Fiber.join(shutting)
+      assert.strictEqual((yield* Fiber.join(shutting))._tag, "GraceExceeded")
+      const mark = events.length
       const { runs, task } = yield* counting(Effect.void)
-      const error = yield* Effect.flip(supervisor.run([TaskSpec.once("late", task)]))
-      assert.deepStrictEqual(error, shutdownError)
-      assert.strictEqual(error._tag, "GraceExceeded")
-      assert.deepStrictEqual((error as SupervisorError.GraceExceeded).stuck, ["stuck"])
+      for (const name of ["late", "later"]) {
+        const error = yield* Effect.flip(supervisor.run([TaskSpec.once(name, task)]))
+        assert.strictEqual(error._tag, "ShuttingDown")
+      }
+      yield* settle
+      assert.strictEqual(yield* Ref.get(runs), 0)
+      assert.deepStrictEqual(events.slice(mark), [])
       assert.strictEqual(yield* Ref.get(runs), 0)
     }))
 })

@@ -347,11 +347,11 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     run: <E, R>(specs: Iterable<TaskSpec<E, R>>) =>
       Effect.flatMap(callerRuntime<R>(), (caller): Effect.Effect<
         void,
-        TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded
+        TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown
       > => {
         if (runStarted) return Effect.fail(new AlreadyRunning())
+        if (!open) return Effect.fail(new ShuttingDown())
         runStarted = true
-        if (!open) return shutdownWith("Natural")
         const resolved: Array<actor.Resolved> = []
         for (const spec of specs) {
           const r = resolve(spec as TaskSpec<unknown, unknown>, settings.defaults)
