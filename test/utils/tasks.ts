@@ -36,6 +36,14 @@ export const slowToStop = (cleanup: Duration.DurationInput): Effect.Effect<never
   Effect.onInterrupt(Effect.never, () => Effect.sleep(cleanup))
 
 /**
+ * Runs until interrupted, then carries on uninterruptibly for `cleanup` of
+ * TestClock time and returns successfully: a task that "finishes its work"
+ * after being asked to stop.
+ */
+export const returnsAfterStop = (cleanup: Duration.DurationInput): Effect.Effect<void> =>
+  Effect.uninterruptibleMask((restore) => Effect.zipRight(Effect.exit(restore(Effect.never)), Effect.sleep(cleanup)))
+
+/**
  * Wraps `body` so that `log` records `start <attempt>@<ms>` when an attempt
  * begins and `stop <attempt>@<ms>` when its finalizer runs.
  */
