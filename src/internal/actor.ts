@@ -165,8 +165,11 @@ export const run = (env: ActorEnv, entry: Entry, traced: boolean): Effect.Effect
         }
         const attempt = ++entry.attempt
         entry.status = "Running"
-        // set in place rather than provided around the attempt: no frame stays on the parked fiber's stack
-        yield* FiberRef.set(FiberRef.currentContext, Context.add(context, CurrentTask, { id, name, attempt }))
+        // the first attempt's is in the context the actor was forked with; later ones are set in place
+        // rather than provided around the attempt, so no frame stays on a parked fiber's stack
+        if (attempt > 1) {
+          yield* FiberRef.set(FiberRef.currentContext, Context.add(context, CurrentTask, { id, name, attempt }))
+        }
         if (live()) {
           bus.publish(SupervisorEvent.AttemptStarting({ seq: bus.next(), at: bus.now(), id, task: name, attempt }))
         }

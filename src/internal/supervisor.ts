@@ -1,3 +1,4 @@
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -23,7 +24,7 @@ import {
 import * as SupervisorEvent from "../SupervisorEvent.js"
 import type { TaskHandle } from "../TaskHandle.js"
 import * as TaskOutcome from "../TaskOutcome.js"
-import type { TaskSpec } from "../TaskSpec.js"
+import { CurrentTask, type TaskSpec } from "../TaskSpec.js"
 import type { TaskInfo, TaskSupervisor } from "../TaskSupervisor.js"
 import * as actor from "./actor.js"
 import * as controllerInternal from "./controller.js"
@@ -160,8 +161,13 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   }
 
   const start = (entry: actor.Entry, caller: Runtime.Runtime<any>) => {
+    const runtime = Runtime.make({
+      context: Context.add(caller.context, CurrentTask, { id: entry.id, name: entry.spec.name, attempt: 1 }),
+      fiberRefs: caller.fiberRefs,
+      runtimeFlags: caller.runtimeFlags
+    })
     // not `immediate`: the first attempt starts after the caller's admission step has finished
-    const fiber = Runtime.runFork(caller)(actor.run(env, entry, actor.tracesAttempts(caller.fiberRefs)), {
+    const fiber = Runtime.runFork(runtime)(actor.run(env, entry, actor.tracesAttempts(caller.fiberRefs)), {
       immediate: false
     })
     entry.fiber = fiber
