@@ -165,8 +165,11 @@ export const add = <E, R>(
  */
 export const run = <E = never, R = never>(
   specs: Iterable<TaskSpec<E, R>>
-): Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown, TaskSupervisor | R> =>
-  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.run(specs))
+): Effect.Effect<
+  void,
+  TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown,
+  TaskSupervisor | R
+> => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.run(specs))
 
 /**
  * @since 0.1.0
