@@ -24,18 +24,12 @@ import {
   trackedSupervisor
 } from "./utils/controller.js"
 import { assertDuration } from "./utils/duration.js"
-import { assertSeq, assertTaskOrder, ofTag } from "./utils/events.js"
+import { assertSeq, assertTaskOrder, ofId, ofTag } from "./utils/events.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
-import { counting, gauge, neverEnding, stubborn } from "./utils/tasks.js"
+import { counting, gauge, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
 const withController = (controller: SupervisorConfig.Input["controller"] = {}, rest: SupervisorConfig.Input = {}) =>
   recordingSupervisor({ ...rest, controller })
-
-/** Runs until interrupted; its interruption cleanup then takes `cleanup` of TestClock time. */
-const slowToStop = (cleanup: Duration.DurationInput): Effect.Effect<never> =>
-  Effect.onInterrupt(Effect.never, () => Effect.sleep(cleanup))
-
-const ofId = (events: ReadonlyArray<SupervisorEvent>, id: number) => events.filter((e) => "id" in e && e.id === id)
 
 const tagsOfId = (events: ReadonlyArray<SupervisorEvent>, id: number) => ofId(events, id).map((e) => e._tag)
 
@@ -308,6 +302,31 @@ describe("Controller", () => {
         assert.isAbove(oneOf(events, "TaskAddRequested", c.id).seq, oneOf(events, "TaskRemoved", b.id).seq)
         for (const name of ["a", "b", "c"]) assertTaskOrder(events, name)
         assertSeq(events)
+      }))
+
+    it.scoped("list stays sorted by id when queued work registers after tasks with later ids", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* withController()
+        const first = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.make("first", neverEnding)))
+        const queued = yield* supervisor.submitAndWatch(
+          ControllerSpec.queue(TaskSpec.make("queued", neverEnding)).pipe(ControllerSpec.withSlot("first"))
+        )
+        const later = yield* supervisor.add(TaskSpec.make("later", neverEnding))
+        yield* settle
+        assert.deepStrictEqual((yield* supervisor.list).map((t) => t.id), [first.id, later.id])
+        // the queued work, with an id below `later`'s, registers only now
+        yield* supervisor.cancel(first.id)
+        yield* settle
+        assert.isBelow(queued.id, later.id)
+        assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.id, t.name]), [
+          [queued.id, "queued"],
+          [later.id, "later"]
+        ])
+        yield* supervisor.cancel(queued.id)
+        yield* supervisor.cancel(later.id)
+        // once the registry is empty, new work is in id order again
+        const next = yield* supervisor.add(TaskSpec.make("next", neverEnding))
+        assert.deepStrictEqual((yield* supervisor.list).map((t) => t.id), [next.id])
       }))
 
     it.scoped("the next owner starts only after the previous one's cleanup, and may reuse its name", () =>
