@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -10,10 +11,11 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import { Bus } from "../src/internal/subscribers.js"
 import * as Subscriber from "../src/Subscriber.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
-import { isDiagnostic } from "../src/SupervisorEvent.js"
+import { isDiagnostic, ShutdownRequested } from "../src/SupervisorEvent.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { ofTag } from "./utils/events.js"
@@ -252,6 +254,49 @@ describe("Subscriber", () => {
           new Set(["stuck"])
         )
         assertComplete(healthy.events, "healthy")
+      }))
+  })
+
+  describe("bound", () => {
+    // The worker may yield between taking a batch and starting on it (every `maxOpsBeforeYield`
+    // operations): events taken but not yet delivered must still count against the capacity.
+    it.effect("a blocked subscriber holds at most its capacity plus the event in hand, wherever its worker yields", () =>
+      Effect.gen(function*() {
+        const spin = (n: number) => Effect.repeatN(Effect.yieldNow(), n)
+        const pad = (n: number) => {
+          let effect: Effect.Effect<void> = Effect.void
+          for (let i = 0; i < n; i++) effect = Effect.zipRight(effect, Effect.void)
+          return effect
+        }
+        const over: Array<string> = []
+        for (const maxOps of [50, 51]) {
+          for (let j = 100; j < 160; j++) {
+            const runtime = yield* Effect.withMaxOpsBeforeYield(Effect.runtime<never>(), maxOps)
+            const bus = new Bus(yield* Effect.clock, runtime, 16)
+            const gate = yield* Deferred.make<void>()
+            let received = 0
+            bus.subscribe(Subscriber.make({
+              name: "blocked",
+              capacity: 2,
+              onEvent: (event) =>
+                event.seq === 1 ? pad(j) : Effect.zipRight(Deferred.await(gate), Effect.sync(() => void received++))
+            }))
+            const publish = () => bus.publish(ShutdownRequested({ seq: bus.next(), at: 0 }))
+            publish()
+            yield* spin(2)
+            for (let i = 0; i < 30; i++) {
+              yield* Effect.yieldNow()
+              publish()
+              publish()
+            }
+            yield* Deferred.succeed(gate, void 0)
+            yield* spin(200)
+            yield* bus.close(Duration.seconds(1))
+            // the blocked event in hand plus the two queued behind it
+            if (received > 3) over.push(`maxOps=${maxOps} pad=${j}: ${received}`)
+          }
+        }
+        assert.deepStrictEqual(over, [])
       }))
   })
 

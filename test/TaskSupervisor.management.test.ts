@@ -414,6 +414,39 @@ describe("TaskSupervisor management", () => {
       }))
   })
 
+  describe("await", () => {
+    // A fiber may yield between any two operations (every `maxOpsBeforeYield`); the outcome
+    // must not be missed when the task finishes while its waiter is between them.
+    it.scoped("handle.await returns whatever operation its fiber yields at when the task finishes", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        const spin = (n: number) => Effect.repeatN(Effect.yieldNow(), n)
+        const pad = (n: number) => {
+          let effect: Effect.Effect<void> = Effect.void
+          for (let i = 0; i < n; i++) effect = Effect.zipRight(effect, Effect.void)
+          return effect
+        }
+        const hung: Array<string> = []
+        for (const maxOps of [200, 201]) {
+          for (let j = 80; j < 110; j++) {
+            for (let k = 0; k < 3; k++) {
+              const handle = yield* supervisor.add(TaskSpec.once(`t-${maxOps}-${j}-${k}`, spin(k)))
+              const waiter = yield* Effect.fork(Effect.zipRight(pad(j), handle.await)).pipe(
+                Effect.withMaxOpsBeforeYield(maxOps)
+              )
+              yield* spin(20)
+              const listed = (yield* supervisor.list).some((t) => t.id === handle.id)
+              if (!listed && Option.isNone(yield* waiter.poll)) {
+                hung.push(`maxOps=${maxOps} pad=${j} spin=${k}`)
+                yield* Fiber.interrupt(waiter)
+              }
+            }
+          }
+        }
+        assert.deepStrictEqual(hung, [])
+      }))
+  })
+
   describe("introspection", () => {
     it.scoped("isAlive is true while an attempt runs, false in backoff and after removal", () =>
       Effect.gen(function*() {

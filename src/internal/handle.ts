@@ -30,6 +30,8 @@ export class Outcome {
   get await(): Effect.Effect<TaskOutcome<any>> {
     return Effect.suspend(() =>
       this.value !== undefined ? Effect.succeed(this.value) : Effect.async((resume) => {
+        // checked again: the fiber may have yielded between the check above and this registration
+        if (this.value !== undefined) return resume(Effect.succeed(this.value))
         ;(this.waiters ??= []).push(resume)
         return Effect.sync(() => {
           const index = this.waiters?.indexOf(resume) ?? -1

@@ -8,7 +8,6 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Mailbox from "effect/Mailbox"
-import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import type { Subscriber } from "../Subscriber.js"
@@ -26,14 +25,16 @@ export const currentSubscribers: FiberRef.FiberRef<ReadonlyArray<Subscriber>> = 
 
 interface Sink {
   readonly name: string
-  readonly capacity: number
   readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>
-  /** Events the worker took in its last batch and has not started delivering: they still count as queued. */
-  held: number
+  /**
+   * A subscriber's bound: events accepted and not yet handed to it, counted when accepted (not
+   * when its worker takes them, which may be long before it starts on them). `undefined` for an
+   * `events` stream, which its mailbox's capacity bounds.
+   */
+  readonly capacity: number | undefined
+  pending: number
   dropped: number
 }
-
-const queued = (sink: Sink): number => sink.held + Option.getOrElse(sink.mailbox.unsafeSize(), () => 0)
 
 /**
  * Fans every event out to one bounded mailbox per subscriber and per `events`
@@ -69,9 +70,11 @@ export class Bus {
     let overflowed: Array<Sink> | undefined
     for (let i = 0; i < sinks.length; i++) {
       const sink = sinks[i]
-      if (queued(sink) >= sink.capacity || !sink.mailbox.unsafeOffer(event)) {
+      if ((sink.capacity !== undefined && sink.pending >= sink.capacity) || !sink.mailbox.unsafeOffer(event)) {
         sink.dropped++
         if (!SupervisorEvent.isDiagnostic(event)) (overflowed ??= []).push(sink)
+      } else if (sink.capacity !== undefined) {
+        sink.pending++
       }
     }
     if (overflowed !== undefined) {
@@ -92,7 +95,7 @@ export class Bus {
     const mailbox = Effect.runSync(
       Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
-    const sink: Sink = { name: subscriber.name, capacity: subscriber.capacity, mailbox, held: 0, dropped: 0 }
+    const sink: Sink = { name: subscriber.name, capacity: subscriber.capacity, mailbox, pending: 0, dropped: 0 }
     this.sinks.push(sink)
     this.workers.push(Runtime.runFork(this.runtime)(this.worker(subscriber, sink)))
   }
@@ -110,18 +113,16 @@ export class Bus {
         }
         return Effect.void
       })
-    // Whole batches, one wake-up each; the batch's undelivered events stay counted in `held`,
-    // so a blocked subscriber still holds at most its capacity plus the event in hand.
-    const loop: Effect.Effect<void> = Effect.flatMap(sink.mailbox.takeAll, ([events, done]) => {
-      sink.held = events.length
-      return Effect.zipRight(
+    // Whole batches, one wake-up each; an event leaves `pending` when its delivery starts, so a
+    // blocked subscriber holds at most its capacity plus the event in hand.
+    const loop: Effect.Effect<void> = Effect.flatMap(sink.mailbox.takeAll, ([events, done]) =>
+      Effect.zipRight(
         Effect.forEach(events, (event) => {
-          sink.held--
+          sink.pending--
           return deliver(event)
         }, { discard: true }),
         done ? Effect.void : loop
-      )
-    })
+      ))
     return loop
   }
 
@@ -134,7 +135,7 @@ export class Bus {
             Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: this.streamCapacity, strategy: "dropping" }),
             (mailbox) => {
               if (this.closed) mailbox.unsafeDone(Exit.void)
-              else this.sinks.push({ name: "events", capacity: this.streamCapacity, mailbox, held: 0, dropped: 0 })
+              else this.sinks.push({ name: "events", capacity: undefined, mailbox, pending: 0, dropped: 0 })
             }
           )
         ),
