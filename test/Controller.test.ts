@@ -14,17 +14,16 @@ import type * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import type * as TaskSupervisor from "../src/TaskSupervisor.js"
 import {
-  advance,
   outcomeNow,
   recordingSupervisor,
   rejectedWith,
-  settle,
   stamps,
   supervisorWithSubscribers,
   trackedSupervisor
 } from "./utils/controller.js"
 import { assertDuration } from "./utils/duration.js"
 import { assertSeq, assertTaskOrder, ofId, ofTag } from "./utils/events.js"
+import { advance, settle } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
 import { counting, gauge, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 

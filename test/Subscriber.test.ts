@@ -19,7 +19,7 @@ import { isDiagnostic, ShutdownRequested } from "../src/SupervisorEvent.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { ofTag } from "./utils/events.js"
-import { advance, isRunning, poll, settle } from "./utils/fibers.js"
+import { advance, isRunning, pad, poll, settle, spin } from "./utils/fibers.js"
 import { recording } from "./utils/recorder.js"
 import { failNTimes, neverEnding } from "./utils/tasks.js"
 
@@ -262,12 +262,6 @@ describe("Subscriber", () => {
     // operations): events taken but not yet delivered must still count against the capacity.
     it.effect("a blocked subscriber holds at most its capacity plus the event in hand, wherever its worker yields", () =>
       Effect.gen(function*() {
-        const spin = (n: number) => Effect.repeatN(Effect.yieldNow(), n)
-        const pad = (n: number) => {
-          let effect: Effect.Effect<void> = Effect.void
-          for (let i = 0; i < n; i++) effect = Effect.zipRight(effect, Effect.void)
-          return effect
-        }
         const over: Array<string> = []
         for (const maxOps of [50, 51]) {
           for (let j = 100; j < 160; j++) {

@@ -14,7 +14,7 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { ofId, ofTag } from "./utils/events.js"
-import { advance, isRunning, poll, settle } from "./utils/fibers.js"
+import { advance, isRunning, pad, poll, settle, spin } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
 import { endlessFinalizer, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
@@ -420,12 +420,6 @@ describe("TaskSupervisor management", () => {
     it.scoped("handle.await returns whatever operation its fiber yields at when the task finishes", () =>
       Effect.gen(function*() {
         const { supervisor } = yield* supervisorWith()
-        const spin = (n: number) => Effect.repeatN(Effect.yieldNow(), n)
-        const pad = (n: number) => {
-          let effect: Effect.Effect<void> = Effect.void
-          for (let i = 0; i < n; i++) effect = Effect.zipRight(effect, Effect.void)
-          return effect
-        }
         const hung: Array<string> = []
         for (const maxOps of [200, 201]) {
           for (let j = 80; j < 110; j++) {

@@ -1,7 +1,6 @@
 import { assert } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -17,20 +16,6 @@ import type { TaskHandle } from "../../src/TaskHandle.js"
 import type * as TaskOutcome from "../../src/TaskOutcome.js"
 import * as TaskSupervisor from "../../src/TaskSupervisor.js"
 import { recording, supervisorWith } from "./recorder.js"
-
-/**
- * Let every runnable fiber run until it suspends, without moving the clock.
- * The supervisor's fibers are not children of the test fiber, so yield a few
- * times after the clock's own wait.
- */
-export const settle: Effect.Effect<void> = Effect.gen(function*() {
-  yield* TestClock.adjust(0)
-  for (let i = 0; i < 25; i++) yield* Effect.yieldNow()
-})
-
-/** `TestClock.adjust`, then settle. */
-export const advance = (duration: Duration.DurationInput): Effect.Effect<void> =>
-  Effect.zipRight(TestClock.adjust(duration), settle)
 
 /**
  * Added after a supervisor is built, so it runs before the supervisor's own
