@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as FiberRef from "effect/FiberRef"
@@ -21,6 +22,7 @@ import * as internal from "./internal/subscribers.js"
 import * as validate from "./internal/validate.js"
 import type { ConfigError } from "./SupervisorError.js"
 import * as SupervisorEvent from "./SupervisorEvent.js"
+import { describe } from "./TaskError.js"
 import * as TaskOutcome from "./TaskOutcome.js"
 
 /**
@@ -136,6 +138,8 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "TaskAddFailed":
     case "ControllerRejected":
       return LogLevel.Warning
+    case "AttemptCanceled":
+      return event.cause === undefined ? LogLevel.Info : LogLevel.Warning
     case "TaskFinished":
       switch (event.outcome._tag) {
         case "Completed":
@@ -175,8 +179,11 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
     case "AttemptStarting":
       return `${head} task=${event.task} attempt=${event.attempt}`
     case "AttemptSucceeded":
-    case "AttemptCanceled":
       return `${head} task=${event.task} attempt=${event.attempt} duration=${fmt(event.duration)}`
+    case "AttemptCanceled":
+      return `${head} task=${event.task} attempt=${event.attempt} duration=${fmt(event.duration)}${
+        event.cause === undefined ? "" : ` while_stopping=${JSON.stringify(describe(Cause.squash(event.cause)))}`
+      }`
     case "AttemptFailed":
       return `${head} task=${event.task} attempt=${event.attempt} reason=${JSON.stringify(event.reason)}${
         event.exitCode === undefined ? "" : ` exit_code=${event.exitCode}`

@@ -260,7 +260,8 @@ export const config = (prefix: string = "TASKVISOR"): Config.Config<Input> => {
 
 /**
  * `layer` over the settings `config(prefix)` reads; a malformed value fails
- * with a `ConfigError` naming the field.
+ * with a `ConfigError` naming the field and the variable it was read from
+ * (`invalid grace (TASKVISOR_GRACE): …`).
  *
  * @since 0.1.0
  * @category Layers
@@ -270,6 +271,23 @@ export const layerFromEnv = (prefix: string = "TASKVISOR"): Layer.Layer<Supervis
     SupervisorConfig,
     config(prefix).pipe(
       Effect.mapError((error) => new ConfigError({ field: prefix, reason: String(error) })),
-      Effect.flatMap(make)
+      Effect.flatMap((input) =>
+        Effect.mapError(
+          make(input),
+          ({ field, reason }) => new ConfigError({ field, reason, variable: `${prefix}_${variables[field]}` })
+        )
+      )
     )
   )
+
+/** The variable each field is read from, after the prefix. */
+const variables: Record<string, string> = {
+  grace: "GRACE",
+  subscriberShutdownTimeout: "SUBSCRIBER_SHUTDOWN_TIMEOUT",
+  maxConcurrent: "MAX_CONCURRENT",
+  busCapacity: "BUS_CAPACITY",
+  "defaults.timeout": "TIMEOUT",
+  "defaults.maxRetries": "MAX_RETRIES",
+  "controller.queueCapacity": "CONTROLLER_QUEUE_CAPACITY",
+  "controller.maxSlotQueue": "CONTROLLER_MAX_SLOT_QUEUE"
+}

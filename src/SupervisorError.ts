@@ -48,13 +48,15 @@ export class TaskAlreadyExists extends Data.TaggedError("TaskAlreadyExists")<{
 }
 
 /**
- * No registered task has this id or name.
+ * This supervisor never issued this task id: a programming error. Stopping a
+ * task that is gone, or a name not registered now, is not an error (`remove`
+ * and `cancel` return `false`).
  *
  * @since 0.1.0
  * @category Errors
  */
 export class TaskNotFound extends Data.TaggedError("TaskNotFound")<{
-  readonly target: number | string
+  readonly target: number
 }> {
   /**
    * @since 0.1.0
@@ -64,9 +66,7 @@ export class TaskNotFound extends Data.TaggedError("TaskNotFound")<{
    * @since 0.1.0
    */
   override get message(): string {
-    return typeof this.target === "number"
-      ? `no registered task has id #${this.target}`
-      : `no registered task is named '${this.target}'`
+    return `task id #${this.target} was never issued by this supervisor`
   }
 }
 
@@ -155,7 +155,8 @@ export class AlreadyRunning extends Data.TaggedError("AlreadyRunning")<{}> {
 }
 
 /**
- * A configuration or task setting has an invalid value.
+ * A configuration or task setting has an invalid value. `variable` names the
+ * environment variable it was read from, if it was.
  *
  * @since 0.1.0
  * @category Errors
@@ -163,6 +164,7 @@ export class AlreadyRunning extends Data.TaggedError("AlreadyRunning")<{}> {
 export class ConfigError extends Data.TaggedError("ConfigError")<{
   readonly field: string
   readonly reason: string
+  readonly variable?: string | undefined
 }> {
   /**
    * @since 0.1.0
@@ -172,7 +174,9 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
    * @since 0.1.0
    */
   override get message(): string {
-    return `invalid ${this.field}: ${this.reason}`
+    return this.variable === undefined
+      ? `invalid ${this.field}: ${this.reason}`
+      : `invalid ${this.field} (${this.variable}): ${this.reason}`
   }
 }
 

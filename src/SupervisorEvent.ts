@@ -13,6 +13,7 @@
  *
  * @since 0.1.0
  */
+import type * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type { SlotStatus } from "./Controller.js"
@@ -47,8 +48,14 @@ export type SupervisorEvent = Data.TaggedEnum<{
   AttemptStarting: AttemptRef
   /** The attempt returned a value. */
   AttemptSucceeded: AttemptRef & { readonly duration: Duration.Duration }
-  /** The attempt was interrupted, by a stop or by itself. */
-  AttemptCanceled: AttemptRef & { readonly duration: Duration.Duration }
+  /**
+   * The attempt was interrupted, by a stop or by itself; `cause` is what failed while it stopped
+   * (a finalizer that died, an uninterruptible tail that failed), if anything did.
+   */
+  AttemptCanceled: AttemptRef & {
+    readonly duration: Duration.Duration
+    readonly cause: Cause.Cause<unknown> | undefined
+  }
   /** The attempt failed or died. */
   AttemptFailed: AttemptRef & {
     readonly duration: Duration.Duration
@@ -75,7 +82,10 @@ export type SupervisorEvent = Data.TaggedEnum<{
   AllStoppedWithinGrace: Base
   /** Shutdown force-aborted the `stuck` tasks after `grace`. */
   GraceExceeded: Base & { readonly grace: Duration.Duration; readonly stuck: ReadonlyArray<string> }
-  /** A subscriber's queue was full (or closed); `dropped` counts its losses so far. */
+  /**
+   * A subscriber's queue was full (or closed); `dropped` counts the ordinary events it lost so far (never
+   * diagnostic ones, such as the reports of its own losses).
+   */
   SubscriberOverflow: Base & {
     readonly subscriber: string
     readonly reason: "full" | "closed"

@@ -27,7 +27,10 @@ export type RejectionKind =
  * - `Completed`: the last attempt succeeded and no restart was due.
  * - `Failed`: a retryable failure with no retry left (or restart `never`).
  * - `Fatal`: the task failed with `TaskFatal` or a failure its `isFatal` accepts.
- * - `Canceled`: the task was stopped, or interrupted itself.
+ * - `Canceled`: the task was stopped, or interrupted itself. Once a stop is
+ *   claimed the outcome is `Canceled` whatever the task's policy; a failure
+ *   that happened while it stopped (a finalizer that died, an uninterruptible
+ *   tail that failed) is kept as its `cause`.
  * - `ForceAborted`: the task ignored interruption for longer than the grace period.
  * - `Rejected`: the work never ran.
  *
@@ -41,7 +44,7 @@ export type TaskOutcome<E = unknown> =
   | Completed
   | Failed<E>
   | Fatal<E>
-  | Canceled
+  | Canceled<E>
   | ForceAborted
   | Rejected
 
@@ -79,8 +82,10 @@ export interface Fatal<E> {
  * @since 0.1.0
  * @category Models
  */
-export interface Canceled {
+export interface Canceled<E = never> {
   readonly _tag: "Canceled"
+  /** What failed while the task was stopping, if anything did; never an interruption alone. */
+  readonly cause?: Cause.Cause<E> | undefined
 }
 
 /**
@@ -127,10 +132,20 @@ export const Failed: <E>(args: Omit<Failed<E>, "_tag">) => TaskOutcome<E> = Cons
 export const Fatal: <E>(args: Omit<Fatal<E>, "_tag">) => TaskOutcome<E> = Constructors.Fatal
 
 /**
+ * A stop with nothing failing on the way.
+ *
  * @since 0.1.0
  * @category Constructors
  */
-export const Canceled: Canceled = Constructors.Canceled()
+export const Canceled: Canceled = Constructors.Canceled({})
+
+/**
+ * A stop during which the task failed: `cause` holds what failed.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const canceledWith = <E>(cause: Cause.Cause<E>): TaskOutcome<E> => Constructors.Canceled({ cause })
 
 /**
  * @since 0.1.0

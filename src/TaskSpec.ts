@@ -16,10 +16,12 @@ import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
 import * as RestartPolicy from "./RestartPolicy.js"
-import type { ConfigError, ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
+import { ConfigError } from "./SupervisorError.js"
+import type { ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
 import type { TaskPanicked, TaskTimeout } from "./TaskError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
@@ -79,6 +81,33 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
 
 /**
  * @since 0.1.0
+ */
+export declare namespace TaskSpec {
+  /**
+   * The typed failure of a spec type.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  export type Error<T> = T extends TaskSpec<infer E, infer _R> ? E : never
+  /**
+   * The requirements of a spec type.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  export type Context<T> = T extends TaskSpec<infer _E, infer R> ? R : never
+  /**
+   * The spec type of an iterable of specs.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  export type Elements<T> = T extends Iterable<infer A> ? A : never
+}
+
+/**
+ * @since 0.1.0
  * @category Models
  */
 export interface Options<E> {
@@ -118,6 +147,15 @@ type Fields = Pick<TaskSpec<any, any>, "name" | "effect" | "restart" | "retry" |
 
 const build = <E, R>(fields: Fields): TaskSpec<E, R> => Object.assign(Object.create(Proto), fields)
 
+/** A name is refused when the spec is built, as a bad interval is: an empty name would only fail at admission. */
+const checkName = (name: unknown): string => {
+  if (typeof name !== "string") {
+    throw new ConfigError({ field: "name", reason: `a task name must be a string, got ${String(name)}` })
+  }
+  if (name.length === 0) throw new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
+  return name
+}
+
 const fieldsOf = (self: TaskSpec<any, any>): Fields => ({
   name: self.name,
   effect: self.effect,
@@ -136,13 +174,15 @@ export const isTaskSpec = (u: unknown): u is TaskSpec<unknown, unknown> => Predi
 
 /**
  * A task whose settings all inherit the supervisor defaults unless given.
+ * Each attempt runs `effect` in a `Scope` of its own, closed when the attempt
+ * ends. An empty name throws a `ConfigError` naming `name`.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const make = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, options?: Options<E>): TaskSpec<E, R> =>
   build({
-    name,
+    name: checkName(name),
     effect,
     restart: options?.restart,
     retry: options?.backoff,
@@ -310,7 +350,7 @@ export class CurrentTask extends Context.Reference<CurrentTask>()("effect-taskvi
  */
 export const toLayer = <E, R>(
   self: TaskSpec<E, R>
-): Layer.Layer<never, TaskAlreadyExists | ShuttingDown | ConfigError, TaskSupervisor | R> =>
+): Layer.Layer<never, TaskAlreadyExists | ShuttingDown | ConfigError, TaskSupervisor | Exclude<R, Scope.Scope>> =>
   Layer.scopedDiscard(
     Effect.flatMap(TaskSupervisor, (supervisor) =>
       Effect.acquireRelease(

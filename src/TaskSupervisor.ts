@@ -26,6 +26,7 @@ import type {
 } from "./SupervisorError.js"
 import type { SupervisorEvent } from "./SupervisorEvent.js"
 import type { TaskHandle } from "./TaskHandle.js"
+import type { TaskOutcome } from "./TaskOutcome.js"
 import type { TaskSpec } from "./TaskSpec.js"
 
 /**
@@ -54,40 +55,73 @@ export type {
 }
 
 /**
+ * What `run` returns for a batch: each spec's outcome in batch order, typed
+ * per position for a tuple.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Outcomes<Specs extends Iterable<TaskSpec<any, any>>> = Specs extends ReadonlyArray<any>
+  ? { -readonly [K in keyof Specs]: TaskOutcome<TaskSpec.Error<Specs[K]>> }
+  : Array<TaskOutcome<TaskSpec.Error<TaskSpec.Elements<Specs>>>>
+
+/**
+ * What the caller of `run` provides for a batch: the union of its tasks'
+ * requirements, except the `Scope` each attempt gets of its own.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type BatchContext<Specs extends Iterable<TaskSpec<any, any>>> = Exclude<
+  TaskSpec.Context<TaskSpec.Elements<Specs>>,
+  Scope.Scope
+>
+
+/**
  * @since 0.1.0
  * @category Services
  */
 export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor")<TaskSupervisor, {
   /**
    * Register a task and start it. Returns once it is registered; the task's
-   * requirements come from the caller's context. A name still registered, or
-   * still stopping, fails with `TaskAlreadyExists` (and publishes
-   * `TaskAddFailed`); after shutdown began, with `ShuttingDown`.
+   * requirements come from the caller's context, except the `Scope` each
+   * attempt gets of its own. A name still registered, or still stopping,
+   * fails with `TaskAlreadyExists` (and publishes `TaskAddFailed`); after
+   * shutdown began, with `ShuttingDown`.
    */
   readonly add: <E, R>(
     spec: TaskSpec<E, R>
-  ) => Effect.Effect<TaskHandle<E>, TaskAlreadyExists | ShuttingDown | ConfigError, R>
+  ) => Effect.Effect<TaskHandle<E>, TaskAlreadyExists | ShuttingDown | ConfigError, Exclude<R, Scope.Scope>>
   /**
    * Static mode: admit the whole batch or none of it (every `TaskAdded` comes
-   * before any `AttemptStarting`), then wait until the registry is empty, and
-   * shut down. A second call fails with `AlreadyRunning`, a first call after
-   * shutdown began with `ShuttingDown`; a batch with a conflicting name fails
-   * with `TaskAlreadyExists` and leaves the supervisor running.
+   * before any `AttemptStarting`), wait until the registry is empty, shut
+   * down, and return each spec's outcome in batch order. A batch may mix
+   * specs of any error and requirement types. A second call fails with
+   * `AlreadyRunning`, a first call after shutdown began with `ShuttingDown`;
+   * a batch with a conflicting name fails with `TaskAlreadyExists` and leaves
+   * the supervisor running.
    */
-  readonly run: <E = never, R = never>(
-    specs: Iterable<TaskSpec<E, R>>
-  ) => Effect.Effect<void, TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown, R>
+  readonly run: <const Specs extends Iterable<TaskSpec<any, any>>>(
+    specs: Specs
+  ) => Effect.Effect<
+    Outcomes<Specs>,
+    TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown,
+    BatchContext<Specs>
+  >
   /**
    * Claim the task's stop and return: `true` if this call claimed it, `false`
-   * if another stop already had. It is force-aborted if it outlives the grace.
-   * An id of work still queued in the controller takes it off its slot
-   * (outcome `Rejected` with kind `RemovedFromQueue`).
+   * if another stop already had or the task is gone (finished, or a name not
+   * registered now). It is force-aborted if it outlives the grace. An id of
+   * work still queued in the controller takes it off its slot (outcome
+   * `Rejected` with kind `RemovedFromQueue`). Only an id this supervisor never
+   * issued fails, with `TaskNotFound`.
    */
   readonly remove: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
   /**
    * Stop the task and wait for its terminal cleanup. Returns `true` if this
-   * call claimed the stop, `false` if it joined a stop already under way. A
-   * task no longer registered (never added, or already cleaned up) fails with
+   * call claimed the stop, `false` if it joined a stop already under way or
+   * the task is gone (a task may finish at any moment, so that is not an
+   * error). Only an id this supervisor never issued fails, with
    * `TaskNotFound`. With `timeout`, stop waiting with
    * `TaskTerminationTimeout` while the cancellation goes on.
    */
@@ -118,14 +152,14 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
    */
   readonly submit: <E, R>(
     spec: ControllerSpec<E, R>
-  ) => Effect.Effect<number, ControllerNotConfigured | ShuttingDown | ConfigError, R>
+  ) => Effect.Effect<number, ControllerNotConfigured | ShuttingDown | ConfigError, Exclude<R, Scope.Scope>>
   /**
    * Like `submit`, returning a handle whose outcome is the admitted task's
    * outcome, or `Rejected { kind, reason }` if it never ran.
    */
   readonly submitAndWatch: <E, R>(
     spec: ControllerSpec<E, R>
-  ) => Effect.Effect<TaskHandle<E>, ControllerNotConfigured | ShuttingDown | ConfigError, R>
+  ) => Effect.Effect<TaskHandle<E>, ControllerNotConfigured | ShuttingDown | ConfigError, Exclude<R, Scope.Scope>>
   /** The controller's busy slots, sorted by key. */
   readonly controllerSnapshot: Effect.Effect<ControllerSnapshot, ControllerNotConfigured>
 }>() {}
@@ -156,19 +190,22 @@ export const layer: Layer.Layer<TaskSupervisor> = Layer.scoped(TaskSupervisor, m
  */
 export const add = <E, R>(
   spec: TaskSpec<E, R>
-): Effect.Effect<TaskHandle<E>, TaskAlreadyExists | ShuttingDown | ConfigError, TaskSupervisor | R> =>
-  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.add(spec))
+): Effect.Effect<
+  TaskHandle<E>,
+  TaskAlreadyExists | ShuttingDown | ConfigError,
+  TaskSupervisor | Exclude<R, Scope.Scope>
+> => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.add(spec))
 
 /**
  * @since 0.1.0
  * @category Accessors
  */
-export const run = <E = never, R = never>(
-  specs: Iterable<TaskSpec<E, R>>
+export const run = <const Specs extends Iterable<TaskSpec<any, any>>>(
+  specs: Specs
 ): Effect.Effect<
-  void,
+  Outcomes<Specs>,
   TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown,
-  TaskSupervisor | R
+  TaskSupervisor | BatchContext<Specs>
 > => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.run(specs))
 
 /**
@@ -236,8 +273,11 @@ export const shutdown: Effect.Effect<void, GraceExceeded, TaskSupervisor> = Effe
  */
 export const submit = <E, R>(
   spec: ControllerSpec<E, R>
-): Effect.Effect<number, ControllerNotConfigured | ShuttingDown | ConfigError, TaskSupervisor | R> =>
-  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submit(spec))
+): Effect.Effect<
+  number,
+  ControllerNotConfigured | ShuttingDown | ConfigError,
+  TaskSupervisor | Exclude<R, Scope.Scope>
+> => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submit(spec))
 
 /**
  * @since 0.1.0
@@ -245,8 +285,11 @@ export const submit = <E, R>(
  */
 export const submitAndWatch = <E, R>(
   spec: ControllerSpec<E, R>
-): Effect.Effect<TaskHandle<E>, ControllerNotConfigured | ShuttingDown | ConfigError, TaskSupervisor | R> =>
-  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submitAndWatch(spec))
+): Effect.Effect<
+  TaskHandle<E>,
+  ControllerNotConfigured | ShuttingDown | ConfigError,
+  TaskSupervisor | Exclude<R, Scope.Scope>
+> => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submitAndWatch(spec))
 
 /**
  * @since 0.1.0

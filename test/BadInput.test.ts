@@ -10,6 +10,7 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -195,13 +196,20 @@ const refusal = (input: SupervisorConfig.Input) =>
     return fromMake
   })
 
-/** The error `layerFromEnv()` and `config("APP")` + `make` both fail with; asserts they agree. */
+/**
+ * The error `layerFromEnv()` and `config("APP")` + `make` both fail with; asserts they agree on the field and the
+ * reason, and that `layerFromEnv` also names the variable the user set.
+ */
 const envRefusal = (key: string, value: string) =>
   Effect.gen(function*() {
     const viaLayer = yield* Effect.flip(Effect.scoped(fromEnv([[`TASKVISOR_${key}`, value]])))
     const viaConfig = yield* Effect.flip(fromConfig([[`APP_${key}`, value], [`TASKVISOR_${key}`, "1"]], "APP"))
-    assert.deepStrictEqual(viaConfig, viaLayer, "config(prefix) + make fails like layerFromEnv")
-    return viaLayer
+    assert.instanceOf(viaLayer, SupervisorError.ConfigError)
+    assert.instanceOf(viaConfig, SupervisorError.ConfigError)
+    assert.deepStrictEqual([viaLayer.field, viaLayer.reason], [viaConfig.field, viaConfig.reason])
+    assert.strictEqual(viaLayer.variable, `TASKVISOR_${key}`, "layerFromEnv names the variable")
+    assert.strictEqual(viaLayer.message, `invalid ${viaLayer.field} (TASKVISOR_${key}): ${viaLayer.reason}`)
+    return viaConfig
   })
 
 describe("bad input: SupervisorConfig", () => {
@@ -536,36 +544,45 @@ const withSentinel = (config: SupervisorConfig.Input = {}) =>
 
 describe("bad input: task specs", () => {
   describe("names", () => {
-    it.scoped("an empty name fails add, run and submit with ConfigError naming 'name'; nothing runs", () =>
+    it.effect("an empty or non-string name is refused when the spec is built, with a ConfigError naming 'name'", () =>
+      Effect.sync(() => {
+        const builders: ReadonlyArray<readonly [string, (name: string) => unknown]> = [
+          ["make", (name) => TaskSpec.make(name, Effect.void)],
+          ["once", (name) => TaskSpec.once(name, Effect.void)],
+          ["restartable", (name) => TaskSpec.restartable(name, Effect.void)],
+          ["periodic", (name) => TaskSpec.periodic(name, Effect.void, "1 second")]
+        ]
+        for (const [builder, build] of builders) {
+          for (const name of ["", undefined, 42, null] as ReadonlyArray<unknown>) {
+            let thrown: unknown = `${builder}(${String(name)}) did not throw`
+            try {
+              build(name as string)
+            } catch (error) {
+              thrown = error
+            }
+            assertConfigError(
+              thrown,
+              "name",
+              name === "" ? "a task needs a non-empty name" : `a task name must be a string, got ${String(name)}`
+            )
+          }
+        }
+      }))
+
+    it.scoped("a slot key that is empty is refused by submit; nothing runs", () =>
       Effect.gen(function*() {
         const { since, supervisor, unchanged } = yield* withSentinel({ controller: {} })
         const { runs, task } = yield* counting(Effect.void)
-        const reason = "a task needs a non-empty name"
-        assertConfigError(yield* Effect.flip(supervisor.add(TaskSpec.once("", task))), "name", reason)
         assertConfigError(
-          yield* Effect.flip(supervisor.run([TaskSpec.once("fine", task), TaskSpec.once("", task)])),
-          "name",
-          reason
-        )
-        assertConfigError(
-          yield* Effect.flip(supervisor.submit(
-            ControllerSpec.queue(TaskSpec.once("", task)).pipe(
-              ControllerSpec.withSlot("slot")
-            )
-          )),
-          "name",
-          reason
-        )
-        // without an explicit slot, the slot key is the (empty) name and is refused first
-        assertConfigError(
-          yield* Effect.flip(supervisor.submit(ControllerSpec.queue(TaskSpec.once("", task)))),
+          yield* Effect.flip(
+            supervisor.submit(ControllerSpec.queue(TaskSpec.once("fine", task)).pipe(ControllerSpec.withSlot("")))
+          ),
           "slot",
           "a slot key must be a non-empty string"
         )
         yield* unchanged
         assert.strictEqual(yield* Ref.get(runs), 0)
         assert.deepStrictEqual(since(), [], "a refused spec publishes nothing")
-        assert.strictEqual((yield* supervisor.add(TaskSpec.once("next", task))).id, 2, "no id was used up")
       }))
 
     // names are opaque keys compared exactly: any non-empty string is valid, even one a human cannot read
@@ -612,7 +629,7 @@ describe("bad input: task specs", () => {
           assert.isTrue(yield* supervisor.remove(name))
           assert.strictEqual((yield* first.await)._tag, "Canceled")
           assert.isFalse(yield* supervisor.isAlive(name))
-          assert.strictEqual((yield* Effect.flip(supervisor.remove(name))).target, name)
+          assert.isFalse(yield* supervisor.remove(name), "gone: not an error")
 
           const second = yield* supervisor.add(TaskSpec.make(name, neverEnding))
           yield* settle
@@ -893,20 +910,24 @@ describe("bad input: management calls", () => {
 
   for (const target of unknownTargets) {
     const shown = typeof target === "string" ? JSON.stringify(target) : String(target)
-    it.scoped(`remove/cancel of unknown ${shown} fail with TaskNotFound naming it; isAlive is false`, () =>
+    const outcome = typeof target === "string"
+      ? "return false (not registered now)"
+      : "fail with TaskNotFound naming it"
+    it.scoped(`remove/cancel of unknown ${shown} ${outcome}; isAlive is false`, () =>
       Effect.gen(function*() {
         const { since, supervisor, unchanged } = yield* withSentinel()
         for (const call of [supervisor.remove(target), supervisor.cancel(target), supervisor.cancel(target, {})]) {
-          const error = yield* Effect.flip(call)
+          const result = yield* Effect.either(call)
+          if (typeof target === "string") {
+            assert.deepStrictEqual(result, Either.right(false))
+            continue
+          }
+          assert.isTrue(Either.isLeft(result))
+          const error = Either.getLeft(result).pipe(Option.getOrThrow)
           assert.strictEqual(error._tag, "TaskNotFound")
           const notFound = error as SupervisorError.TaskNotFound
           assert.isTrue(Object.is(notFound.target, target), `target ${String(notFound.target)}`)
-          assert.strictEqual(
-            notFound.message,
-            typeof target === "number"
-              ? `no registered task has id #${target}`
-              : `no registered task is named '${target}'`
-          )
+          assert.strictEqual(notFound.message, `task id #${target} was never issued by this supervisor`)
         }
         if (typeof target === "string") assert.isFalse(yield* supervisor.isAlive(target))
         yield* unchanged
@@ -943,7 +964,7 @@ describe("bad input: management calls", () => {
       const specs = [
         ControllerSpec.queue(TaskSpec.once("job", task)),
         ControllerSpec.replace(TaskSpec.once("sentinel", task)),
-        ControllerSpec.dropIfRunning(TaskSpec.once("", task)),
+        ControllerSpec.dropIfRunning(TaskSpec.once("job", task).pipe(TaskSpec.withMaxRetries(-1))),
         ControllerSpec.queue(TaskSpec.once("job", task).pipe(TaskSpec.withTimeout(-1)))
       ]
       for (const spec of specs) {
@@ -965,7 +986,9 @@ describe("bad input: management calls", () => {
       const first = yield* Effect.fork(supervisor.run([TaskSpec.make("static", neverEnding)]))
       yield* settle
       const mark = since().length
-      for (const batch of [[TaskSpec.once("other", task)], [], [TaskSpec.once("", task)]]) {
+      for (
+        const batch of [[TaskSpec.once("other", task)], [], [TaskSpec.once("x", task).pipe(TaskSpec.withTimeout(NaN))]]
+      ) {
         const error = yield* Effect.flip(supervisor.run(batch))
         assert.instanceOf(error, SupervisorError.AlreadyRunning)
         assert.strictEqual(error.message, "supervisor run() was already started")
@@ -979,7 +1002,11 @@ describe("bad input: management calls", () => {
       assert.isTrue(yield* supervisor.cancel("static"))
       assert.isTrue(yield* supervisor.cancel("sentinel"))
       yield* settle
-      assert.deepStrictEqual(yield* Fiber.join(first), undefined, "the first run ends when the registry is empty")
+      assert.deepStrictEqual(
+        (yield* Fiber.join(first)).map((o) => o._tag),
+        ["Canceled"],
+        "the first run ends when the registry is empty, with its batch's outcome"
+      )
     }))
 
   it.scoped("run is single-shot even when its batch was refused (taskvisor §6.1); add still works", () =>
@@ -1001,7 +1028,7 @@ describe("bad input: management calls", () => {
 // after shutdown
 
 describe("bad input: calls after shutdown", () => {
-  it.scoped("add and submit fail with ShuttingDown (before any validation); lookups fail TaskNotFound", () =>
+  it.scoped("add and submit fail with ShuttingDown (before any validation); stops of gone tasks return false", () =>
     Effect.gen(function*() {
       const { events, sentinel, supervisor } = yield* withSentinel({ controller: {} })
       yield* supervisor.shutdown
@@ -1012,7 +1039,7 @@ describe("bad input: calls after shutdown", () => {
       const refusals: ReadonlyArray<Effect.Effect<unknown, SupervisorError.SupervisorError>> = [
         supervisor.add(TaskSpec.once("late", task)),
         supervisor.add(TaskSpec.once("sentinel", task)),
-        supervisor.add(TaskSpec.once("", task)),
+        supervisor.add(TaskSpec.once("late", task).pipe(TaskSpec.withMaxRetries(-1))),
         supervisor.add(TaskSpec.once("late", task).pipe(TaskSpec.withTimeout(NaN))),
         supervisor.submit(ControllerSpec.queue(TaskSpec.once("late", task))),
         supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("late", task)))
@@ -1022,10 +1049,12 @@ describe("bad input: calls after shutdown", () => {
         assert.instanceOf(error, SupervisorError.ShuttingDown)
         assert.strictEqual(error.message, "supervisor is shutting down")
       }
-      for (const target of [sentinel.id, "sentinel", 99, "ghost"]) {
-        assert.strictEqual((yield* Effect.flip(supervisor.remove(target)))._tag, "TaskNotFound")
-        assert.strictEqual((yield* Effect.flip(supervisor.cancel(target)))._tag, "TaskNotFound")
+      for (const target of [sentinel.id, "sentinel", "ghost"]) {
+        assert.isFalse(yield* supervisor.remove(target), `remove(${target}): gone`)
+        assert.isFalse(yield* supervisor.cancel(target), `cancel(${target}): gone`)
       }
+      assert.strictEqual((yield* Effect.flip(supervisor.remove(99)))._tag, "TaskNotFound")
+      assert.strictEqual((yield* Effect.flip(supervisor.cancel(99)))._tag, "TaskNotFound")
       assert.strictEqual((yield* Effect.flip(supervisor.cancel("sentinel", { timeout: -1 })))._tag, "ConfigError")
       assert.isFalse(yield* supervisor.isAlive("sentinel"))
       assert.deepStrictEqual(yield* supervisor.list, [])
@@ -1079,7 +1108,8 @@ describe("bad input: with nobody listening", () => {
         (yield* Effect.flip(supervisor.run([TaskSpec.once("x", Effect.void), TaskSpec.once("x", Effect.void)])))._tag,
         "TaskAlreadyExists"
       )
-      assert.strictEqual((yield* Effect.flip(supervisor.remove("ghost")))._tag, "TaskNotFound")
+      assert.isFalse(yield* supervisor.remove("ghost"))
+      assert.strictEqual((yield* Effect.flip(supervisor.remove(99)))._tag, "TaskNotFound")
       assert.strictEqual((yield* Effect.flip(supervisor.cancel("live", { timeout: NaN })))._tag, "ConfigError")
       assert.isTrue(yield* supervisor.isAlive("live"))
       assert.isUndefined(yield* outcomeNow(live))

@@ -364,10 +364,22 @@ describe("SupervisorConfig", () => {
         }))
     }
 
-    it.scoped("a bad value under a custom prefix fails naming the field", () =>
+    it.scoped("a bad value under a custom prefix fails naming the field and the variable", () =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(buildFromEnv([["APP_MAX_CONCURRENT", "0"]], "APP"))
         assertConfigError(error, "maxConcurrent")
+        assert.strictEqual(
+          error.message,
+          "invalid maxConcurrent (APP_MAX_CONCURRENT): must be greater than zero, got 0"
+        )
+      }))
+
+    it.scoped("the error names the variable the user set", () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(buildFromEnv([["TASKVISOR_GRACE", "-5 seconds"]]))
+        assertConfigError(error, "grace")
+        assert.strictEqual((error as { variable?: string }).variable, "TASKVISOR_GRACE")
+        assert.include(error.message, "TASKVISOR_GRACE")
       }))
 
     it.effect("config(prefix) reads the raw input", () =>

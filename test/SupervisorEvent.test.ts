@@ -18,7 +18,10 @@ const everyKind: ReadonlyArray<readonly [SupervisorEvent.SupervisorEvent, string
   ],
   [SupervisorEvent.AttemptStarting(attempt(4)), "attempt_starting"],
   [SupervisorEvent.AttemptSucceeded({ ...attempt(5), duration: Duration.millis(12) }), "attempt_succeeded"],
-  [SupervisorEvent.AttemptCanceled({ ...attempt(6), duration: Duration.millis(3) }), "attempt_canceled"],
+  [
+    SupervisorEvent.AttemptCanceled({ ...attempt(6), duration: Duration.millis(3), cause: undefined }),
+    "attempt_canceled"
+  ],
   [
     SupervisorEvent.AttemptFailed({ ...attempt(7), duration: Duration.millis(3), reason: "boom", exitCode: undefined }),
     "attempt_failed"

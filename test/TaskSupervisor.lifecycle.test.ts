@@ -1220,14 +1220,14 @@ describe("TaskSupervisor lifecycle", () => {
         for (const spec of specs) assertTaskOrder(events, spec.name)
         assertSeq(events)
 
-        const again = yield* Effect.flip(supervisor.run<never, never>([]))
+        const again = yield* Effect.flip(supervisor.run([]))
         assert.strictEqual(again._tag, "AlreadyRunning")
       }))
 
     it.scoped("run([]) returns at once", () =>
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith()
-        const running = yield* Effect.fork(supervisor.run<never, never>([]))
+        const running = yield* Effect.fork(supervisor.run([]))
         yield* settle
         const exit = yield* Fiber.poll(running)
         assert.isTrue(Option.isSome(exit) && exit.value._tag === "Success")

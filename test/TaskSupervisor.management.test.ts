@@ -1,4 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -10,6 +13,7 @@ import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Subscriber from "../src/Subscriber.js"
+import type * as SupervisorError from "../src/SupervisorError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
@@ -193,22 +197,21 @@ describe("TaskSupervisor management", () => {
         )
       }))
 
-    it.scoped("an unknown or finished target fails with TaskNotFound naming it", () =>
+    it.scoped("an id never issued fails with TaskNotFound naming it; a gone task or unknown name returns false", () =>
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith()
         const byId = expectTag(yield* Effect.flip(supervisor.remove(42)), "TaskNotFound")
         assert.strictEqual(byId.target, 42)
         assert.include(byId.message, "42")
-        const byName = expectTag(yield* Effect.flip(supervisor.remove("ghost")), "TaskNotFound")
-        assert.strictEqual(byName.target, "ghost")
-        assert.include(byName.message, "ghost")
-        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.cancel("ghost")), "TaskNotFound").target, "ghost")
+        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.cancel(42)), "TaskNotFound").target, 42)
+        assert.isFalse(yield* supervisor.remove("ghost"))
+        assert.isFalse(yield* supervisor.cancel("ghost"))
 
         const done = yield* supervisor.add(TaskSpec.once("done", Effect.void))
         assert.strictEqual(outcomeTag(yield* done.await), "Completed")
-        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.remove(done.id)), "TaskNotFound").target, done.id)
-        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.remove("done")), "TaskNotFound").target, "done")
-        assert.strictEqual(expectTag(yield* Effect.flip(supervisor.cancel(done.id)), "TaskNotFound").target, done.id)
+        assert.isFalse(yield* supervisor.remove(done.id))
+        assert.isFalse(yield* supervisor.remove("done"))
+        assert.isFalse(yield* supervisor.cancel(done.id))
 
         yield* supervisor.shutdown
         assert.deepStrictEqual(ofTag(events, "TaskRemoveRequested"), [])
@@ -464,9 +467,8 @@ describe("TaskSupervisor management", () => {
         assert.isTrue(yield* supervisor.cancel("b"))
         assert.isFalse(yield* supervisor.isAlive("b"))
         assert.isTrue(yield* supervisor.remove("a"))
-        assert.isFalse(yield* supervisor.isAlive("a"), "stopping is not alive")
         yield* settle
-        assert.isFalse(yield* supervisor.isAlive("a"))
+        assert.isFalse(yield* supervisor.isAlive("a"), "its attempt ended")
       }))
 
     it.scoped("awaitEmpty resolves when the last task is cleaned up", () =>
@@ -561,7 +563,7 @@ describe("TaskSupervisor management", () => {
         yield* advance(1)
         yield* finishedWith(running)
         assert.strictEqual(
-          expectTag(yield* Effect.flip(supervisor.run<never, never>([])), "AlreadyRunning")._tag,
+          expectTag(yield* Effect.flip(supervisor.run([])), "AlreadyRunning")._tag,
           "AlreadyRunning"
         )
         assert.strictEqual(
@@ -575,6 +577,62 @@ describe("TaskSupervisor management", () => {
         assert.isBelow(Math.max(...added), Math.min(...starts))
         assert.deepStrictEqual(ofTag(events, "ShutdownRequested"), [], "a natural end is not a requested shutdown")
         assert.strictEqual(events[events.length - 1]._tag, "AllStoppedWithinGrace")
+      }))
+    it.effect("a mixed batch type-checks with the union of its errors and requirements, and returns each outcome in order", () =>
+      Effect.gen(function*() {
+        class NotFound extends Data.TaggedError("NotFound")<{}> {}
+        class Slow extends Data.TaggedError("Slow")<{}> {}
+        class Db extends Context.Tag("test/Db")<Db, { readonly rows: Effect.Effect<number> }>() {}
+        class Log extends Context.Tag("test/Log")<Log, { readonly line: (s: string) => Effect.Effect<void> }>() {}
+        const lines: Array<string> = []
+        const outcomes = yield* Effect.scoped(Effect.gen(function*() {
+          const { supervisor } = yield* supervisorWith()
+          const batch: Effect.Effect<
+            [TaskOutcome<NotFound>, TaskOutcome<never>, TaskOutcome<Slow>, TaskOutcome<never>],
+            SupervisorError.SupervisorError,
+            Db | Log
+          > = supervisor.run([
+            TaskSpec.once("lookup", Effect.fail(new NotFound())),
+            TaskSpec.once("query", Effect.flatMap(Db, (db) => db.rows)),
+            TaskSpec.once(
+              "slow",
+              Effect.zipRight(Effect.flatMap(Log, (log) => log.line("slow")), Effect.fail(new Slow()))
+            ),
+            // a scoped task: its Scope is the attempt's, not part of what the caller provides
+            TaskSpec.once(
+              "scoped",
+              Effect.acquireRelease(Effect.void, () => Effect.sync(() => void lines.push("released")))
+            )
+          ])
+          return yield* batch
+        })).pipe(
+          Effect.provideService(Db, { rows: Effect.succeed(3) }),
+          Effect.provideService(Log, { line: (s) => Effect.sync(() => void lines.push(s)) })
+        )
+        const [lookup, query, slow, scoped] = outcomes
+        assert.strictEqual(
+          Cause.originalError(Option.getOrThrow(Cause.failureOption(expectTag(lookup, "Failed").cause)))._tag,
+          "NotFound"
+        )
+        assert.strictEqual(query._tag, "Completed")
+        assert.strictEqual(expectTag(slow, "Failed").reason, "Slow")
+        assert.strictEqual(scoped._tag, "Completed")
+        assert.deepStrictEqual(lines, ["slow", "released"])
+      }))
+
+    it.scoped("run's outcomes include tasks stopped while it waits, and an empty batch returns an empty array", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        const running = yield* Effect.fork(
+          supervisor.run([TaskSpec.make("forever", neverEnding), TaskSpec.once("quick", Effect.void)])
+        )
+        yield* settle
+        assert.isTrue(yield* supervisor.cancel("forever"))
+        const outcomes = yield* finishedWith(running)
+        assert.deepStrictEqual(outcomes.map(outcomeTag), ["Canceled", "Completed"])
+
+        const { supervisor: other } = yield* supervisorWith()
+        assert.deepStrictEqual(yield* other.run([]), [])
       }))
   })
 

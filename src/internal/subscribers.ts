@@ -33,6 +33,7 @@ interface Sink {
    */
   readonly capacity: number | undefined
   pending: number
+  /** Ordinary (non-diagnostic) events lost for it so far. */
   dropped: number
 }
 
@@ -71,8 +72,11 @@ export class Bus {
     for (let i = 0; i < sinks.length; i++) {
       const sink = sinks[i]
       if ((sink.capacity !== undefined && sink.pending >= sink.capacity) || !sink.mailbox.unsafeOffer(event)) {
-        sink.dropped++
-        if (!SupervisorEvent.isDiagnostic(event)) (overflowed ??= []).push(sink)
+        // only ordinary events count: a lost report of a loss is not a new loss
+        if (!SupervisorEvent.isDiagnostic(event)) {
+          sink.dropped++
+          ;(overflowed ??= []).push(sink)
+        }
       } else if (sink.capacity !== undefined) {
         sink.pending++
       }

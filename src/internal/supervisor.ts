@@ -1,4 +1,3 @@
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -6,10 +5,11 @@ import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as BackoffPolicy from "../BackoffPolicy.js"
 import * as ControllerSpec from "../ControllerSpec.js"
+import type * as RestartPolicy from "../RestartPolicy.js"
 import * as SupervisorConfig from "../SupervisorConfig.js"
 import {
   AlreadyRunning,
@@ -24,11 +24,13 @@ import {
 import * as SupervisorEvent from "../SupervisorEvent.js"
 import type { TaskHandle } from "../TaskHandle.js"
 import * as TaskOutcome from "../TaskOutcome.js"
-import { CurrentTask, type TaskSpec } from "../TaskSpec.js"
+import type { TaskSpec } from "../TaskSpec.js"
 import type { TaskInfo, TaskSupervisor } from "../TaskSupervisor.js"
 import * as actor from "./actor.js"
+import { AttemptScope } from "./attemptScope.js"
 import * as controllerInternal from "./controller.js"
 import * as handle from "./handle.js"
+import { Permits } from "./permits.js"
 import { Bus, currentSubscribers } from "./subscribers.js"
 import * as validate from "./validate.js"
 
@@ -46,6 +48,21 @@ const scheduleOf = (policy: BackoffPolicy.BackoffPolicy): Schedule.Schedule<unkn
   return schedule
 }
 
+const restartTags: ReadonlySet<unknown> = new Set(["Never", "OnFailure", "Always"])
+
+/** A restart policy built by `RestartPolicy`'s constructors, as far as the supervisor relies on it. */
+const isRestartPolicy = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && restartTags.has((u as { _tag?: unknown })._tag) &&
+  ((u as { _tag: string })._tag !== "Always" ||
+    (u as { interval?: unknown }).interval === undefined ||
+    Duration.isDuration((u as { interval?: unknown }).interval))
+
+/**
+ * A spec's settings checked and resolved against the defaults. Every field a
+ * spec carries is a user value: a spec assembled around the types (a cast, a
+ * plain object) is refused here with a `ConfigError` naming the field, before
+ * anything runs.
+ */
 const resolve = (
   spec: TaskSpec<unknown, unknown>,
   defaults: SupervisorConfig.TaskDefaults
@@ -53,11 +70,35 @@ const resolve = (
   if (typeof spec.name !== "string" || spec.name.length === 0) {
     return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
   }
+  const of = (field: string) => `${field} of task '${spec.name}'`
+  if (!Effect.isEffect(spec.effect)) return new ConfigError({ field: of("effect"), reason: "must be an Effect" })
+  const restart = spec.restart ?? defaults.restart
+  if (!isRestartPolicy(restart)) {
+    return new ConfigError({ field: of("restart"), reason: "must be a RestartPolicy (never, onFailure, always)" })
+  }
+  const retry = spec.retry ?? defaults.retry
+  const schedule = BackoffPolicy.isBackoffPolicy(retry)
+    ? scheduleOf(retry)
+    : Schedule.isSchedule(retry)
+    ? retry
+    : undefined
+  if (schedule === undefined) {
+    return new ConfigError({ field: of("backoff"), reason: "must be a BackoffPolicy or a Schedule" })
+  }
+  let initial: unknown
+  try {
+    initial = schedule.initial
+  } catch {
+    return new ConfigError({ field: of("backoff"), reason: "the retry schedule's initial state cannot be read" })
+  }
+  if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
+    return new ConfigError({ field: of("isFatal"), reason: "must be a predicate function" })
+  }
   let timeout = defaults.timeout
   if (spec.timeout === null) {
     timeout = undefined
   } else if (spec.timeout !== undefined) {
-    const decoded = validate.duration(`timeout of task '${spec.name}'`, spec.timeout)
+    const decoded = validate.duration(of("timeout"), spec.timeout)
     if (decoded instanceof ConfigError) return decoded
     timeout = Duration.isZero(decoded) ? undefined : decoded
   }
@@ -65,16 +106,21 @@ const resolve = (
   if (spec.maxRetries === null) {
     maxRetries = undefined
   } else if (spec.maxRetries !== undefined) {
-    const checked = validate.integer(`maxRetries of task '${spec.name}'`, spec.maxRetries, 0)
+    const checked = validate.integer(of("maxRetries"), spec.maxRetries, 0)
     if (checked instanceof ConfigError) return checked
     maxRetries = checked
   }
-  const retry = spec.retry ?? defaults.retry
+  const effect = spec.effect as Effect.Effect<unknown, unknown>
   return {
     name: spec.name,
-    effect: spec.effect,
-    restart: spec.restart ?? defaults.restart,
-    schedule: BackoffPolicy.isBackoffPolicy(retry) ? scheduleOf(retry) : retry,
+    attempt: timeout === undefined ? effect : Effect.timeoutTo(effect, {
+      duration: timeout,
+      onTimeout: () => actor.TimedOut,
+      onSuccess: (a) => a
+    }),
+    restart: restart as RestartPolicy.RestartPolicy,
+    schedule,
+    initial,
     timeout,
     maxRetries,
     isFatal: spec.isFatal
@@ -92,7 +138,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   const runtime = yield* Effect.runtime<never>()
   const bus = new Bus(yield* Effect.clock, runtime, settings.busCapacity)
   for (const subscriber of yield* FiberRef.get(currentSubscribers)) bus.subscribe(subscriber)
-  const permits = settings.maxConcurrent === undefined ? undefined : yield* Effect.makeSemaphore(settings.maxConcurrent)
+  const permits = settings.maxConcurrent === undefined ? undefined : new Permits(settings.maxConcurrent)
   const env: actor.ActorEnv = { bus, permits }
   const fork = Runtime.runFork(runtime)
 
@@ -119,11 +165,8 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     if (bus.active) emit(SupervisorEvent.TaskFinished({ seq: bus.next(), at: bus.now(), id, task: name, outcome }))
     if (bus.active) emit(SupervisorEvent.TaskRemoved({ seq: bus.next(), at: bus.now(), id, task: name }))
     entry.timer?.unsafeInterruptAsFork(FiberId.none)
-    if (entry.holdsPermit) {
-      // a force-aborted attempt may never return; its permit must not be lost with it
-      entry.holdsPermit = false
-      Runtime.runSync(runtime)(permits!.release(1))
-    }
+    // a force-aborted attempt may never return; its permit must not be lost with it
+    permits?.release(entry)
     entry.outcome.complete(outcome)
     controller?.onFinished(entry)
     if (entries.size === 0) {
@@ -142,9 +185,9 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       spec,
       outcome,
       state: "Registered",
-      status: "Waiting",
+      phase: "Waiting",
       attempt: 0,
-      stopRequested: false,
+      scope: new AttemptScope(),
       result: undefined,
       finished: undefined,
       holdsPermit: false,
@@ -162,7 +205,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
 
   const start = (entry: actor.Entry, caller: Runtime.Runtime<any>) => {
     const runtime = Runtime.make({
-      context: Context.add(caller.context, CurrentTask, { id: entry.id, name: entry.spec.name, attempt: 1 }),
+      context: actor.attemptContext(caller.context, entry),
       fiberRefs: caller.fiberRefs,
       runtimeFlags: caller.runtimeFlags
     })
@@ -186,8 +229,6 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   /** Move a registered entry to Removing and interrupt its actor. */
   const claim = (entry: actor.Entry): void => {
     entry.state = "Removing"
-    entry.status = "Stopping"
-    entry.stopRequested = true
     entry.fiber?.unsafeInterruptAsFork(FiberId.none)
   }
 
@@ -217,11 +258,18 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
   const find = (target: number | string): actor.Entry | undefined =>
     typeof target === "number" ? entries.get(target) : entries.get(names.get(target) ?? -1)
 
-  /** A stop of work still queued in the controller: it is taken off its slot and rejected. */
-  const stopQueued = (target: number | string, reason: string | undefined): Effect.Effect<boolean, TaskNotFound> =>
-    typeof target === "number" && controller?.removeQueued(target, reason) === true
-      ? Effect.succeed(true)
+  /**
+   * A stop of a task that is not registered: work still queued in the controller is taken off its slot and
+   * rejected (`true`); a name, or an id this supervisor issued, is simply gone (`false`); only an id never
+   * issued is an error.
+   */
+  const stopAbsent = (target: number | string, reason: string | undefined): Effect.Effect<boolean, TaskNotFound> => {
+    if (typeof target === "string") return Effect.succeed(false)
+    if (controller?.removeQueued(target, reason) === true) return Effect.succeed(true)
+    return Number.isInteger(target) && target >= 1 && target < nextId
+      ? Effect.succeed(false)
       : Effect.fail(new TaskNotFound({ target }))
+  }
 
   /** Register and start one task, or publish its rejection if its name is taken. */
   const admit = (submission: controllerInternal.Submission): actor.Entry | undefined => {
@@ -292,7 +340,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     Effect.suspend((): Effect.Effect<
       controllerInternal.Submission,
       ControllerNotConfigured | ShuttingDown | ConfigError,
-      R
+      Exclude<R, Scope.Scope>
     > => {
       if (controller === undefined) return Effect.fail(new ControllerNotConfigured())
       const slot = ControllerSpec.slot(spec)
@@ -337,10 +385,13 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
               : SupervisorEvent.GraceExceeded({ seq: bus.next(), at: bus.now(), grace: settings.grace, stuck })
           )
         }
-        return bus.close(settings.subscriberShutdownTimeout).pipe(
-          Effect.zipRight(
-            stuck.length === 0 ? Effect.void : Effect.fail(new GraceExceeded({ grace: settings.grace, stuck }))
-          )
+        if (stuck.length === 0) return bus.close(settings.subscriberShutdownTimeout)
+        const exceeded = new GraceExceeded({ grace: settings.grace, stuck })
+        // a scope closing swallows the error: the log says which tasks were abandoned, bus or no bus
+        return Effect.logWarning(exceeded.message).pipe(
+          Effect.annotateLogs("stuck", stuck),
+          Effect.zipRight(bus.close(settings.subscriberShutdownTimeout)),
+          Effect.zipRight(Effect.fail(exceeded))
         )
       })
     )
@@ -348,65 +399,74 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
 
   yield* Effect.addFinalizer(() => Effect.ignore(shutdownWith("Requested")))
 
-  const supervisor: TaskSupervisor["Type"] = {
-    add,
-    run: <E, R>(specs: Iterable<TaskSpec<E, R>>) =>
-      Effect.flatMap(callerRuntime<R>(), (caller): Effect.Effect<
-        void,
-        TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown
-      > => {
-        if (runStarted) return Effect.fail(new AlreadyRunning())
-        if (!open) return Effect.fail(new ShuttingDown())
-        runStarted = true
-        const resolved: Array<actor.Resolved> = []
-        for (const spec of specs) {
-          const r = resolve(spec as TaskSpec<unknown, unknown>, settings.defaults)
-          if (r instanceof ConfigError) return Effect.fail(r)
-          resolved.push(r)
-        }
-        const ids = resolved.map(() => nextId++)
+  /** The static mode; its signature, typed per spec of the batch, is `TaskSupervisor`'s. */
+  const run = (specs: Iterable<TaskSpec<unknown, unknown>>) =>
+    Effect.flatMap(callerRuntime<unknown>(), (caller): Effect.Effect<
+      Array<TaskOutcome.TaskOutcome<unknown>>,
+      TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown
+    > => {
+      if (runStarted) return Effect.fail(new AlreadyRunning())
+      if (!open) return Effect.fail(new ShuttingDown())
+      runStarted = true
+      const resolved: Array<actor.Resolved> = []
+      for (const spec of specs) {
+        const r = resolve(spec, settings.defaults)
+        if (r instanceof ConfigError) return Effect.fail(r)
+        resolved.push(r)
+      }
+      const ids = resolved.map(() => nextId++)
+      if (bus.active) {
+        resolved.forEach((r, i) =>
+          emit(SupervisorEvent.TaskAddRequested({ seq: bus.next(), at: bus.now(), id: ids[i], task: r.name }))
+        )
+      }
+      const seen = new Set<string>()
+      const conflicting = resolved.map((r) => {
+        const conflict = names.has(r.name) || seen.has(r.name)
+        seen.add(r.name)
+        return conflict
+      })
+      const firstConflict = conflicting.indexOf(true)
+      if (firstConflict >= 0) {
         if (bus.active) {
           resolved.forEach((r, i) =>
-            emit(SupervisorEvent.TaskAddRequested({ seq: bus.next(), at: bus.now(), id: ids[i], task: r.name }))
+            emit(SupervisorEvent.TaskAddFailed({
+              seq: bus.next(),
+              at: bus.now(),
+              id: ids[i],
+              task: r.name,
+              rejection: conflicting[i] ? "AlreadyExists" : "BatchRejected",
+              reason: conflicting[i] ? alreadyExistsReason : batchRejectedReason
+            }))
           )
         }
-        const seen = new Set<string>()
-        const conflicting = resolved.map((r) => {
-          const conflict = names.has(r.name) || seen.has(r.name)
-          seen.add(r.name)
-          return conflict
-        })
-        const firstConflict = conflicting.indexOf(true)
-        if (firstConflict >= 0) {
-          if (bus.active) {
-            resolved.forEach((r, i) =>
-              emit(SupervisorEvent.TaskAddFailed({
-                seq: bus.next(),
-                at: bus.now(),
-                id: ids[i],
-                task: r.name,
-                rejection: conflicting[i] ? "AlreadyExists" : "BatchRejected",
-                reason: conflicting[i] ? alreadyExistsReason : batchRejectedReason
-              }))
-            )
-          }
-          return Effect.fail(new TaskAlreadyExists({ taskName: resolved[firstConflict].name }))
+        return Effect.fail(new TaskAlreadyExists({ taskName: resolved[firstConflict].name }))
+      }
+      const registered = resolved.map((r, i) => register(ids[i], r))
+      if (bus.active) {
+        for (const entry of registered) {
+          emit(SupervisorEvent.TaskAdded({ seq: bus.next(), at: bus.now(), id: entry.id, task: entry.spec.name }))
         }
-        const registered = resolved.map((r, i) => register(ids[i], r))
-        if (bus.active) {
-          for (const entry of registered) {
-            emit(SupervisorEvent.TaskAdded({ seq: bus.next(), at: bus.now(), id: entry.id, task: entry.spec.name }))
-          }
-        }
-        for (const entry of registered) start(entry, caller)
-        const waitEmpty: Effect.Effect<void> = Effect.flatMap(empty.await, () =>
-          entries.size === 0 ? Effect.void : waitEmpty)
-        return Effect.zipRight(waitEmpty, shutdownWith("Natural"))
-      }),
+      }
+      for (const entry of registered) start(entry, caller)
+      const waitEmpty: Effect.Effect<void> = Effect.flatMap(
+        empty.await,
+        () => entries.size === 0 ? Effect.void : waitEmpty
+      )
+      // every outcome is in once the registry is empty and shutdown committed what was left
+      return waitEmpty.pipe(
+        Effect.zipRight(shutdownWith("Natural")),
+        Effect.zipRight(Effect.forEach(registered, (entry) => entry.outcome.await))
+      )
+    })
+
+  const supervisor: TaskSupervisor["Type"] = {
+    add,
+    run: run as TaskSupervisor["Type"]["run"],
     remove: (target) =>
       Effect.suspend(() => {
         const entry = find(target)
-        if (entry === undefined) return stopQueued(target, undefined)
+        if (entry === undefined) return stopAbsent(target, undefined)
         if (entry.state !== "Registered") return Effect.succeed(false)
         claimWithGrace(entry, undefined)
         return Effect.succeed(true)
@@ -416,7 +476,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
         const timeout = options?.timeout === undefined ? undefined : validate.duration("timeout", options.timeout)
         if (timeout instanceof ConfigError) return Effect.fail(timeout)
         const entry = find(target)
-        if (entry === undefined) return stopQueued(target, "manual_cancel")
+        if (entry === undefined) return stopAbsent(target, "manual_cancel")
         const claimed = entry.state === "Registered"
         if (claimed) claimWithGrace(entry, "manual_cancel")
         const done = Effect.as(entry.outcome.await, claimed)
@@ -429,7 +489,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
       const infos = Array.from(entries.values(), (entry): TaskInfo => ({
         id: entry.id,
         name: entry.spec.name,
-        state: entry.status,
+        state: entry.state === "Removing" ? "Stopping" : entry.phase,
         attempt: entry.attempt
       }))
       return inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
@@ -437,7 +497,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = E
     isAlive: (name) =>
       Effect.sync(() => {
         const id = names.get(name)
-        return id !== undefined && entries.get(id)?.status === "Running"
+        return id !== undefined && entries.get(id)?.phase === "Running"
       }),
     events: bus.events,
     awaitEmpty: empty.await,

@@ -1,0 +1,312 @@
+/**
+ * Stopping tasks: once a stop is claimed the outcome is `Canceled` whatever
+ * the task's policy, keeping any failure that happened while it stopped;
+ * stopping a task that is already gone is not an error; a task still running
+ * its attempt while it stops is alive and listed `Stopping`; and a shutdown
+ * that abandons tasks always says so in the log.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Scope from "effect/Scope"
+import * as ControllerSpec from "../src/ControllerSpec.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
+import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import type { SupervisorEvent } from "../src/SupervisorEvent.js"
+import * as TaskOutcome from "../src/TaskOutcome.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { narrow, rejectedWith } from "./utils/controller.js"
+import { assertIdOrder, ofId, ofTag } from "./utils/events.js"
+import { advance, settle } from "./utils/fibers.js"
+import { supervisorWith } from "./utils/recorder.js"
+import { neverEnding, returnsAfterStop, stubborn } from "./utils/tasks.js"
+
+class Refused extends Data.TaggedError("Refused")<{ readonly message: string }> {}
+
+const tailFailure = new Refused({ message: "tail failed" })
+const finalizerDefect = new Error("finalizer died")
+
+/** Ways a task can fail while it is being stopped. */
+const stoppingFailures: ReadonlyArray<{
+  readonly name: string
+  readonly body: Effect.Effect<void, Refused, Scope.Scope>
+  readonly check: (cause: Cause.Cause<unknown>) => void
+}> = [
+  {
+    name: "a finalizer that dies",
+    body: Effect.onInterrupt(Effect.never, () => Effect.die(finalizerDefect)),
+    check: (cause) => assert.deepStrictEqual([...Cause.defects(cause)], [finalizerDefect])
+  },
+  {
+    name: "an uninterruptible tail that fails",
+    body: Effect.uninterruptibleMask((restore) =>
+      Effect.zipRight(Effect.exit(restore(Effect.never)), Effect.fail(tailFailure))
+    ),
+    check: (cause) => assert.deepStrictEqual([...Cause.failures(cause)].map(Cause.originalError), [tailFailure])
+  },
+  {
+    name: "a scope release that dies",
+    body: Effect.zipRight(Effect.acquireRelease(Effect.void, () => Effect.die(finalizerDefect)), Effect.never),
+    check: (cause) => assert.deepStrictEqual([...Cause.defects(cause)], [finalizerDefect])
+  }
+]
+
+/** Policies under which a failure would otherwise end the task without a retry. */
+const policies: ReadonlyArray<{
+  readonly name: string
+  readonly spec: (
+    name: string,
+    body: Effect.Effect<void, Refused, Scope.Scope>
+  ) => TaskSpec.TaskSpec<Refused, Scope.Scope>
+}> = [
+  { name: "once", spec: TaskSpec.once },
+  { name: "restartable", spec: TaskSpec.restartable },
+  {
+    name: "always with maxRetries 0",
+    spec: (name, body) => TaskSpec.make(name, body, { restart: RestartPolicy.always(), maxRetries: 0 })
+  },
+  {
+    name: "restartable, every failure fatal",
+    spec: (name, body) => TaskSpec.withFatal(TaskSpec.restartable(name, body), () => true)
+  }
+]
+
+const stops: ReadonlyArray<{
+  readonly name: string
+  readonly stop: (supervisor: TaskSupervisor.TaskSupervisor["Type"], id: number) => Effect.Effect<unknown, unknown>
+}> = [
+  { name: "remove", stop: (supervisor, id) => supervisor.remove(id) },
+  { name: "cancel", stop: (supervisor, id) => supervisor.cancel(id) },
+  { name: "shutdown", stop: (supervisor) => supervisor.shutdown }
+]
+
+const terminalOf = (events: ReadonlyArray<SupervisorEvent>, id: number) =>
+  ofId(events, id).filter((e) =>
+    e._tag === "AttemptSucceeded" || e._tag === "AttemptFailed" || e._tag === "AttemptTimedOut" ||
+    e._tag === "AttemptCanceled"
+  )
+
+describe("a claimed stop ends the task Canceled whatever its policy", () => {
+  for (const failure of stoppingFailures) {
+    for (const policy of policies) {
+      for (const { name: how, stop } of stops) {
+        it.scoped(`${policy.name}, stopped by ${how} while ${failure.name}: Canceled, keeping the failure`, () =>
+          Effect.gen(function*() {
+            const { events, supervisor } = yield* supervisorWith()
+            const handle = yield* supervisor.add(policy.spec("job", failure.body))
+            yield* settle
+            yield* stop(supervisor, handle.id)
+            const outcome = narrow(yield* handle.await, "Canceled")
+            assert.isDefined(outcome.cause, "the failure while stopping is kept on the outcome")
+            failure.check(outcome.cause!)
+            assert.isFalse(Cause.isInterruptedOnly(outcome.cause!))
+
+            yield* supervisor.shutdown
+            const terminal = terminalOf(events, handle.id)
+            assert.deepStrictEqual(terminal.map((e) => e._tag), ["AttemptCanceled"], "one terminal attempt event")
+            const canceled = terminal[0] as Extract<SupervisorEvent, { _tag: "AttemptCanceled" }>
+            assert.isDefined(canceled.cause, "and on the attempt's terminal event")
+            failure.check(canceled.cause!)
+            assert.deepStrictEqual(ofTag(events, "BackoffScheduled"), [])
+            const finished = ofTag(events, "TaskFinished").filter((e) => e.id === handle.id)
+            assert.strictEqual(finished[0].outcome, outcome)
+            assertIdOrder(events, handle.id)
+          }))
+      }
+    }
+  }
+
+  it.scoped("a stop with nothing failing keeps no cause", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(TaskSpec.once("quiet", neverEnding))
+      yield* settle
+      assert.isTrue(yield* supervisor.cancel(handle.id))
+      const outcome = narrow(yield* handle.await, "Canceled")
+      assert.isUndefined(outcome.cause)
+      assert.deepStrictEqual(outcome, TaskOutcome.Canceled)
+      const canceled = ofTag(events, "AttemptCanceled", "quiet")
+      assert.strictEqual(canceled.length, 1)
+      assert.isUndefined(canceled[0].cause)
+    }))
+
+  it.scoped("a task that interrupts itself while its finalizer dies keeps its old class: a retryable panic", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const body = Effect.onInterrupt(Effect.interrupt, () => Effect.die(finalizerDefect))
+      const outcome = narrow(yield* (yield* supervisor.add(TaskSpec.once("self", body))).await, "Failed")
+      assert.strictEqual(outcome.reason, "task panicked: finalizer died")
+    }))
+
+  it.scoped("past the grace the outcome is ForceAborted, as before", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ grace: "1 second" })
+      const handle = yield* supervisor.add(TaskSpec.once("stuck", stubborn))
+      yield* settle
+      assert.isTrue(yield* supervisor.remove(handle.id))
+      yield* advance("1 second")
+      assert.strictEqual((yield* handle.await)._tag, "ForceAborted")
+    }))
+})
+
+describe("stopping a task that is gone", () => {
+  it.scoped("remove and cancel of a finished task return false, by id and by name, and publish nothing", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const done = yield* supervisor.add(TaskSpec.once("done", Effect.void))
+      assert.strictEqual((yield* done.await)._tag, "Completed")
+      const mark = events.length
+      for (const target of [done.id, "done"]) {
+        assert.isFalse(yield* supervisor.remove(target), `remove(${target})`)
+        assert.isFalse(yield* supervisor.cancel(target), `cancel(${target})`)
+        assert.isFalse(yield* supervisor.cancel(target, { timeout: "1 second" }), `cancel(${target}, timeout)`)
+      }
+      assert.deepStrictEqual(events.slice(mark), [])
+    }))
+
+  it.scoped("a name never registered returns false", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      assert.isFalse(yield* supervisor.remove("ghost"))
+      assert.isFalse(yield* supervisor.cancel("ghost"))
+    }))
+
+  it.scoped("an id this supervisor never issued fails with TaskNotFound naming it", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const issued = yield* supervisor.add(TaskSpec.once("one", Effect.void))
+      for (const target of [0, -1, issued.id + 1, 999, 1.5, NaN, Infinity]) {
+        for (const call of [supervisor.remove(target), supervisor.cancel(target)]) {
+          const error = yield* Effect.flip(call)
+          assert.strictEqual(error._tag, "TaskNotFound", String(target))
+          assert.isTrue(Object.is((error as { target: unknown }).target, target))
+          assert.strictEqual(error.message, `task id #${target} was never issued by this supervisor`)
+        }
+      }
+    }))
+
+  it.scoped("ids of rejected work were issued: stopping them returns false", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ controller: {} })
+      yield* supervisor.add(TaskSpec.make("taken", neverEnding))
+      const duplicate = yield* Effect.flip(supervisor.add(TaskSpec.once("taken", Effect.void)))
+      assert.strictEqual(duplicate._tag, "TaskAlreadyExists")
+      const busy = yield* supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("taken", Effect.void)))
+      rejectedWith(yield* busy.await, "AlreadyExists")
+      assert.isFalse(yield* supervisor.remove(busy.id))
+      assert.isFalse(yield* supervisor.cancel(busy.id))
+      // the id `add` allocated before it found the duplicate
+      assert.isFalse(yield* supervisor.cancel(busy.id - 1))
+    }))
+
+  it.scoped("a task finishing while cancel waits: every concurrent stop returns, exactly one true", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(TaskSpec.once("slow", returnsAfterStop("1 second")))
+      yield* settle
+      const calls = yield* Effect.forEach(
+        [supervisor.cancel(handle.id), supervisor.cancel("slow"), supervisor.remove(handle.id)],
+        (call) => Effect.fork(call)
+      )
+      yield* advance("1 second")
+      const results = yield* Effect.forEach(calls, Fiber.join)
+      assert.deepStrictEqual(results, [true, false, false])
+      assert.deepStrictEqual([yield* supervisor.cancel(handle.id), yield* supervisor.remove("slow")], [false, false])
+    }))
+})
+
+describe("a task running its attempt while it stops", () => {
+  it.scoped("is alive and listed Stopping until its attempt returns", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      for (const restart of [RestartPolicy.never, RestartPolicy.onFailure, RestartPolicy.always()]) {
+        const name = `busy-${restart._tag}`
+        const handle = yield* supervisor.add(TaskSpec.make(name, returnsAfterStop("1 second"), { restart }))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove(handle.id))
+        for (let t = 0; t < 1000; t += 250) {
+          assert.isTrue(yield* supervisor.isAlive(name), `${name} at ${t} ms: its attempt still runs`)
+          assert.deepStrictEqual((yield* supervisor.list).map((i) => i.state), ["Stopping"], `${name} at ${t} ms`)
+          yield* advance("250 millis")
+        }
+        assert.strictEqual((yield* handle.await)._tag, "Canceled")
+        assert.isFalse(yield* supervisor.isAlive(name))
+        assert.deepStrictEqual(yield* supervisor.list, [])
+      }
+    }))
+})
+
+describe("a shutdown that abandons tasks", () => {
+  const capture = () => {
+    const lines: Array<{ level: LogLevel.LogLevel; message: string; annotations: Record<string, unknown> }> = []
+    const logger = Logger.make(({ annotations, logLevel, message }) => {
+      lines.push({
+        level: logLevel,
+        message: String(Array.isArray(message) ? message.join(" ") : message),
+        annotations: Object.fromEntries([...annotations].map(([k, v]) => [k, v]))
+      })
+    })
+    return { lines, layer: Logger.replace(Logger.defaultLogger, logger) }
+  }
+
+  it.effect("closing the supervisor's scope logs GraceExceeded at warning level with the stuck names", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      const scope = yield* Scope.make()
+      // no subscriber at all: the log line does not depend on the event bus
+      const context = yield* Layer.buildWithScope(
+        TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ grace: "2 seconds" }))),
+        scope
+      ).pipe(Effect.provide(layer))
+      const supervisor = Context.get(context, TaskSupervisor.TaskSupervisor)
+      yield* supervisor.add(TaskSpec.make("stuck-a", stubborn))
+      yield* supervisor.add(TaskSpec.make("fine", neverEnding))
+      yield* supervisor.add(TaskSpec.make("stuck-b", stubborn))
+      yield* settle
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* advance("2 seconds")
+      yield* Fiber.join(closing)
+      const warnings = lines.filter((l) => l.level === LogLevel.Warning)
+      assert.strictEqual(warnings.length, 1)
+      assert.strictEqual(warnings[0].message, "shutdown grace of 2s exceeded; stuck: stuck-a, stuck-b")
+      assert.deepStrictEqual(warnings[0].annotations.stuck, ["stuck-a", "stuck-b"])
+    }))
+
+  it.effect("an explicit shutdown logs it once too, however many callers share it; a clean one logs no warning", () =>
+    Effect.gen(function*() {
+      const { layer, lines } = capture()
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const { supervisor } = yield* supervisorWith({ grace: "1 second" })
+          yield* supervisor.add(TaskSpec.make("stuck", stubborn))
+          yield* settle
+          const callers = yield* Effect.forEach([1, 2, 3], () => Effect.fork(Effect.flip(supervisor.shutdown)))
+          yield* advance("1 second")
+          for (const caller of callers) assert.strictEqual((yield* Fiber.join(caller))._tag, "GraceExceeded")
+        }).pipe(Effect.provide(layer))
+      )
+      assert.deepStrictEqual(
+        lines.filter((l) => l.level === LogLevel.Warning).map((l) => l.message),
+        ["shutdown grace of 1s exceeded; stuck: stuck"]
+      )
+
+      const clean = capture()
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const { supervisor } = yield* supervisorWith()
+          yield* supervisor.add(TaskSpec.make("fine", neverEnding))
+          yield* settle
+          yield* supervisor.shutdown
+        }).pipe(Effect.provide(clean.layer))
+      )
+      assert.deepStrictEqual(clean.lines.filter((l) => l.level === LogLevel.Warning), [])
+    }))
+})
