@@ -69,7 +69,18 @@ const noteOf = (row: Row): string => {
   }
   if (result.extra.completed !== undefined) parts.push(`completed ${result.extra.completed}`)
   if (result.extra.listed !== undefined) parts.push(`listed ${result.extra.listed}`)
-  if (result.extra.attempts !== undefined) parts.push(`attempts ${result.extra.attempts}`)
+  if (result.extra.attempts !== undefined) {
+    parts.push(
+      `attempts ${result.extra.attempts}; ${formatValue("perOp", cost(result.kind, result.value.median))} µs/attempt`
+    )
+  }
+  if (result.extra.maxLateMs !== undefined) {
+    parts.push(
+      `worst timer ${result.extra.maxLateMs.toFixed(1)} ms late; a 1 ms periodic task ticked ${
+        result.extra.ticksPer100ms.toFixed(0)
+      }×/100 ms`
+    )
+  }
   if (row.note !== undefined) parts.push(row.note)
   return parts.join("; ")
 }

@@ -105,6 +105,10 @@ const plan: ReadonlyArray<Planned> = [
     workload: workloads.restartSupervised(RESTART_RETRIES),
     baseline: baselines.retryLoop(RESTART_RETRIES)
   },
+  ...[100, 1000, 10_000].flatMap((n) =>
+    [1, 4].map((permits) => ({ workload: workloads.permitsQueued(n, permits), baseline: workloads.slotQueued(n) }))
+  ),
+  { workload: workloads.hotLoopLateness, baseline: workloads.sleepLoopLateness },
   ...["slow_subscriber/batch_500_1sub", "slow_subscriber/fanout_100_8subs"].map((id) => ({
     workload: find(id, "with_slow"),
     baseline: find(id, "with_fast")

@@ -390,6 +390,110 @@ export const restartSupervised = (k: number): Workload => ({
 })
 
 // ---------------------------------------------------------------------------
+// permits: N tasks queued for `maxConcurrent` permits, against the same N on one controller slot
+
+/** Each task suspends once, so the next ones queue for a permit (an instant body would never wait). */
+const oneHop: Effect.Effect<void> = Effect.yieldNow()
+
+/** `n` one-hop tasks added under `maxConcurrent: permits`, timed until the registry is empty: µs per task. */
+export const permitsQueued = (n: number, permits: number): Workload => {
+  const settings = settingsOf({ maxConcurrent: permits })
+  return {
+    id: "permits/queued",
+    param: `${n}_on_${permits}`,
+    kind: "perOp",
+    unit: "µs/task",
+    samples: n >= 10_000 ? 10 : 20,
+    sample: Effect.suspend(() => {
+      const tasks = onceAll("p", n, oneHop)
+      return withSupervisor(settings, [], (sup) =>
+        Effect.map(
+          timed(Effect.zipRight(Effect.forEach(tasks, sup.add, { discard: true }), sup.awaitEmpty)),
+          ([ms]): Sample => ({ ms, units: n })
+        ))
+    })
+  }
+}
+
+/** The same `n` one-hop tasks queued on one controller slot: µs per task. */
+export const slotQueued = (n: number): Workload => {
+  const settings = settingsOf({ controller: { queueCapacity: n, maxSlotQueue: n } })
+  return {
+    id: "controller/one_slot",
+    param: String(n),
+    kind: "perOp",
+    unit: "µs/task",
+    samples: n >= 10_000 ? 10 : 20,
+    sample: Effect.suspend(() => {
+      const specs = range(n).map((i) =>
+        ControllerSpec.queue(TaskSpec.once(`s-${i}`, oneHop)).pipe(ControllerSpec.withSlot("one"))
+      )
+      return withSupervisor(settings, [], (sup) =>
+        Effect.map(
+          timed(Effect.zipRight(Effect.forEach(specs, sup.submit, { discard: true }), sup.awaitEmpty)),
+          ([ms]): Sample => ({ ms, units: n })
+        ))
+    })
+  }
+}
+
+// ---------------------------------------------------------------------------
+// hot loop: how late another fiber's timer fires beside a retry loop with zero delays
+
+/** How many 10 ms timers one sample waits for, one after another. */
+const LATENESS_TIMERS = 10
+
+/**
+ * Beside `hot` (started first, stopped after), `LATENESS_TIMERS` sleeps of 10 ms one after another, and a
+ * 1 ms periodic task counting its ticks: the sample's figure is the median lateness of a timer in µs.
+ */
+const lateness = (
+  id: string,
+  param: string,
+  hot: (sup: Supervisor) => Effect.Effect<unknown, unknown, Scope.Scope>
+): Workload => ({
+  id,
+  param,
+  kind: "perOp",
+  unit: "µs late",
+  samples: 15,
+  warmup: 2,
+  sample: withSupervisor(benchSettings, [], (sup) =>
+    Effect.gen(function*() {
+      const ticks = { count: 0 }
+      yield* sup.add(TaskSpec.periodic("tick", Effect.sync(() => void ticks.count++), "1 millis"))
+      yield* hot(sup)
+      const late: Array<number> = []
+      const began = performance.now()
+      for (let i = 0; i < LATENESS_TIMERS; i++) {
+        const start = performance.now()
+        yield* Effect.sleep("10 millis")
+        late.push(performance.now() - start - 10)
+      }
+      const window = performance.now() - began
+      late.sort((a, b) => a - b)
+      return {
+        ms: Math.max(0, late[late.length >> 1]),
+        units: 1,
+        extra: { maxLateMs: late[late.length - 1], ticksPer100ms: (ticks.count * 100) / window }
+      }
+    }))
+})
+
+/** A task failing at once, retried with zero backoff for as long as the sample runs. */
+export const hotLoopLateness = lateness("hot_loop/timer_lateness", "zero_backoff_retries", (sup) =>
+  sup.add(
+    TaskSpec.restartable("hot", Effect.fail("boom"), { backoff: BackoffPolicy.constant(0) })
+  ))
+
+/** The same timers beside a bare `Effect.sleep(0)` loop: what a timer-based zero delay costs nobody. */
+export const sleepLoopLateness = lateness(
+  "baseline/sleep0_loop",
+  "timer_lateness",
+  () => Effect.forkScoped(Effect.forever(Effect.sleep(0)))
+)
+
+// ---------------------------------------------------------------------------
 // slow subscriber: the same workload with and without one extra subscriber whose every event takes a second
 
 /**
