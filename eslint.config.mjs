@@ -1,6 +1,7 @@
 import * as effectEslint from "@effect/eslint-plugin"
 import js from "@eslint/js"
 import tseslint from "typescript-eslint"
+import local from "./eslint/no-import-cycle.mjs"
 
 export default tseslint.config(
   { ignores: ["**/dist", "**/build", "**/node_modules", "bench/results"] },
@@ -44,6 +45,7 @@ export default tseslint.config(
   },
   {
     files: ["src/**/*.ts"],
-    rules: { "no-console": "error" }
+    plugins: { local },
+    rules: { "no-console": "error", "local/no-import-cycle": "error" }
   }
 )

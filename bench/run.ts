@@ -7,6 +7,7 @@
  * (e.g. `--filter dynamic/`, `--filter memory`); `--update-md` replaces the
  * generated section of BENCHMARKS.md with the new report.
  */
+import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -29,6 +30,8 @@ const selected = (k: string) => filter === "" || k.includes(filter)
 /** Retries per sample in the restart comparison (both sides run `k + 1` attempts). */
 const RESTART_RETRIES = 1000
 const MEMORY_SIZES = [10_000, 100_000]
+/** How long the process warms up before the first row. */
+const WARM_UP_MS = 2000
 /** A slow subscriber "does not reduce throughput" if throughput keeps at least this share (run-to-run noise is ~10%). */
 const SLOW_TOLERANCE = 0.9
 
@@ -130,9 +133,26 @@ const runPair = async (a: Workload, b: Workload): Promise<readonly [Result, Resu
   return [record(ra), record(rb)]
 }
 
+/**
+ * Before the first row, run the supervisor's common paths (building it, a run, retries) for a while, so the
+ * first rows are not measured while the JIT still compiles what every row shares.
+ */
+const warmUpProcess = async (): Promise<void> => {
+  const shared = [
+    find("lifecycle/instant", "instant"),
+    find("throughput/batch", "50"),
+    workloads.restartSupervised(100)
+  ]
+  const until = performance.now() + WARM_UP_MS
+  while (performance.now() < until) {
+    for (const workload of shared) await Effect.runPromise(workload.sample)
+  }
+}
+
 const main = async () => {
   const began = performance.now()
   const loadBefore = os.loadavg()
+  await warmUpProcess()
 
   const rows: Array<Row> = []
   for (const planned of plan) {

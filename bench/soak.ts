@@ -22,7 +22,7 @@
  * watchdog fires.
  */
 import type { TaskSupervisor } from "effect-taskvisor"
-import { BackoffPolicy, SupervisorConfig, TaskSpec } from "effect-taskvisor"
+import { BackoffPolicy, TaskSpec } from "effect-taskvisor"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -227,7 +227,7 @@ const restarts = (tasks: number, withSubscriber: boolean, extra: Record<string, 
       (_, i) => TaskSpec.restartable(`restart-${i}`, body).pipe(TaskSpec.withBackoff(BackoffPolicy.constant(0)))
     )
     yield* withSupervisor(
-      SupervisorConfig.defaults,
+      {},
       subscriber === undefined ? [] : [subscriber.subscriber],
       (sup: Supervisor) =>
         Effect.gen(function*() {
@@ -272,7 +272,7 @@ const restarts = (tasks: number, withSubscriber: boolean, extra: Record<string, 
   })
 
 const addCancel = (phase: Phase, record: ReturnType<typeof recorder>["record"]): Effect.Effect<void, unknown> =>
-  withSupervisor(SupervisorConfig.defaults, [], (sup: Supervisor) =>
+  withSupervisor({}, [], (sup: Supervisor) =>
     Effect.gen(function*() {
       const { every, total } = phase
       record("start", 0)

@@ -7,20 +7,33 @@
  * `Effect.scoped`; building specs and subscribers, and closing the scope,
  * stay outside the timed region.
  */
-import { BackoffPolicy, ControllerSpec, Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+import {
+  BackoffPolicy,
+  Controller,
+  ControllerSpec,
+  Subscriber,
+  SupervisorConfig,
+  TaskSpec,
+  TaskSupervisor
+} from "effect-taskvisor"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Sample, Workload } from "./harness.js"
 import { timed } from "./harness.js"
 
 type Supervisor = TaskSupervisor.TaskSupervisor["Type"]
-type Settings = SupervisorConfig.Settings
+
+/** A supervisor's settings, and the controller's when the workload needs one. */
+export interface Settings extends SupervisorConfig.Input {
+  readonly controller?: Controller.Options | undefined
+}
 
 /** taskvisor's `bench_config()`: busCapacity 16384, grace 5 s, everything else default. */
 export const benchInput: SupervisorConfig.Input = { busCapacity: 16384, grace: "5 seconds" }
 
-export const settingsOf = (input: SupervisorConfig.Input): Settings =>
-  Effect.runSync(SupervisorConfig.make({ ...benchInput, ...input }))
+export const settingsOf = (input: Settings): Settings => ({ ...benchInput, ...input })
 
 const benchSettings = settingsOf({})
 const controllerSettings = settingsOf({ controller: {} })
@@ -77,15 +90,36 @@ export const slow: Subscriber.Subscriber = Subscriber.make({
 // ---------------------------------------------------------------------------
 // helpers
 
+/** A supervisor with `settings` and `subscribers`, as its layer builds it. */
+const supervisorLayer = (settings: SupervisorConfig.Input, subscribers: ReadonlyArray<Subscriber.Subscriber>) =>
+  TaskSupervisor.layer.pipe(
+    Layer.provide(Subscriber.layer(...subscribers)),
+    Layer.provide(SupervisorConfig.layer(settings))
+  )
+
 /** Build a fresh supervisor with `settings` and `subscribers`, use it, then close its scope. */
 export const withSupervisor = <A, E>(
-  settings: Settings,
+  settings: SupervisorConfig.Input,
   subscribers: ReadonlyArray<Subscriber.Subscriber>,
   use: (supervisor: Supervisor) => Effect.Effect<A, E, Scope.Scope>
 ): Effect.Effect<A, E> =>
-  Effect.scoped(Effect.flatMap(TaskSupervisor.make, use)).pipe(
-    Effect.provideService(SupervisorConfig.SupervisorConfig, settings),
-    Effect.locally(Subscriber.currentSubscribers, subscribers)
+  Effect.scoped(
+    Effect.flatMap(
+      Effect.orDie(Layer.build(supervisorLayer(settings, subscribers))),
+      (context) => use(Context.get(context, TaskSupervisor.TaskSupervisor))
+    )
+  )
+
+/** `withSupervisor` with a controller over the supervisor. */
+const withController = <A, E>(
+  { controller, ...settings }: Settings,
+  use: (supervisor: Supervisor, controller: Controller.Controller["Type"]) => Effect.Effect<A, E, Scope.Scope>
+): Effect.Effect<A, E> =>
+  Effect.scoped(
+    Effect.flatMap(
+      Effect.orDie(Layer.build(Controller.layer(controller).pipe(Layer.provideMerge(supervisorLayer(settings, []))))),
+      (context) => use(Context.get(context, TaskSupervisor.TaskSupervisor), Context.get(context, Controller.Controller))
+    )
   )
 
 const range = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)
@@ -269,11 +303,11 @@ const controllerAll = (id: string, param: number, specs: () => ReadonlyArray<Con
   unit: "tasks/s",
   sample: Effect.suspend(() => {
     const submissions = specs()
-    return withSupervisor(controllerSettings, [], (sup) =>
+    return withController(controllerSettings, (_, controller) =>
       Effect.map(
         timed(
           Effect.flatMap(
-            Effect.forEach(submissions, sup.submitAndWatch),
+            Effect.forEach(submissions, controller.submitAndWatch),
             (handles) => Effect.forEach(handles, (handle) => handle.await)
           )
         ),
@@ -319,9 +353,9 @@ const controllerSubmits = (
   unit: "µs/submit",
   sample: Effect.suspend(() => {
     const submissions = specs()
-    return withSupervisor(settings, [], (sup) =>
+    return withController(settings, (_, controller) =>
       Effect.map(
-        timed(Effect.forEach(submissions, sup.submit, { discard: true })),
+        timed(Effect.forEach(submissions, controller.submit, { discard: true })),
         ([ms]): Sample => ({ ms, units: submissions.length })
       ))
   })
@@ -428,9 +462,9 @@ export const slotQueued = (n: number): Workload => {
       const specs = range(n).map((i) =>
         ControllerSpec.queue(TaskSpec.once(`s-${i}`, oneHop)).pipe(ControllerSpec.withSlot("one"))
       )
-      return withSupervisor(settings, [], (sup) =>
+      return withController(settings, (sup, controller) =>
         Effect.map(
-          timed(Effect.zipRight(Effect.forEach(specs, sup.submit, { discard: true }), sup.awaitEmpty)),
+          timed(Effect.zipRight(Effect.forEach(specs, controller.submit, { discard: true }), sup.awaitEmpty)),
           ([ms]): Sample => ({ ms, units: n })
         ))
     })

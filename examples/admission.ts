@@ -5,14 +5,14 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Deferred, Effect, Layer, Ref } from "effect"
-import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 const program = Effect.gen(function*() {
   const started = yield* Deferred.make<void>()
   const gate = yield* Deferred.make<void>()
   const v2Ran = yield* Ref.make(false)
 
-  const v1 = yield* TaskSupervisor.submitAndWatch(
+  const v1 = yield* Controller.submitAndWatch(
     ControllerSpec.queue(TaskSpec.once(
       "deploy-v1",
       Effect.log("deploy-v1: rolling out, waiting for the gate").pipe(
@@ -25,14 +25,14 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`deploy-v1 admitted as task #${v1.id}`)
   yield* Deferred.await(started)
 
-  const snapshot = yield* TaskSupervisor.controllerSnapshot
+  const snapshot = yield* Controller.snapshot
   const slot = Controller.slot(snapshot, "deploy")
   yield* Effect.log(
     `snapshot: runningCount=${snapshot.runningCount} totalQueued=${snapshot.totalQueued}; ` +
       `slot "deploy": status=${slot.status} owner=#${slot.ownerId} depth=${slot.queueDepth}`
   )
 
-  const v2 = yield* TaskSupervisor.submitAndWatch(
+  const v2 = yield* Controller.submitAndWatch(
     ControllerSpec.dropIfRunning(TaskSpec.once("deploy-v2", Ref.set(v2Ran, true))).pipe(
       ControllerSpec.withSlot("deploy")
     )
@@ -51,6 +51,9 @@ const program = Effect.gen(function*() {
   yield* Effect.log("supervisor shut down")
 })
 
-const SupervisorLive = TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ controller: {} })))
+const SupervisorLive = Controller.layer().pipe(
+  Layer.provideMerge(TaskSupervisor.layer),
+  Layer.provide(SupervisorConfig.layerDefaults)
+)
 
 program.pipe(Effect.provide(SupervisorLive), NodeRuntime.runMain)

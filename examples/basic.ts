@@ -4,8 +4,8 @@
  * so the program ends by itself as soon as "hello" has finished.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
-import { TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Effect, Layer } from "effect"
+import { SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 const hello = TaskSpec.once("hello", Effect.log("hello from a supervised task"))
 
@@ -14,4 +14,7 @@ const program = Effect.gen(function*() {
   yield* Effect.log("the registry is empty: run() returned")
 })
 
-program.pipe(Effect.provide(TaskSupervisor.layer), NodeRuntime.runMain)
+program.pipe(
+  Effect.provide(TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layerDefaults))),
+  NodeRuntime.runMain
+)

@@ -5,7 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Data, Effect, Layer, Logger, LogLevel } from "effect"
-import { BackoffPolicy, Subscriber, SupervisorConfig, TaskOutcome, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { BackoffPolicy, Subscriber, SupervisorConfig, TaskOutcome, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 class ConnectionReset extends Data.TaggedError("ConnectionReset")<{}> {
   override get message() {

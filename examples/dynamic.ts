@@ -4,8 +4,8 @@
  * another by name, check `isAlive`, and finally `shutdown`.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
-import { TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Effect, Layer } from "effect"
+import { SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 /** A ticker that flushes its buffer for 200 ms when stopped. */
 const worker = (name: string) =>
@@ -47,4 +47,7 @@ const program = Effect.gen(function*() {
   yield* Effect.log("supervisor shut down")
 })
 
-program.pipe(Effect.provide(TaskSupervisor.layer), NodeRuntime.runMain)
+program.pipe(
+  Effect.provide(TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layerDefaults))),
+  NodeRuntime.runMain
+)

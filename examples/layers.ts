@@ -5,7 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Context, Effect, Layer } from "effect"
-import { Subscriber, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 class Database extends Context.Tag("examples/Database")<Database, {
   readonly execute: (sql: string) => Effect.Effect<number>
@@ -41,7 +41,10 @@ const SessionSweeper = TaskSpec.toLayer(TaskSpec.restartable(
   }).pipe(Effect.onInterrupt(() => Effect.log("session-sweeper: stopped")))
 ))
 
-const SupervisorLive = TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(Subscriber.log)))
+const SupervisorLive = TaskSupervisor.layer.pipe(
+  Layer.provide(Subscriber.layer(Subscriber.log)),
+  Layer.provide(SupervisorConfig.layerDefaults)
+)
 
 // The database is built first and released last, so it outlives the supervisor and every task.
 const AppLive = Layer.mergeAll(OutboxRelay, SessionSweeper).pipe(

@@ -4,8 +4,8 @@
  * its retries, Failed by a per-attempt timeout, Fatal through `TaskFatal`, and Canceled via `TaskSupervisor.cancel`.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Data, Deferred, Effect } from "effect"
-import { BackoffPolicy, TaskError, TaskOutcome, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Data, Deferred, Effect, Layer } from "effect"
+import { BackoffPolicy, SupervisorConfig, TaskError, TaskOutcome, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 class ExportFailed extends Data.TaggedError("ExportFailed")<{}> {
   readonly exitCode = 75 // EX_TEMPFAIL
@@ -56,4 +56,7 @@ const program = Effect.gen(function*() {
   }
 })
 
-program.pipe(Effect.provide(TaskSupervisor.layer), NodeRuntime.runMain)
+program.pipe(
+  Effect.provide(TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layerDefaults))),
+  NodeRuntime.runMain
+)

@@ -4,8 +4,8 @@
  * gracefully on Ctrl-C; the handle's outcome is then `Canceled`.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Effect } from "effect"
-import { TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Effect, Layer } from "effect"
+import { SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 const beat = Effect.gen(function*() {
   const { attempt } = yield* TaskSpec.CurrentTask
@@ -20,4 +20,7 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`heartbeat stopped: ${outcome._tag}`)
 })
 
-program.pipe(Effect.provide(TaskSupervisor.layer), NodeRuntime.runMain)
+program.pipe(
+  Effect.provide(TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layerDefaults))),
+  NodeRuntime.runMain
+)

@@ -5,7 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Data, Effect, Layer, Logger, LogLevel, Option, Queue } from "effect"
-import { BackoffPolicy, Subscriber, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { BackoffPolicy, Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 class BrokerError extends Data.TaggedError("BrokerError")<{ readonly reason: string }> {
   override get message() {
@@ -44,7 +44,10 @@ const program = Effect.gen(function*() {
   yield* Effect.log("consumer completed; run() returned")
 })
 
-const SupervisorLive = TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(Subscriber.log)))
+const SupervisorLive = TaskSupervisor.layer.pipe(
+  Layer.provide(Subscriber.layer(Subscriber.log)),
+  Layer.provide(SupervisorConfig.layerDefaults)
+)
 
 program.pipe(
   Effect.provide(SupervisorLive),

@@ -5,7 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Data, Duration, Effect, Layer, Schedule } from "effect"
-import { BackoffPolicy, Subscriber, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { BackoffPolicy, Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 class UpstreamUnavailable extends Data.TaggedError("UpstreamUnavailable")<{ readonly status: number }> {
   override get message() {
@@ -61,6 +61,9 @@ const program = Effect.gen(function*() {
   yield* Effect.log("both tasks finished")
 })
 
-const SupervisorLive = TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(backoffPrinter)))
+const SupervisorLive = TaskSupervisor.layer.pipe(
+  Layer.provide(Subscriber.layer(backoffPrinter)),
+  Layer.provide(SupervisorConfig.layerDefaults)
+)
 
 program.pipe(Effect.provide(SupervisorLive), NodeRuntime.runMain)

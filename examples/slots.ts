@@ -6,13 +6,14 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { type Duration, Effect, Layer } from "effect"
 import {
+  Controller,
   ControllerSpec,
   SupervisorConfig,
   type TaskHandle,
   TaskOutcome,
   TaskSpec,
   TaskSupervisor
-} from "../src/index.js"
+} from "effect-taskvisor"
 
 const describe = (outcome: TaskOutcome.TaskOutcome<unknown>) =>
   TaskOutcome.$match(outcome, {
@@ -45,7 +46,7 @@ const show = (handles: ReadonlyArray<TaskHandle.TaskHandle<unknown>>) =>
 const queueDemo = Effect.gen(function*() {
   yield* Effect.log("Queue: three 400 ms jobs in slot \"queue-demo\"")
   const handles = yield* Effect.forEach(["job-1", "job-2", "job-3"], (name) =>
-    TaskSupervisor.submitAndWatch(
+    Controller.submitAndWatch(
       ControllerSpec.queue(job(name, "400 millis")).pipe(ControllerSpec.withSlot("queue-demo"))
     ))
   yield* show(handles)
@@ -53,11 +54,11 @@ const queueDemo = Effect.gen(function*() {
 
 const replaceDemo = Effect.gen(function*() {
   yield* Effect.log("Replace: a 5 s job, then a 200 ms replacement in slot \"replace-demo\"")
-  const long = yield* TaskSupervisor.submitAndWatch(
+  const long = yield* Controller.submitAndWatch(
     ControllerSpec.replace(job("long", "5 seconds")).pipe(ControllerSpec.withSlot("replace-demo"))
   )
   yield* Effect.sleep("100 millis")
-  const short = yield* TaskSupervisor.submitAndWatch(
+  const short = yield* Controller.submitAndWatch(
     ControllerSpec.replace(job("short", "200 millis")).pipe(ControllerSpec.withSlot("replace-demo"))
   )
   yield* show([long, short])
@@ -65,11 +66,11 @@ const replaceDemo = Effect.gen(function*() {
 
 const dropDemo = Effect.gen(function*() {
   yield* Effect.log("DropIfRunning: a 600 ms job, then a second submission while it is busy")
-  const first = yield* TaskSupervisor.submitAndWatch(
+  const first = yield* Controller.submitAndWatch(
     ControllerSpec.dropIfRunning(job("first", "600 millis")).pipe(ControllerSpec.withSlot("drop-demo"))
   )
   yield* Effect.sleep("100 millis")
-  const second = yield* TaskSupervisor.submitAndWatch(
+  const second = yield* Controller.submitAndWatch(
     ControllerSpec.dropIfRunning(job("second", "600 millis")).pipe(ControllerSpec.withSlot("drop-demo"))
   )
   yield* show([second, first])
@@ -81,6 +82,9 @@ const program = Effect.gen(function*() {
   yield* dropDemo
 })
 
-const SupervisorLive = TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ controller: {} })))
+const SupervisorLive = Controller.layer().pipe(
+  Layer.provideMerge(TaskSupervisor.layer),
+  Layer.provide(SupervisorConfig.layerDefaults)
+)
 
 program.pipe(Effect.provide(SupervisorLive), NodeRuntime.runMain)

@@ -5,7 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Context, Data, Effect, Layer, Ref } from "effect"
-import { Subscriber, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 class EventCounts extends Context.Tag("examples/EventCounts")<EventCounts, {
   readonly starts: Ref.Ref<number>
@@ -63,6 +63,7 @@ const program = Effect.gen(function*() {
 
 const MainLayer = TaskSupervisor.layer.pipe(
   Layer.provide(Subscriber.layer(metrics)),
+  Layer.provide(SupervisorConfig.layerDefaults),
   Layer.provideMerge(EventCounts.layer)
 )
 

@@ -5,8 +5,8 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Deferred, Effect, Layer, Ref } from "effect"
-import type { TaskOutcome } from "../src/index.js"
-import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "../src/index.js"
+import type { TaskOutcome } from "effect-taskvisor"
+import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 const describe = (outcome: TaskOutcome.TaskOutcome<unknown>) =>
   outcome._tag === "Rejected" ? `Rejected{${outcome.kind}} (${outcome.reason})` : outcome._tag
@@ -22,7 +22,7 @@ const program = Effect.gen(function*() {
   const rev3Started = yield* Ref.make(false)
 
   // rev-1 syncs until it is stopped, then holds its cleanup (flushing a partial write) until released
-  const rev1 = yield* TaskSupervisor.submitAndWatch(sync(
+  const rev1 = yield* Controller.submitAndWatch(sync(
     "tenant-42",
     1,
     Deferred.succeed(rev1Started, undefined).pipe(
@@ -37,7 +37,7 @@ const program = Effect.gen(function*() {
       )
     )
   ))
-  const other = yield* TaskSupervisor.submitAndWatch(sync(
+  const other = yield* Controller.submitAndWatch(sync(
     "tenant-17",
     1,
     Effect.log("tenant-17 rev-1: syncing").pipe(
@@ -47,12 +47,12 @@ const program = Effect.gen(function*() {
   ))
   yield* Deferred.await(rev1Started)
 
-  const rev2 = yield* TaskSupervisor.submitAndWatch(sync("tenant-42", 2, Effect.log("tenant-42 rev-2: syncing")))
+  const rev2 = yield* Controller.submitAndWatch(sync("tenant-42", 2, Effect.log("tenant-42 rev-2: syncing")))
   yield* Deferred.await(rev1Interrupted)
-  const view = Controller.slot(yield* TaskSupervisor.controllerSnapshot, "tenant-42")
+  const view = Controller.slot(yield* Controller.snapshot, "tenant-42")
   yield* Effect.log(`rev-2 submitted: slot tenant-42 is ${view.status}, ${view.queueDepth} waiting`)
 
-  const rev3 = yield* TaskSupervisor.submitAndWatch(sync(
+  const rev3 = yield* Controller.submitAndWatch(sync(
     "tenant-42",
     3,
     Ref.set(rev3Started, true).pipe(
@@ -71,6 +71,9 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`tenant-17 rev-1 -> ${describe(yield* other.await)}`)
 })
 
-const SupervisorLive = TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ controller: {} })))
+const SupervisorLive = Controller.layer().pipe(
+  Layer.provideMerge(TaskSupervisor.layer),
+  Layer.provide(SupervisorConfig.layerDefaults)
+)
 
 program.pipe(Effect.provide(SupervisorLive), NodeRuntime.runMain)

@@ -5,7 +5,7 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Layer, Ref } from "effect"
-import { SupervisorConfig, TaskSpec, TaskSupervisor } from "../src/index.js"
+import { SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 
 const ticker = Effect.gen(function*() {
   const ticks = yield* Ref.make(0)

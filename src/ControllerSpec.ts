@@ -1,5 +1,5 @@
 /**
- * Work submitted to the supervisor's controller: a task plus an admission
+ * Work submitted to the `Controller`: a task plus an admission
  * policy for its slot. Each slot (by default the task's name) has at most one
  * running owner; new work for a busy slot is queued (`queue`), replaces the
  * owner (`replace`), or is rejected (`dropIfRunning`).
@@ -13,7 +13,7 @@ import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Types from "effect/Types"
-import type { TaskSpec } from "./TaskSpec.js"
+import type { TaskSpec } from "./internal/taskSpec.js"
 
 /**
  * @since 0.1.0

@@ -10,16 +10,12 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type * as FiberRef from "effect/FiberRef"
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
-import type { Pipeable } from "effect/Pipeable"
-import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
-import * as internal from "./internal/subscribers.js"
+import * as internal from "./internal/subscriber.js"
 import * as validate from "./internal/validate.js"
+import { SupervisorConfig } from "./SupervisorConfig.js"
 import type { ConfigError } from "./SupervisorError.js"
 import * as SupervisorEvent from "./SupervisorEvent.js"
 import { describe } from "./TaskError.js"
@@ -29,7 +25,7 @@ import * as TaskOutcome from "./TaskOutcome.js"
  * @since 0.1.0
  * @category Models
  */
-export const TypeId: unique symbol = Symbol.for("effect-taskvisor/Subscriber")
+export const TypeId: typeof internal.TypeId = internal.TypeId
 
 /**
  * @since 0.1.0
@@ -37,90 +33,89 @@ export const TypeId: unique symbol = Symbol.for("effect-taskvisor/Subscriber")
  */
 export type TypeId = typeof TypeId
 
-/**
- * @since 0.1.0
- * @category Models
- */
-export interface Subscriber<out R = never> extends Pipeable, Inspectable {
-  readonly [TypeId]: TypeId
-  readonly name: string
-  /** The bound of this subscriber's queue (default 1024). */
-  readonly capacity: number
-  readonly onEvent: (event: SupervisorEvent.SupervisorEvent) => Effect.Effect<void, unknown, R>
-}
+export type {
+  /**
+   * A named consumer of events with a bounded queue; `onEvent` may require `R`.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Subscriber
+} from "./internal/subscriber.js"
 
-const Proto = {
-  [TypeId]: TypeId,
-  pipe() {
-    return pipeArguments(this, arguments)
-  },
-  toJSON(this: Subscriber<unknown>) {
-    return { _id: "Subscriber", name: this.name, capacity: this.capacity }
-  },
-  toString(this: Subscriber<unknown>) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: Subscriber<unknown>) {
-    return this.toJSON()
-  }
-}
+type Subscriber<R = never> = internal.Subscriber<R>
 
 /**
  * @since 0.1.0
  * @category Guards
  */
-export const isSubscriber = (u: unknown): u is Subscriber<unknown> => Predicate.hasProperty(u, TypeId)
+export const isSubscriber = (u: unknown): u is Subscriber<unknown> => Predicate.hasProperty(u, internal.TypeId)
 
 /**
+ * A subscriber: `onEvent` runs on the subscriber's own fiber for every event,
+ * in `seq` order, from a queue of `capacity` (default 1024).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { Subscriber, SupervisorConfig, TaskSupervisor } from "effect-taskvisor"
+ *
+ * const failures = Subscriber.make({
+ *   name: "failures",
+ *   capacity: 256,
+ *   onEvent: (event) =>
+ *     event._tag === "AttemptFailed" ? Effect.logWarning(`${event.task} failed: ${event.reason}`) : Effect.void
+ * })
+ *
+ * const SupervisorLive = TaskSupervisor.layer.pipe(
+ *   Layer.provide(Subscriber.layer(failures, Subscriber.log)),
+ *   Layer.provide(SupervisorConfig.layerDefaults)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category Constructors
  */
-export const make = <E, R>(options: {
+export const make: <E, R>(options: {
   readonly name: string
   readonly capacity?: number | undefined
   readonly onEvent: (event: SupervisorEvent.SupervisorEvent) => Effect.Effect<void, E, R>
-}): Subscriber<R> =>
-  Object.assign(Object.create(Proto), {
-    name: options.name,
-    capacity: options.capacity ?? 1024,
-    onEvent: options.onEvent
-  })
+}) => Subscriber<R> = internal.make
 
 /**
- * The subscribers the next `TaskSupervisor` built in this context will use.
- *
- * @since 0.1.0
- * @category Services
- */
-export const currentSubscribers: FiberRef.FiberRef<ReadonlyArray<Subscriber>> = internal.currentSubscribers
-
-/**
- * Add subscribers to the supervisors built with this layer provided
- * (`TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(...)))`); their
- * requirements come from the layer's context. Several `layer`s combine. A
- * capacity that is not a positive whole number fails with `ConfigError`.
+ * Add subscribers to the supervisors built on the `SupervisorConfig` it is
+ * given; their requirements come from the layer's context. Provide it to the
+ * supervisor layer, as its config is:
+ * `TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(...)), Layer.provide(SupervisorConfig.layer(...)))`.
+ * Merged beside the supervisor layer instead, over the same config, it takes
+ * effect too: a supervisor attaches the subscribers added to its config after
+ * it was built, from the events published from then on. Several layers
+ * combine, provided or merged. A capacity that is not a positive whole number
+ * fails with `ConfigError`.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layer = <const Subscribers extends ReadonlyArray<Subscriber<any>>>(
   ...subscribers: Subscribers
-): Layer.Layer<never, ConfigError, [Subscribers[number]] extends [Subscriber<infer R>] ? R : never> =>
+): Layer.Layer<
+  never,
+  ConfigError,
+  SupervisorConfig | ([Subscribers[number]] extends [Subscriber<infer R>] ? R : never)
+> =>
   Layer.scopedDiscard(
     Effect.gen(function*() {
       for (const subscriber of subscribers) {
         const capacity = validate.integer(`capacity of subscriber '${subscriber.name}'`, subscriber.capacity, 1)
         if (typeof capacity !== "number") return yield* capacity
       }
-      const context = yield* Effect.context<any>()
-      const provided = subscribers.map((subscriber) =>
-        make({
-          name: subscriber.name,
-          capacity: subscriber.capacity,
-          onEvent: (event) => Effect.provide(subscriber.onEvent(event), context)
-        })
-      )
-      yield* Effect.locallyScopedWith(internal.currentSubscribers, (current) => [...current, ...provided])
+      const settings = yield* SupervisorConfig
+      // its worker fiber runs in this context: nothing is provided per event
+      const context = yield* Effect.context<never>()
+      for (const subscriber of subscribers) {
+        const remove = settings.subscribers.add({ subscriber, context })
+        yield* Effect.addFinalizer(() => Effect.sync(remove))
+      }
     })
   )
 

@@ -1,7 +1,9 @@
 /**
- * Supervisor-wide settings and the defaults tasks inherit. Provide them with
- * `layer(partial)` or `layerFromEnv()`; a supervisor built without them uses
- * `defaults`. Every invalid value fails with a `ConfigError` naming its field.
+ * Supervisor-wide settings, the defaults tasks inherit, and the subscribers
+ * the supervisor publishes to. `TaskSupervisor.layer` requires them: provide
+ * `layer(partial)`, `layerFromEnv()` or `layerDefaults`, and add subscribers
+ * with `Subscriber.layer`. Every invalid value fails with a `ConfigError`
+ * naming its field.
  *
  * @since 0.1.0
  */
@@ -12,10 +14,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
+import { Subscribers } from "./internal/subscriber.js"
+import type { Retry } from "./internal/taskSpec.js"
 import * as validate from "./internal/validate.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./SupervisorError.js"
-import type { Retry } from "./TaskSpec.js"
 
 /**
  * What a task inherits for every setting its spec leaves unset.
@@ -33,19 +36,6 @@ export interface TaskDefaults {
 }
 
 /**
- * Per-slot admission control (see `Controller`).
- *
- * @since 0.1.0
- * @category Models
- */
-export interface ControllerSettings {
-  /** The most submissions waiting across all slots (default 1024). */
-  readonly queueCapacity: number
-  /** The most `queue` submissions waiting in one slot (default 100; 0 is valid); a replacement may always wait. */
-  readonly maxSlotQueue: number
-}
-
-/**
  * @since 0.1.0
  * @category Models
  */
@@ -59,9 +49,22 @@ export interface Settings {
   /** The buffer of each `events` stream consumer. */
   readonly busCapacity: number
   readonly defaults: TaskDefaults
-  /** `undefined`: no controller; controller calls fail with `ControllerNotConfigured`. */
-  readonly controller: ControllerSettings | undefined
+  /**
+   * The subscribers `Subscriber.layer` adds, with their requirements provided;
+   * each `make` (and each build of a config layer) has a set of its own.
+   */
+  readonly subscribers: Subscribers
 }
+
+export type {
+  /**
+   * The subscribers of the supervisors built on one config.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Subscribers
+} from "./internal/subscriber.js"
 
 /**
  * @since 0.1.0
@@ -85,29 +88,18 @@ export const taskDefaults: TaskDefaults = {
 
 /**
  * grace 60 s, subscriberShutdownTimeout 5 s, unlimited concurrency,
- * busCapacity 1024, and `taskDefaults`.
+ * busCapacity 1024, `taskDefaults` (`make()` gives them with an empty set of
+ * subscribers).
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const defaults: Settings = {
+export const defaults: Omit<Settings, "subscribers"> = {
   grace: Duration.seconds(60),
   subscriberShutdownTimeout: Duration.seconds(5),
   maxConcurrent: undefined,
   busCapacity: 1024,
-  defaults: taskDefaults,
-  controller: undefined
-}
-
-/**
- * queueCapacity 1024, maxSlotQueue 100.
- *
- * @since 0.1.0
- * @category Constructors
- */
-export const controllerDefaults: ControllerSettings = {
-  queueCapacity: 1024,
-  maxSlotQueue: 100
+  defaults: taskDefaults
 }
 
 /**
@@ -126,11 +118,6 @@ export interface Input {
     readonly retry?: Retry | undefined
     readonly timeout?: Duration.DurationInput | null | undefined
     readonly maxRetries?: number | null | undefined
-  } | undefined
-  /** Enable the controller; omitted fields keep `controllerDefaults`. */
-  readonly controller?: {
-    readonly queueCapacity?: number | undefined
-    readonly maxSlotQueue?: number | undefined
   } | undefined
 }
 
@@ -165,16 +152,6 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         d.maxRetries,
         taskDefaults.maxRetries,
         (v) => v === null ? undefined : validate.integer("defaults.maxRetries", v, 0)
-      ),
-      queueCapacity: optional(
-        input.controller?.queueCapacity,
-        controllerDefaults.queueCapacity,
-        (v) => validate.integer("controller.queueCapacity", v, 1)
-      ),
-      maxSlotQueue: optional(
-        input.controller?.maxSlotQueue,
-        controllerDefaults.maxSlotQueue,
-        (v) => validate.integer("controller.maxSlotQueue", v, 0)
       )
     }
     for (const value of Object.values(fields)) {
@@ -192,9 +169,7 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         timeout: valid.timeout,
         maxRetries: valid.maxRetries
       },
-      controller: input.controller === undefined
-        ? undefined
-        : { queueCapacity: valid.queueCapacity, maxSlotQueue: valid.maxSlotQueue }
+      subscribers: new Subscribers()
     })
   })
 
@@ -212,82 +187,61 @@ export const layer = (input: Input = {}): Layer.Layer<SupervisorConfig, ConfigEr
   Layer.effect(SupervisorConfig, make(input))
 
 /**
- * Read the settings from Effect's current `ConfigProvider` (by default the
- * environment): `<PREFIX>_GRACE`, `<PREFIX>_SUBSCRIBER_SHUTDOWN_TIMEOUT`,
- * `<PREFIX>_MAX_CONCURRENT`, `<PREFIX>_BUS_CAPACITY`, `<PREFIX>_TIMEOUT`,
- * `<PREFIX>_MAX_RETRIES`, `<PREFIX>_CONTROLLER_QUEUE_CAPACITY` and
- * `<PREFIX>_CONTROLLER_MAX_SLOT_QUEUE` (either enables the controller), each optional. Durations are Effect duration strings
- * (`"5 seconds"`) or milliseconds.
+ * The defaults, for a supervisor that needs no other setting.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerDefaults: Layer.Layer<SupervisorConfig> = Layer.sync(
+  SupervisorConfig,
+  (): Settings => ({ ...defaults, subscribers: new Subscribers() })
+)
+
+/**
+ * The settings read from Effect's current `ConfigProvider` (by default the
+ * environment), each optional: `<PREFIX>_GRACE`,
+ * `<PREFIX>_SUBSCRIBER_SHUTDOWN_TIMEOUT`, `<PREFIX>_TIMEOUT` (durations:
+ * Effect duration text such as `"5 seconds"`, or milliseconds),
+ * `<PREFIX>_MAX_CONCURRENT`, `<PREFIX>_BUS_CAPACITY` and `<PREFIX>_MAX_RETRIES`
+ * (whole numbers). Read it under a prefix with `Config.nested`.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const config = (prefix: string = "TASKVISOR"): Config.Config<Input> => {
-  const opt = (name: string) => Config.option(Config.string(name))
-  return Config.nested(
-    Config.all({
-      grace: opt("GRACE"),
-      subscriberShutdownTimeout: opt("SUBSCRIBER_SHUTDOWN_TIMEOUT"),
-      maxConcurrent: opt("MAX_CONCURRENT"),
-      busCapacity: opt("BUS_CAPACITY"),
-      timeout: opt("TIMEOUT"),
-      maxRetries: opt("MAX_RETRIES"),
-      controllerQueueCapacity: opt("CONTROLLER_QUEUE_CAPACITY"),
-      controllerMaxSlotQueue: opt("CONTROLLER_MAX_SLOT_QUEUE")
-    }),
-    prefix
-  ).pipe(Config.map((raw): Input => {
-    const isNumeric = (s: string) => /^\s*-?\d+(\.\d+)?\s*$/.test(s)
-    const durationOf = (o: Option.Option<string>) =>
-      Option.match(o, {
-        onNone: () => undefined,
-        onSome: (s): Duration.DurationInput => isNumeric(s) ? Number(s) : (s as Duration.DurationInput)
-      })
-    const numberOf = (o: Option.Option<string>) =>
-      Option.match(o, { onNone: () => undefined, onSome: (s) => isNumeric(s) ? Number(s) : NaN })
-    return {
-      grace: durationOf(raw.grace),
-      subscriberShutdownTimeout: durationOf(raw.subscriberShutdownTimeout),
-      maxConcurrent: numberOf(raw.maxConcurrent),
-      busCapacity: numberOf(raw.busCapacity),
-      defaults: { timeout: durationOf(raw.timeout), maxRetries: numberOf(raw.maxRetries) },
-      controller: Option.isNone(raw.controllerQueueCapacity) && Option.isNone(raw.controllerMaxSlotQueue)
-        ? undefined
-        : { queueCapacity: numberOf(raw.controllerQueueCapacity), maxSlotQueue: numberOf(raw.controllerMaxSlotQueue) }
-    }
-  }))
+export const config: Config.Config<Input> = Config.all({
+  grace: Config.option(validate.durationConfig("GRACE", "how long stopping tasks may take before force-abort")),
+  subscriberShutdownTimeout: Config.option(
+    validate.durationConfig("SUBSCRIBER_SHUTDOWN_TIMEOUT", "one deadline for all subscribers to drain at shutdown")
+  ),
+  maxConcurrent: Config.option(validate.integerConfig("MAX_CONCURRENT", 1, "the most attempts running at once")),
+  busCapacity: Config.option(validate.integerConfig("BUS_CAPACITY", 1, "the buffer of each events stream")),
+  timeout: Config.option(validate.durationConfig("TIMEOUT", "the default per-attempt timeout; 0 means none")),
+  maxRetries: Config.option(validate.integerConfig("MAX_RETRIES", 0, "the default retries per failure streak"))
+}).pipe(Config.map((raw): Input => ({
+  grace: Option.getOrUndefined(raw.grace),
+  subscriberShutdownTimeout: Option.getOrUndefined(raw.subscriberShutdownTimeout),
+  maxConcurrent: Option.getOrUndefined(raw.maxConcurrent),
+  busCapacity: Option.getOrUndefined(raw.busCapacity),
+  defaults: { timeout: Option.getOrUndefined(raw.timeout), maxRetries: Option.getOrUndefined(raw.maxRetries) }
+})))
+
+/** The field each variable sets, by its name after the prefix. */
+const fields: Readonly<Record<string, string>> = {
+  GRACE: "grace",
+  SUBSCRIBER_SHUTDOWN_TIMEOUT: "subscriberShutdownTimeout",
+  MAX_CONCURRENT: "maxConcurrent",
+  BUS_CAPACITY: "busCapacity",
+  TIMEOUT: "defaults.timeout",
+  MAX_RETRIES: "defaults.maxRetries"
 }
 
 /**
- * `layer` over the settings `config(prefix)` reads; a malformed value fails
- * with a `ConfigError` naming the field and the variable it was read from
- * (`invalid grace (TASKVISOR_GRACE): …`).
+ * `layer` over the settings `config` reads under `prefix`; a malformed value
+ * fails with a `ConfigError` naming the field and the variable it was read
+ * from (`invalid grace (TASKVISOR_GRACE): …`).
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layerFromEnv = (prefix: string = "TASKVISOR"): Layer.Layer<SupervisorConfig, ConfigError> =>
-  Layer.effect(
-    SupervisorConfig,
-    config(prefix).pipe(
-      Effect.mapError((error) => new ConfigError({ field: prefix, reason: String(error) })),
-      Effect.flatMap((input) =>
-        Effect.mapError(
-          make(input),
-          ({ field, reason }) => new ConfigError({ field, reason, variable: `${prefix}_${variables[field]}` })
-        )
-      )
-    )
-  )
-
-/** The variable each field is read from, after the prefix. */
-const variables: Record<string, string> = {
-  grace: "GRACE",
-  subscriberShutdownTimeout: "SUBSCRIBER_SHUTDOWN_TIMEOUT",
-  maxConcurrent: "MAX_CONCURRENT",
-  busCapacity: "BUS_CAPACITY",
-  "defaults.timeout": "TIMEOUT",
-  "defaults.maxRetries": "MAX_RETRIES",
-  "controller.queueCapacity": "CONTROLLER_QUEUE_CAPACITY",
-  "controller.maxSlotQueue": "CONTROLLER_MAX_SLOT_QUEUE"
-}
+  Layer.effect(SupervisorConfig, Effect.flatMap(validate.fromConfig(config, prefix, fields), make))

@@ -202,26 +202,6 @@ export class InvalidBackoff extends Data.TaggedError("InvalidBackoff")<{
 }
 
 /**
- * A controller call was made on a supervisor configured without
- * `SupervisorConfig.controller`.
- *
- * @since 0.1.0
- * @category Errors
- */
-export class ControllerNotConfigured extends Data.TaggedError("ControllerNotConfigured")<{}> {
-  /**
-   * @since 0.1.0
-   */
-  readonly [TypeId]: TypeId = TypeId
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return "controller not configured: set SupervisorConfig.controller to submit work to slots"
-  }
-}
-
-/**
  * @since 0.1.0
  * @category Errors
  */
@@ -234,4 +214,3 @@ export type SupervisorError =
   | AlreadyRunning
   | ConfigError
   | InvalidBackoff
-  | ControllerNotConfigured

@@ -196,8 +196,17 @@ const labels: Record<TaskOutcome["_tag"], string> = {
  * @since 0.1.0
  * @category Accessors
  */
-export const rejectionLabel = (kind: RejectionKind): string =>
-  kind.replace(/[A-Z]/g, (c, i) => (i === 0 ? "" : "_") + c.toLowerCase())
+export const rejectionLabel = (kind: RejectionKind): string => rejectionLabels[kind]
+
+const rejectionLabels: { readonly [K in RejectionKind]: string } = {
+  AlreadyExists: "already_exists",
+  BatchRejected: "batch_rejected",
+  SlotBusy: "slot_busy",
+  QueueFull: "queue_full",
+  SupersededByReplace: "superseded_by_replace",
+  RemovedFromQueue: "removed_from_queue",
+  ControllerShuttingDown: "controller_shutting_down"
+}
 
 /**
  * The outcome's reason text, if it has one.

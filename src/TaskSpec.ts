@@ -5,31 +5,25 @@
  *
  * @since 0.1.0
  */
-import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
 import * as Layer from "effect/Layer"
-import type { Pipeable } from "effect/Pipeable"
-import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
+import * as internal from "./internal/taskSpec.js"
 import * as RestartPolicy from "./RestartPolicy.js"
-import { ConfigError } from "./SupervisorError.js"
-import type { ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
-import type { TaskPanicked, TaskTimeout } from "./TaskError.js"
+import type { ConfigError, ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
+export const TypeId: typeof internal.TypeId = internal.TypeId
 
 /**
  * @since 0.1.0
@@ -37,74 +31,40 @@ export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
  */
 export type TypeId = typeof TypeId
 
-/**
- * What a retry schedule receives for each failed attempt: the task's typed
- * failure, a `TaskTimeout`, or a `TaskPanicked` wrapping a defect.
- *
- * @since 0.1.0
- * @category Models
- */
-export type AttemptFailure<E> = E | TaskTimeout | TaskPanicked
-
-/**
- * How failed attempts are spaced: a `BackoffPolicy`, or any `Schedule` whose
- * delays are the backoff and whose end means retries are exhausted.
- *
- * @since 0.1.0
- * @category Models
- */
-export type Retry = BackoffPolicy | Schedule.Schedule<unknown, any, any>
-
-/**
- * @since 0.1.0
- * @category Models
- */
-export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspectable {
-  readonly [TypeId]: {
-    readonly _E: Types.Covariant<E>
-    readonly _R: Types.Covariant<R>
-  }
-  readonly name: string
-  /** Run once per attempt; its value is ignored. */
-  readonly effect: Effect.Effect<unknown, E, R>
-  /** `undefined` inherits the supervisor default. */
-  readonly restart: RestartPolicy.RestartPolicy | undefined
-  /** `undefined` inherits the supervisor default. */
-  readonly retry: Retry | undefined
-  /** Per-attempt timeout; `null` or zero means none, `undefined` inherits. Validated at admission. */
-  readonly timeout: Duration.DurationInput | null | undefined
-  /** Retries allowed per failure streak; `null` means unlimited, `undefined` inherits. */
-  readonly maxRetries: number | null | undefined
-  /** Typed failures this accepts end the task `Fatal` instead of being retried. */
-  readonly isFatal: ((error: unknown) => boolean) | undefined
-}
-
-/**
- * @since 0.1.0
- */
-export declare namespace TaskSpec {
+export type {
   /**
-   * The typed failure of a spec type.
+   * What a retry schedule receives for each failed attempt: the task's typed
+   * failure, a `TaskTimeout`, or a `TaskPanicked` wrapping a defect.
    *
    * @since 0.1.0
    * @category Models
    */
-  export type Error<T> = T extends TaskSpec<infer E, infer _R> ? E : never
+  AttemptFailure,
   /**
-   * The requirements of a spec type.
+   * The running task's id, name and attempt.
    *
    * @since 0.1.0
    * @category Models
    */
-  export type Context<T> = T extends TaskSpec<infer _E, infer R> ? R : never
+  CurrentTaskInfo,
   /**
-   * The spec type of an iterable of specs.
+   * How failed attempts are spaced: a `BackoffPolicy`, or any `Schedule` whose
+   * delays are the backoff and whose end means retries are exhausted.
    *
    * @since 0.1.0
    * @category Models
    */
-  export type Elements<T> = T extends Iterable<infer A> ? A : never
-}
+  Retry,
+  /**
+   * A task spec: its name, the effect each attempt runs, and the settings it
+   * does not inherit. `TaskSpec.Error<T>` and `TaskSpec.Context<T>` read a
+   * spec type's failure and requirements.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  TaskSpec
+} from "./internal/taskSpec.js"
 
 /**
  * @since 0.1.0
@@ -118,71 +78,43 @@ export interface Options<E> {
   readonly isFatal?: ((error: E) => boolean) | undefined
 }
 
-const Proto = {
-  [TypeId]: {
-    _E: (_: never) => _,
-    _R: (_: never) => _
-  },
-  pipe() {
-    return pipeArguments(this, arguments)
-  },
-  toJSON(this: TaskSpec<unknown, unknown>) {
-    return {
-      _id: "TaskSpec",
-      name: this.name,
-      restart: this.restart?._tag,
-      timeout: this.timeout === undefined || this.timeout === null ? this.timeout : String(this.timeout),
-      maxRetries: this.maxRetries
-    }
-  },
-  toString(this: TaskSpec<unknown, unknown>) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: TaskSpec<unknown, unknown>) {
-    return this.toJSON()
-  }
-}
-
-type Fields = Pick<TaskSpec<any, any>, "name" | "effect" | "restart" | "retry" | "timeout" | "maxRetries" | "isFatal">
-
-const build = <E, R>(fields: Fields): TaskSpec<E, R> => Object.assign(Object.create(Proto), fields)
-
-/** A name is refused when the spec is built, as a bad interval is: an empty name would only fail at admission. */
-const checkName = (name: unknown): string => {
-  if (typeof name !== "string") {
-    throw new ConfigError({ field: "name", reason: `a task name must be a string, got ${String(name)}` })
-  }
-  if (name.length === 0) throw new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
-  return name
-}
-
-const fieldsOf = (self: TaskSpec<any, any>): Fields => ({
-  name: self.name,
-  effect: self.effect,
-  restart: self.restart,
-  retry: self.retry,
-  timeout: self.timeout,
-  maxRetries: self.maxRetries,
-  isFatal: self.isFatal
-})
+type TaskSpec<E, R> = internal.TaskSpec<E, R>
+type AttemptFailure<E> = internal.AttemptFailure<E>
 
 /**
  * @since 0.1.0
  * @category Guards
  */
-export const isTaskSpec = (u: unknown): u is TaskSpec<unknown, unknown> => Predicate.hasProperty(u, TypeId)
+export const isTaskSpec = (u: unknown): u is TaskSpec<unknown, unknown> => Predicate.hasProperty(u, internal.TypeId)
 
 /**
  * A task whose settings all inherit the supervisor defaults unless given.
  * Each attempt runs `effect` in a `Scope` of its own, closed when the attempt
  * ends. An empty name throws a `ConfigError` naming `name`.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { BackoffPolicy, RestartPolicy, TaskSpec } from "effect-taskvisor"
+ *
+ * // a poller that runs every 30 seconds, retries failures from 1 second up, and gives up after 5 in a row
+ * const poller = TaskSpec.make("poll-inbox", Effect.log("polling"), {
+ *   restart: RestartPolicy.always({ interval: "30 seconds" }),
+ *   backoff: BackoffPolicy.exponential("1 second"),
+ *   timeout: "10 seconds",
+ *   maxRetries: 5
+ * })
+ *
+ * // or any Schedule fed the failure
+ * const polite = poller.pipe(TaskSpec.withSchedule(Schedule.spaced("5 seconds")))
+ * ```
+ *
  * @since 0.1.0
  * @category Constructors
  */
 export const make = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, options?: Options<E>): TaskSpec<E, R> =>
-  build({
-    name: checkName(name),
+  internal.make({
+    name,
     effect,
     restart: options?.restart,
     retry: options?.backoff,
@@ -236,7 +168,7 @@ export const withRestart: {
 } = dual(
   2,
   <E, R>(self: TaskSpec<E, R>, restart: RestartPolicy.RestartPolicy): TaskSpec<E, R> =>
-    build({ ...fieldsOf(self), restart })
+    internal.update(self, { restart })
 )
 
 /**
@@ -250,7 +182,7 @@ export const withBackoff: {
   <E, R>(self: TaskSpec<E, R>, backoff: BackoffPolicy): TaskSpec<E, R>
 } = dual(
   2,
-  <E, R>(self: TaskSpec<E, R>, backoff: BackoffPolicy): TaskSpec<E, R> => build({ ...fieldsOf(self), retry: backoff })
+  <E, R>(self: TaskSpec<E, R>, backoff: BackoffPolicy): TaskSpec<E, R> => internal.update(self, { retry: backoff })
 )
 
 /**
@@ -269,7 +201,7 @@ export const withSchedule: {
 } = dual(
   2,
   <E, R, X, R2>(self: TaskSpec<E, R>, schedule: Schedule.Schedule<X, AttemptFailure<E>, R2>): TaskSpec<E, R | R2> =>
-    build({ ...fieldsOf(self), retry: schedule })
+    internal.update(self, { retry: schedule })
 )
 
 /**
@@ -284,7 +216,7 @@ export const withTimeout: {
 } = dual(
   2,
   <E, R>(self: TaskSpec<E, R>, timeout: Duration.DurationInput | null): TaskSpec<E, R> =>
-    build({ ...fieldsOf(self), timeout })
+    internal.update(self, { timeout })
 )
 
 /**
@@ -299,7 +231,7 @@ export const withMaxRetries: {
   <E, R>(self: TaskSpec<E, R>, maxRetries: number | null): TaskSpec<E, R>
 } = dual(
   2,
-  <E, R>(self: TaskSpec<E, R>, maxRetries: number | null): TaskSpec<E, R> => build({ ...fieldsOf(self), maxRetries })
+  <E, R>(self: TaskSpec<E, R>, maxRetries: number | null): TaskSpec<E, R> => internal.update(self, { maxRetries })
 )
 
 /**
@@ -315,30 +247,20 @@ export const withFatal: {
 } = dual(
   2,
   <E, R>(self: TaskSpec<E, R>, isFatal: (error: E) => boolean): TaskSpec<E, R> =>
-    build({ ...fieldsOf(self), isFatal: isFatal as (error: unknown) => boolean })
+    internal.update(self, { isFatal: isFatal as (error: unknown) => boolean })
 )
 
-/**
- * @since 0.1.0
- * @category Models
- */
-export interface CurrentTaskInfo {
-  readonly id: number
-  readonly name: string
-  readonly attempt: number
-}
-
-/**
- * The running task's id, name and attempt, readable inside a task. Attempts
- * count from 1 and every run counts, so under `always` it numbers the runs.
- * Outside a task it reads id 0, an empty name and attempt 0.
- *
- * @since 0.1.0
- * @category Services
- */
-export class CurrentTask extends Context.Reference<CurrentTask>()("effect-taskvisor/CurrentTask", {
-  defaultValue: (): CurrentTaskInfo => ({ id: 0, name: "", attempt: 0 })
-}) {}
+export {
+  /**
+   * The running task's id, name and attempt, readable inside a task. Attempts
+   * count from 1 and every run counts, so under `always` it numbers the runs.
+   * Outside a task it reads id 0, an empty name and attempt 0.
+   *
+   * @since 0.1.0
+   * @category Services
+   */
+  CurrentTask
+} from "./internal/taskSpec.js"
 
 /**
  * A Layer that adds the task to the `TaskSupervisor` when built and cancels it

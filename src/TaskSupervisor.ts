@@ -10,14 +10,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { ControllerSnapshot } from "./Controller.js"
-import type { ControllerSpec } from "./ControllerSpec.js"
-import type { TaskState } from "./internal/actor.js"
+import type * as registry from "./internal/registry.js"
 import * as internal from "./internal/supervisor.js"
+import type { BatchContext, Outcomes, TaskSpec } from "./internal/taskSpec.js"
+import { SupervisorConfig } from "./SupervisorConfig.js"
 import type {
   AlreadyRunning,
   ConfigError,
-  ControllerNotConfigured,
   GraceExceeded,
   ShuttingDown,
   TaskAlreadyExists,
@@ -26,56 +25,50 @@ import type {
 } from "./SupervisorError.js"
 import type { SupervisorEvent } from "./SupervisorEvent.js"
 import type { TaskHandle } from "./TaskHandle.js"
-import type { TaskOutcome } from "./TaskOutcome.js"
-import type { TaskSpec } from "./TaskSpec.js"
-
-/**
- * A registered task as `list` reports it. `state` is `Waiting` (admitted,
- * waiting to start or for a concurrency permit), `Running` (an attempt is
- * running), `BackingOff` (between attempts) or `Stopping` (a stop was claimed;
- * terminal cleanup pending).
- *
- * @since 0.1.0
- * @category Models
- */
-export interface TaskInfo {
-  readonly id: number
-  readonly name: string
-  readonly state: TaskState
-  /** The number of the current or last attempt; 0 before the first. */
-  readonly attempt: number
-}
 
 export type {
   /**
+   * A registered task as `list` reports it: id, name, state and the number of
+   * the current or last attempt (0 before the first).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  TaskInfo
+} from "./internal/registry.js"
+
+export type {
+  /**
+   * `Waiting` (admitted, waiting to start or for a concurrency permit),
+   * `Running` (an attempt is running), `BackingOff` (between attempts) or
+   * `Stopping` (a stop was claimed; terminal cleanup pending).
+   *
    * @since 0.1.0
    * @category Models
    */
   TaskState
-}
+} from "./internal/task.js"
 
-/**
- * What `run` returns for a batch: each spec's outcome in batch order, typed
- * per position for a tuple.
- *
- * @since 0.1.0
- * @category Models
- */
-export type Outcomes<Specs extends Iterable<TaskSpec<any, any>>> = Specs extends ReadonlyArray<any>
-  ? { -readonly [K in keyof Specs]: TaskOutcome<TaskSpec.Error<Specs[K]>> }
-  : Array<TaskOutcome<TaskSpec.Error<TaskSpec.Elements<Specs>>>>
+export type {
+  /**
+   * What the caller of `run` provides for a batch: the union of its tasks'
+   * requirements, except the `Scope` each attempt gets of its own.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  BatchContext,
+  /**
+   * What `run` returns for a batch: each spec's outcome in batch order, typed
+   * per position for a tuple.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Outcomes
+} from "./internal/taskSpec.js"
 
-/**
- * What the caller of `run` provides for a batch: the union of its tasks'
- * requirements, except the `Scope` each attempt gets of its own.
- *
- * @since 0.1.0
- * @category Models
- */
-export type BatchContext<Specs extends Iterable<TaskSpec<any, any>>> = Exclude<
-  TaskSpec.Context<TaskSpec.Elements<Specs>>,
-  Scope.Scope
->
+type TaskInfo = registry.TaskInfo
 
 /**
  * @since 0.1.0
@@ -143,46 +136,51 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
    * `GraceExceeded`. Every caller shares the one operation and its result.
    */
   readonly shutdown: Effect.Effect<void, GraceExceeded>
-  /**
-   * Hand work to the controller and return its task id once accepted. It
-   * becomes its slot's owner at once if the slot is free; otherwise it is
-   * queued, replaces the owner, or is rejected, as its admission says. A
-   * rejection is published as `ControllerRejected` and is the outcome seen by
-   * `submitAndWatch`.
-   */
-  readonly submit: <E, R>(
-    spec: ControllerSpec<E, R>
-  ) => Effect.Effect<number, ControllerNotConfigured | ShuttingDown | ConfigError, Exclude<R, Scope.Scope>>
-  /**
-   * Like `submit`, returning a handle whose outcome is the admitted task's
-   * outcome, or `Rejected { kind, reason }` if it never ran.
-   */
-  readonly submitAndWatch: <E, R>(
-    spec: ControllerSpec<E, R>
-  ) => Effect.Effect<TaskHandle<E>, ControllerNotConfigured | ShuttingDown | ConfigError, Exclude<R, Scope.Scope>>
-  /** The controller's busy slots, sorted by key. */
-  readonly controllerSnapshot: Effect.Effect<ControllerSnapshot, ControllerNotConfigured>
 }>() {}
 
 /**
- * Build a supervisor in the current scope, reading `SupervisorConfig` (or its
- * defaults) and the subscribers added with `Subscriber.layer`.
+ * Build a supervisor in the current scope, with the `SupervisorConfig` (and
+ * the subscribers in it) of the context.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope> = internal.make
+export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | SupervisorConfig> = Effect.flatMap(
+  SupervisorConfig,
+  internal.make
+)
 
 /**
- * The supervisor as a Layer. It reads `SupervisorConfig` and the subscribers
- * while it is built, so provide those to it
- * (`TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer(...)))`);
- * merged beside it they are not seen and the defaults apply.
+ * The supervisor as a Layer. Its type says what it reads: a
+ * `SupervisorConfig`, which carries the subscribers `Subscriber.layer` adds,
+ * so a config or subscriber layer merged beside it instead of provided to it
+ * is a type error, not a setting silently ignored. `SupervisorConfig.layerDefaults`
+ * serves when no setting differs.
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+ *
+ * const SupervisorLive = TaskSupervisor.layer.pipe(
+ *   Layer.provide(Subscriber.layer(Subscriber.log)),
+ *   Layer.provide(SupervisorConfig.layer({ grace: "10 seconds", maxConcurrent: 8 }))
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const handle = yield* TaskSupervisor.add(TaskSpec.once("hello", Effect.log("hello")))
+ *   yield* handle.await
+ * })
+ *
+ * // closing the layer's scope (Ctrl-C) shuts the supervisor down gracefully
+ * program.pipe(Effect.provide(SupervisorLive), NodeRuntime.runMain)
+ * ```
  *
  * @since 0.1.0
  * @category Layers
  */
-export const layer: Layer.Layer<TaskSupervisor> = Layer.scoped(TaskSupervisor, make)
+export const layer: Layer.Layer<TaskSupervisor, never, SupervisorConfig> = Layer.scoped(TaskSupervisor, make)
 
 /**
  * @since 0.1.0
@@ -266,34 +264,3 @@ export const shutdown: Effect.Effect<void, GraceExceeded, TaskSupervisor> = Effe
   TaskSupervisor,
   (supervisor) => supervisor.shutdown
 )
-
-/**
- * @since 0.1.0
- * @category Accessors
- */
-export const submit = <E, R>(
-  spec: ControllerSpec<E, R>
-): Effect.Effect<
-  number,
-  ControllerNotConfigured | ShuttingDown | ConfigError,
-  TaskSupervisor | Exclude<R, Scope.Scope>
-> => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submit(spec))
-
-/**
- * @since 0.1.0
- * @category Accessors
- */
-export const submitAndWatch = <E, R>(
-  spec: ControllerSpec<E, R>
-): Effect.Effect<
-  TaskHandle<E>,
-  ControllerNotConfigured | ShuttingDown | ConfigError,
-  TaskSupervisor | Exclude<R, Scope.Scope>
-> => Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.submitAndWatch(spec))
-
-/**
- * @since 0.1.0
- * @category Accessors
- */
-export const controllerSnapshot: Effect.Effect<ControllerSnapshot, ControllerNotConfigured, TaskSupervisor> = Effect
-  .flatMap(TaskSupervisor, (supervisor) => supervisor.controllerSnapshot)

@@ -6,6 +6,8 @@
  * untouched.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Config from "effect/Config"
+import * as ConfigErrors from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -17,16 +19,22 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorError from "../src/SupervisorError.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
-import { outcomeNow, recordingSupervisor, supervisorWithSubscribers } from "./utils/controller.js"
+import {
+  controllerWithSubscribers,
+  outcomeNow,
+  recordingSupervisor,
+  supervisorWithSubscribers
+} from "./utils/controller.js"
 import { ofId, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
-import { kinds, recording } from "./utils/recorder.js"
+import { kinds, recording, type TestConfig } from "./utils/recorder.js"
 import { counting, failNTimes, neverEnding } from "./utils/tasks.js"
 
 const MAX = Number.MAX_SAFE_INTEGER
@@ -55,13 +63,10 @@ const assertConfigError = (error: unknown, field: string, reason: string): void 
 // SupervisorConfig fields
 
 type DurationField = "grace" | "subscriberShutdownTimeout" | "defaults.timeout"
-type CountField =
-  | "maxConcurrent"
-  | "busCapacity"
-  | "defaults.maxRetries"
-  | "controller.queueCapacity"
-  | "controller.maxSlotQueue"
+type ControllerField = "controller.queueCapacity" | "controller.maxSlotQueue"
+type CountField = "maxConcurrent" | "busCapacity" | "defaults.maxRetries" | ControllerField
 type Field = DurationField | CountField
+type SupervisorField = Exclude<Field, ControllerField>
 
 const durationFields: ReadonlyArray<DurationField> = ["grace", "subscriberShutdownTimeout", "defaults.timeout"]
 /** Each count field with its smallest valid value. */
@@ -85,36 +90,42 @@ const envKeys: Record<Field, string> = {
 }
 
 /** An `Input` setting only `field` to `value` (deliberately untyped: bad values are the point). */
-const inputOf = (field: Field, value: unknown): SupervisorConfig.Input => {
+const inputOf = (field: SupervisorField, value: unknown): SupervisorConfig.Input => {
   switch (field) {
     case "defaults.timeout":
       return { defaults: { timeout: value as Duration.DurationInput } }
     case "defaults.maxRetries":
       return { defaults: { maxRetries: value as number } }
-    case "controller.queueCapacity":
-      return { controller: { queueCapacity: value as number } }
-    case "controller.maxSlotQueue":
-      return { controller: { maxSlotQueue: value as number } }
     default:
       return { [field]: value } as SupervisorConfig.Input
   }
 }
 
 /** The validated setting of `field`. */
-const settingOf = (field: Field, settings: SupervisorConfig.Settings): unknown => {
+const settingOf = (field: SupervisorField, settings: SupervisorConfig.Settings): unknown => {
   switch (field) {
     case "defaults.timeout":
       return settings.defaults.timeout
     case "defaults.maxRetries":
       return settings.defaults.maxRetries
-    case "controller.queueCapacity":
-      return settings.controller?.queueCapacity
-    case "controller.maxSlotQueue":
-      return settings.controller?.maxSlotQueue
     default:
       return settings[field]
   }
 }
+
+/** The controller's fields are `Controller.layer` options, not supervisor settings. */
+const isControllerField = (field: Field): field is ControllerField => field.startsWith("controller.")
+
+const optionsOf = (field: ControllerField, value: unknown): Controller.Options =>
+  field === "controller.queueCapacity" ? { queueCapacity: value as number } : { maxSlotQueue: value as number }
+
+/** Build a controller layer over a default supervisor. */
+const buildController = (
+  layer: Layer.Layer<Controller.Controller, SupervisorError.ConfigError, TaskSupervisor.TaskSupervisor>
+) =>
+  Effect.scoped(Effect.asVoid(Layer.build(
+    layer.pipe(Layer.provide(TaskSupervisor.layer), Layer.provide(SupervisorConfig.layerDefaults))
+  )))
 
 const badDurations: ReadonlyArray<readonly [label: string, value: unknown, reason: string]> = [
   ["-1", -1, negative("-1")],
@@ -176,16 +187,11 @@ const fromEnv = (entries: ReadonlyArray<readonly [string, string]>, prefix = "TA
     Effect.withConfigProvider(envProvider(entries))
   )
 
-/** The settings `config(prefix)` reads, validated by `make`. */
-const fromConfig = (entries: ReadonlyArray<readonly [string, string]>, prefix: string) =>
-  SupervisorConfig.config(prefix).pipe(
-    Effect.withConfigProvider(envProvider(entries)),
-    Effect.flatMap(SupervisorConfig.make)
-  )
-
-/** The error `make`, `layer` and a supervisor built on `layer` all fail with; asserts they agree. */
-const refusal = (input: SupervisorConfig.Input) =>
+/** The error every way of giving `value` to `field` in code fails with; asserts they agree. */
+const refusal = (field: Field, value: unknown) =>
   Effect.gen(function*() {
+    if (isControllerField(field)) return yield* Effect.flip(buildController(Controller.layer(optionsOf(field, value))))
+    const input = inputOf(field, value)
     const fromMake = yield* Effect.flip(SupervisorConfig.make(input))
     const fromLayer = yield* Effect.flip(Effect.scoped(Layer.build(SupervisorConfig.layer(input))))
     const fromSupervisor = yield* Effect.flip(Effect.scoped(Layer.build(
@@ -196,28 +202,43 @@ const refusal = (input: SupervisorConfig.Input) =>
     return fromMake
   })
 
-/**
- * The error `layerFromEnv()` and `config("APP")` + `make` both fail with; asserts they agree on the field and the
- * reason, and that `layerFromEnv` also names the variable the user set.
- */
-const envRefusal = (key: string, value: string) =>
+/** The variable of `field` set to `value`, read by `layerFromEnv()` and by the raw `config` under another prefix. */
+const envRefusal = (field: Field, value: string) =>
   Effect.gen(function*() {
-    const viaLayer = yield* Effect.flip(Effect.scoped(fromEnv([[`TASKVISOR_${key}`, value]])))
-    const viaConfig = yield* Effect.flip(fromConfig([[`APP_${key}`, value], [`TASKVISOR_${key}`, "1"]], "APP"))
+    const key = envKeys[field]
+    const env = envProvider([[`TASKVISOR_${key}`, value], [`APP_${key}`, value]])
+    const viaLayer = yield* Effect.flip(
+      isControllerField(field)
+        ? buildController(Controller.layerFromEnv())
+        : Effect.scoped(Effect.asVoid(Layer.build(SupervisorConfig.layerFromEnv())))
+    ).pipe(Effect.withConfigProvider(env))
+    const raw: Effect.Effect<unknown, ConfigErrors.ConfigError> = isControllerField(field)
+      ? Config.nested(Controller.config, "APP")
+      : Config.nested(SupervisorConfig.config, "APP")
+    const viaConfig = yield* Effect.flip(raw).pipe(Effect.withConfigProvider(env))
     assert.instanceOf(viaLayer, SupervisorError.ConfigError)
-    assert.instanceOf(viaConfig, SupervisorError.ConfigError)
-    assert.deepStrictEqual([viaLayer.field, viaLayer.reason], [viaConfig.field, viaConfig.reason])
     assert.strictEqual(viaLayer.variable, `TASKVISOR_${key}`, "layerFromEnv names the variable")
     assert.strictEqual(viaLayer.message, `invalid ${viaLayer.field} (TASKVISOR_${key}): ${viaLayer.reason}`)
-    return viaConfig
+    assert.isTrue(ConfigErrors.isInvalidData(viaConfig), "the raw config fails with Effect's InvalidData")
+    assert.deepStrictEqual(
+      ConfigErrors.isInvalidData(viaConfig) ? [viaConfig.path, viaConfig.message] : [],
+      [["APP", key], viaLayer.reason],
+      "the raw config names the same path and reason"
+    )
+    return viaLayer
   })
 
-describe("bad input: SupervisorConfig", () => {
+/** Assert an error from `layerFromEnv`: `assertConfigError` with the variable in the message. */
+const assertEnvError = (error: SupervisorError.ConfigError, field: Field, reason: string): void => {
+  assert.deepStrictEqual({ field: error.field, reason: error.reason }, { field, reason })
+}
+
+describe("bad input: SupervisorConfig and Controller settings", () => {
   for (const field of durationFields) {
     describe(`${field} (a duration)`, () => {
       for (const [label, value, reason] of badDurations) {
         it.effect(`${label} fails with ConfigError naming ${field}`, () =>
-          Effect.map(refusal(inputOf(field, value)), (error) => assertConfigError(error, field, reason)))
+          Effect.map(refusal(field, value), (error) => assertConfigError(error, field, reason)))
       }
 
       for (const [label, value] of goodDurations) {
@@ -240,14 +261,17 @@ describe("bad input: SupervisorConfig", () => {
     describe(`${field} (a whole number >= ${min})`, () => {
       for (const [label, value, reason] of badCounts(min)) {
         it.effect(`${label} fails with ConfigError naming ${field}`, () =>
-          Effect.map(refusal(inputOf(field, value)), (error) => assertConfigError(error, field, reason)))
+          Effect.map(refusal(field, value), (error) => assertConfigError(error, field, reason)))
       }
 
       it.effect(`${goodCounts(min).join(", ")} are accepted`, () =>
         Effect.gen(function*() {
           for (const value of goodCounts(min)) {
-            const settings = yield* SupervisorConfig.make(inputOf(field, value))
-            assert.strictEqual(settingOf(field, settings), value)
+            if (isControllerField(field)) {
+              yield* buildController(Controller.layer(optionsOf(field, value)))
+            } else {
+              assert.strictEqual(settingOf(field, yield* SupervisorConfig.make(inputOf(field, value))), value)
+            }
           }
         }))
     })
@@ -268,7 +292,6 @@ describe("bad input: SupervisorConfig", () => {
   it.effect("with several bad fields, the first in declaration order is reported", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(SupervisorConfig.make({
-        controller: { maxSlotQueue: -1 },
         defaults: { maxRetries: NaN },
         busCapacity: 0,
         grace: -1
@@ -276,13 +299,12 @@ describe("bad input: SupervisorConfig", () => {
       assertConfigError(error, "grace", negative("-1"))
     }))
 
-  describe("layerFromEnv and config(prefix)", () => {
+  describe("layerFromEnv and config", () => {
     const badEnvDurations: ReadonlyArray<readonly [value: string, reason: string]> = [
       ["-1", negative("-1")],
       ["-1.5 seconds", negative("-1.5 seconds")],
       ["NaN", notADuration("\"NaN\"")],
-      ["Infinity", notADuration("\"Infinity\"")],
-      ["1e300", notADuration("\"1e300\"")],
+      ["Infinity", infinite],
       ["1e300 millis", notADuration("\"1e300 millis\"")],
       [`1${"0".repeat(400)}`, infinite],
       ["", notADuration("\"\"")],
@@ -296,34 +318,34 @@ describe("bad input: SupervisorConfig", () => {
       ["1.5", notWhole("1.5")],
       ["9007199254740993", tooLarge("9007199254740992")],
       [`9${"9".repeat(400)}`, notWhole("Infinity")],
-      // not decimal digits: read as NaN (the raw text is not kept)
-      ["NaN", notWhole("NaN")],
-      ["Infinity", notWhole("NaN")],
-      ["1e3", notWhole("NaN")],
-      ["0x10", notWhole("NaN")],
-      ["many", notWhole("NaN")],
-      ["", notWhole("NaN")]
+      ["Infinity", notWhole("Infinity")],
+      // not a number at all: the text is shown as it was set (an empty variable is not read as 0)
+      ["NaN", notWhole("\"NaN\"")],
+      ["many", notWhole("\"many\"")],
+      ["", notWhole("\"\"")],
+      ["  ", notWhole("\"  \"")]
     ]
 
     for (const field of durationFields) {
       for (const [value, reason] of badEnvDurations) {
         it.effect(`${envKeys[field]}=${JSON.stringify(value.slice(0, 20))} fails naming ${field}`, () =>
-          Effect.map(envRefusal(envKeys[field], value), (error) => assertConfigError(error, field, reason)))
+          Effect.map(envRefusal(field, value), (error) => assertEnvError(error, field, reason)))
       }
     }
     for (const [field, min] of countFields) {
       for (const [value, reason] of badEnvCounts(min)) {
         it.effect(`${envKeys[field]}=${JSON.stringify(value.slice(0, 20))} fails naming ${field}`, () =>
-          Effect.map(envRefusal(envKeys[field], value), (error) => assertConfigError(error, field, reason)))
+          Effect.map(envRefusal(field, value), (error) => assertEnvError(error, field, reason)))
       }
     }
 
-    it.scoped("odd but valid duration text: \"0\", \"0.5\", \" 250 \", \"9007199254740993\", \"1.5 seconds\"", () =>
+    it.scoped("odd but valid duration text: \"0\", \"0.5\", \" 250 \", \"1e3\", \"9007199254740993\", \"1.5 seconds\"", () =>
       Effect.gen(function*() {
         const cases: ReadonlyArray<readonly [string, Duration.DurationInput]> = [
           ["0", 0],
           ["0.5", 0.5],
           [" 250 ", 250],
+          ["1e3", 1000],
           ["9007199254740993", 9007199254740992],
           ["1.5 seconds", "1.5 seconds"]
         ]
@@ -338,36 +360,36 @@ describe("bad input: SupervisorConfig", () => {
         assert.isTrue(huge !== undefined && Duration.toMillis(huge) === 9007199254740992)
       }))
 
-    it.scoped("odd but valid count text: the minimum, \" 7 \", \"007\" and MAX_SAFE_INTEGER", () =>
+    it.scoped("odd but valid count text: the minimum, \" 7 \", \"007\", \"1e3\" and MAX_SAFE_INTEGER", () =>
       Effect.gen(function*() {
         for (const [field, min] of countFields) {
           const cases: ReadonlyArray<readonly [string, number]> = [
             [String(min), min],
             [" 7 ", 7],
             ["007", 7],
+            ["1e3", 1000],
             [String(MAX), MAX]
           ]
           for (const [text, expected] of cases) {
-            const settings = yield* fromEnv([[`TASKVISOR_${envKeys[field]}`, text]])
-            assert.strictEqual(settingOf(field, settings), expected, `${field}=${JSON.stringify(text)}`)
+            const env = envProvider([[`TASKVISOR_${envKeys[field]}`, text]])
+            if (isControllerField(field)) {
+              yield* buildController(Controller.layerFromEnv()).pipe(Effect.withConfigProvider(env))
+              const options = yield* Controller.config.pipe(Config.nested("TASKVISOR"), Effect.withConfigProvider(env))
+              const set = field === "controller.queueCapacity" ? options.queueCapacity : options.maxSlotQueue
+              assert.strictEqual(set, expected, `${field}=${JSON.stringify(text)}`)
+            } else {
+              const settings = yield* fromEnv([[`TASKVISOR_${envKeys[field]}`, text]])
+              assert.strictEqual(settingOf(field, settings), expected, `${field}=${JSON.stringify(text)}`)
+            }
           }
         }
       }))
-
-    it.scoped("either controller variable enables the controller; the other keeps its default", () =>
-      Effect.gen(function*() {
-        const a = yield* fromEnv([["TASKVISOR_CONTROLLER_MAX_SLOT_QUEUE", "0"]])
-        assert.deepStrictEqual(a.controller, { queueCapacity: 1024, maxSlotQueue: 0 })
-        const b = yield* fromEnv([["TASKVISOR_CONTROLLER_QUEUE_CAPACITY", "3"]])
-        assert.deepStrictEqual(b.controller, { queueCapacity: 3, maxSlotQueue: 100 })
-        assert.isUndefined((yield* fromEnv([])).controller)
-      }))
   })
 
-  it.scoped("a supervisor built with the most extreme accepted values works end to end", () =>
+  it.scoped("a supervisor and controller built with the most extreme accepted values work end to end", () =>
     Effect.gen(function*() {
       const healthy = recording("healthy", MAX)
-      const supervisor = yield* supervisorWithSubscribers({
+      const { controller, supervisor } = yield* controllerWithSubscribers({
         grace: 1e300,
         subscriberShutdownTimeout: MAX + 2,
         maxConcurrent: MAX,
@@ -383,7 +405,7 @@ describe("bad input: SupervisorConfig", () => {
         )
       )
       const sleeper = yield* supervisor.add(TaskSpec.once("sleeper", Effect.sleep("1 hour")))
-      const job = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once("job", Effect.void)))
+      const job = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once("job", Effect.void)))
       const forever = yield* supervisor.add(TaskSpec.make("forever", neverEnding))
       yield* advance("2 seconds")
       assert.strictEqual((yield* flaky.await)._tag, "Completed")
@@ -518,9 +540,9 @@ describe("bad input: BackoffPolicy", () => {
  * alone: still alive and listed the same, no event of its own after
  * `AttemptStarting`, no outcome yet.
  */
-const withSentinel = (config: SupervisorConfig.Input = {}) =>
+const withSentinel = (config: TestConfig = {}) =>
   Effect.gen(function*() {
-    const { events, supervisor } = yield* recordingSupervisor(config)
+    const { controller, events, supervisor } = yield* recordingSupervisor(config)
     const sentinel = yield* supervisor.add(TaskSpec.make("sentinel", neverEnding).pipe(TaskSpec.withTimeout(null)))
     yield* settle
     const mark = events.length
@@ -539,7 +561,7 @@ const withSentinel = (config: SupervisorConfig.Input = {}) =>
       )
       assert.isUndefined(yield* outcomeNow(sentinel), "sentinel has no outcome")
     })
-    return { events, supervisor, sentinel, since: () => events.slice(mark), unchanged }
+    return { controller, events, supervisor, sentinel, since: () => events.slice(mark), unchanged }
   })
 
 describe("bad input: task specs", () => {
@@ -571,11 +593,11 @@ describe("bad input: task specs", () => {
 
     it.scoped("a slot key that is empty is refused by submit; nothing runs", () =>
       Effect.gen(function*() {
-        const { since, supervisor, unchanged } = yield* withSentinel({ controller: {} })
+        const { controller, since, unchanged } = yield* withSentinel()
         const { runs, task } = yield* counting(Effect.void)
         assertConfigError(
           yield* Effect.flip(
-            supervisor.submit(ControllerSpec.queue(TaskSpec.once("fine", task)).pipe(ControllerSpec.withSlot("")))
+            controller.submit(ControllerSpec.queue(TaskSpec.once("fine", task)).pipe(ControllerSpec.withSlot("")))
           ),
           "slot",
           "a slot key must be a non-empty string"
@@ -775,11 +797,11 @@ describe("bad input: task specs", () => {
     for (const [label, options, field, reason] of cases) {
       it.scoped(`${label}: add, run and submit fail with ConfigError at admission; nothing else is disturbed`, () =>
         Effect.gen(function*() {
-          const { since, supervisor, unchanged } = yield* withSentinel({ controller: {} })
+          const { controller, since, supervisor, unchanged } = yield* withSentinel()
           const { runs, task } = yield* counting(Effect.void)
           const bad = TaskSpec.make("bad", task, options)
           assertConfigError(yield* Effect.flip(supervisor.add(bad)), field, reason)
-          assertConfigError(yield* Effect.flip(supervisor.submit(ControllerSpec.queue(bad))), field, reason)
+          assertConfigError(yield* Effect.flip(controller.submit(ControllerSpec.queue(bad))), field, reason)
           assertConfigError(yield* Effect.flip(supervisor.run([TaskSpec.once("good", task), bad])), field, reason)
           yield* unchanged
           assert.strictEqual(yield* Ref.get(runs), 0, "neither the bad spec nor its batch ran")
@@ -957,28 +979,6 @@ describe("bad input: management calls", () => {
       }))
   }
 
-  it.scoped("controller calls without a controller fail with ControllerNotConfigured, even for a bad spec", () =>
-    Effect.gen(function*() {
-      const { since, supervisor, unchanged } = yield* withSentinel()
-      const { runs, task } = yield* counting(Effect.void)
-      const specs = [
-        ControllerSpec.queue(TaskSpec.once("job", task)),
-        ControllerSpec.replace(TaskSpec.once("sentinel", task)),
-        ControllerSpec.dropIfRunning(TaskSpec.once("job", task).pipe(TaskSpec.withMaxRetries(-1))),
-        ControllerSpec.queue(TaskSpec.once("job", task).pipe(TaskSpec.withTimeout(-1)))
-      ]
-      for (const spec of specs) {
-        assert.strictEqual((yield* Effect.flip(supervisor.submit(spec)))._tag, "ControllerNotConfigured")
-        assert.strictEqual((yield* Effect.flip(supervisor.submitAndWatch(spec)))._tag, "ControllerNotConfigured")
-      }
-      const snapshot = yield* Effect.flip(supervisor.controllerSnapshot)
-      assert.instanceOf(snapshot, SupervisorError.ControllerNotConfigured)
-      assert.include(snapshot.message, "SupervisorConfig.controller")
-      yield* unchanged
-      assert.strictEqual(yield* Ref.get(runs), 0)
-      assert.deepStrictEqual(since(), [])
-    }))
-
   it.scoped("a second run fails with AlreadyRunning, admits nothing and leaves the first run going", () =>
     Effect.gen(function*() {
       const { since, supervisor, unchanged } = yield* withSentinel()
@@ -1030,7 +1030,7 @@ describe("bad input: management calls", () => {
 describe("bad input: calls after shutdown", () => {
   it.scoped("add and submit fail with ShuttingDown (before any validation); stops of gone tasks return false", () =>
     Effect.gen(function*() {
-      const { events, sentinel, supervisor } = yield* withSentinel({ controller: {} })
+      const { controller, events, sentinel, supervisor } = yield* withSentinel()
       yield* supervisor.shutdown
       assert.strictEqual((yield* sentinel.await)._tag, "Canceled")
       const mark = events.length
@@ -1041,8 +1041,8 @@ describe("bad input: calls after shutdown", () => {
         supervisor.add(TaskSpec.once("sentinel", task)),
         supervisor.add(TaskSpec.once("late", task).pipe(TaskSpec.withMaxRetries(-1))),
         supervisor.add(TaskSpec.once("late", task).pipe(TaskSpec.withTimeout(NaN))),
-        supervisor.submit(ControllerSpec.queue(TaskSpec.once("late", task))),
-        supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("late", task)))
+        controller.submit(ControllerSpec.queue(TaskSpec.once("late", task))),
+        controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("late", task)))
       ]
       for (const refusal of refusals) {
         const error = yield* Effect.flip(refusal)
@@ -1058,20 +1058,12 @@ describe("bad input: calls after shutdown", () => {
       assert.strictEqual((yield* Effect.flip(supervisor.cancel("sentinel", { timeout: -1 })))._tag, "ConfigError")
       assert.isFalse(yield* supervisor.isAlive("sentinel"))
       assert.deepStrictEqual(yield* supervisor.list, [])
-      assert.deepStrictEqual((yield* supervisor.controllerSnapshot).slots, [])
+      assert.deepStrictEqual((yield* controller.snapshot).slots, [])
       yield* supervisor.awaitEmpty
       yield* supervisor.shutdown
       yield* settle
       assert.strictEqual(yield* Ref.get(runs), 0)
       assert.deepStrictEqual(events.slice(mark), [], "nothing is published after shutdown")
-    }))
-
-  it.scoped("without a controller, submit after shutdown still reports ControllerNotConfigured", () =>
-    Effect.gen(function*() {
-      const { supervisor } = yield* withSentinel()
-      yield* supervisor.shutdown
-      const error = yield* Effect.flip(supervisor.submit(ControllerSpec.queue(TaskSpec.once("late", Effect.void))))
-      assert.strictEqual(error._tag, "ControllerNotConfigured")
     }))
 
   it.scoped("run after shutdown fails with ShuttingDown and admits nothing, even after a GraceExceeded", () =>

@@ -7,27 +7,27 @@ import * as Ref from "effect/Ref"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
 import * as Subscriber from "../src/Subscriber.js"
-import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import type * as SupervisorConfig from "../src/SupervisorConfig.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskHandle } from "../src/TaskHandle.js"
 import type * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import type * as TaskSupervisor from "../src/TaskSupervisor.js"
 import {
+  controllerWithSubscribers,
   outcomeNow,
   recordingSupervisor,
   rejectedWith,
   stamps,
-  supervisorWithSubscribers,
   trackedSupervisor
 } from "./utils/controller.js"
 import { assertDuration } from "./utils/duration.js"
 import { assertSeq, assertTaskOrder, ofId, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
-import { kinds, supervisorWith } from "./utils/recorder.js"
+import { kinds } from "./utils/recorder.js"
 import { counting, gauge, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
-const withController = (controller: SupervisorConfig.Input["controller"] = {}, rest: SupervisorConfig.Input = {}) =>
+const withController = (controller: Controller.Options = {}, rest: SupervisorConfig.Input = {}) =>
   recordingSupervisor({ ...rest, controller })
 
 const tagsOfId = (events: ReadonlyArray<SupervisorEvent>, id: number) => ofId(events, id).map((e) => e._tag)
@@ -139,42 +139,38 @@ describe("ControllerSpec", () => {
   })
 })
 
-describe("SupervisorConfig.controller", () => {
-  it.effect("controller: {} enables it with queueCapacity 1024 and maxSlotQueue 100; omitted, it is off", () =>
-    Effect.gen(function*() {
-      const on = yield* SupervisorConfig.make({ controller: {} })
-      assert.deepStrictEqual(on.controller, { queueCapacity: 1024, maxSlotQueue: 100 })
-      assert.isUndefined((yield* SupervisorConfig.make({})).controller)
-      const set = yield* SupervisorConfig.make({ controller: { queueCapacity: 3, maxSlotQueue: 7 } })
-      assert.deepStrictEqual(set.controller, { queueCapacity: 3, maxSlotQueue: 7 })
-    }))
+describe("Controller.layer settings", () => {
+  const build = (options: Controller.Options) =>
+    Effect.scoped(Effect.map(withController(options), ({ controller }) => controller))
+
+  it("defaults to queueCapacity 1024 and maxSlotQueue 100", () => {
+    assert.deepStrictEqual(Controller.defaults, { queueCapacity: 1024, maxSlotQueue: 100 })
+  })
 
   it.effect("queueCapacity must be a whole number of at least 1", () =>
     Effect.gen(function*() {
       for (const queueCapacity of [0, -1, 1.5]) {
-        const error = yield* Effect.flip(SupervisorConfig.make({ controller: { queueCapacity } }))
+        const error = yield* Effect.flip(build({ queueCapacity }))
         assert.strictEqual(error._tag, "ConfigError", String(queueCapacity))
-        assert.strictEqual(error.field, "controller.queueCapacity", String(queueCapacity))
+        assert.strictEqual((error as { field?: string }).field, "controller.queueCapacity", String(queueCapacity))
         assert.include(error.message, "controller.queueCapacity")
       }
-      const one = yield* SupervisorConfig.make({ controller: { queueCapacity: 1 } })
-      assert.strictEqual(one.controller?.queueCapacity, 1)
+      yield* build({ queueCapacity: 1 })
     }))
 
   it.effect("maxSlotQueue may be 0 but not negative", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(SupervisorConfig.make({ controller: { maxSlotQueue: -1 } }))
+      const error = yield* Effect.flip(build({ maxSlotQueue: -1 }))
       assert.strictEqual(error._tag, "ConfigError")
-      assert.strictEqual(error.field, "controller.maxSlotQueue")
-      const zero = yield* SupervisorConfig.make({ controller: { maxSlotQueue: 0 } })
-      assert.deepStrictEqual(zero.controller, { queueCapacity: 1024, maxSlotQueue: 0 })
+      assert.strictEqual((error as { field?: string }).field, "controller.maxSlotQueue")
+      yield* build({ maxSlotQueue: 0 })
     }))
 
-  it.scoped("an invalid controller setting fails the supervisor's layer", () =>
+  it.scoped("an invalid controller setting fails the controller's layer", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(withController({ queueCapacity: 0 }))
       assert.strictEqual(error._tag, "ConfigError")
-      assert.strictEqual(error.field, "controller.queueCapacity")
+      assert.strictEqual((error as { field?: string }).field, "controller.queueCapacity")
     }))
 })
 
@@ -183,12 +179,12 @@ describe("Controller", () => {
     for (const [admission, make] of policies) {
       it.scoped(`${admission}: admitted at once; TaskAddRequested < TaskAdded < ControllerSubmitted < transition`, () =>
         Effect.gen(function*() {
-          const { events, supervisor } = yield* withController()
-          const handle = yield* supervisor.submitAndWatch(make(TaskSpec.once("job", Effect.sleep("1 second"))))
+          const { controller, events, supervisor } = yield* withController()
+          const handle = yield* controller.submitAndWatch(make(TaskSpec.once("job", Effect.sleep("1 second"))))
           assert.strictEqual(handle.id, 1)
           assert.strictEqual(handle.name, "job")
           // admission is synchronous: the slot has its owner before the task ran
-          const snapshot = yield* supervisor.controllerSnapshot
+          const snapshot = yield* controller.snapshot
           assert.strictEqual(snapshot.slots.length, 1)
           assertView(snapshot.slots[0], {
             slot: "job",
@@ -202,7 +198,7 @@ describe("Controller", () => {
           const waiter = yield* Effect.fork(handle.await)
           yield* advance("1 second")
           assert.strictEqual((yield* Fiber.join(waiter))._tag, "Completed")
-          assert.deepStrictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "job"), idleView("job"))
+          assert.deepStrictEqual(Controller.slot(yield* controller.snapshot, "job"), idleView("job"))
           yield* supervisor.shutdown
 
           assert.deepStrictEqual(kinds(events), [
@@ -232,11 +228,11 @@ describe("Controller", () => {
 
     it.scoped("submit returns the admitted task's id; an unlisted slot reads Idle", () =>
       Effect.gen(function*() {
-        const { supervisor } = yield* withController()
-        const first = yield* supervisor.submit(ControllerSpec.queue(TaskSpec.once("a", neverEnding)))
-        const second = yield* supervisor.submit(ControllerSpec.queue(TaskSpec.once("b", neverEnding)))
+        const { controller, supervisor } = yield* withController()
+        const first = yield* controller.submit(ControllerSpec.queue(TaskSpec.once("a", neverEnding)))
+        const second = yield* controller.submit(ControllerSpec.queue(TaskSpec.once("b", neverEnding)))
         assert.deepStrictEqual([first, second], [1, 2])
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.deepStrictEqual(snapshot.slots.map((v) => [v.slot, v.ownerId]), [["a", 1], ["b", 2]])
         assert.deepStrictEqual(Controller.slot(snapshot, "c"), idleView("c"))
         assert.strictEqual(Controller.slot(snapshot, "b").ownerId, 2)
@@ -247,10 +243,10 @@ describe("Controller", () => {
   describe("Queue", () => {
     it.scoped("FIFO: three 1 s jobs run one after another, starting at 0, 1 s and 2 s", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const { log, stamped } = yield* stamps
         const submit = (name: string) =>
-          supervisor.submitAndWatch(
+          controller.submitAndWatch(
             ControllerSpec.queue(TaskSpec.once(name, stamped(name, Effect.sleep("1 second")))).pipe(
               ControllerSpec.withSlot("fifo")
             )
@@ -258,7 +254,7 @@ describe("Controller", () => {
         const a = yield* submit("a")
         const b = yield* submit("b")
         const c = yield* submit("c")
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assertView(Controller.slot(snapshot, "fifo"), {
           slot: "fifo",
           status: "Running",
@@ -272,7 +268,7 @@ describe("Controller", () => {
         const waiter = yield* Effect.fork(Effect.all([a.await, b.await, c.await]))
         yield* advance("1 second")
         assert.deepStrictEqual(yield* Ref.get(log), ["a@0", "b@1000"])
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "fifo").ownerId, b.id)
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "fifo").ownerId, b.id)
         yield* advance("1 second")
         yield* advance("1 second")
         const outcomes = yield* Fiber.join(waiter)
@@ -305,9 +301,9 @@ describe("Controller", () => {
 
     it.scoped("list stays sorted by id when queued work registers after tasks with later ids", () =>
       Effect.gen(function*() {
-        const { supervisor } = yield* withController()
-        const first = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.make("first", neverEnding)))
-        const queued = yield* supervisor.submitAndWatch(
+        const { controller, supervisor } = yield* withController()
+        const first = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.make("first", neverEnding)))
+        const queued = yield* controller.submitAndWatch(
           ControllerSpec.queue(TaskSpec.make("queued", neverEnding)).pipe(ControllerSpec.withSlot("first"))
         )
         const later = yield* supervisor.add(TaskSpec.make("later", neverEnding))
@@ -330,21 +326,21 @@ describe("Controller", () => {
 
     it.scoped("the next owner starts only after the previous one's cleanup, and may reuse its name", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
-        const first = yield* supervisor.submitAndWatch(
+        const { controller, events, supervisor } = yield* withController()
+        const first = yield* controller.submitAndWatch(
           ControllerSpec.queue(
             TaskSpec.once("sync", Effect.sleep("1 second").pipe(Effect.ensuring(Effect.sleep("500 millis"))))
           )
         )
         const { runs, task } = yield* counting(Effect.void)
-        const second = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once("sync", task)))
+        const second = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once("sync", task)))
         const waiter = yield* Effect.fork(Effect.all([first.await, second.await]))
 
         yield* advance("1 second")
         // the body is done, its cleanup is not: the slot still belongs to the first run
         assert.strictEqual(yield* Ref.get(runs), 0)
         assert.deepStrictEqual((yield* supervisor.list).map((t) => t.id), [first.id])
-        assertView(Controller.slot(yield* supervisor.controllerSnapshot, "sync"), {
+        assertView(Controller.slot(yield* controller.snapshot, "sync"), {
           slot: "sync",
           status: "Running",
           ownerId: first.id,
@@ -375,9 +371,9 @@ describe("Controller", () => {
 
     it.scoped("maxSlotQueue: a Queue submission beyond the slot's limit is rejected QueueFull; the rest is kept", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController({ maxSlotQueue: 2 })
+        const { controller, events, supervisor } = yield* withController({ maxSlotQueue: 2 })
         const submit = (name: string) =>
-          supervisor.submitAndWatch(
+          controller.submitAndWatch(
             ControllerSpec.queue(TaskSpec.once(name, Effect.sleep("1 second"))).pipe(ControllerSpec.withSlot("s"))
           )
         const owner = yield* submit("owner")
@@ -386,7 +382,7 @@ describe("Controller", () => {
         const q3 = yield* submit("q3")
         const reason = rejectedWith(yield* outcomeNow(q3), "QueueFull")
         assert.strictEqual(reason, "slot queue is full: 2/2")
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.strictEqual(Controller.slot(snapshot, "s").queueDepth, 2)
         assert.strictEqual(Controller.slot(snapshot, "s").ownerId, owner.id)
 
@@ -408,14 +404,14 @@ describe("Controller", () => {
 
     it.scoped("maxSlotQueue 0: nothing may wait; the owner keeps running", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController({ maxSlotQueue: 0 })
-        const owner = yield* supervisor.submitAndWatch(
+        const { controller, events, supervisor } = yield* withController({ maxSlotQueue: 0 })
+        const owner = yield* controller.submitAndWatch(
           ControllerSpec.queue(TaskSpec.once("s", Effect.sleep("1 second")))
         )
         const { runs, task } = yield* counting(Effect.void)
-        const late = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once("s", task)))
+        const late = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once("s", task)))
         assert.strictEqual(rejectedWith(yield* outcomeNow(late), "QueueFull"), "slot queue is full: 0/0")
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assertView(Controller.slot(snapshot, "s"), {
           slot: "s",
           status: "Running",
@@ -435,30 +431,30 @@ describe("Controller", () => {
 
     it.scoped("queueCapacity bounds the submissions waiting across all slots, and frees up as they start", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController({ queueCapacity: 2 })
+        const { controller, events, supervisor } = yield* withController({ queueCapacity: 2 })
         const submit = (name: string, slot: string, body: Effect.Effect<void> = Effect.sleep("1 second")) =>
-          supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once(name, body)).pipe(ControllerSpec.withSlot(slot)))
+          controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once(name, body)).pipe(ControllerSpec.withSlot(slot)))
         const a = yield* submit("a", "A")
         const b = yield* submit("b", "B", neverEnding)
         const a2 = yield* submit("a2", "A")
         const b2 = yield* submit("b2", "B")
         const a3 = yield* submit("a3", "A")
         assert.strictEqual(rejectedWith(yield* outcomeNow(a3), "QueueFull"), "controller queue is full: 2/2")
-        let snapshot = yield* supervisor.controllerSnapshot
+        let snapshot = yield* controller.snapshot
         assert.strictEqual(snapshot.totalQueued, 2)
         assert.deepStrictEqual(snapshot.slots.map((v) => [v.slot, v.queueDepth]), [["A", 1], ["B", 1]])
 
         // a's end starts a2 from the queue, which frees one place
         yield* advance("1 second")
         assert.strictEqual((yield* outcomeNow(a))?._tag, "Completed")
-        snapshot = yield* supervisor.controllerSnapshot
+        snapshot = yield* controller.snapshot
         assert.strictEqual(snapshot.totalQueued, 1)
         assert.strictEqual(Controller.slot(snapshot, "A").ownerId, a2.id)
         const b3 = yield* submit("b3", "B")
         const a4 = yield* submit("a4", "A")
         assert.isUndefined(yield* outcomeNow(b3))
         assert.strictEqual(rejectedWith(yield* outcomeNow(a4), "QueueFull"), "controller queue is full: 2/2")
-        snapshot = yield* supervisor.controllerSnapshot
+        snapshot = yield* controller.snapshot
         assert.deepStrictEqual(snapshot.slots.map((v) => [v.slot, v.queueDepth]), [["A", 0], ["B", 2]])
         assert.strictEqual(snapshot.totalQueued, 2)
 
@@ -478,13 +474,13 @@ describe("Controller", () => {
     // queueCapacity bounds every submission that waits, whatever its admission
     it.scoped("queueCapacity also bounds a replacement that would wait (the total never exceeds it)", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController({ queueCapacity: 1 })
-        const a = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once("a", neverEnding)))
-        const b = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once("b", neverEnding)))
-        const a2 = yield* supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once("a", neverEnding)))
+        const { controller, events, supervisor } = yield* withController({ queueCapacity: 1 })
+        const a = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once("a", neverEnding)))
+        const b = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once("b", neverEnding)))
+        const a2 = yield* controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once("a", neverEnding)))
         assert.isUndefined(yield* outcomeNow(a2))
-        const b2 = yield* supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("b", neverEnding)))
-        const snapshot = yield* supervisor.controllerSnapshot
+        const b2 = yield* controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("b", neverEnding)))
+        const snapshot = yield* controller.snapshot
         assert.isAtMost(snapshot.totalQueued, 1, "queued work across slots exceeds queueCapacity")
         // the replacement cannot wait, so it is turned away and the owner is not stopped
         assert.strictEqual(rejectedWith(yield* outcomeNow(b2), "QueueFull"), "controller queue is full: 1/1")
@@ -499,15 +495,15 @@ describe("Controller", () => {
   describe("DropIfRunning", () => {
     it.scoped("a busy slot rejects SlotBusy; the owner is untouched and the rejected body never runs", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
-        const owner = yield* supervisor.submitAndWatch(
+        const { controller, events, supervisor } = yield* withController()
+        const owner = yield* controller.submitAndWatch(
           ControllerSpec.dropIfRunning(TaskSpec.once("job", Effect.sleep("1 second")))
         )
         const { runs, task } = yield* counting(Effect.void)
-        const dropped = yield* supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("job", task)))
+        const dropped = yield* controller.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("job", task)))
         const reason = rejectedWith(yield* outcomeNow(dropped), "SlotBusy")
         assert.strictEqual(reason, "slot is busy; DropIfRunning rejected the submission (running)")
-        assertView(Controller.slot(yield* supervisor.controllerSnapshot, "job"), {
+        assertView(Controller.slot(yield* controller.snapshot, "job"), {
           slot: "job",
           status: "Running",
           ownerId: owner.id,
@@ -537,14 +533,14 @@ describe("Controller", () => {
 
     it.scoped("a terminating slot is busy too", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
-        const owner = yield* supervisor.submitAndWatch(
+        const { controller, events, supervisor } = yield* withController()
+        const owner = yield* controller.submitAndWatch(
           ControllerSpec.queue(TaskSpec.once("job", slowToStop("1 second")))
         )
         yield* settle
-        const next = yield* supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("job", Effect.void)))
+        const next = yield* controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("job", Effect.void)))
         const { runs, task } = yield* counting(Effect.void)
-        const dropped = yield* supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("job", task)))
+        const dropped = yield* controller.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("job", task)))
         assert.strictEqual(
           rejectedWith(yield* outcomeNow(dropped), "SlotBusy"),
           "slot is busy; DropIfRunning rejected the submission (terminating)"
@@ -561,20 +557,20 @@ describe("Controller", () => {
   describe("Replace", () => {
     it.scoped("stops the owner (Canceled); the replacement starts only after the owner's terminal cleanup", () =>
       Effect.gen(function*() {
-        const { events, live, supervisor } = yield* trackedSupervisor({ controller: {} })
+        const { controller, events, live, supervisor } = yield* trackedSupervisor({ controller: {} })
         const { log, stamped } = yield* stamps
-        const owner = yield* supervisor.submitAndWatch(
+        const owner = yield* controller.submitAndWatch(
           ControllerSpec.replace(TaskSpec.once("old", stamped("old", slowToStop("2 seconds")))).pipe(
             ControllerSpec.withSlot("r")
           )
         )
         yield* advance("1 second")
-        const replacement = yield* supervisor.submitAndWatch(
+        const replacement = yield* controller.submitAndWatch(
           ControllerSpec.replace(TaskSpec.once("new", stamped("new", Effect.sleep("1 second")))).pipe(
             ControllerSpec.withSlot("r")
           )
         )
-        assertView(Controller.slot(yield* supervisor.controllerSnapshot, "r"), {
+        assertView(Controller.slot(yield* controller.snapshot, "r"), {
           slot: "r",
           status: "Terminating",
           ownerId: owner.id,
@@ -584,7 +580,7 @@ describe("Controller", () => {
         yield* advance("1999 millis")
         assert.deepStrictEqual(yield* Ref.get(log), ["old@0"])
         assert.isUndefined(yield* outcomeNow(owner))
-        assertView(Controller.slot(yield* supervisor.controllerSnapshot, "r"), {
+        assertView(Controller.slot(yield* controller.snapshot, "r"), {
           slot: "r",
           status: "Terminating",
           ownerId: owner.id,
@@ -594,7 +590,7 @@ describe("Controller", () => {
         yield* advance("1 millis")
         assert.strictEqual((yield* outcomeNow(owner))?._tag, "Canceled")
         assert.deepStrictEqual(yield* Ref.get(log), ["old@0", "new@3000"])
-        assertView(Controller.slot(yield* supervisor.controllerSnapshot, "r"), {
+        assertView(Controller.slot(yield* controller.snapshot, "r"), {
           slot: "r",
           status: "Running",
           ownerId: replacement.id,
@@ -642,15 +638,15 @@ describe("Controller", () => {
 
     it.scoped("a stubborn owner is force-aborted after the grace, and only then does the replacement start", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController({}, { grace: "3 seconds" })
-        const owner = yield* supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("job", stubborn)))
+        const { controller, events, supervisor } = yield* withController({}, { grace: "3 seconds" })
+        const owner = yield* controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("job", stubborn)))
         yield* settle
         const { runs, task } = yield* counting(Effect.void)
-        const replacement = yield* supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("job", task)))
+        const replacement = yield* controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("job", task)))
         yield* advance("2999 millis")
         assert.strictEqual(yield* Ref.get(runs), 0)
         assert.isUndefined(yield* outcomeNow(owner))
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "job").status, "Terminating")
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "job").status, "Terminating")
         yield* advance("1 millis")
         assert.strictEqual((yield* outcomeNow(owner))?._tag, "ForceAborted")
         assert.strictEqual((yield* outcomeNow(replacement))?._tag, "Completed")
@@ -668,10 +664,10 @@ describe("Controller", () => {
 
     it.scoped("latest replace wins: a waiting replacement is rejected SupersededByReplace and never runs", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const { log, stamped } = yield* stamps
         const submit = (name: string, body: Effect.Effect<void> = Effect.void) =>
-          supervisor.submitAndWatch(
+          controller.submitAndWatch(
             ControllerSpec.replace(TaskSpec.once(name, stamped(name, body))).pipe(ControllerSpec.withSlot("s"))
           )
         const owner = yield* submit("owner", slowToStop("1 second"))
@@ -687,7 +683,7 @@ describe("Controller", () => {
           rejectedWith(yield* outcomeNow(r2), "SupersededByReplace"),
           "superseded by a newer replacement"
         )
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.strictEqual(snapshot.totalQueued, 1)
         assertView(Controller.slot(snapshot, "s"), {
           slot: "s",
@@ -726,14 +722,14 @@ describe("Controller", () => {
 
     it.scoped("queued Queue work is not displaced: it stays behind the replacement head", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const { log, stamped } = yield* stamps
         const submit = (
           make: typeof ControllerSpec.queue,
           name: string,
           body: Effect.Effect<void> = Effect.sleep("1 second")
         ) =>
-          supervisor.submitAndWatch(make(TaskSpec.once(name, stamped(name, body))).pipe(ControllerSpec.withSlot("s")))
+          controller.submitAndWatch(make(TaskSpec.once(name, stamped(name, body))).pipe(ControllerSpec.withSlot("s")))
         const owner = yield* submit(ControllerSpec.queue, "owner", slowToStop("1 second"))
         yield* settle
         const q1 = yield* submit(ControllerSpec.queue, "q1")
@@ -743,7 +739,7 @@ describe("Controller", () => {
         rejectedWith(yield* outcomeNow(r1), "SupersededByReplace")
         assert.isUndefined(yield* outcomeNow(q1))
         assert.isUndefined(yield* outcomeNow(q2))
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.strictEqual(Controller.slot(snapshot, "s").queueDepth, 3)
         assert.strictEqual(snapshot.totalQueued, 3)
 
@@ -765,8 +761,11 @@ describe("Controller", () => {
 
     it.scoped("a replace of an owner already being removed leaves no force-abort timer behind", () =>
       Effect.gen(function*() {
-        const { events, live, supervisor } = yield* trackedSupervisor({ controller: {}, grace: "10 seconds" })
-        const owner = yield* supervisor.submitAndWatch(
+        const { controller, events, live, supervisor } = yield* trackedSupervisor({
+          controller: {},
+          grace: "10 seconds"
+        })
+        const owner = yield* controller.submitAndWatch(
           ControllerSpec.replace(TaskSpec.once("job", slowToStop("1 second")))
         )
         yield* settle
@@ -774,11 +773,11 @@ describe("Controller", () => {
         // again (a second timer would replace the first, which then outlives the task and the shutdown)
         assert.isTrue(yield* supervisor.remove(owner.id))
         // a stop by id does not make the slot Terminating
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "job").status, "Running")
-        const replacement = yield* supervisor.submitAndWatch(
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "job").status, "Running")
+        const replacement = yield* controller.submitAndWatch(
           ControllerSpec.replace(TaskSpec.once("job", Effect.sleep("1 second")))
         )
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "job").status, "Terminating")
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "job").status, "Terminating")
         yield* advance("1 second")
         assert.strictEqual((yield* outcomeNow(owner))?._tag, "Canceled")
         yield* advance("1 second")
@@ -797,18 +796,18 @@ describe("Controller", () => {
   describe("slot keys", () => {
     it.scoped("withSlot puts differently named tasks into one slot; by default each task name is its own slot", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const { log, stamped } = yield* stamps
         const task = (name: string) => TaskSpec.once(name, stamped(name, Effect.sleep("1 second")))
-        const shared1 = yield* supervisor.submitAndWatch(
+        const shared1 = yield* controller.submitAndWatch(
           ControllerSpec.queue(task("x")).pipe(ControllerSpec.withSlot("k"))
         )
-        const shared2 = yield* supervisor.submitAndWatch(
+        const shared2 = yield* controller.submitAndWatch(
           ControllerSpec.queue(task("y")).pipe(ControllerSpec.withSlot("k"))
         )
-        const own1 = yield* supervisor.submitAndWatch(ControllerSpec.queue(task("u")))
-        const own2 = yield* supervisor.submitAndWatch(ControllerSpec.queue(task("v")))
-        const snapshot = yield* supervisor.controllerSnapshot
+        const own1 = yield* controller.submitAndWatch(ControllerSpec.queue(task("u")))
+        const own2 = yield* controller.submitAndWatch(ControllerSpec.queue(task("v")))
+        const snapshot = yield* controller.snapshot
         assert.deepStrictEqual(
           snapshot.slots.map((v) => [v.slot, v.ownerId, v.queueDepth]),
           [["k", shared1.id, 1], ["u", own1.id, 0], ["v", own2.id, 0]]
@@ -832,9 +831,9 @@ describe("Controller", () => {
 
     it.scoped("an empty slot key fails with ConfigError and nothing is published", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const error = yield* Effect.flip(
-          supervisor.submit(ControllerSpec.queue(TaskSpec.once("job", Effect.void)).pipe(ControllerSpec.withSlot("")))
+          controller.submit(ControllerSpec.queue(TaskSpec.once("job", Effect.void)).pipe(ControllerSpec.withSlot("")))
         )
         assert.strictEqual(error._tag, "ConfigError")
         assert.strictEqual((error as { field?: string }).field, "slot")
@@ -845,27 +844,27 @@ describe("Controller", () => {
 
   describe("remove and cancel of queued work", () => {
     const setup = Effect.gen(function*() {
-      const { events, supervisor } = yield* withController()
+      const { controller, events, supervisor } = yield* withController()
       const { runs, task } = yield* counting(Effect.sleep("1 second"))
       const submit = (name: string) =>
-        supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once(name, task)).pipe(ControllerSpec.withSlot("s")))
+        controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once(name, task)).pipe(ControllerSpec.withSlot("s")))
       const owner = yield* submit("owner")
       const q1 = yield* submit("q1")
       const q2 = yield* submit("q2")
       const q3 = yield* submit("q3")
-      return { events, owner, q1, q2, q3, runs, supervisor }
+      return { controller, events, owner, q1, q2, q3, runs, supervisor }
     })
 
     it.scoped("remove by id takes it off the queue: TaskRemoveRequested, then ControllerRejected(RemovedFromQueue)", () =>
       Effect.gen(function*() {
-        const { events, owner, q1, q2, q3, runs, supervisor } = yield* setup
+        const { controller, events, owner, q1, q2, q3, runs, supervisor } = yield* setup
         assert.isTrue(yield* supervisor.remove(q2.id))
         assert.strictEqual(
           rejectedWith(yield* outcomeNow(q2), "RemovedFromQueue"),
           "removed from controller queue before start"
         )
         assert.isFalse(yield* supervisor.remove(q2.id), "a second remove finds it gone")
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.strictEqual(Controller.slot(snapshot, "s").queueDepth, 2)
         assert.strictEqual(snapshot.totalQueued, 2)
         assert.strictEqual(Controller.slot(snapshot, "s").ownerId, owner.id)
@@ -902,14 +901,14 @@ describe("Controller", () => {
 
     it.scoped("cancel by id does the same with reason manual_cancel; a second cancel returns false", () =>
       Effect.gen(function*() {
-        const { events, owner, q1, q2, q3, runs, supervisor } = yield* setup
+        const { controller, events, owner, q1, q2, q3, runs, supervisor } = yield* setup
         assert.isTrue(yield* supervisor.cancel(q1.id))
         rejectedWith(yield* outcomeNow(q1), "RemovedFromQueue")
         assert.isFalse(yield* supervisor.cancel(q1.id))
         assert.isTrue(yield* supervisor.cancel(q3.id))
         rejectedWith(yield* outcomeNow(q3), "RemovedFromQueue")
         // the owner is not affected
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "s").status, "Running")
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "s").status, "Running")
         assert.isUndefined(yield* outcomeNow(owner))
         const waiter = yield* Effect.fork(Effect.all([owner.await, q2.await]))
         yield* advance("1 second")
@@ -931,8 +930,8 @@ describe("Controller", () => {
 
     it.scoped("ids of rejected work are gone (false), an id never issued is not found; remove of the owner lets the queue advance", () =>
       Effect.gen(function*() {
-        const { events, owner, q1, runs, supervisor } = yield* setup
-        const dropped = yield* supervisor.submitAndWatch(
+        const { controller, events, owner, q1, runs, supervisor } = yield* setup
+        const dropped = yield* controller.submitAndWatch(
           ControllerSpec.dropIfRunning(TaskSpec.once("d", Effect.void)).pipe(ControllerSpec.withSlot("s"))
         )
         rejectedWith(yield* outcomeNow(dropped), "SlotBusy")
@@ -943,7 +942,7 @@ describe("Controller", () => {
         assert.isTrue(yield* supervisor.cancel(owner.id))
         assert.strictEqual((yield* owner.await)._tag, "Canceled")
         yield* settle
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "s").ownerId, q1.id)
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "s").ownerId, q1.id)
         assert.strictEqual(yield* Ref.get(runs), 2)
         yield* supervisor.shutdown
         assert.strictEqual(oneOf(events, "AttemptStarting", q1.id).at, 0)
@@ -954,17 +953,17 @@ describe("Controller", () => {
   describe("registry rejection", () => {
     it.scoped("a name registered elsewhere is rejected AlreadyExists by the registry and the slot moves on", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const direct = yield* supervisor.add(TaskSpec.once("dup", neverEnding))
         const { runs, task } = yield* counting(Effect.sleep("1 second"))
         const submit = (name: string) =>
-          supervisor.submitAndWatch(ControllerSpec.queue(TaskSpec.once(name, task)).pipe(ControllerSpec.withSlot("s")))
+          controller.submitAndWatch(ControllerSpec.queue(TaskSpec.once(name, task)).pipe(ControllerSpec.withSlot("s")))
         const owner = yield* submit("owner")
         const dup = yield* submit("dup")
         const after = yield* submit("after")
         const waiter = yield* Effect.fork(Effect.all([owner.await, dup.await, after.await]))
         yield* advance("1 second")
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "s").ownerId, after.id)
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "s").ownerId, after.id)
         yield* advance("1 second")
         const [ownerOutcome, dupOutcome, afterOutcome] = yield* Fiber.join(waiter)
         assert.strictEqual(ownerOutcome._tag, "Completed")
@@ -984,15 +983,15 @@ describe("Controller", () => {
 
     it.scoped("at an idle slot the rejected submission leaves the slot idle", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         yield* supervisor.add(TaskSpec.once("dup", neverEnding))
-        const handle = yield* supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("dup", Effect.void)))
+        const handle = yield* controller.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("dup", Effect.void)))
         rejectedWith(yield* outcomeNow(handle), "AlreadyExists")
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.deepStrictEqual(snapshot.slots, [])
         assert.deepStrictEqual(Controller.slot(snapshot, "dup"), idleView("dup"))
         // the slot is free for the next submission
-        const next = yield* supervisor.submitAndWatch(
+        const next = yield* controller.submitAndWatch(
           ControllerSpec.queue(TaskSpec.once("fresh", Effect.void)).pipe(
             ControllerSpec.withSlot("dup")
           )
@@ -1007,14 +1006,14 @@ describe("Controller", () => {
   describe("shutdown", () => {
     it.scoped("rejects all queued work ControllerShuttingDown, starts none, and drains the owners", () =>
       Effect.gen(function*() {
-        const { events, live, supervisor } = yield* trackedSupervisor({ controller: {} })
+        const { controller, events, live, supervisor } = yield* trackedSupervisor({ controller: {} })
         const { runs, task } = yield* counting(Effect.void)
         const queued = (name: string, slot: string, make: typeof ControllerSpec.queue = ControllerSpec.queue) =>
-          supervisor.submitAndWatch(make(TaskSpec.once(name, task)).pipe(ControllerSpec.withSlot(slot)))
-        const a = yield* supervisor.submitAndWatch(
+          controller.submitAndWatch(make(TaskSpec.once(name, task)).pipe(ControllerSpec.withSlot(slot)))
+        const a = yield* controller.submitAndWatch(
           ControllerSpec.queue(TaskSpec.once("a", slowToStop("2 seconds"))).pipe(ControllerSpec.withSlot("A"))
         )
-        const b = yield* supervisor.submitAndWatch(
+        const b = yield* controller.submitAndWatch(
           ControllerSpec.queue(TaskSpec.once("b", slowToStop("1 second"))).pipe(ControllerSpec.withSlot("B"))
         )
         yield* settle
@@ -1023,7 +1022,7 @@ describe("Controller", () => {
         const b1 = yield* queued("b1", "B", ControllerSpec.replace)
         yield* settle
         assert.strictEqual(yield* Ref.get(runs), 0)
-        assert.strictEqual(Controller.slot(yield* supervisor.controllerSnapshot, "B").status, "Terminating")
+        assert.strictEqual(Controller.slot(yield* controller.snapshot, "B").status, "Terminating")
 
         const shutdown = yield* Effect.fork(supervisor.shutdown)
         yield* settle
@@ -1033,11 +1032,11 @@ describe("Controller", () => {
             "controller is shutting down"
           )
         }
-        assert.deepStrictEqual((yield* supervisor.controllerSnapshot).totalQueued, 0)
-        const late = yield* Effect.flip(supervisor.submit(ControllerSpec.queue(TaskSpec.once("late", task))))
+        assert.deepStrictEqual((yield* controller.snapshot).totalQueued, 0)
+        const late = yield* Effect.flip(controller.submit(ControllerSpec.queue(TaskSpec.once("late", task))))
         assert.strictEqual(late._tag, "ShuttingDown")
         const lateWatched = yield* Effect.flip(
-          supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("a", task)))
+          controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("a", task)))
         )
         assert.strictEqual(lateWatched._tag, "ShuttingDown")
         // the owners take their cleanup time, like any task
@@ -1075,32 +1074,15 @@ describe("Controller", () => {
       }))
   })
 
-  it.scoped("without controller config every controller call fails ControllerNotConfigured and nothing happens", () =>
-    Effect.gen(function*() {
-      const { events, supervisor } = yield* supervisorWith()
-      const { runs, task } = yield* counting(Effect.void)
-      const spec = ControllerSpec.queue(TaskSpec.once("job", task))
-      assert.strictEqual((yield* Effect.flip(supervisor.submit(spec)))._tag, "ControllerNotConfigured")
-      assert.strictEqual((yield* Effect.flip(supervisor.submitAndWatch(spec)))._tag, "ControllerNotConfigured")
-      assert.strictEqual((yield* Effect.flip(supervisor.controllerSnapshot))._tag, "ControllerNotConfigured")
-      yield* settle
-      assert.strictEqual(yield* Ref.get(runs), 0)
-      assert.deepStrictEqual(yield* supervisor.list, [])
-      // no id was used up
-      assert.strictEqual((yield* supervisor.add(TaskSpec.once("direct", Effect.void))).id, 1)
-      yield* supervisor.shutdown
-      assert.isEmpty(events.filter((e) => e._tag.startsWith("Controller") || ("task" in e && e.task === "job")))
-    }))
-
   it.scoped("controllerSnapshot: slots sorted by key, status, owner, depth, statusFor, runningCount, totalQueued", () =>
     Effect.gen(function*() {
-      const { supervisor } = yield* withController()
+      const { controller, supervisor } = yield* withController()
       const submit = (make: typeof ControllerSpec.queue, name: string, slot: string, body: Effect.Effect<void>) =>
-        supervisor.submitAndWatch(make(TaskSpec.once(name, body)).pipe(ControllerSpec.withSlot(slot)))
+        controller.submitAndWatch(make(TaskSpec.once(name, body)).pipe(ControllerSpec.withSlot(slot)))
       const c = yield* submit(ControllerSpec.queue, "c", "c", slowToStop("2 seconds"))
       const a = yield* submit(ControllerSpec.queue, "a", "a", neverEnding)
       const aNext = yield* submit(ControllerSpec.queue, "a-next", "a", neverEnding)
-      let snapshot = yield* supervisor.controllerSnapshot
+      let snapshot = yield* controller.snapshot
       assert.deepStrictEqual(snapshot.slots.map((v) => v.slot), ["a", "c"])
       assert.strictEqual(snapshot.runningCount, 2)
       assert.strictEqual(snapshot.totalQueued, 1)
@@ -1110,7 +1092,7 @@ describe("Controller", () => {
       const c2 = yield* submit(ControllerSpec.replace, "c2", "c", neverEnding)
       const bNext = yield* submit(ControllerSpec.queue, "b-next", "b", neverEnding)
       yield* advance("500 millis")
-      snapshot = yield* supervisor.controllerSnapshot
+      snapshot = yield* controller.snapshot
       assert.deepStrictEqual(snapshot.slots.map((v) => v.slot), ["a", "b", "c"])
       assertView(snapshot.slots[0], { slot: "a", status: "Running", ownerId: a.id, queueDepth: 1, statusFor: 1500 })
       assertView(snapshot.slots[1], { slot: "b", status: "Running", ownerId: b.id, queueDepth: 1, statusFor: 500 })
@@ -1119,7 +1101,7 @@ describe("Controller", () => {
       assert.strictEqual(snapshot.totalQueued, 3)
 
       yield* advance("1500 millis")
-      snapshot = yield* supervisor.controllerSnapshot
+      snapshot = yield* controller.snapshot
       assertView(snapshot.slots[2], { slot: "c", status: "Running", ownerId: c2.id, queueDepth: 0, statusFor: 0 })
       assertView(snapshot.slots[0], { slot: "a", status: "Running", ownerId: a.id, queueDepth: 1, statusFor: 3000 })
       assert.strictEqual(snapshot.runningCount, 3)
@@ -1128,23 +1110,28 @@ describe("Controller", () => {
 
       assert.isTrue(yield* supervisor.remove(bNext.id))
       yield* supervisor.cancel(b.id)
-      snapshot = yield* supervisor.controllerSnapshot
+      snapshot = yield* controller.snapshot
       assert.deepStrictEqual(snapshot.slots.map((v) => v.slot), ["a", "c"])
       assert.deepStrictEqual(Controller.slot(snapshot, "b"), idleView("b"))
       assert.strictEqual(snapshot.totalQueued, 1)
       yield* supervisor.shutdown
       rejectedWith(yield* aNext.await, "ControllerShuttingDown")
-      const after = yield* supervisor.controllerSnapshot
+      const after = yield* controller.snapshot
       assert.deepStrictEqual([after.slots, after.runningCount, after.totalQueued], [[], 0, 0])
     }))
 
   describe("events never drive slot state", () => {
     /** One run of every policy; everything it reports comes from handles and the task bodies. */
-    const scenario = (supervisor: TaskSupervisor.TaskSupervisor["Type"]) =>
+    const scenario = (
+      { controller, supervisor }: {
+        readonly controller: Controller.Controller["Type"]
+        readonly supervisor: TaskSupervisor.TaskSupervisor["Type"]
+      }
+    ) =>
       Effect.gen(function*() {
         const { log, stamped } = yield* stamps
         const submit = (make: typeof ControllerSpec.queue, name: string, slot: string, body: Effect.Effect<void>) =>
-          supervisor.submitAndWatch(make(TaskSpec.once(name, stamped(name, body))).pipe(ControllerSpec.withSlot(slot)))
+          controller.submitAndWatch(make(TaskSpec.once(name, stamped(name, body))).pipe(ControllerSpec.withSlot(slot)))
         const handles: Array<TaskHandle<never>> = [
           yield* submit(ControllerSpec.queue, "q1", "q", Effect.sleep("1 second")),
           yield* submit(ControllerSpec.queue, "q2", "q", Effect.sleep("1 second")),
@@ -1173,15 +1160,14 @@ describe("Controller", () => {
 
     it.scoped("with a recording subscriber", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
-        assert.deepStrictEqual(yield* scenario(supervisor), expected)
+        const { controller, events, supervisor } = yield* withController()
+        assert.deepStrictEqual(yield* scenario({ controller, supervisor }), expected)
         assert.isNotEmpty(ofTag(events, "ControllerSlotTransition"))
       }))
 
     it.scoped("with no subscriber at all (nothing is published)", () =>
       Effect.gen(function*() {
-        const supervisor = yield* supervisorWithSubscribers({ controller: {} }, [])
-        assert.deepStrictEqual(yield* scenario(supervisor), expected)
+        assert.deepStrictEqual(yield* scenario(yield* controllerWithSubscribers({}, [])), expected)
       }))
 
     it.scoped("with a blocked capacity-1 subscriber that drops everything after the first event", () =>
@@ -1193,11 +1179,8 @@ describe("Controller", () => {
           capacity: 1,
           onEvent: () => Effect.zipRight(Ref.update(received, (n) => n + 1), Deferred.await(release))
         })
-        const supervisor = yield* supervisorWithSubscribers(
-          { controller: {}, subscriberShutdownTimeout: 0 },
-          [blocked]
-        )
-        assert.deepStrictEqual(yield* scenario(supervisor), expected)
+        const built = yield* controllerWithSubscribers({ subscriberShutdownTimeout: 0 }, [blocked])
+        assert.deepStrictEqual(yield* scenario(built), expected)
         assert.strictEqual(yield* Ref.get(received), 1)
       }))
   })
@@ -1205,12 +1188,12 @@ describe("Controller", () => {
   describe("concurrency", () => {
     it.scoped("40 concurrent dropIfRunning submissions into one slot start exactly one task", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const { runs, task } = yield* counting(Effect.sleep("1 second"))
         const handles = yield* Effect.all(
           Array.from(
             { length: 40 },
-            () => supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("hot", task)))
+            () => controller.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("hot", task)))
           ),
           { concurrency: "unbounded" }
         )
@@ -1230,7 +1213,7 @@ describe("Controller", () => {
 
     it.scoped("50 concurrent replace submissions settle with one running owner and an empty queue", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const ran = new Set<number>()
         const { peak, wrap } = yield* gauge
         const body = Effect.flatMap(TaskSpec.CurrentTask, ({ id }) => {
@@ -1240,13 +1223,13 @@ describe("Controller", () => {
         const handles = yield* Effect.all(
           Array.from(
             { length: 50 },
-            () => supervisor.submitAndWatch(ControllerSpec.replace(TaskSpec.once("hot", body)))
+            () => controller.submitAndWatch(ControllerSpec.replace(TaskSpec.once("hot", body)))
           ),
           { concurrency: "unbounded" }
         )
         yield* advance("10 millis")
         yield* advance("10 millis")
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.strictEqual(snapshot.slots.length, 1)
         const view = Controller.slot(snapshot, "hot")
         assert.strictEqual(view.status, "Running")
@@ -1283,17 +1266,17 @@ describe("Controller", () => {
 
     it.scoped("128 distinct slots run at once", () =>
       Effect.gen(function*() {
-        const { events, supervisor } = yield* withController()
+        const { controller, events, supervisor } = yield* withController()
         const { current, peak, wrap } = yield* gauge
         const names = Array.from({ length: 128 }, (_, i) => `slot-${String(i).padStart(3, "0")}`)
         const handles = yield* Effect.all(
           names.map((name) =>
-            supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once(name, wrap(neverEnding))))
+            controller.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once(name, wrap(neverEnding))))
           ),
           { concurrency: "unbounded" }
         )
         yield* settle
-        const snapshot = yield* supervisor.controllerSnapshot
+        const snapshot = yield* controller.snapshot
         assert.strictEqual(snapshot.slots.length, 128)
         assert.strictEqual(snapshot.runningCount, 128)
         assert.strictEqual(snapshot.totalQueued, 0)

@@ -11,11 +11,11 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
-import { Bus } from "../src/internal/subscribers.js"
+import { Bus } from "../src/internal/bus.js"
 import * as Subscriber from "../src/Subscriber.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
-import { isDiagnostic, ShutdownRequested } from "../src/SupervisorEvent.js"
+import { isDiagnostic } from "../src/SupervisorEvent.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { ofTag } from "./utils/events.js"
@@ -23,12 +23,11 @@ import { advance, isRunning, pad, poll, settle, spin } from "./utils/fibers.js"
 import { recording } from "./utils/recorder.js"
 import { failNTimes, neverEnding } from "./utils/tasks.js"
 
-/**
- * A supervisor in the current scope built from `subscribers` (a Layer adding
- * them) and `config`. Build one per test: `Subscriber.layer` sets the
- * subscribers of the building fiber, so a second build would inherit them.
- */
-const supervisorFrom = <E>(subscribers: Layer.Layer<never, E>, config: SupervisorConfig.Input = {}) =>
+/** A supervisor in the current scope built from `subscribers` (a Layer adding them) and `config`. */
+const supervisorFrom = <E>(
+  subscribers: Layer.Layer<never, E, SupervisorConfig.SupervisorConfig>,
+  config: SupervisorConfig.Input = {}
+) =>
   Effect.map(
     Layer.build(
       TaskSupervisor.layer.pipe(Layer.provide(subscribers), Layer.provide(SupervisorConfig.layer(config)))
@@ -269,13 +268,16 @@ describe("Subscriber", () => {
             const bus = new Bus(yield* Effect.clock, runtime, 16)
             const gate = yield* Deferred.make<void>()
             let received = 0
-            bus.subscribe(Subscriber.make({
-              name: "blocked",
-              capacity: 2,
-              onEvent: (event) =>
-                event.seq === 1 ? pad(j) : Effect.zipRight(Deferred.await(gate), Effect.sync(() => void received++))
-            }))
-            const publish = () => bus.publish(ShutdownRequested({ seq: bus.next(), at: 0 }))
+            bus.subscribe({
+              subscriber: Subscriber.make({
+                name: "blocked",
+                capacity: 2,
+                onEvent: (event) =>
+                  event.seq === 1 ? pad(j) : Effect.zipRight(Deferred.await(gate), Effect.sync(() => void received++))
+              }),
+              context: runtime.context
+            })
+            const publish = () => bus.emit("ShutdownRequested", {})
             publish()
             yield* spin(2)
             for (let i = 0; i < 30; i++) {

@@ -167,11 +167,7 @@ const scenario = (
       shutdownReturnedAt: returnedAt - t0,
       leftRunning: statuses.filter((status) => !FiberStatus.isDone(status)).length
     } satisfies Run
-  }).pipe(
-    Effect.scoped,
-    // each run gets exactly its own subscribers
-    Effect.locally(Subscriber.currentSubscribers, [])
-  )
+  }).pipe(Effect.scoped)
 
 /**
  * The scenario with no faulty subscriber, with the facts every other run is

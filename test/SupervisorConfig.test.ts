@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
@@ -382,13 +383,13 @@ describe("SupervisorConfig", () => {
         assert.include(error.message, "TASKVISOR_GRACE")
       }))
 
-    it.effect("config(prefix) reads the raw input", () =>
+    it.effect("config reads the raw input, under a prefix with Config.nested", () =>
       Effect.gen(function*() {
-        const input = yield* SupervisorConfig.config().pipe(
+        const input = yield* Config.nested(SupervisorConfig.config, "TASKVISOR").pipe(
           Effect.withConfigProvider(envProvider([["TASKVISOR_MAX_CONCURRENT", "6"], ["TASKVISOR_GRACE", "2 seconds"]]))
         )
         assert.strictEqual(input.maxConcurrent, 6)
-        assert.strictEqual(input.grace, "2 seconds")
+        assertDuration(input.grace as Duration.Duration, "2 seconds")
         assert.isUndefined(input.busCapacity)
       }))
   })

@@ -10,13 +10,17 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as Scope from "effect/Scope"
+import * as v8 from "node:v8"
+import * as vm from "node:vm"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
@@ -25,9 +29,25 @@ import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { narrow } from "./utils/controller.js"
 import { assertTaskOrder, ms, ofTag } from "./utils/events.js"
-import { advance, settle } from "./utils/fibers.js"
+import { advance, settle, spin } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { neverEnding, perRun } from "./utils/tasks.js"
+
+v8.setFlagsFromString("--expose-gc")
+const gc: () => void = vm.runInNewContext("gc")
+
+/** Two collections, each on a fresh macrotask so that WeakRefs made in the current job can be cleared. */
+const collectGarbage = Effect.promise(() =>
+  new Promise<void>((resolve) =>
+    setTimeout(() => {
+      gc()
+      setTimeout(() => {
+        gc()
+        resolve()
+      }, 0)
+    }, 0)
+  )
+)
 
 class Refused extends Data.TaggedError("Refused")<{ readonly message: string }> {}
 
@@ -244,6 +264,96 @@ describe("attempt scopes", () => {
       assert.deepStrictEqual(log, ["late"])
     }))
 
+  it.scoped("a timed-out attempt's scope closes as interrupted, as Effect.scoped inside Effect.timeout would", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const seen = yield* Ref.make<ReadonlyArray<string>>([])
+      const transaction = Effect.acquireRelease(
+        Effect.succeed("tx"),
+        (_, exit) =>
+          Ref.update(
+            seen,
+            (
+              s
+            ) => [
+              ...s,
+              Exit.isSuccess(exit) ? "commit" : Exit.isInterrupted(exit) ? "rollback (interrupted)" : "rollback"
+            ]
+          )
+      )
+      const handle = yield* supervisor.add(
+        TaskSpec.once("tx", Effect.zipRight(transaction, Effect.never)).pipe(TaskSpec.withTimeout("1 second"))
+      )
+      yield* advance("1 second")
+      assert.strictEqual((yield* handle.await)._tag, "Failed")
+      assert.deepStrictEqual(yield* Ref.get(seen), ["rollback (interrupted)"])
+    }))
+
+  it.scoped("a timed-out attempt whose release dies is still a timeout, with the release's defect kept", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.once(
+          "t",
+          Effect.zipRight(
+            Effect.acquireRelease(Effect.void, () => Effect.die(new Error("release broke"))),
+            Effect.never
+          )
+        ).pipe(TaskSpec.withTimeout("1 second"))
+      )
+      yield* advance("1 second")
+      const outcome = narrow(yield* handle.await, "Failed")
+      assert.strictEqual(outcome.reason, "timed out after 1s")
+      assert.deepStrictEqual(failures(outcome.cause).map((e) => (e as { _tag: string })._tag), ["TaskTimeout"])
+      assert.deepStrictEqual(defects(outcome.cause), ["release broke"])
+      assert.deepStrictEqual(attemptEnds(events, "t"), ["AttemptTimedOut"])
+    }))
+
+  it.scoped("what an attempt acquired is not kept reachable once released: not by the task, not through a backoff", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const refs: Array<WeakRef<object>> = []
+      const acquire = Effect.acquireRelease(
+        Effect.sync(() => {
+          const big = { payload: new Uint8Array(1024) }
+          refs.push(new WeakRef(big))
+          return big
+        }),
+        (big) => Effect.sync(() => void big.payload)
+      )
+      yield* supervisor.add(
+        TaskSpec.restartable("r", Effect.zipRight(acquire, Effect.fail(refused))).pipe(TaskSpec.withBackoff(tenMillis))
+      )
+      yield* supervisor.add(TaskSpec.periodic("p", acquire, "1 hour"))
+      yield* settle
+      for (let i = 0; i < 3; i++) yield* advance("10 millis")
+      yield* collectGarbage
+      assert.isAtLeast(refs.length, 5)
+      assert.deepStrictEqual(refs.map((ref) => ref.deref() === undefined), refs.map(() => true))
+    }))
+
+  it.scoped("a retry schedule that needs a Scope gets the next attempt's", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const log = yield* Ref.make<ReadonlyArray<string>>([])
+      const note = (line: string) => Ref.update(log, (lines) => [...lines, line])
+      const schedule = Schedule.spaced("1 second").pipe(
+        Schedule.tapInput(() => Effect.acquireRelease(note("step acquired"), () => note("step released")))
+      )
+      const { task } = yield* perRun((run) => Effect.zipRight(note(`attempt ${run}`), Effect.fail(refused)))
+      yield* supervisor.add(TaskSpec.restartable("s", task).pipe(TaskSpec.withSchedule(schedule)))
+      yield* settle
+      assert.deepStrictEqual(yield* Ref.get(log), ["attempt 1", "step acquired"])
+      yield* advance("1 second")
+      assert.deepStrictEqual(yield* Ref.get(log), [
+        "attempt 1",
+        "step acquired",
+        "attempt 2",
+        "step released",
+        "step acquired"
+      ])
+    }))
+
   it.effect("a task built by TaskSpec.toLayer gets attempt scopes too, not the layer's scope", () =>
     Effect.gen(function*() {
       const connections = yield* pool
@@ -364,6 +474,45 @@ describe("user values are read under a guard", () => {
       assert.match(outcome.reason, /^retry schedule failed: .*delay.* \(while handling: connection refused\)$/)
     }))
 
+  it.scoped("a failure whose message getter throws is described as such and handled like any failure", () =>
+    Effect.gen(function*() {
+      class MessageBomb extends Error {
+        override get message(): string {
+          throw new Error("message getter exploded")
+        }
+      }
+      const { events, supervisor } = yield* supervisorWith()
+      const { runs, task } = yield* perRun(() => Effect.fail(new MessageBomb()))
+      const handle = yield* supervisor.add(
+        TaskSpec.restartable("msg", task).pipe(TaskSpec.withBackoff(tenMillis), TaskSpec.withMaxRetries(2))
+      )
+      yield* advance("10 millis")
+      yield* advance("10 millis")
+      const outcome = narrow(yield* handle.await, "Failed")
+      assert.strictEqual(yield* Ref.get(runs), 3)
+      assert.strictEqual(outcome.reason, "retry limit reached after 2 of 2 retries: a failure that cannot be described")
+      assert.deepStrictEqual(ofTag(events, "AttemptFailed", "msg").map((e) => e.reason), [
+        "a failure that cannot be described",
+        "a failure that cannot be described",
+        "a failure that cannot be described"
+      ])
+    }))
+
+  it.scoped("a retry schedule that asks for an infinite delay waits for ever, until the task is stopped", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const { runs, task } = yield* perRun(() => Effect.fail(refused))
+      const handle = yield* supervisor.add(
+        TaskSpec.restartable("forever", task).pipe(TaskSpec.withSchedule(Schedule.spaced(Duration.infinity)))
+      )
+      yield* advance("1000 days")
+      assert.strictEqual(yield* Ref.get(runs), 1)
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.state), ["BackingOff"])
+      assert.isTrue(Duration.equals(ofTag(events, "BackoffScheduled", "forever")[0].delay, Duration.infinity))
+      assert.isTrue(yield* supervisor.cancel(handle.id))
+      assert.strictEqual((yield* handle.await)._tag, "Canceled")
+    }))
+
   it.effect("a spec whose effect, restart, retry or isFatal is not what its type says is refused at admission", () =>
     Effect.scoped(Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()
@@ -392,30 +541,44 @@ describe("user values are read under a guard", () => {
 })
 
 describe("zero-delay retry loops", () => {
+  /** A task that fails at once, retried with zero backoff; `attempts()` counts its attempts so far. */
+  const hotTask = () => {
+    let attempts = 0
+    const spec = TaskSpec.restartable(
+      "hot",
+      Effect.suspend(() => {
+        attempts++
+        return Effect.fail(refused)
+      })
+    ).pipe(TaskSpec.withBackoff(BackoffPolicy.constant(0)))
+    return { spec, attempts: () => attempts }
+  }
+
+  it.effect("on TestClock a zero delay is a plain yield: a hot task keeps making progress while the test only yields", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const hot = hotTask()
+      yield* supervisor.add(hot.spec)
+      yield* spin(1000)
+      assert.isAtLeast(hot.attempts(), 900)
+      yield* supervisor.shutdown
+    })))
+
   // real time: the property is about Node's event loop, which TestClock does not drive; the test waits on a condition
   it.live("a task retried with zero backoff lets a macrotask run within a bounded number of attempts", () =>
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()
-      let attempts = 0
-      const hot = yield* supervisor.add(
-        TaskSpec.restartable(
-          "hot",
-          Effect.suspend(() => {
-            attempts++
-            return Effect.fail(refused)
-          })
-        ).pipe(TaskSpec.withBackoff(BackoffPolicy.constant(0)))
-      )
+      const hot = hotTask()
+      const handle = yield* supervisor.add(hot.spec)
       const seen = yield* Effect.async<number>((resume) => {
-        const handle = setImmediate(() => resume(Effect.succeed(attempts)))
-        return Effect.sync(() => clearImmediate(handle))
+        const immediate = setImmediate(() => resume(Effect.succeed(hot.attempts())))
+        return Effect.sync(() => clearImmediate(immediate))
       })
       // Effect's scheduler alone lets a macrotask run only after 2048 microtask rounds; a stretch of zero-delay
       // pauses ends after at most 256 of them (or 2 ms)
       assert.isAtMost(seen, 257, `the event loop turned only after ${seen} attempts`)
-      assert.isTrue(yield* supervisor.cancel(hot.id), "a hot task stops on request")
-      assert.strictEqual((yield* hot.await)._tag, "Canceled")
-      const last = ofTag(events, "AttemptStarting", "hot").length
-      assert.isAtLeast(attempts, last)
+      assert.isTrue(yield* supervisor.cancel(handle.id), "a hot task stops on request")
+      assert.strictEqual((yield* handle.await)._tag, "Canceled")
+      assert.isAtLeast(hot.attempts(), ofTag(events, "AttemptStarting", "hot").length)
     }).pipe(Effect.scoped))
 })

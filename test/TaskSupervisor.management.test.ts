@@ -12,7 +12,6 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
-import * as Subscriber from "../src/Subscriber.js"
 import type * as SupervisorError from "../src/SupervisorError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
@@ -65,8 +64,7 @@ describe("TaskSupervisor management", () => {
         yield* settle
         assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "a", "Running", 1], [2, "b", "Running", 1]])
 
-        // built with no inherited subscribers: `currentSubscribers` now holds this test's recorder
-        const other = yield* Effect.locally(supervisorWith(), Subscriber.currentSubscribers, [])
+        const other = yield* supervisorWith()
         const c = yield* other.supervisor.add(TaskSpec.make("a", neverEnding))
         assert.strictEqual(c.id, 1, "ids are per supervisor")
 

@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
 import * as Supervisor from "effect/Supervisor"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as TaskSpec from "../src/TaskSpec.js"
@@ -84,6 +85,18 @@ describe("maxConcurrent", () => {
         "both permits came back, no more"
       )
       assert.strictEqual(after.name, "after-1")
+    }))
+
+  it.scoped("while an effectful retry schedule decides, the task is backing off and its permit is another's", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ maxConcurrent: 1 })
+      const slow = Schedule.spaced("1 second").pipe(Schedule.tapInput(() => Effect.sleep("5 seconds")))
+      yield* supervisor.add(TaskSpec.restartable("a", Effect.fail("boom")).pipe(TaskSpec.withSchedule(slow)))
+      yield* supervisor.add(TaskSpec.make("b", neverEnding))
+      yield* settle
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => `${t.name}:${t.state}`), ["a:BackingOff", "b:Running"])
+      assert.isFalse(yield* supervisor.isAlive("a"))
+      assert.isTrue(yield* supervisor.isAlive("b"))
     }))
 
   it.scoped("a force-aborted attempt's permit goes to the next waiter", () =>

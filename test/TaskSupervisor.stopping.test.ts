@@ -25,7 +25,7 @@ import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { narrow, rejectedWith } from "./utils/controller.js"
 import { assertIdOrder, ofId, ofTag } from "./utils/events.js"
-import { advance, settle } from "./utils/fibers.js"
+import { advance, settle, spin } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { neverEnding, returnsAfterStop, stubborn } from "./utils/tasks.js"
 
@@ -157,6 +157,31 @@ describe("a claimed stop ends the task Canceled whatever its policy", () => {
     }))
 })
 
+describe("a stop claimed while the task finishes", () => {
+  // the actor may yield (Effect's op budget) between deciding an outcome and committing it: a stop claimed then
+  // has claimed a live task, so the outcome is Canceled
+  it.effect("remove returning true always means Canceled, wherever the actor yields", () =>
+    Effect.gen(function*() {
+      const violations: Array<string> = []
+      for (const body of [Effect.void, Effect.fail(tailFailure)]) {
+        for (let ops = 10; ops <= 40; ops++) {
+          for (let j = 0; j <= 3; j++) {
+            yield* Effect.scoped(Effect.gen(function*() {
+              const { supervisor } = yield* supervisorWith()
+              const handle = yield* Effect.withMaxOpsBeforeYield(supervisor.add(TaskSpec.once("t", body)), ops)
+              yield* spin(j)
+              const claimed = yield* supervisor.remove(handle.id)
+              const outcome = yield* handle.await
+              if (claimed && outcome._tag !== "Canceled") violations.push(`ops=${ops} spin=${j}: ${outcome._tag}`)
+              if (!claimed && outcome._tag === "Canceled") violations.push(`ops=${ops} spin=${j}: unclaimed Canceled`)
+            }))
+          }
+        }
+      }
+      assert.deepStrictEqual(violations, [])
+    }))
+})
+
 describe("stopping a task that is gone", () => {
   it.scoped("remove and cancel of a finished task return false, by id and by name, and publish nothing", () =>
     Effect.gen(function*() {
@@ -195,11 +220,11 @@ describe("stopping a task that is gone", () => {
 
   it.scoped("ids of rejected work were issued: stopping them returns false", () =>
     Effect.gen(function*() {
-      const { supervisor } = yield* supervisorWith({ controller: {} })
+      const { controller, supervisor } = yield* supervisorWith()
       yield* supervisor.add(TaskSpec.make("taken", neverEnding))
       const duplicate = yield* Effect.flip(supervisor.add(TaskSpec.once("taken", Effect.void)))
       assert.strictEqual(duplicate._tag, "TaskAlreadyExists")
-      const busy = yield* supervisor.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("taken", Effect.void)))
+      const busy = yield* controller.submitAndWatch(ControllerSpec.dropIfRunning(TaskSpec.once("taken", Effect.void)))
       rejectedWith(yield* busy.await, "AlreadyExists")
       assert.isFalse(yield* supervisor.remove(busy.id))
       assert.isFalse(yield* supervisor.cancel(busy.id))

@@ -1,83 +1,39 @@
+/** The retry loop of one task: attempts, their scopes, classification of failures, backoff. */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
-import type * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import type * as RestartPolicy from "../RestartPolicy.js"
-import * as SupervisorEvent from "../SupervisorEvent.js"
+import type * as SupervisorEvent from "../SupervisorEvent.js"
 import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskTimeout } from "../TaskError.js"
 import * as TaskOutcome from "../TaskOutcome.js"
-import { CurrentTask } from "../TaskSpec.js"
 import { AttemptScope } from "./attemptScope.js"
+import type { Bus, Fields } from "./bus.js"
 import { zeroDelay } from "./eventLoop.js"
-import type { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
-import type { Bus } from "./subscribers.js"
-
-/** A task spec with every setting resolved against the supervisor defaults. */
-export interface Resolved {
-  readonly name: string
-  /** One attempt: the task's effect bounded by the timeout (a success with `TimedOut`); its scope is the entry's. */
-  readonly attempt: Effect.Effect<unknown, unknown>
-  readonly restart: RestartPolicy.RestartPolicy
-  readonly schedule: Schedule.Schedule<unknown, unknown, unknown>
-  /** The schedule's initial state, read once at admission. */
-  readonly initial: unknown
-  readonly timeout: Duration.Duration | undefined
-  readonly maxRetries: number | undefined
-  readonly isFatal: ((error: unknown) => boolean) | undefined
-}
-
-/** What `list` reports of a task. */
-export type TaskState = "Waiting" | "Running" | "BackingOff" | "Stopping"
-
-/** One registered task: its registry entry and the state its actor shares with the registry. */
-export interface Entry {
-  readonly id: number
-  readonly spec: Resolved
-  /** Completed by the terminal commit, after the task's last event. */
-  readonly outcome: Outcome
-  /** `Removing` once a stop has been claimed; the name stays reserved until the commit. */
-  state: "Registered" | "Removing"
-  /** What the actor is doing; `list` shows `Stopping` instead once a stop is claimed. */
-  phase: Exclude<TaskState, "Stopping">
-  attempt: number
-  /** The scope of the current (or next) attempt, in the context the attempt runs in. */
-  scope: AttemptScope
-  /** The outcome the actor decided on, if it got that far. */
-  result: TaskOutcome.TaskOutcome<unknown> | undefined
-  /** The outcome of the terminal commit; set exactly once. */
-  finished: TaskOutcome.TaskOutcome<unknown> | undefined
-  fiber: Fiber.RuntimeFiber<void> | undefined
-  /** Whether the actor holds a concurrency permit (a force-abort gives it back). */
-  holdsPermit: boolean
-  /** The force-abort timer of an individual stop. */
-  timer: Fiber.RuntimeFiber<void> | undefined
-}
+import { type Resolved, TimedOut } from "./resolve.js"
+import type { Task } from "./task.js"
+import { CurrentTask } from "./taskSpec.js"
 
 /** The parts of the supervisor an actor uses. */
 export interface ActorEnv {
   readonly bus: Bus
   readonly permits: Permits | undefined
+  /** The terminal commit of the outcome the actor decided on. */
+  readonly commit: (task: Task, outcome: TaskOutcome.TaskOutcome<unknown>) => void
 }
 
-/** What a timed-out attempt returns instead of its value. */
-export const TimedOut = Symbol.for("effect-taskvisor/TimedOut")
 const oneMilli = Duration.millis(1)
-
-/** A zero delay only yields: a timer, even of 0 ms, costs about a millisecond on Node. */
-const sleep = (delay: Duration.Duration): Effect.Effect<void> =>
-  Duration.isZero(delay) ? zeroDelay : Effect.sleep(delay)
 
 const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
@@ -94,16 +50,16 @@ export const tracesAttempts = (fiberRefs: FiberRefs.FiberRefs): boolean =>
  * The context of the entry's next attempt: `base` with its `CurrentTask` and its `Scope` (one copy of
  * `base`, the only per-attempt allocation besides the scope's shell).
  */
-export const attemptContext = <R>(base: Context.Context<R>, entry: Entry): Context.Context<R> => {
+export const attemptContext = <R>(base: Context.Context<R>, task: Task): Context.Context<R> => {
   const services = new Map(base.unsafeMap)
-  services.set(CurrentTask.key, { id: entry.id, name: entry.spec.name, attempt: entry.attempt + 1 })
-  services.set(Scope.Scope.key, entry.scope)
+  services.set(CurrentTask.key, { id: task.id, name: task.spec.name, attempt: task.attempt + 1 })
+  services.set(Scope.Scope.key, task.scope)
   return Context.unsafeMake(services)
 }
 
-const traced = (entry: Entry): Effect.Effect<unknown, unknown> =>
-  Effect.withSpan(entry.spec.attempt, "taskvisor.attempt", {
-    attributes: { task: entry.spec.name, attempt: entry.attempt },
+const traced = (task: Task): Effect.Effect<unknown, unknown> =>
+  Effect.withSpan(task.spec.attempt, "taskvisor.attempt", {
+    attributes: { task: task.spec.name, attempt: task.attempt },
     captureStackTrace: false
   })
 
@@ -150,150 +106,151 @@ const brokenOutcome = (
   })
 }
 
-/** The next schedule state and delay in milliseconds, or `undefined` when the schedule is done. */
+/** The next schedule state and delay in milliseconds (`Infinity`: wait for ever), or `undefined` when done. */
 const decide = (
   now: number,
   [state, , decision]: readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
 ): readonly [unknown, number] | undefined => {
   if (ScheduleDecision.isDone(decision)) return undefined
   const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
-  if (!Number.isFinite(delay)) throw new Error(`it asked for an invalid delay (${delay} ms)`)
+  if (Number.isNaN(delay)) throw new Error("it asked for an invalid delay (NaN ms)")
   return [state, delay]
 }
 
+const interruptedExit = Exit.interrupt(FiberId.none)
+
+const nothingReleased: Effect.Effect<undefined> = Effect.succeed(undefined)
+
 /**
- * The retry loop of one task. It runs uninterruptibly except where it waits
- * (permit, attempt, delay), so a stop always lets it publish the attempt's
- * terminal event and record the outcome. Attempts never overlap.
+ * Close an attempt's scope (a timed-out attempt's as interrupted, as
+ * `Effect.scoped` inside `Effect.timeout` would be); what failed while
+ * releasing, if anything did.
  */
-export const run = (env: ActorEnv, entry: Entry, tracing: boolean): Effect.Effect<void> =>
+const endAttempt = (task: Task, exit: Exit.Exit<unknown, unknown>): Effect.Effect<Cause.Cause<unknown> | undefined> => {
+  const closing = task.scope.end(Exit.isSuccess(exit) && exit.value === TimedOut ? interruptedExit : exit)
+  return closing === undefined
+    ? nothingReleased
+    : Effect.map(Effect.exit(closing), (closed) => Exit.isFailure(closed) ? closed.cause : undefined)
+}
+
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+const yieldNow = Effect.yieldNow()
+
+/** Nothing is published once the task was force-aborted and its terminal events are out. */
+const publish = <K extends SupervisorEvent.Kind>(bus: Bus, task: Task, tag: K, fields: Fields<K>): void => {
+  if (!task.finished) bus.emit(tag, fields)
+}
+
+const sleep = (delay: Duration.Duration, zero: Effect.Effect<void>): Effect.Effect<void> =>
+  Duration.isZero(delay) ? zero : Duration.isFinite(delay) ? Effect.sleep(delay) : Effect.never
+
+/**
+ * Between attempts: the next attempt's scope and `CurrentTask` are set in place now (not provided around the
+ * attempt, so no frame stays on a parked fiber's stack), for the schedule and the delay too.
+ */
+const between = (task: Task): Effect.Effect<void> =>
+  Effect.flatMap(Effect.context<never>(), (context) => {
+    task.enter("BackingOff")
+    task.scope = new AttemptScope()
+    return FiberRef.set(FiberRef.currentContext, attemptContext(context, task))
+  })
+
+/**
+ * The retry loop of one task, ending with the terminal commit of its outcome.
+ * It runs uninterruptibly except where it waits (permit, attempt, delay), so a
+ * stop always lets it publish the attempt's terminal event and commit the
+ * outcome (the fiber itself then ends interrupted). Attempts never overlap.
+ */
+export const run = (env: ActorEnv, task: Task, tracing: boolean): Effect.Effect<void> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const { bus, permits } = env
-      const spec = entry.spec
-      const { id } = entry
+      const spec = task.spec
+      const { id } = task
       const { name } = spec
       const clock = yield* Effect.clock
-      const context = yield* Effect.context<never>()
+      // a zero delay arms no timer (even of 0 ms, it costs about a millisecond on Node); on a clock other
+      // than the live one (TestClock) it is a plain yield, as no real time is involved
+      const zero = clock === liveClock ? zeroDelay : yieldNow
       let scheduleState = spec.initial
       let retries = 0
-      // nothing is published once the task was force-aborted and its terminal events are out
-      const live = () => bus.active && entry.finished === undefined
-
-      const pause = function*(delay: Effect.Effect<void>) {
-        entry.phase = "BackingOff"
-        const slept = yield* Effect.exit(restore(delay))
-        return Exit.isSuccess(slept)
-      }
 
       while (true) {
         if (permits !== undefined) {
-          entry.phase = "Waiting"
-          const permit = yield* Effect.exit(restore(permits.take(entry)))
+          task.enter("Waiting")
+          const permit = yield* Effect.exit(restore(permits.take(task)))
           if (Exit.isFailure(permit)) {
             // interrupted after the permit was handed over, before it resumed
-            permits.release(entry)
+            permits.release(task)
             return TaskOutcome.Canceled
           }
         }
-        // the first attempt's context is the one the actor was forked with; later ones are set in place
-        // rather than provided around the attempt, so no frame stays on a parked fiber's stack
-        if (entry.attempt > 0) {
-          entry.scope = new AttemptScope()
-          yield* FiberRef.set(FiberRef.currentContext, attemptContext(context, entry))
-        }
-        const attempt = ++entry.attempt
-        entry.phase = "Running"
-        if (live()) {
-          bus.publish(SupervisorEvent.AttemptStarting({ seq: bus.next(), at: bus.now(), id, task: name, attempt }))
-        }
+        const attempt = ++task.attempt
+        task.enter("Running")
+        publish(bus, task, "AttemptStarting", { id, task: name, attempt })
         const started = clock.unsafeCurrentTimeMillis()
-        let exit = yield* Effect.exit(restore(tracing ? traced(entry) : spec.attempt))
-        // the attempt's scope closes before anything else; a release that fails fails the attempt
-        const closing = entry.scope.end(exit)
-        if (closing !== undefined) {
-          const closed = yield* Effect.exit(closing)
-          if (Exit.isFailure(closed)) {
-            exit = Exit.failCause(Exit.isFailure(exit) ? Cause.sequential(exit.cause, closed.cause) : closed.cause)
-          }
-        }
-        permits?.release(entry)
+        const exit = yield* Effect.exit(restore(tracing ? traced(task) : spec.attempt))
+        const released = yield* endAttempt(task, exit)
+        permits?.release(task)
         const elapsed = clock.unsafeCurrentTimeMillis() - started
         const duration = Duration.millis(elapsed)
-        const succeeded = Exit.isSuccess(exit) && exit.value !== TimedOut
-        const interrupted = Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+
+        // what failed: the attempt, its timeout, and what failed while releasing
+        const timedOut = Exit.isSuccess(exit) && exit.value === TimedOut
+        let cause: Cause.Cause<unknown> | undefined = Exit.isFailure(exit)
+          ? exit.cause
+          : timedOut
+          ? Cause.fail(new TaskTimeout({ timeout: spec.timeout! }))
+          : undefined
+        if (released !== undefined) cause = cause === undefined ? released : Cause.sequential(cause, released)
+        const interrupted = cause !== undefined && !timedOut && Cause.isInterruptedOnly(cause)
 
         // interrupted by itself, or stopped: once a stop is claimed it decides the outcome, and a failure while
         // stopping is kept on it
-        if (interrupted || (entry.state === "Removing" && !succeeded)) {
-          const kept = Exit.isFailure(exit) && !interrupted ? exit.cause : undefined
-          if (live()) {
-            bus.publish(SupervisorEvent.AttemptCanceled({
-              seq: bus.next(),
-              at: bus.now(),
-              id,
-              task: name,
-              attempt,
-              duration,
-              cause: kept
-            }))
-          }
+        if (interrupted || (task.stopped && cause !== undefined)) {
+          const kept = interrupted ? undefined : cause
+          publish(bus, task, "AttemptCanceled", { id, task: name, attempt, duration, cause: kept })
           return kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept)
         }
 
-        let failure: unknown
-        let cause: Cause.Cause<unknown>
-        let reason: string
-        let exitCode: number | undefined
-        if (succeeded) {
-          if (live()) {
-            bus.publish(
-              SupervisorEvent.AttemptSucceeded({ seq: bus.next(), at: bus.now(), id, task: name, attempt, duration })
-            )
-          }
+        if (cause === undefined) {
+          publish(bus, task, "AttemptSucceeded", { id, task: name, attempt, duration })
           retries = 0
           scheduleState = spec.initial
-          if (spec.restart._tag !== "Always" || entry.state === "Removing") {
-            return entry.state === "Removing" ? TaskOutcome.Canceled : TaskOutcome.Completed
-          }
+          if (task.stopped) return TaskOutcome.Canceled
+          if (spec.restart._tag !== "Always") return TaskOutcome.Completed
+          yield* between(task)
           const interval = spec.restart.interval
           if (interval !== undefined) {
             const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
-            if (live()) {
-              bus.publish(SupervisorEvent.BackoffScheduled({
-                seq: bus.next(),
-                at: bus.now(),
-                id,
-                task: name,
-                attempt,
-                delay,
-                source: "Success",
-                reason: undefined
-              }))
-            }
-            if (!(yield* pause(sleep(delay)))) return TaskOutcome.Canceled
-          } else if (!(yield* pause(elapsed < 1 ? Effect.sleep(Duration.subtract(oneMilli, duration)) : zeroDelay))) {
-            return TaskOutcome.Canceled
-          }
-          continue
-        } else if (Exit.isSuccess(exit)) {
-          failure = new TaskTimeout({ timeout: spec.timeout! })
-          cause = Cause.fail(failure)
-          reason = describe(failure)
-          exitCode = undefined
-          if (live()) {
-            bus.publish(SupervisorEvent.AttemptTimedOut({
-              seq: bus.next(),
-              at: bus.now(),
+            publish(bus, task, "BackoffScheduled", {
               id,
               task: name,
               attempt,
-              duration,
-              timeout: spec.timeout!
-            }))
+              delay,
+              source: "Success",
+              reason: undefined
+            })
+            if (!Exit.isSuccess(yield* Effect.exit(restore(sleep(delay, zero))))) return TaskOutcome.Canceled
+          } else if (
+            !Exit.isSuccess(
+              yield* Effect.exit(restore(elapsed < 1 ? Effect.sleep(Duration.subtract(oneMilli, duration)) : zero))
+            )
+          ) {
+            return TaskOutcome.Canceled
           }
+          continue
+        }
+
+        let failure: unknown
+        let reason: string
+        let exitCode: number | undefined
+        if (timedOut) {
+          failure = new TaskTimeout({ timeout: spec.timeout! })
+          reason = describe(failure)
+          exitCode = undefined
+          publish(bus, task, "AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
         } else {
-          cause = exit.cause
           // not interrupted only: a typed failure, else a defect
           const typed = Cause.failureOption(cause)
           failure = Option.isSome(typed)
@@ -302,18 +259,7 @@ export const run = (env: ActorEnv, entry: Entry, tracing: boolean): Effect.Effec
           reason = describe(failure)
           const code = guard("reading exitCode", () => exitCodeOf(failure))
           exitCode = code instanceof Broken ? undefined : code
-          if (live()) {
-            bus.publish(SupervisorEvent.AttemptFailed({
-              seq: bus.next(),
-              at: bus.now(),
-              id,
-              task: name,
-              attempt,
-              duration,
-              reason,
-              exitCode
-            }))
-          }
+          publish(bus, task, "AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
           if (code instanceof Broken) return brokenOutcome(code, reason, exitCode, cause)
           if (Option.isSome(typed)) {
             const fatal = classify(spec, failure)
@@ -332,6 +278,7 @@ export const run = (env: ActorEnv, entry: Entry, tracing: boolean): Effect.Effec
             cause
           })
         }
+        yield* between(task)
         const now = clock.unsafeCurrentTimeMillis()
         const step = yield* Effect.exit(restore(
           Effect.map(
@@ -358,21 +305,8 @@ export const run = (env: ActorEnv, entry: Entry, tracing: boolean): Effect.Effec
         scheduleState = step.value[0]
         retries++
         const delay = Duration.millis(step.value[1])
-        if (live()) {
-          bus.publish(SupervisorEvent.BackoffScheduled({
-            seq: bus.next(),
-            at: bus.now(),
-            id,
-            task: name,
-            attempt,
-            delay,
-            source: "Failure",
-            reason
-          }))
-        }
-        if (!(yield* pause(sleep(delay)))) return TaskOutcome.Canceled
+        publish(bus, task, "BackoffScheduled", { id, task: name, attempt, delay, source: "Failure", reason })
+        if (!Exit.isSuccess(yield* Effect.exit(restore(sleep(delay, zero))))) return TaskOutcome.Canceled
       }
-    }).pipe(Effect.map((outcome) => {
-      entry.result = outcome
-    }))
+    }).pipe(Effect.flatMap((outcome) => Effect.sync(() => env.commit(task, outcome))))
   )

@@ -67,6 +67,8 @@ export class AttemptScope implements Scope.CloseableScope {
     if (this.exit !== undefined) return undefined
     this.exit = exit
     const finalizers = this.finalizers
+    // released with the scope: what the finalizers hold must not outlive it
+    this.finalizers = undefined
     if (finalizers === undefined || finalizers.size === 0) return undefined
     return Effect.flatMap(
       Effect.forEach(Array.from(finalizers.values()).reverse(), (finalizer) => Effect.exit(finalizer(exit))),

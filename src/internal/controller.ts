@@ -1,42 +1,58 @@
+/** Per-slot admission over a supervisor's registry: the slot state machine and the Controller service. */
 import * as Duration from "effect/Duration"
-import type * as Runtime from "effect/Runtime"
-import type { ControllerSnapshot, SlotStatus, SlotView } from "../Controller.js"
-import type { Admission } from "../ControllerSpec.js"
-import * as SupervisorEvent from "../SupervisorEvent.js"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import type { Admission, ControllerSpec } from "../ControllerSpec.js"
+import { slot as slotOf } from "../ControllerSpec.js"
+import { ConfigError, ShuttingDown } from "../SupervisorError.js"
+import type { SlotStatus } from "../SupervisorEvent.js"
 import * as TaskOutcome from "../TaskOutcome.js"
-import type { Entry, Resolved } from "./actor.js"
-import type { Outcome } from "./handle.js"
-import type { Bus } from "./subscribers.js"
+import * as handle from "./handle.js"
+import type { Registry, Submission } from "./registry.js"
+import { callerRuntime, registryOf } from "./supervisor.js"
+import type { Task } from "./task.js"
 
-/** Work waiting for a slot, or being admitted to it. */
-export interface Submission {
-  readonly id: number
+/** One busy slot as `snapshot` reports it. */
+export interface SlotView {
+  readonly slot: string
+  readonly status: SlotStatus
+  /** The owner's task id. */
+  readonly ownerId: number | undefined
+  /** Submissions waiting, excluding the owner. */
+  readonly queueDepth: number
+  /** How long the slot has been in its status. */
+  readonly statusFor: Duration.Duration
+}
+
+/** The busy slots, sorted by key, with counts. */
+export interface ControllerSnapshot {
+  readonly slots: ReadonlyArray<SlotView>
+  /** Slots whose status is `Running`. */
+  readonly runningCount: number
+  /** Submissions waiting across all slots. */
+  readonly totalQueued: number
+}
+
+/** The controller's limits. */
+export interface Settings {
+  /** The most submissions waiting across all slots. */
+  readonly queueCapacity: number
+  /** The most `queue` submissions waiting in one slot; 0 means none may wait. */
+  readonly maxSlotQueue: number
+}
+
+/** Work waiting for its slot, or being admitted to it. */
+interface Queued {
+  readonly submission: Submission
   readonly admission: Admission
-  readonly spec: Resolved
-  readonly caller: Runtime.Runtime<any>
-  readonly outcome: Outcome
 }
 
 interface Slot {
   readonly key: string
-  owner: Entry
+  owner: Task
   status: Exclude<SlotStatus, "Idle">
   since: number
-  readonly queue: Array<Submission>
-}
-
-/** What the controller needs from the registry. */
-export interface Registry {
-  readonly bus: Bus
-  /** Register and start the task, or reject it (publishing `TaskAddFailed`) if its name is taken. */
-  readonly admit: (submission: Submission) => Entry | undefined
-  /** Claim the owner's stop (grace-bounded), as `remove` does. */
-  readonly stop: (entry: Entry) => void
-}
-
-export interface Settings {
-  readonly queueCapacity: number
-  readonly maxSlotQueue: number
+  readonly queue: Array<Queued>
 }
 
 /**
@@ -44,7 +60,7 @@ export interface Settings {
  * that causes it (a submission, an owner's terminal commit, a stop of queued
  * work, shutdown), never from events.
  */
-export class Controller {
+class Slots {
   private readonly slots = new Map<string, Slot>()
   private readonly owners = new Map<number, Slot>()
   private queued = 0
@@ -56,68 +72,46 @@ export class Controller {
     return this.registry.bus
   }
 
-  private submitted(id: number, slot: string, reason: string) {
-    const bus = this.bus
-    if (bus.active) {
-      bus.publish(SupervisorEvent.ControllerSubmitted({ seq: bus.next(), at: bus.now(), id, slot, reason }))
-    }
+  private reject(queued: Queued, slot: string, kind: TaskOutcome.RejectionKind, reason: string) {
+    const { id, outcome } = queued.submission
+    this.registry.letGo(id)
+    this.bus.emit("ControllerRejected", { id, slot, rejection: kind, reason })
+    outcome.complete(TaskOutcome.Rejected(kind, reason))
   }
 
-  private reject(submission: Submission, slot: string, kind: TaskOutcome.RejectionKind, reason: string) {
-    const bus = this.bus
-    if (bus.active) {
-      bus.publish(SupervisorEvent.ControllerRejected({
-        seq: bus.next(),
-        at: bus.now(),
-        id: submission.id,
-        slot,
-        rejection: kind,
-        reason
-      }))
-    }
-    submission.outcome.complete(TaskOutcome.Rejected(kind, reason))
+  private rejectFull(queued: Queued, key: string) {
+    this.reject(queued, key, "QueueFull", `controller queue is full: ${this.queued}/${this.settings.queueCapacity}`)
   }
 
-  private rejectFull(submission: Submission, key: string) {
-    this.reject(submission, key, "QueueFull", `controller queue is full: ${this.queued}/${this.settings.queueCapacity}`)
+  private enqueue(queued: Queued) {
+    this.queued++
+    this.registry.hold(queued.submission.id, (reason) => this.takeBack(queued.submission.id, reason))
   }
 
-  private transition(slot: Slot, from: SlotStatus, to: SlotStatus, reason: string) {
-    const bus = this.bus
-    if (bus.active) {
-      bus.publish(SupervisorEvent.ControllerSlotTransition({
-        seq: bus.next(),
-        at: bus.now(),
-        slot: slot.key,
-        from,
-        to,
-        reason
-      }))
-    }
-  }
-
-  /** Admit `submission` as the owner of `key`; false if the registry rejected it. */
-  private admit(key: string, submission: Submission, queue: Array<Submission>, note: string): boolean {
-    const owner = this.registry.admit(submission)
+  /** Admit `queued` as the owner of `key`; false if the registry rejected it. */
+  private admit(key: string, queued: Queued, queue: Array<Queued>, note: string): boolean {
+    this.registry.letGo(queued.submission.id)
+    const owner = this.registry.admit(queued.submission)
     if (owner === undefined) return false
     const slot: Slot = { key, owner, status: "Running", since: this.bus.now(), queue }
     this.slots.set(key, slot)
     this.owners.set(owner.id, slot)
-    this.submitted(submission.id, key, note)
-    this.transition(slot, "Idle", "Running", "idle→running")
+    this.bus.emit("ControllerSubmitted", { id: owner.id, slot: key, reason: note })
+    this.bus.emit("ControllerSlotTransition", { slot: key, from: "Idle", to: "Running", reason: "idle→running" })
     return true
   }
 
-  submit(key: string, submission: Submission): void {
+  submit(key: string, queued: Queued): void {
+    const { id } = queued.submission
     const slot = this.slots.get(key)
     if (slot === undefined) {
-      this.admit(key, submission, [], `admission=${submission.admission} status=idle`)
+      this.admit(key, queued, [], `admission=${queued.admission} status=idle`)
       return
     }
-    switch (submission.admission) {
+    switch (queued.admission) {
       case "DropIfRunning":
         return this.reject(
-          submission,
+          queued,
           key,
           "SlotBusy",
           `slot is busy; DropIfRunning rejected the submission (${slot.status.toLowerCase()})`
@@ -125,45 +119,63 @@ export class Controller {
       case "Queue": {
         if (slot.queue.length >= this.settings.maxSlotQueue) {
           return this.reject(
-            submission,
+            queued,
             key,
             "QueueFull",
             `slot queue is full: ${slot.queue.length}/${this.settings.maxSlotQueue}`
           )
         }
-        if (this.queued >= this.settings.queueCapacity) return this.rejectFull(submission, key)
-        slot.queue.push(submission)
-        this.queued++
-        return this.submitted(submission.id, key, `admission=Queue depth=${slot.queue.length}`)
+        if (this.queued >= this.settings.queueCapacity) return this.rejectFull(queued, key)
+        slot.queue.push(queued)
+        this.enqueue(queued)
+        return this.bus.emit("ControllerSubmitted", {
+          id,
+          slot: key,
+          reason: `admission=Queue depth=${slot.queue.length}`
+        })
       }
       case "Replace": {
         const displaced = slot.queue.length > 0 && slot.queue[0].admission === "Replace" ? slot.queue[0] : undefined
         if (displaced !== undefined) {
-          slot.queue[0] = submission
+          slot.queue[0] = queued
+          this.registry.hold(id, (reason) => this.takeBack(id, reason))
           this.reject(displaced, key, "SupersededByReplace", "superseded by a newer replacement")
         } else {
-          if (this.queued >= this.settings.queueCapacity) return this.rejectFull(submission, key)
-          slot.queue.unshift(submission)
-          this.queued++
+          if (this.queued >= this.settings.queueCapacity) return this.rejectFull(queued, key)
+          slot.queue.unshift(queued)
+          this.enqueue(queued)
         }
         if (slot.status === "Running") {
           slot.status = "Terminating"
           slot.since = this.bus.now()
-          this.transition(slot, "Running", "Terminating", "running→terminating (replace)")
-          this.submitted(submission.id, key, `admission=Replace depth=${slot.queue.length}`)
-          this.registry.stop(slot.owner)
+          this.bus.emit("ControllerSlotTransition", {
+            slot: key,
+            from: "Running",
+            to: "Terminating",
+            reason: "running→terminating (replace)"
+          })
+          this.bus.emit("ControllerSubmitted", {
+            id,
+            slot: key,
+            reason: `admission=Replace depth=${slot.queue.length}`
+          })
+          this.registry.stop(slot.owner, undefined)
         } else {
-          this.submitted(submission.id, key, `admission=Replace status=terminating depth=${slot.queue.length}`)
+          this.bus.emit("ControllerSubmitted", {
+            id,
+            slot: key,
+            reason: `admission=Replace status=terminating depth=${slot.queue.length}`
+          })
         }
       }
     }
   }
 
-  /** Called by the registry's terminal commit: a finished owner frees its slot for the next submission. */
-  onFinished(entry: Entry): void {
-    const slot = this.owners.get(entry.id)
+  /** An owner's terminal commit frees its slot for the next submission. */
+  onFinished(task: Task): void {
+    const slot = this.owners.get(task.id)
     if (slot === undefined) return
-    this.owners.delete(entry.id)
+    this.owners.delete(task.id)
     this.slots.delete(slot.key)
     const queue = slot.queue
     while (!this.closed && queue.length > 0) {
@@ -173,38 +185,28 @@ export class Controller {
     }
   }
 
-  /** Take queued work off its slot (a `remove`/`cancel` by id); false if `id` is not queued. */
-  removeQueued(id: number, reason: string | undefined): boolean {
+  /** A `remove`/`cancel` named queued work: it is taken off its slot. */
+  private takeBack(id: number, reason: string | undefined): void {
     for (const slot of this.slots.values()) {
-      const index = slot.queue.findIndex((submission) => submission.id === id)
+      const index = slot.queue.findIndex((queued) => queued.submission.id === id)
       if (index >= 0) {
-        const [submission] = slot.queue.splice(index, 1)
+        const [queued] = slot.queue.splice(index, 1)
         this.queued--
-        const bus = this.bus
-        if (bus.active) {
-          bus.publish(SupervisorEvent.TaskRemoveRequested({
-            seq: bus.next(),
-            at: bus.now(),
-            id,
-            task: submission.spec.name,
-            reason
-          }))
-        }
-        this.reject(submission, slot.key, "RemovedFromQueue", "removed from controller queue before start")
-        return true
+        this.bus.emit("TaskRemoveRequested", { id, task: queued.submission.spec.name, reason })
+        this.reject(queued, slot.key, "RemovedFromQueue", "removed from controller queue before start")
+        return
       }
     }
-    return false
   }
 
-  /** Shutdown: reject all queued work and admit nothing more. Owners are stopped by the registry. */
+  /** Shutdown: reject all queued work and admit nothing more. Owners are stopped by the supervisor. */
   close(): void {
     if (this.closed) return
     this.closed = true
     for (const slot of this.slots.values()) {
-      for (const submission of slot.queue.splice(0)) {
+      for (const queued of slot.queue.splice(0)) {
         this.queued--
-        this.reject(submission, slot.key, "ControllerShuttingDown", "controller is shutting down")
+        this.reject(queued, slot.key, "ControllerShuttingDown", "controller is shutting down")
       }
     }
   }
@@ -223,3 +225,48 @@ export class Controller {
     return { slots, runningCount, totalQueued: this.queued }
   }
 }
+
+/** A controller over `supervisor`, for the lifetime of the current scope. */
+export const make = (supervisor: object, settings: Settings) =>
+  Effect.gen(function*() {
+    const registry = registryOf(supervisor)
+    if (registry === undefined) {
+      return yield* Effect.dieMessage("Controller.layer needs a supervisor built by TaskSupervisor.layer or make")
+    }
+    const slots = new Slots(registry, settings)
+    const unobserve = registry.observe({
+      onFinished: (task) => slots.onFinished(task),
+      onShutdown: () => slots.close()
+    })
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        slots.close()
+        unobserve()
+      })
+    )
+
+    const submit = <E, R>(spec: ControllerSpec<E, R>) =>
+      Effect.flatMap(
+        callerRuntime,
+        (caller): Effect.Effect<Submission, ShuttingDown | ConfigError, Exclude<R, Scope.Scope>> => {
+          const key = slotOf(spec)
+          if (typeof key !== "string" || key.length === 0) {
+            return Effect.fail(new ConfigError({ field: "slot", reason: "a slot key must be a non-empty string" }))
+          }
+          const submission = registry.prepare(spec.task, caller)
+          if (submission instanceof ShuttingDown || submission instanceof ConfigError) return Effect.fail(submission)
+          slots.submit(key, { submission, admission: spec.admission })
+          return Effect.succeed(submission)
+        }
+      )
+
+    return {
+      submit: <E, R>(spec: ControllerSpec<E, R>) => Effect.map(submit(spec), (submission) => submission.id),
+      submitAndWatch: <E, R>(spec: ControllerSpec<E, R>) =>
+        Effect.map(
+          submit(spec),
+          (submission) => handle.make<E>(submission.id, submission.spec.name, submission.outcome)
+        ),
+      snapshot: Effect.sync(() => slots.snapshot())
+    }
+  })

@@ -20,12 +20,12 @@ interface Stretch {
   armed: boolean
   pauses: number
   started: number
-  waiters: Array<(effect: Effect.Effect<void>) => void>
+  readonly waiters: Set<(effect: Effect.Effect<void>) => void>
 }
 
 const stretch: Stretch = globalValue(
   Symbol.for("effect-taskvisor/internal/eventLoop/stretch"),
-  (): Stretch => ({ armed: false, pauses: 0, started: 0, waiters: [] })
+  (): Stretch => ({ armed: false, pauses: 0, started: 0, waiters: new Set() })
 )
 
 const schedule: (callback: () => void) => void = typeof setImmediate === "function"
@@ -35,17 +35,14 @@ const schedule: (callback: () => void) => void = typeof setImmediate === "functi
 const turned = (): void => {
   stretch.armed = false
   stretch.pauses = 0
-  const waiters = stretch.waiters
-  stretch.waiters = []
+  const waiters = Array.from(stretch.waiters)
+  stretch.waiters.clear()
   for (const resume of waiters) resume(Effect.void)
 }
 
 const nextTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
-  stretch.waiters.push(resume)
-  return Effect.sync(() => {
-    const index = stretch.waiters.indexOf(resume)
-    if (index >= 0) stretch.waiters.splice(index, 1)
-  })
+  stretch.waiters.add(resume)
+  return Effect.sync(() => stretch.waiters.delete(resume))
 })
 
 const yieldNow = Effect.yieldNow()

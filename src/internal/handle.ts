@@ -1,3 +1,4 @@
+/** The handle `add` returns, and the one-shot cell a task's outcome is delivered through. */
 import * as Effect from "effect/Effect"
 import { format, NodeInspectSymbol } from "effect/Inspectable"
 import { pipeArguments } from "effect/Pipeable"

@@ -1,4 +1,9 @@
+/** Validation of settings: durations and counts given in code or read through `Config`. */
+import * as Config from "effect/Config"
+import * as ConfigErrors from "effect/ConfigError"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import { ConfigError } from "../SupervisorError.js"
 
 /** A finite, non-negative duration, or the reason `input` is not one. */
@@ -55,4 +60,65 @@ export const integer = (field: string, input: number, min: number): number | Con
     return new ConfigError({ field, reason: `must be at most ${Number.MAX_SAFE_INTEGER}, got ${input}` })
   }
   return input
+}
+
+/**
+ * A duration read through `Config`: Effect's duration text (`"5 seconds"`) or a
+ * number of milliseconds. Decoded here rather than by `Config.duration`, which
+ * reads `"-5 seconds"` as zero.
+ */
+export const durationConfig = (name: string, description: string): Config.Config<Duration.Duration> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((text) => {
+      const number = text.trim() === "" ? Number.NaN : Number(text)
+      const decoded = decodeDuration(Number.isNaN(number) ? text as Duration.DurationInput : number)
+      return typeof decoded === "string" ? Either.left(ConfigErrors.InvalidData([], decoded)) : Either.right(decoded)
+    }),
+    Config.withDescription(description)
+  )
+
+/**
+ * A whole number of at least `min` read through `Config`. Decoded here rather
+ * than by `Config.integer`, which reads an empty variable as 0.
+ */
+export const integerConfig = (name: string, min: number, description: string): Config.Config<number> =>
+  Config.string(name).pipe(
+    Config.mapOrFail((text) => {
+      const number = text.trim() === "" ? Number.NaN : Number(text)
+      if (Number.isNaN(number)) {
+        return Either.left(ConfigErrors.InvalidData([], `must be a whole number, got ${JSON.stringify(text)}`))
+      }
+      const checked = integer(name, number, min)
+      return checked instanceof ConfigError
+        ? Either.left(ConfigErrors.InvalidData([], checked.reason))
+        : Either.right(checked)
+    }),
+    Config.withDescription(description)
+  )
+
+/**
+ * Read `config` as `Settings` under `prefix` (environment variables
+ * `<PREFIX>_<NAME>` with the default provider); a bad value fails with a
+ * `ConfigError` naming the field (`fields` maps a variable's suffix to it) and
+ * the variable.
+ */
+export const fromConfig = <A>(
+  config: Config.Config<A>,
+  prefix: string,
+  fields: Readonly<Record<string, string>>
+): Effect.Effect<A, ConfigError> =>
+  Effect.mapError(Config.nested(config, prefix), (error) => {
+    const [path, reason] = firstProblem(error)
+    const variable = path.join("_")
+    return new ConfigError({ field: fields[path.slice(1).join("_")] ?? prefix, reason, variable })
+  })
+
+const firstProblem = (error: ConfigErrors.ConfigError): readonly [ReadonlyArray<string>, string] => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return firstProblem(error.left)
+    default:
+      return [error.path, error.message]
+  }
 }

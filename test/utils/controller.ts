@@ -1,21 +1,17 @@
 import { assert } from "@effect/vitest"
 import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import * as Supervisor from "effect/Supervisor"
 import * as TestClock from "effect/TestClock"
-import * as Subscriber from "../../src/Subscriber.js"
-import * as SupervisorConfig from "../../src/SupervisorConfig.js"
+import type * as Subscriber from "../../src/Subscriber.js"
 import type { TaskHandle } from "../../src/TaskHandle.js"
 import type * as TaskOutcome from "../../src/TaskOutcome.js"
-import * as TaskSupervisor from "../../src/TaskSupervisor.js"
-import { recording, supervisorWith } from "./recorder.js"
+import { buildSupervisor, recording, supervisorWith, type TestConfig } from "./recorder.js"
 
 /**
  * Added after a supervisor is built, so it runs before the supervisor's own
@@ -28,39 +24,34 @@ export const unstickOnClose: Effect.Effect<void, never, Scope.Scope> = Effect.ad
 )
 
 /** `supervisorWith` (a recording supervisor) with `unstickOnClose`. */
-export const recordingSupervisor = (config: SupervisorConfig.Input) =>
-  Effect.tap(supervisorWith(config), () => unstickOnClose)
+export const recordingSupervisor = (config: TestConfig) => Effect.tap(supervisorWith(config), () => unstickOnClose)
 
 /**
  * A supervisor in the current scope with exactly the given subscribers (none:
  * nobody listens, so nothing is published at all).
  */
-export const supervisorWithSubscribers = (
-  config: SupervisorConfig.Input,
-  subscribers: ReadonlyArray<Subscriber.Subscriber>
-) =>
-  Effect.map(
-    Layer.build(
-      TaskSupervisor.layer.pipe(
-        Layer.provide(Subscriber.layer(...subscribers)),
-        Layer.provide(SupervisorConfig.layer(config))
-      )
-    ),
-    (context) => Context.get(context, TaskSupervisor.TaskSupervisor)
-  ).pipe(Effect.tap(() => unstickOnClose))
+export const supervisorWithSubscribers = (config: TestConfig, subscribers: ReadonlyArray<Subscriber.Subscriber>) =>
+  Effect.map(controllerWithSubscribers(config, subscribers), ({ supervisor }) => supervisor)
+
+/** `supervisorWithSubscribers`, with the controller built over it. */
+export const controllerWithSubscribers = (config: TestConfig, subscribers: ReadonlyArray<Subscriber.Subscriber>) =>
+  Effect.tap(buildSupervisor(config, subscribers), () => unstickOnClose)
 
 /**
  * A recording supervisor built under an Effect `Supervisor` that tracks every
  * fiber the task supervisor forks from its own runtime (force-abort timers,
  * subscriber workers, the shutdown drain); `live` counts those still running.
  */
-export const trackedSupervisor = (config: SupervisorConfig.Input) =>
+export const trackedSupervisor = (config: TestConfig) =>
   Effect.gen(function*() {
     const tracker = yield* Supervisor.track
     const recorder = recording()
-    const supervisor = yield* Effect.supervised(supervisorWithSubscribers(config, [recorder.subscriber]), tracker)
+    const { controller, supervisor } = yield* Effect.supervised(
+      Effect.tap(buildSupervisor(config, [recorder.subscriber]), () => unstickOnClose),
+      tracker
+    )
     const live = Effect.map(tracker.value, (fibers) => fibers.length)
-    return { supervisor, events: recorder.events, live }
+    return { supervisor, controller, events: recorder.events, live }
   })
 
 /** The handle's outcome if it is already known, without waiting. */

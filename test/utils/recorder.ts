@@ -1,6 +1,7 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Controller from "../../src/Controller.js"
 import * as Subscriber from "../../src/Subscriber.js"
 import * as SupervisorConfig from "../../src/SupervisorConfig.js"
 import type { SupervisorEvent } from "../../src/SupervisorEvent.js"
@@ -23,18 +24,39 @@ export const kinds = (events: ReadonlyArray<SupervisorEvent>, task?: string): Ar
     .filter((e) => task === undefined || ("task" in e && e.task === task))
     .map((e) => e._tag)
 
+/** Supervisor settings, and the options of the controller the tests build beside it. */
+export interface TestConfig extends SupervisorConfig.Input {
+  readonly controller?: Controller.Options | undefined
+}
+
+/**
+ * A supervisor and a controller over it (`Controller.layer` provided the
+ * supervisor) with exactly the given subscribers: none means nobody listens,
+ * so nothing is published at all.
+ */
+export const buildSupervisor = (
+  { controller, ...config }: TestConfig,
+  subscribers: ReadonlyArray<Subscriber.Subscriber>
+) =>
+  Effect.map(
+    Layer.build(
+      Controller.layer(controller).pipe(
+        Layer.provideMerge(TaskSupervisor.layer),
+        Layer.provide(Subscriber.layer(...subscribers)),
+        Layer.provide(SupervisorConfig.layer(config))
+      )
+    ),
+    (context) => ({
+      supervisor: Context.get(context, TaskSupervisor.TaskSupervisor),
+      controller: Context.get(context, Controller.Controller)
+    })
+  )
+
 /**
  * A supervisor in a fresh scope with a recording subscriber and the given
  * config; `scoped` tests close it (shut it down) when they end.
  */
-export const supervisorWith = (config: SupervisorConfig.Input = {}) => {
+export const supervisorWith = (config: TestConfig = {}) => {
   const recorder = recording()
-  const layer = TaskSupervisor.layer.pipe(
-    Layer.provide(Subscriber.layer(recorder.subscriber)),
-    Layer.provide(SupervisorConfig.layer(config))
-  )
-  return Effect.map(Layer.build(layer), (context) => ({
-    supervisor: Context.get(context, TaskSupervisor.TaskSupervisor),
-    events: recorder.events
-  }))
+  return Effect.map(buildSupervisor(config, [recorder.subscriber]), (built) => ({ ...built, events: recorder.events }))
 }

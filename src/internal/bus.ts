@@ -1,27 +1,31 @@
+/** The event bus: one `emit` that stamps every event, and a bounded queue and worker per subscriber. */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import * as Differ from "effect/Differ"
+import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
-import * as FiberRef from "effect/FiberRef"
 import * as Mailbox from "effect/Mailbox"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
-import type { Subscriber } from "../Subscriber.js"
 import * as SupervisorEvent from "../SupervisorEvent.js"
 import { describe } from "../TaskError.js"
+import type { Attached, Subscriber } from "./subscriber.js"
 
-/** Subscribers added through `Subscriber.layer`; concurrent additions merge. */
-export const currentSubscribers: FiberRef.FiberRef<ReadonlyArray<Subscriber>> = FiberRef.unsafeMakePatch(
-  [] as ReadonlyArray<Subscriber>,
-  {
-    differ: Differ.readonlyArray(Differ.update<Subscriber>()),
-    fork: Differ.readonlyArray(Differ.update<Subscriber>()).empty
-  }
-)
+/** An event of kind `K` without what `emit` stamps on it. */
+export type Fields<K extends SupervisorEvent.Kind> = Omit<
+  Extract<SupervisorEvent.SupervisorEvent, { readonly _tag: K }>,
+  "_tag" | "seq" | "at"
+>
+
+const Events = Data.taggedEnum<SupervisorEvent.SupervisorEvent>()
+
+/** One constructor per kind, taken once: each access of the `Data.taggedEnum` proxy makes a new one. */
+const constructors: { [K in SupervisorEvent.Kind]?: (args: any) => SupervisorEvent.SupervisorEvent } = {}
+const construct = (tag: SupervisorEvent.Kind): (args: any) => SupervisorEvent.SupervisorEvent =>
+  constructors[tag] ??= Events[tag] as (args: any) => SupervisorEvent.SupervisorEvent
 
 interface Sink {
   readonly name: string
@@ -53,20 +57,24 @@ export class Bus {
     private readonly streamCapacity: number
   ) {}
 
-  /** Whether anybody listens; callers may skip building events when nobody does. */
-  get active(): boolean {
-    return this.sinks.length > 0
-  }
-
-  next(): number {
-    return ++this.seq
-  }
-
   now(): number {
     return this.clock.unsafeCurrentTimeMillis()
   }
 
-  publish(event: SupervisorEvent.SupervisorEvent): void {
+  /**
+   * Publish an event of kind `tag`, stamped with the next `seq` and the
+   * clock's time, to everybody listening; with nobody listening nothing is
+   * built and no `seq` is used. `fields` is a fresh object of the caller's.
+   */
+  emit<K extends SupervisorEvent.Kind>(tag: K, fields: Fields<K>): void {
+    if (this.sinks.length === 0) return
+    const stamped = fields as Fields<K> & { seq: number; at: number }
+    stamped.seq = ++this.seq
+    stamped.at = this.clock.unsafeCurrentTimeMillis()
+    this.publish(construct(tag)(stamped))
+  }
+
+  private publish(event: SupervisorEvent.SupervisorEvent): void {
     const sinks = this.sinks
     let overflowed: Array<Sink> | undefined
     for (let i = 0; i < sinks.length; i++) {
@@ -83,37 +91,36 @@ export class Bus {
     }
     if (overflowed !== undefined) {
       for (const sink of overflowed) {
-        this.publish(SupervisorEvent.SubscriberOverflow({
-          seq: this.next(),
-          at: this.now(),
-          subscriber: sink.name,
-          reason: "full",
-          dropped: sink.dropped
-        }))
+        this.emit("SubscriberOverflow", { subscriber: sink.name, reason: "full", dropped: sink.dropped })
       }
     }
   }
 
-  /** Start a worker fiber for `subscriber`, fed by its own bounded mailbox. */
-  subscribe(subscriber: Subscriber): void {
+  /** Start a worker fiber for a subscriber, in its own context, fed by its own bounded mailbox. */
+  subscribe({ context, subscriber }: Attached): void {
+    if (this.closed) return
     const mailbox = Effect.runSync(
       Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
     const sink: Sink = { name: subscriber.name, capacity: subscriber.capacity, mailbox, pending: 0, dropped: 0 }
     this.sinks.push(sink)
-    this.workers.push(Runtime.runFork(this.runtime)(this.worker(subscriber, sink)))
+    const runtime = Runtime.make({
+      context,
+      fiberRefs: this.runtime.fiberRefs,
+      runtimeFlags: this.runtime.runtimeFlags
+    })
+    this.workers.push(Runtime.runFork(runtime)(this.worker(subscriber, sink)))
   }
 
-  private worker(subscriber: Subscriber, sink: Sink): Effect.Effect<void> {
+  private worker(subscriber: Subscriber<any>, sink: Sink): Effect.Effect<void> {
     const deliver = (event: SupervisorEvent.SupervisorEvent) =>
-      Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event)), (cause) => {
+      // its requirements are in the context the worker was forked with
+      Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event) as Effect.Effect<void, unknown>), (cause) => {
         if (!SupervisorEvent.isDiagnostic(event)) {
-          this.publish(SupervisorEvent.SubscriberPanicked({
-            seq: this.next(),
-            at: this.now(),
+          this.emit("SubscriberPanicked", {
             subscriber: subscriber.name,
             reason: Cause.isInterruptedOnly(cause) ? "interrupted" : describe(Cause.squash(cause))
-          }))
+          })
         }
         return Effect.void
       })

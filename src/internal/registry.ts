@@ -1,0 +1,337 @@
+/** The registry of one supervisor: its lifecycle, its tasks, admission, stops and the one terminal commit. */
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
+import * as Runtime from "effect/Runtime"
+import type { Settings } from "../SupervisorConfig.js"
+import { ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "../SupervisorError.js"
+import * as TaskOutcome from "../TaskOutcome.js"
+import * as actor from "./actor.js"
+import type { Bus } from "./bus.js"
+import { Outcome } from "./handle.js"
+import type { Permits } from "./permits.js"
+import { resolve, type Resolved } from "./resolve.js"
+import { Task, type TaskState } from "./task.js"
+import type { TaskSpec } from "./taskSpec.js"
+
+const alreadyExistsReason = "a registered task already uses this name"
+
+/** The outcome of a task whose stop was claimed: `Canceled`, whatever it decided. */
+const stopped = (outcome: TaskOutcome.TaskOutcome<unknown>): TaskOutcome.TaskOutcome<unknown> => {
+  switch (outcome._tag) {
+    case "Completed":
+      return TaskOutcome.Canceled
+    case "Failed":
+    case "Fatal":
+      return TaskOutcome.canceledWith(outcome.cause)
+    default:
+      return outcome
+  }
+}
+
+/**
+ * `Open` until `run` is called, `Running` after (it runs once, its batch
+ * admitted or not), `ShuttingDown` from the first shutdown request, `Closed`
+ * once every task is committed and the subscribers drained; the last two
+ * remember whether `run` was called.
+ */
+export type Lifecycle =
+  | { readonly _tag: "Open" }
+  | { readonly _tag: "Running" }
+  | { readonly _tag: "ShuttingDown"; readonly ran: boolean }
+  | { readonly _tag: "Closed"; readonly ran: boolean }
+
+/** Work ready to be registered: validated, with its id, its caller's runtime and the cell its outcome goes to. */
+export interface Submission {
+  readonly id: number
+  readonly spec: Resolved
+  readonly caller: Runtime.Runtime<any>
+  readonly outcome: Outcome
+}
+
+/** What other components (the controller) learn from the registry, as it happens. */
+export interface Observer {
+  /** A task's terminal commit, after its `TaskRemoved`. */
+  readonly onFinished?: ((task: Task) => void) | undefined
+  /** Shutdown began: admission is closed, nothing queued may start. */
+  readonly onShutdown?: (() => void) | undefined
+}
+
+/** One row of `list`. */
+export interface TaskInfo {
+  readonly id: number
+  readonly name: string
+  readonly state: TaskState
+  readonly attempt: number
+}
+
+export class Registry {
+  lifecycle: Lifecycle = { _tag: "Open" }
+  private readonly tasks = new Map<number, Task>()
+  private readonly names = new Map<string, number>()
+  /** Ids issued to work not registered yet (queued in a controller), with how to take it back. */
+  private readonly pending = new Map<number, (reason: string | undefined) => void>()
+  private readonly observers = new Set<Observer>()
+  private nextId = 1
+  /** Whether `tasks` (in registration order) is in id order, and the last id registered. */
+  private inIdOrder = true
+  private lastRegistered = 0
+  private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
+  private readonly env: actor.ActorEnv
+
+  constructor(
+    readonly settings: Settings,
+    readonly bus: Bus,
+    private readonly permits: Permits | undefined,
+    runtime: Runtime.Runtime<never>,
+    /** Open while no task is registered. */
+    readonly empty: Effect.Latch,
+    private readonly result: Deferred.Deferred<void, GraceExceeded>
+  ) {
+    this.fork = Runtime.runFork(runtime)
+    this.env = { bus, permits, commit: (task, outcome) => this.commit(task, outcome) }
+  }
+
+  get open(): boolean {
+    return this.lifecycle._tag === "Open" || this.lifecycle._tag === "Running"
+  }
+
+  observe(observer: Observer): () => void {
+    this.observers.add(observer)
+    return () => this.observers.delete(observer)
+  }
+
+  get size(): number {
+    return this.tasks.size
+  }
+
+  resolve(spec: TaskSpec<unknown, unknown>): Resolved | ConfigError {
+    return resolve(spec, this.settings.defaults)
+  }
+
+  /** Validate a spec and issue its id; the caller's runtime runs its attempts. */
+  prepare(spec: TaskSpec<unknown, unknown>, caller: Runtime.Runtime<any>): Submission | ShuttingDown | ConfigError {
+    if (!this.open) return new ShuttingDown()
+    const resolved = this.resolve(spec)
+    return resolved instanceof ConfigError ? resolved : this.submission(resolved, caller)
+  }
+
+  /** Issue the next id for `spec`. */
+  submission(spec: Resolved, caller: Runtime.Runtime<any>): Submission {
+    return { id: this.nextId++, spec, caller, outcome: new Outcome() }
+  }
+
+  /** Register and start one task, or reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken. */
+  admit(submission: Submission): Task | undefined {
+    const { id, spec: { name } } = submission
+    this.bus.emit("TaskAddRequested", { id, task: name })
+    if (this.names.has(name)) {
+      this.bus.emit("TaskAddFailed", { id, task: name, rejection: "AlreadyExists", reason: alreadyExistsReason })
+      submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason))
+      return undefined
+    }
+    const task = this.register(submission)
+    this.bus.emit("TaskAdded", { id, task: name })
+    this.start(task, submission.caller)
+    return task
+  }
+
+  /**
+   * The static batch: all of it or none. Returns the tasks, started only after
+   * every `TaskAdded`, or the name that rejected the batch.
+   */
+  admitAll(submissions: ReadonlyArray<Submission>): ReadonlyArray<Task> | string {
+    for (const { id, spec } of submissions) this.bus.emit("TaskAddRequested", { id, task: spec.name })
+    const seen = new Set<string>()
+    const conflicting = submissions.map(({ spec: { name } }) => {
+      const conflict = this.names.has(name) || seen.has(name)
+      seen.add(name)
+      return conflict
+    })
+    const first = conflicting.indexOf(true)
+    if (first >= 0) {
+      submissions.forEach(({ id, spec }, i) =>
+        this.bus.emit("TaskAddFailed", {
+          id,
+          task: spec.name,
+          rejection: conflicting[i] ? "AlreadyExists" : "BatchRejected",
+          reason: conflicting[i] ? alreadyExistsReason : "another item rejected the all-or-nothing batch"
+        })
+      )
+      return submissions[first].spec.name
+    }
+    const tasks = submissions.map((submission) => this.register(submission))
+    for (const task of tasks) this.bus.emit("TaskAdded", { id: task.id, task: task.spec.name })
+    submissions.forEach((submission, i) => this.start(tasks[i], submission.caller))
+    return tasks
+  }
+
+  private register({ id, outcome, spec }: Submission): Task {
+    const task = new Task(id, spec, outcome)
+    // work issued earlier may register later (a controller queue); `list` sorts only then
+    if (id < this.lastRegistered) this.inIdOrder = false
+    this.lastRegistered = id
+    this.tasks.set(id, task)
+    this.names.set(spec.name, id)
+    this.empty.unsafeClose()
+    return task
+  }
+
+  private start(task: Task, caller: Runtime.Runtime<any>): void {
+    const runtime = Runtime.make({
+      context: actor.attemptContext(caller.context, task),
+      fiberRefs: caller.fiberRefs,
+      runtimeFlags: caller.runtimeFlags
+    })
+    // not `immediate`: the first attempt starts after the caller's admission step has finished
+    const fiber = Runtime.runFork(runtime)(actor.run(this.env, task, actor.tracesAttempts(caller.fiberRefs)), {
+      immediate: false
+    })
+    task.fiber = fiber
+    // the actor commits its own outcome; a fiber interrupted before it ran never does
+    fiber.addObserver(() => this.commit(task, TaskOutcome.Canceled))
+  }
+
+  /**
+   * The terminal commit, the one place a task leaves the registry. A stop
+   * claimed after the actor decided (while it finished) still makes the
+   * outcome `Canceled`, keeping a failure as its cause.
+   */
+  commit(task: Task, decided: TaskOutcome.TaskOutcome<unknown>): void {
+    const outcome = task.state._tag === "Stopping" ? stopped(decided) : decided
+    if (!task.finish(outcome)) return
+    const { id, spec: { name } } = task
+    this.tasks.delete(id)
+    if (this.names.get(name) === id) this.names.delete(name)
+    this.bus.emit("TaskFinished", { id, task: name, outcome })
+    this.bus.emit("TaskRemoved", { id, task: name })
+    task.timer?.unsafeInterruptAsFork(FiberId.none)
+    // a force-aborted attempt may never return; its permit must not be lost with it
+    this.permits?.release(task)
+    task.outcome.complete(outcome)
+    for (const observer of this.observers) observer.onFinished?.(task)
+    if (this.tasks.size === 0) {
+      this.inIdOrder = true
+      this.empty.unsafeOpen()
+    }
+  }
+
+  /** Claim a task's stop and interrupt its actor; false if a stop was claimed already. */
+  private claim(task: Task): boolean {
+    if (!task.claim()) return false
+    task.fiber?.unsafeInterruptAsFork(FiberId.none)
+    return true
+  }
+
+  /** An individual stop: claim it, then force-abort after the grace unless the actor ends first. */
+  stop(task: Task, reason: string | undefined): boolean {
+    if (task.stopped) return false
+    this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, reason })
+    this.claim(task)
+    if (!task.finished) {
+      task.timer = this.fork(
+        Effect.sleep(this.settings.grace).pipe(
+          Effect.andThen(Effect.sync(() => this.commit(task, TaskOutcome.ForceAborted)))
+        )
+      )
+    }
+    return true
+  }
+
+  find(target: number | string): Task | undefined {
+    return typeof target === "number" ? this.tasks.get(target) : this.tasks.get(this.names.get(target) ?? -1)
+  }
+
+  /** Keep an issued id for work not registered yet, with how to take it back if a stop names it first. */
+  hold(id: number, takeBack: (reason: string | undefined) => void): void {
+    this.pending.set(id, takeBack)
+  }
+
+  /** The held work registers now, or was turned away. */
+  letGo(id: number): void {
+    this.pending.delete(id)
+  }
+
+  /**
+   * A stop of a task that is not registered: held work is taken back (`true`);
+   * a name, or an id this supervisor issued, is simply gone (`false`); only an
+   * id never issued is an error.
+   */
+  stopAbsent(target: number | string, reason: string | undefined): Effect.Effect<boolean, TaskNotFound> {
+    if (typeof target === "string") return Effect.succeed(false)
+    const takeBack = this.pending.get(target)
+    if (takeBack !== undefined) {
+      this.pending.delete(target)
+      takeBack(reason)
+      return Effect.succeed(true)
+    }
+    return Number.isInteger(target) && target >= 1 && target < this.nextId
+      ? Effect.succeed(false)
+      : Effect.fail(new TaskNotFound({ target }))
+  }
+
+  list(): Array<TaskInfo> {
+    const infos = Array.from(this.tasks.values(), (task): TaskInfo => ({
+      id: task.id,
+      name: task.spec.name,
+      state: task.listed,
+      attempt: task.attempt
+    }))
+    return this.inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
+  }
+
+  isAlive(name: string): boolean {
+    const id = this.names.get(name)
+    return id !== undefined && this.tasks.get(id)?.alive === true
+  }
+
+  /**
+   * Close admission, stop every task against one grace deadline, then let the
+   * subscribers drain; one operation whoever asks. `Requested` publishes
+   * `ShutdownRequested` (a batch's natural end does not).
+   */
+  shutdown(trigger: "Requested" | "Natural"): Effect.Effect<void, GraceExceeded> {
+    return Effect.suspend(() => {
+      if (this.open) {
+        const ran = this.lifecycle._tag === "Running"
+        this.lifecycle = { _tag: "ShuttingDown", ran }
+        for (const observer of this.observers) observer.onShutdown?.()
+        if (trigger === "Requested") this.bus.emit("ShutdownRequested", {})
+        this.fork(Effect.flatMap(Effect.exit(this.drain()), (exit) => {
+          this.lifecycle = { _tag: "Closed", ran }
+          return Deferred.done(this.result, exit)
+        }))
+      }
+      return Deferred.await(this.result)
+    })
+  }
+
+  private drain(): Effect.Effect<void, GraceExceeded> {
+    const { grace, subscriberShutdownTimeout } = this.settings
+    const present = Array.from(this.tasks.values())
+    for (const task of present) this.claim(task)
+    const stopped = present.length === 0
+      ? Effect.void
+      : Effect.timeoutOption(Effect.forEach(present, (task) => task.outcome.await, { discard: true }), grace)
+    return Effect.flatMap(stopped, () => {
+      const stuck: Array<string> = []
+      for (const task of present) {
+        this.commit(task, TaskOutcome.ForceAborted)
+        if (task.state._tag === "Finished" && task.state.outcome._tag === "ForceAborted") stuck.push(task.spec.name)
+      }
+      if (stuck.length === 0) {
+        this.bus.emit("AllStoppedWithinGrace", {})
+        return this.bus.close(subscriberShutdownTimeout)
+      }
+      this.bus.emit("GraceExceeded", { grace, stuck })
+      const exceeded = new GraceExceeded({ grace, stuck })
+      // a scope that closes swallows the error: the log says which tasks were abandoned, bus or no bus
+      return Effect.logWarning(exceeded.message).pipe(
+        Effect.annotateLogs("stuck", stuck),
+        Effect.zipRight(this.bus.close(subscriberShutdownTimeout)),
+        Effect.zipRight(Effect.fail(exceeded))
+      )
+    })
+  }
+}

@@ -1,0 +1,114 @@
+/** A task spec's settings checked and resolved against the supervisor's defaults, once, at admission. */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as BackoffPolicy from "../BackoffPolicy.js"
+import type * as RestartPolicy from "../RestartPolicy.js"
+import type { TaskDefaults } from "../SupervisorConfig.js"
+import { ConfigError } from "../SupervisorError.js"
+import type { TaskSpec } from "./taskSpec.js"
+import * as validate from "./validate.js"
+
+/** What a timed-out attempt returns instead of its value. */
+export const TimedOut = Symbol.for("effect-taskvisor/TimedOut")
+
+/** A task spec with every setting resolved against the supervisor defaults. */
+export interface Resolved {
+  readonly name: string
+  /** One attempt: the task's effect without its value, bounded by the timeout (a success with `TimedOut`). */
+  readonly attempt: Effect.Effect<unknown, unknown>
+  readonly restart: RestartPolicy.RestartPolicy
+  readonly schedule: Schedule.Schedule<unknown, unknown, unknown>
+  /** The schedule's initial state, read once at admission. */
+  readonly initial: unknown
+  readonly timeout: Duration.Duration | undefined
+  readonly maxRetries: number | undefined
+  readonly isFatal: ((error: unknown) => boolean) | undefined
+}
+
+/** One schedule per backoff policy, shared by every task that uses it. */
+const schedules = new WeakMap<BackoffPolicy.BackoffPolicy, Schedule.Schedule<unknown, unknown>>()
+const scheduleOf = (policy: BackoffPolicy.BackoffPolicy): Schedule.Schedule<unknown, unknown> => {
+  let schedule = schedules.get(policy)
+  if (schedule === undefined) {
+    schedule = BackoffPolicy.toSchedule(policy)
+    schedules.set(policy, schedule)
+  }
+  return schedule
+}
+
+const restartTags: ReadonlySet<unknown> = new Set(["Never", "OnFailure", "Always"])
+
+/** A restart policy built by `RestartPolicy`'s constructors, as far as the supervisor relies on it. */
+const isRestartPolicy = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && restartTags.has((u as { _tag?: unknown })._tag) &&
+  ((u as { _tag: string })._tag !== "Always" ||
+    (u as { interval?: unknown }).interval === undefined ||
+    Duration.isDuration((u as { interval?: unknown }).interval))
+
+/**
+ * Every field a spec carries is a user value: a spec assembled around the
+ * types (a cast, a plain object) is refused here with a `ConfigError` naming
+ * the field, before anything runs.
+ */
+export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults): Resolved | ConfigError => {
+  if (typeof spec.name !== "string" || spec.name.length === 0) {
+    return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
+  }
+  const of = (field: string) => `${field} of task '${spec.name}'`
+  if (!Effect.isEffect(spec.effect)) return new ConfigError({ field: of("effect"), reason: "must be an Effect" })
+  const restart = spec.restart ?? defaults.restart
+  if (!isRestartPolicy(restart)) {
+    return new ConfigError({ field: of("restart"), reason: "must be a RestartPolicy (never, onFailure, always)" })
+  }
+  const retry = spec.retry ?? defaults.retry
+  const schedule = BackoffPolicy.isBackoffPolicy(retry)
+    ? scheduleOf(retry)
+    : Schedule.isSchedule(retry)
+    ? retry
+    : undefined
+  if (schedule === undefined) {
+    return new ConfigError({ field: of("backoff"), reason: "must be a BackoffPolicy or a Schedule" })
+  }
+  let initial: unknown
+  try {
+    initial = schedule.initial
+  } catch {
+    return new ConfigError({ field: of("backoff"), reason: "the retry schedule's initial state cannot be read" })
+  }
+  if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
+    return new ConfigError({ field: of("isFatal"), reason: "must be a predicate function" })
+  }
+  let timeout = defaults.timeout
+  if (spec.timeout === null) {
+    timeout = undefined
+  } else if (spec.timeout !== undefined) {
+    const decoded = validate.duration(of("timeout"), spec.timeout)
+    if (decoded instanceof ConfigError) return decoded
+    timeout = Duration.isZero(decoded) ? undefined : decoded
+  }
+  let maxRetries = defaults.maxRetries
+  if (spec.maxRetries === null) {
+    maxRetries = undefined
+  } else if (spec.maxRetries !== undefined) {
+    const checked = validate.integer(of("maxRetries"), spec.maxRetries, 0)
+    if (checked instanceof ConfigError) return checked
+    maxRetries = checked
+  }
+  const effect = spec.effect as Effect.Effect<unknown, unknown>
+  return {
+    name: spec.name,
+    // an attempt's value is dropped at once: nothing the task returned stays reachable through a backoff
+    attempt: timeout === undefined ? Effect.asVoid(effect) : Effect.timeoutTo(effect, {
+      duration: timeout,
+      onTimeout: () => TimedOut,
+      onSuccess: () => undefined
+    }),
+    restart: restart as RestartPolicy.RestartPolicy,
+    schedule,
+    initial,
+    timeout,
+    maxRetries,
+    isFatal: spec.isFatal
+  }
+}

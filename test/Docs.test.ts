@@ -1,0 +1,86 @@
+/**
+ * Every TypeScript block of the README, and every `@example` of the sources'
+ * JSDoc, compiles on its own, as a reader would paste it into a file of their
+ * project (`effect-taskvisor` resolves to `src/`).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import ts from "typescript"
+
+const root = path.resolve(import.meta.dirname, "..")
+
+interface Block {
+  /** Where it is shown, as `file:line`. */
+  readonly at: string
+  readonly code: string
+}
+
+/** The ```ts blocks of a text, `strip` taking each line's decoration off (a JSDoc ` * `). */
+const blocksOf = (file: string, strip: (line: string) => string): ReadonlyArray<Block> => {
+  const lines = fs.readFileSync(path.join(root, file), "utf8").split("\n").map(strip)
+  const found: Array<Block> = []
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i].trim() !== "```ts") continue
+    const start = i + 1
+    let end = start
+    while (end < lines.length && lines[end].trim() !== "```") end++
+    found.push({ at: `${file}:${start + 1}`, code: lines.slice(start, end).join("\n") })
+    i = end
+  }
+  return found
+}
+
+const blocks = (): ReadonlyArray<Block> => [
+  ...blocksOf("README.md", (line) => line),
+  ...fs.readdirSync(path.join(root, "src"))
+    .filter((name) => name.endsWith(".ts"))
+    .flatMap((name) => blocksOf(`src/${name}`, (line) => line.replace(/^\s*\* ?/, "")))
+]
+
+const compilerOptions = (): ts.CompilerOptions => {
+  const base = ts.readConfigFile(path.join(root, "tsconfig.base.json"), ts.sys.readFile).config
+  const { options } = ts.convertCompilerOptionsFromJson(base.compilerOptions, root)
+  return {
+    ...options,
+    composite: false,
+    incremental: false,
+    declaration: false,
+    declarationMap: false,
+    sourceMap: false,
+    noEmit: true,
+    // an example may declare what it only illustrates
+    noUnusedLocals: false,
+    baseUrl: root,
+    paths: { "effect-taskvisor": ["./src/index.ts"] }
+  }
+}
+
+describe("docs", () => {
+  it("every ts block of the README and every @example type-checks on its own", { timeout: 60_000 }, () => {
+    const snippets = blocks()
+    assert.isAbove(snippets.filter((b) => b.at.startsWith("README")).length, 0, "the README shows code")
+    assert.isAbove(snippets.filter((b) => b.at.startsWith("src/")).length, 3, "the sources show examples")
+    const files = new Map(snippets.map((b, i) => [path.join(root, `docs-snippet-${i}.ts`), b]))
+    const options = compilerOptions()
+    const host = ts.createCompilerHost(options)
+    const getSourceFile = host.getSourceFile
+    host.getSourceFile = (name, language, onError, create) => {
+      const block = files.get(path.resolve(name))
+      return block !== undefined
+        ? ts.createSourceFile(name, block.code, language, true)
+        : getSourceFile.call(host, name, language, onError, create)
+    }
+    const fileExists = host.fileExists
+    host.fileExists = (name) => files.has(path.resolve(name)) || fileExists.call(host, name)
+    const program = ts.createProgram([...files.keys()], options, host)
+    const problems = ts.getPreEmitDiagnostics(program)
+      .filter((d) => d.file !== undefined && files.has(path.resolve(d.file.fileName)))
+      .map((d) => {
+        const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0)
+        const block = files.get(path.resolve(d.file!.fileName))!
+        return `${block.at} (+${line}): ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
+      })
+    assert.deepStrictEqual(problems, [])
+  })
+})
