@@ -6,24 +6,30 @@
  */
 import fs from "node:fs"
 import path from "node:path"
-
-const specifiers = /^\s*(?:import|export)\b[^;]*?\bfrom\s*["'](\.{1,2}\/[^"']+)["']/gms
+import ts from "typescript"
 
 const resolveImport = (from, specifier) => {
   const target = path.resolve(path.dirname(from), specifier)
   return target.endsWith(".js") ? target.slice(0, -3) + ".ts" : target
 }
 
-/** The relative imports of a file, read once per lint run. */
+/**
+ * The relative imports of a file, as TypeScript's own scanner lists them
+ * (`import`, `import type`, `export … from`, bare `import "./x.js"`), cached
+ * by modification time so that an editor's long-lived lint process sees edits.
+ */
 const importsOf = (() => {
   const cache = new Map()
   return (file) => {
-    let imports = cache.get(file)
-    if (imports === undefined) {
-      const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : ""
-      imports = [...text.matchAll(specifiers)].map((m) => resolveImport(file, m[1]))
-      cache.set(file, imports)
-    }
+    const mtime = fs.existsSync(file) ? fs.statSync(file).mtimeMs : -1
+    const cached = cache.get(file)
+    if (cached !== undefined && cached.mtime === mtime) return cached.imports
+    const text = mtime < 0 ? "" : fs.readFileSync(file, "utf8")
+    const imports = ts.preProcessFile(text, true, false).importedFiles
+      .map((imported) => imported.fileName)
+      .filter((specifier) => specifier.startsWith("."))
+      .map((specifier) => resolveImport(file, specifier))
+    cache.set(file, { mtime, imports })
     return imports
   }
 })()
@@ -64,7 +70,11 @@ export default {
             context.report({ node, message: `import cycle: ${names.join(" → ")}` })
           }
         }
-        return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check }
+        return {
+          ImportDeclaration: check,
+          ExportNamedDeclaration: check,
+          ExportAllDeclaration: check
+        }
       }
     }
   }

@@ -84,7 +84,8 @@ export class Controller extends Context.Tag("effect-taskvisor/Controller")<Contr
    * queued, replaces the owner, or is rejected, as its admission says. A
    * rejection is published as `ControllerRejected` and is the outcome seen by
    * `submitAndWatch`. The task's requirements come from the caller's context,
-   * except the `Scope` each attempt gets of its own.
+   * except the `Scope` each attempt gets of its own. Once the supervisor
+   * shuts down or the controller's layer has ended, it fails `ShuttingDown`.
    */
   readonly submit: <E, R>(
     spec: ControllerSpec<E, R>
@@ -142,7 +143,11 @@ const build = (settings: internal.Settings | ConfigError): Layer.Layer<Controlle
  * `ConfigError` naming it. Without this layer, `Controller` is a missing
  * requirement: a type error, not a failure at run time. Shutdown of the
  * supervisor (or the end of this layer) rejects all queued work
- * `ControllerShuttingDown` and starts none.
+ * `ControllerShuttingDown` and starts none; submissions after it fail
+ * `ShuttingDown`. The supervisor must be the one `TaskSupervisor.layer` or
+ * `make` built, or a copy of it that keeps its members (`{ ...supervisor, add }`):
+ * a controller keeps its slots in that supervisor's registry. Any other
+ * implementation fails the layer with a `ConfigError`.
  *
  * @example
  * ```ts

@@ -114,7 +114,8 @@ export const layer = <const Subscribers extends ReadonlyArray<Subscriber<any>>>(
       const context = yield* Effect.context<never>()
       for (const subscriber of subscribers) {
         const remove = settings.subscribers.add({ subscriber, context })
-        yield* Effect.addFinalizer(() => Effect.sync(remove))
+        // it stops before its requirements are released: what was queued for it is delivered, then nothing more
+        yield* Effect.addFinalizer(() => remove)
       }
     })
   )

@@ -13,10 +13,7 @@
  *
  * @since 0.1.0
  */
-import type * as Cause from "effect/Cause"
-import * as Data from "effect/Data"
-import type * as Duration from "effect/Duration"
-import type { RejectionKind, TaskOutcome } from "./TaskOutcome.js"
+import * as internal from "./internal/supervisorEvent.js"
 
 /**
  * What every event carries.
@@ -24,10 +21,7 @@ import type { RejectionKind, TaskOutcome } from "./TaskOutcome.js"
  * @since 0.1.0
  * @category Models
  */
-export interface Base {
-  readonly seq: number
-  readonly at: number
-}
+export type Base = internal.Base
 
 /**
  * What every event about one task carries.
@@ -35,10 +29,7 @@ export interface Base {
  * @since 0.1.0
  * @category Models
  */
-export interface TaskRef extends Base {
-  readonly id: number
-  readonly task: string
-}
+export type TaskRef = internal.TaskRef
 
 /**
  * What every event about one attempt carries.
@@ -46,9 +37,7 @@ export interface TaskRef extends Base {
  * @since 0.1.0
  * @category Models
  */
-export interface AttemptRef extends TaskRef {
-  readonly attempt: number
-}
+export type AttemptRef = internal.AttemptRef
 
 /**
  * A controller slot's status: `Running` (it has an owner), `Terminating` (a
@@ -57,7 +46,7 @@ export interface AttemptRef extends TaskRef {
  * @since 0.1.0
  * @category Models
  */
-export type SlotStatus = "Idle" | "Running" | "Terminating"
+export type SlotStatus = internal.SlotStatus
 
 /**
  * A task was submitted; its admission decision follows.
@@ -65,9 +54,7 @@ export type SlotStatus = "Idle" | "Running" | "Terminating"
  * @since 0.1.0
  * @category Events
  */
-export interface TaskAddRequested extends TaskRef {
-  readonly _tag: "TaskAddRequested"
-}
+export type TaskAddRequested = internal.TaskAddRequested
 
 /**
  * The task is registered; its first attempt may start.
@@ -75,9 +62,7 @@ export interface TaskAddRequested extends TaskRef {
  * @since 0.1.0
  * @category Events
  */
-export interface TaskAdded extends TaskRef {
-  readonly _tag: "TaskAdded"
-}
+export type TaskAdded = internal.TaskAdded
 
 /**
  * The task was rejected (duplicate name, or a rejected batch); it never runs.
@@ -85,11 +70,7 @@ export interface TaskAdded extends TaskRef {
  * @since 0.1.0
  * @category Events
  */
-export interface TaskAddFailed extends TaskRef {
-  readonly _tag: "TaskAddFailed"
-  readonly rejection: RejectionKind
-  readonly reason: string
-}
+export type TaskAddFailed = internal.TaskAddFailed
 
 /**
  * An attempt begins (after a concurrency permit, if any, was obtained).
@@ -97,9 +78,7 @@ export interface TaskAddFailed extends TaskRef {
  * @since 0.1.0
  * @category Events
  */
-export interface AttemptStarting extends AttemptRef {
-  readonly _tag: "AttemptStarting"
-}
+export type AttemptStarting = internal.AttemptStarting
 
 /**
  * The attempt returned a value.
@@ -107,10 +86,7 @@ export interface AttemptStarting extends AttemptRef {
  * @since 0.1.0
  * @category Events
  */
-export interface AttemptSucceeded extends AttemptRef {
-  readonly _tag: "AttemptSucceeded"
-  readonly duration: Duration.Duration
-}
+export type AttemptSucceeded = internal.AttemptSucceeded
 
 /**
  * The attempt was interrupted, by a stop or by itself; `cause` is what failed
@@ -120,11 +96,7 @@ export interface AttemptSucceeded extends AttemptRef {
  * @since 0.1.0
  * @category Events
  */
-export interface AttemptCanceled extends AttemptRef {
-  readonly _tag: "AttemptCanceled"
-  readonly duration: Duration.Duration
-  readonly cause: Cause.Cause<unknown> | undefined
-}
+export type AttemptCanceled = internal.AttemptCanceled
 
 /**
  * The attempt failed or died.
@@ -132,12 +104,7 @@ export interface AttemptCanceled extends AttemptRef {
  * @since 0.1.0
  * @category Events
  */
-export interface AttemptFailed extends AttemptRef {
-  readonly _tag: "AttemptFailed"
-  readonly duration: Duration.Duration
-  readonly reason: string
-  readonly exitCode: number | undefined
-}
+export type AttemptFailed = internal.AttemptFailed
 
 /**
  * The attempt exceeded its timeout and was interrupted.
@@ -145,11 +112,7 @@ export interface AttemptFailed extends AttemptRef {
  * @since 0.1.0
  * @category Events
  */
-export interface AttemptTimedOut extends AttemptRef {
-  readonly _tag: "AttemptTimedOut"
-  readonly duration: Duration.Duration
-  readonly timeout: Duration.Duration
-}
+export type AttemptTimedOut = internal.AttemptTimedOut
 
 /**
  * The task waits `delay` before its next attempt; `attempt` is the one that just ended.
@@ -157,12 +120,7 @@ export interface AttemptTimedOut extends AttemptRef {
  * @since 0.1.0
  * @category Events
  */
-export interface BackoffScheduled extends AttemptRef {
-  readonly _tag: "BackoffScheduled"
-  readonly delay: Duration.Duration
-  readonly source: "Success" | "Failure"
-  readonly reason: string | undefined
-}
+export type BackoffScheduled = internal.BackoffScheduled
 
 /**
  * A `remove` or `cancel` claimed the task's stop.
@@ -170,10 +128,7 @@ export interface BackoffScheduled extends AttemptRef {
  * @since 0.1.0
  * @category Events
  */
-export interface TaskRemoveRequested extends TaskRef {
-  readonly _tag: "TaskRemoveRequested"
-  readonly reason: string | undefined
-}
+export type TaskRemoveRequested = internal.TaskRemoveRequested
 
 /**
  * The task's terminal outcome; published exactly once per registered task.
@@ -181,10 +136,7 @@ export interface TaskRemoveRequested extends TaskRef {
  * @since 0.1.0
  * @category Events
  */
-export interface TaskFinished extends TaskRef {
-  readonly _tag: "TaskFinished"
-  readonly outcome: TaskOutcome<unknown>
-}
+export type TaskFinished = internal.TaskFinished
 
 /**
  * The task left the registry; its name is free.
@@ -192,9 +144,7 @@ export interface TaskFinished extends TaskRef {
  * @since 0.1.0
  * @category Events
  */
-export interface TaskRemoved extends TaskRef {
-  readonly _tag: "TaskRemoved"
-}
+export type TaskRemoved = internal.TaskRemoved
 
 /**
  * `shutdown` was called or the supervisor's scope closed.
@@ -202,9 +152,7 @@ export interface TaskRemoved extends TaskRef {
  * @since 0.1.0
  * @category Events
  */
-export interface ShutdownRequested extends Base {
-  readonly _tag: "ShutdownRequested"
-}
+export type ShutdownRequested = internal.ShutdownRequested
 
 /**
  * Shutdown stopped every task within grace.
@@ -212,9 +160,7 @@ export interface ShutdownRequested extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface AllStoppedWithinGrace extends Base {
-  readonly _tag: "AllStoppedWithinGrace"
-}
+export type AllStoppedWithinGrace = internal.AllStoppedWithinGrace
 
 /**
  * Shutdown force-aborted the `stuck` tasks after `grace`.
@@ -222,11 +168,7 @@ export interface AllStoppedWithinGrace extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface GraceExceeded extends Base {
-  readonly _tag: "GraceExceeded"
-  readonly grace: Duration.Duration
-  readonly stuck: ReadonlyArray<string>
-}
+export type GraceExceeded = internal.GraceExceeded
 
 /**
  * A subscriber's queue was full (or closed); `dropped` counts the ordinary
@@ -236,12 +178,7 @@ export interface GraceExceeded extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface SubscriberOverflow extends Base {
-  readonly _tag: "SubscriberOverflow"
-  readonly subscriber: string
-  readonly reason: "full" | "closed"
-  readonly dropped: number
-}
+export type SubscriberOverflow = internal.SubscriberOverflow
 
 /**
  * A subscriber failed or died handling an event; it keeps receiving.
@@ -249,11 +186,7 @@ export interface SubscriberOverflow extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface SubscriberPanicked extends Base {
-  readonly _tag: "SubscriberPanicked"
-  readonly subscriber: string
-  readonly reason: string
-}
+export type SubscriberPanicked = internal.SubscriberPanicked
 
 /**
  * An internal component failed; the supervisor carries on.
@@ -261,11 +194,7 @@ export interface SubscriberPanicked extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface RuntimeFailure extends Base {
-  readonly _tag: "RuntimeFailure"
-  readonly component: string
-  readonly reason: string
-}
+export type RuntimeFailure = internal.RuntimeFailure
 
 /**
  * The controller accepted a submission: it became the slot's owner or waits
@@ -274,12 +203,7 @@ export interface RuntimeFailure extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface ControllerSubmitted extends Base {
-  readonly _tag: "ControllerSubmitted"
-  readonly id: number
-  readonly slot: string
-  readonly reason: string
-}
+export type ControllerSubmitted = internal.ControllerSubmitted
 
 /**
  * The controller turned a submission away; it never runs.
@@ -287,13 +211,7 @@ export interface ControllerSubmitted extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface ControllerRejected extends Base {
-  readonly _tag: "ControllerRejected"
-  readonly id: number
-  readonly slot: string
-  readonly rejection: RejectionKind
-  readonly reason: string
-}
+export type ControllerRejected = internal.ControllerRejected
 
 /**
  * A slot changed status: `Idle` to `Running` on admission, `Running` to
@@ -302,42 +220,13 @@ export interface ControllerRejected extends Base {
  * @since 0.1.0
  * @category Events
  */
-export interface ControllerSlotTransition extends Base {
-  readonly _tag: "ControllerSlotTransition"
-  readonly slot: string
-  readonly from: SlotStatus
-  readonly to: SlotStatus
-  readonly reason: string
-}
+export type ControllerSlotTransition = internal.ControllerSlotTransition
 
 /**
  * @since 0.1.0
  * @category Events
  */
-export type SupervisorEvent =
-  | TaskAddRequested
-  | TaskAdded
-  | TaskAddFailed
-  | AttemptStarting
-  | AttemptSucceeded
-  | AttemptCanceled
-  | AttemptFailed
-  | AttemptTimedOut
-  | BackoffScheduled
-  | TaskRemoveRequested
-  | TaskFinished
-  | TaskRemoved
-  | ShutdownRequested
-  | AllStoppedWithinGrace
-  | GraceExceeded
-  | SubscriberOverflow
-  | SubscriberPanicked
-  | RuntimeFailure
-  | ControllerSubmitted
-  | ControllerRejected
-  | ControllerSlotTransition
-
-const Constructors = Data.taggedEnum<SupervisorEvent>()
+export type SupervisorEvent = internal.SupervisorEvent
 
 /**
  * Constructors, `$is` and `$match` for every event kind.
@@ -369,7 +258,7 @@ export const {
   TaskFinished,
   TaskRemoveRequested,
   TaskRemoved
-} = Constructors
+} = internal.Constructors
 
 /**
  * @since 0.1.0
@@ -424,5 +313,4 @@ export const label = (self: SupervisorEvent): string => labels[self._tag]
  * @since 0.1.0
  * @category Guards
  */
-export const isDiagnostic = (self: SupervisorEvent): boolean =>
-  self._tag === "SubscriberOverflow" || self._tag === "SubscriberPanicked" || self._tag === "RuntimeFailure"
+export const isDiagnostic: (self: SupervisorEvent) => boolean = internal.isDiagnostic

@@ -5,8 +5,7 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as Data from "effect/Data"
-import type { TaskTimeout } from "./TaskError.js"
+import * as internal from "./internal/taskOutcome.js"
 
 /**
  * Why submitted work was turned away before it ran.
@@ -14,14 +13,7 @@ import type { TaskTimeout } from "./TaskError.js"
  * @since 0.1.0
  * @category Models
  */
-export type RejectionKind =
-  | "AlreadyExists"
-  | "BatchRejected"
-  | "SlotBusy"
-  | "QueueFull"
-  | "SupersededByReplace"
-  | "RemovedFromQueue"
-  | "ControllerShuttingDown"
+export type RejectionKind = internal.RejectionKind
 
 /**
  * - `Completed`: the last attempt succeeded and no restart was due.
@@ -40,96 +32,61 @@ export type RejectionKind =
  * @since 0.1.0
  * @category Models
  */
-export type TaskOutcome<E = unknown> =
-  | Completed
-  | Failed<E>
-  | Fatal<E>
-  | Canceled<E>
-  | ForceAborted
-  | Rejected
+export type TaskOutcome<E = unknown> = internal.TaskOutcome<E>
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Completed {
-  readonly _tag: "Completed"
-}
+export type Completed = internal.Completed
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Failed<E> {
-  readonly _tag: "Failed"
-  readonly reason: string
-  readonly exitCode: number | undefined
-  readonly cause: Cause.Cause<E | TaskTimeout>
-}
+export type Failed<E> = internal.Failed<E>
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Fatal<E> {
-  readonly _tag: "Fatal"
-  readonly reason: string
-  readonly exitCode: number | undefined
-  readonly cause: Cause.Cause<E | TaskTimeout>
-}
+export type Fatal<E> = internal.Fatal<E>
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Canceled<E = never> {
-  readonly _tag: "Canceled"
-  /** What failed while the task was stopping, if anything did; never an interruption alone. */
-  readonly cause?: Cause.Cause<E> | undefined
-}
+export type Canceled<E = never> = internal.Canceled<E>
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface ForceAborted {
-  readonly _tag: "ForceAborted"
-  readonly reason: string
-}
+export type ForceAborted = internal.ForceAborted
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export interface Rejected {
-  readonly _tag: "Rejected"
-  readonly kind: RejectionKind
-  readonly reason: string
-}
-
-interface TaskOutcomeDefinition extends Data.TaggedEnum.WithGenerics<1> {
-  readonly taggedEnum: TaskOutcome<this["A"]>
-}
-
-const Constructors = Data.taggedEnum<TaskOutcomeDefinition>()
+export type Rejected = internal.Rejected
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
-export const Completed: Completed = Constructors.Completed()
+export const Completed: Completed = internal.Completed
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
-export const Failed: <E>(args: Omit<Failed<E>, "_tag">) => TaskOutcome<E> = Constructors.Failed
+export const Failed: <E>(args: Omit<Failed<E>, "_tag">) => TaskOutcome<E> = internal.Failed
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
-export const Fatal: <E>(args: Omit<Fatal<E>, "_tag">) => TaskOutcome<E> = Constructors.Fatal
+export const Fatal: <E>(args: Omit<Fatal<E>, "_tag">) => TaskOutcome<E> = internal.Fatal
 
 /**
  * A stop with nothing failing on the way.
@@ -137,7 +94,7 @@ export const Fatal: <E>(args: Omit<Fatal<E>, "_tag">) => TaskOutcome<E> = Constr
  * @since 0.1.0
  * @category Constructors
  */
-export const Canceled: Canceled = Constructors.Canceled({})
+export const Canceled: Canceled = internal.Canceled
 
 /**
  * A stop during which the task failed: `cause` holds what failed.
@@ -145,33 +102,31 @@ export const Canceled: Canceled = Constructors.Canceled({})
  * @since 0.1.0
  * @category Constructors
  */
-export const canceledWith = <E>(cause: Cause.Cause<E>): TaskOutcome<E> => Constructors.Canceled({ cause })
+export const canceledWith: <E>(cause: Cause.Cause<E>) => TaskOutcome<E> = internal.canceledWith
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
-export const ForceAborted: ForceAborted = Constructors.ForceAborted({
-  reason: "task did not stop within grace; force-aborted"
-})
+export const ForceAborted: ForceAborted = internal.ForceAborted
 
 /**
  * @since 0.1.0
  * @category Constructors
  */
-export const Rejected = (kind: RejectionKind, reason: string): Rejected => Constructors.Rejected({ kind, reason })
+export const Rejected: (kind: RejectionKind, reason: string) => Rejected = internal.Rejected
 
 /**
  * @since 0.1.0
  * @category Guards
  */
-export const $is = Constructors.$is
+export const $is: typeof internal.$is = internal.$is
 
 /**
  * @since 0.1.0
  * @category Guards
  */
-export const $match = Constructors.$match
+export const $match: typeof internal.$match = internal.$match
 
 /**
  * The snake_case label of an outcome, e.g. `outcome_completed`.

@@ -153,9 +153,12 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | Su
 /**
  * The supervisor as a Layer. Its type says what it reads: a
  * `SupervisorConfig`, which carries the subscribers `Subscriber.layer` adds,
- * so a config or subscriber layer merged beside it instead of provided to it
- * is a type error, not a setting silently ignored. `SupervisorConfig.layerDefaults`
- * serves when no setting differs.
+ * so a config merged beside it instead of provided to it is a type error, not
+ * a setting silently ignored. `SupervisorConfig.layerDefaults` serves when no
+ * setting differs. A subscriber layer provided to it lives as long as the
+ * supervisor and sees its shutdown events; merged beside it (over the same
+ * config) it takes effect too, but ends alongside the supervisor, so it may
+ * miss the shutdown events.
  *
  * @example
  * ```ts

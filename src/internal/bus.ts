@@ -1,7 +1,6 @@
 /** The event bus: one `emit` that stamps every event, and a bounded queue and worker per subscriber. */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -10,9 +9,10 @@ import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
-import * as SupervisorEvent from "../SupervisorEvent.js"
-import { describe } from "../TaskError.js"
+import type * as SupervisorEvent from "../SupervisorEvent.js"
 import type { Attached, Subscriber } from "./subscriber.js"
+import { Constructors, isDiagnostic } from "./supervisorEvent.js"
+import { describe } from "./taskError.js"
 
 /** An event of kind `K` without what `emit` stamps on it. */
 export type Fields<K extends SupervisorEvent.Kind> = Omit<
@@ -20,12 +20,10 @@ export type Fields<K extends SupervisorEvent.Kind> = Omit<
   "_tag" | "seq" | "at"
 >
 
-const Events = Data.taggedEnum<SupervisorEvent.SupervisorEvent>()
-
-/** One constructor per kind, taken once: each access of the `Data.taggedEnum` proxy makes a new one. */
-const constructors: { [K in SupervisorEvent.Kind]?: (args: any) => SupervisorEvent.SupervisorEvent } = {}
-const construct = (tag: SupervisorEvent.Kind): (args: any) => SupervisorEvent.SupervisorEvent =>
-  constructors[tag] ??= Events[tag] as (args: any) => SupervisorEvent.SupervisorEvent
+/** Each kind's constructor, fed the fields `emit` stamped. */
+const constructors: {
+  readonly [K in SupervisorEvent.Kind]: (fields: Fields<K> & SupervisorEvent.Base) => SupervisorEvent.SupervisorEvent
+} = Constructors
 
 interface Sink {
   readonly name: string
@@ -48,7 +46,8 @@ interface Sink {
 export class Bus {
   private seq = 0
   private sinks: Array<Sink> = []
-  private workers: Array<Fiber.RuntimeFiber<void>> = []
+  /** Each attached subscriber's sink and worker. */
+  private readonly attached = new Map<Attached, { readonly sink: Sink; readonly worker: Fiber.RuntimeFiber<void> }>()
   private closed = false
 
   constructor(
@@ -71,7 +70,7 @@ export class Bus {
     const stamped = fields as Fields<K> & { seq: number; at: number }
     stamped.seq = ++this.seq
     stamped.at = this.clock.unsafeCurrentTimeMillis()
-    this.publish(construct(tag)(stamped))
+    this.publish(constructors[tag](stamped))
   }
 
   private publish(event: SupervisorEvent.SupervisorEvent): void {
@@ -81,7 +80,7 @@ export class Bus {
       const sink = sinks[i]
       if ((sink.capacity !== undefined && sink.pending >= sink.capacity) || !sink.mailbox.unsafeOffer(event)) {
         // only ordinary events count: a lost report of a loss is not a new loss
-        if (!SupervisorEvent.isDiagnostic(event)) {
+        if (!isDiagnostic(event)) {
           sink.dropped++
           ;(overflowed ??= []).push(sink)
         }
@@ -97,8 +96,9 @@ export class Bus {
   }
 
   /** Start a worker fiber for a subscriber, in its own context, fed by its own bounded mailbox. */
-  subscribe({ context, subscriber }: Attached): void {
-    if (this.closed) return
+  subscribe(attached: Attached): void {
+    const { context, subscriber } = attached
+    if (this.closed || this.attached.has(attached)) return
     const mailbox = Effect.runSync(
       Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
@@ -109,14 +109,29 @@ export class Bus {
       fiberRefs: this.runtime.fiberRefs,
       runtimeFlags: this.runtime.runtimeFlags
     })
-    this.workers.push(Runtime.runFork(runtime)(this.worker(subscriber, sink)))
+    this.attached.set(attached, { sink, worker: Runtime.runFork(runtime)(this.worker(subscriber, sink)) })
+  }
+
+  /**
+   * Stop feeding a subscriber: publish nothing more to it, let its worker
+   * deliver what was queued within `timeout`, then interrupt it.
+   */
+  unsubscribe(attached: Attached, timeout: Duration.Duration): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const entry = this.attached.get(attached)
+      if (entry === undefined) return Effect.void
+      this.attached.delete(attached)
+      this.sinks = this.sinks.filter((sink) => sink !== entry.sink)
+      entry.sink.mailbox.unsafeDone(Exit.void)
+      return drain([entry.worker], timeout)
+    })
   }
 
   private worker(subscriber: Subscriber<any>, sink: Sink): Effect.Effect<void> {
     const deliver = (event: SupervisorEvent.SupervisorEvent) =>
       // its requirements are in the context the worker was forked with
       Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event) as Effect.Effect<void, unknown>), (cause) => {
-        if (!SupervisorEvent.isDiagnostic(event)) {
+        if (!isDiagnostic(event)) {
           this.emit("SubscriberPanicked", {
             subscriber: subscriber.name,
             reason: Cause.isInterruptedOnly(cause) ? "interrupted" : describe(Cause.squash(cause))
@@ -170,16 +185,20 @@ export class Bus {
       for (const sink of this.sinks) sink.mailbox.unsafeDone(Exit.void)
       // nothing published after this point can be delivered
       this.sinks = []
-      const workers = this.workers
-      if (workers.length === 0) return Effect.void
-      return Fiber.awaitAll(workers).pipe(
-        Effect.timeoutOption(timeout),
-        Effect.flatMap(() =>
-          Effect.sync(() => {
-            for (const worker of workers) worker.unsafeInterruptAsFork(FiberId.none)
-          })
-        )
-      )
+      const workers = Array.from(this.attached.values(), (entry) => entry.worker)
+      this.attached.clear()
+      return drain(workers, timeout)
     })
   }
 }
+
+/** Let workers whose mailboxes ended finish within `timeout`, then interrupt the ones still busy without waiting. */
+const drain = (workers: ReadonlyArray<Fiber.RuntimeFiber<void>>, timeout: Duration.Duration): Effect.Effect<void> =>
+  workers.length === 0 ? Effect.void : Fiber.awaitAll(workers).pipe(
+    Effect.timeoutOption(timeout),
+    Effect.flatMap(() =>
+      Effect.sync(() => {
+        for (const worker of workers) worker.unsafeInterruptAsFork(FiberId.none)
+      })
+    )
+  )

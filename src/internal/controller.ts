@@ -3,14 +3,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Admission, ControllerSpec } from "../ControllerSpec.js"
-import { slot as slotOf } from "../ControllerSpec.js"
-import { ConfigError, ShuttingDown } from "../SupervisorError.js"
 import type { SlotStatus } from "../SupervisorEvent.js"
-import * as TaskOutcome from "../TaskOutcome.js"
+import { slot as slotOf } from "./controllerSpec.js"
 import * as handle from "./handle.js"
 import type { Registry, Submission } from "./registry.js"
 import { callerRuntime, registryOf } from "./supervisor.js"
+import { ConfigError, ShuttingDown } from "./supervisorError.js"
 import type { Task } from "./task.js"
+import * as TaskOutcome from "./taskOutcome.js"
 
 /** One busy slot as `snapshot` reports it. */
 export interface SlotView {
@@ -64,7 +64,8 @@ class Slots {
   private readonly slots = new Map<string, Slot>()
   private readonly owners = new Map<number, Slot>()
   private queued = 0
-  private closed = false
+  /** `Closed` once the supervisor shuts down or the controller's scope closes: nothing is admitted after. */
+  private state: { readonly _tag: "Open" } | { readonly _tag: "Closed" } = { _tag: "Open" }
 
   constructor(private readonly registry: Registry, private readonly settings: Settings) {}
 
@@ -178,7 +179,7 @@ class Slots {
     this.owners.delete(task.id)
     this.slots.delete(slot.key)
     const queue = slot.queue
-    while (!this.closed && queue.length > 0) {
+    while (this.open && queue.length > 0) {
       const next = queue.shift()!
       this.queued--
       if (this.admit(slot.key, next, queue, `started_from_queue depth=${queue.length}`)) return
@@ -199,10 +200,14 @@ class Slots {
     }
   }
 
+  get open(): boolean {
+    return this.state._tag === "Open"
+  }
+
   /** Shutdown: reject all queued work and admit nothing more. Owners are stopped by the supervisor. */
   close(): void {
-    if (this.closed) return
-    this.closed = true
+    if (this.state._tag === "Closed") return
+    this.state = { _tag: "Closed" }
     for (const slot of this.slots.values()) {
       for (const queued of slot.queue.splice(0)) {
         this.queued--
@@ -231,7 +236,11 @@ export const make = (supervisor: object, settings: Settings) =>
   Effect.gen(function*() {
     const registry = registryOf(supervisor)
     if (registry === undefined) {
-      return yield* Effect.dieMessage("Controller.layer needs a supervisor built by TaskSupervisor.layer or make")
+      return yield* new ConfigError({
+        field: "TaskSupervisor",
+        reason: "Controller.layer needs the supervisor built by TaskSupervisor.layer or make " +
+          "(a decorated copy works if it keeps its members, as `{ ...supervisor, add }` does)"
+      })
     }
     const slots = new Slots(registry, settings)
     const unobserve = registry.observe({
@@ -249,6 +258,8 @@ export const make = (supervisor: object, settings: Settings) =>
       Effect.flatMap(
         callerRuntime,
         (caller): Effect.Effect<Submission, ShuttingDown | ConfigError, Exclude<R, Scope.Scope>> => {
+          // a controller whose scope closed admits nothing, even while its supervisor runs
+          if (!slots.open) return Effect.fail(new ShuttingDown())
           const key = slotOf(spec)
           if (typeof key !== "string" || key.length === 0) {
             return Effect.fail(new ConfigError({ field: "slot", reason: "a slot key must be a non-empty string" }))

@@ -1,10 +1,21 @@
 /** The handle `add` returns, and the one-shot cell a task's outcome is delivered through. */
 import * as Effect from "effect/Effect"
 import { format, NodeInspectSymbol } from "effect/Inspectable"
+import type { Inspectable } from "effect/Inspectable"
+import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
-import type { TaskHandle } from "../TaskHandle.js"
-import { TypeId } from "../TaskHandle.js"
 import type { TaskOutcome } from "../TaskOutcome.js"
+
+export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskHandle")
+
+export type TypeId = typeof TypeId
+
+export interface TaskHandle<out E = unknown> extends Pipeable, Inspectable {
+  readonly [TypeId]: TypeId
+  readonly id: number
+  readonly name: string
+  readonly await: Effect.Effect<TaskOutcome<E>>
+}
 
 /**
  * The one-shot cell a task's outcome is delivered through. It does what a

@@ -5,14 +5,14 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import type { Settings } from "../SupervisorConfig.js"
-import { ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "../SupervisorError.js"
-import * as TaskOutcome from "../TaskOutcome.js"
 import * as actor from "./actor.js"
 import type { Bus } from "./bus.js"
 import { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
+import { AlreadyRunning, ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "./supervisorError.js"
 import { Task, type TaskState } from "./task.js"
+import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
 const alreadyExistsReason = "a registered task already uses this name"
@@ -53,9 +53,9 @@ export interface Submission {
 /** What other components (the controller) learn from the registry, as it happens. */
 export interface Observer {
   /** A task's terminal commit, after its `TaskRemoved`. */
-  readonly onFinished?: ((task: Task) => void) | undefined
-  /** Shutdown began: admission is closed, nothing queued may start. */
-  readonly onShutdown?: (() => void) | undefined
+  readonly onFinished: (task: Task) => void
+  /** Shutdown began (after `ShutdownRequested`): admission is closed, nothing queued may start. */
+  readonly onShutdown: () => void
 }
 
 /** One row of `list`. */
@@ -67,7 +67,11 @@ export interface TaskInfo {
 }
 
 export class Registry {
-  lifecycle: Lifecycle = { _tag: "Open" }
+  private lifecycle: Lifecycle = { _tag: "Open" }
+  /** Open while no task is registered. */
+  readonly empty = Effect.unsafeMakeLatch(true)
+  /** The result of the one shutdown. */
+  private readonly result = Deferred.unsafeMake<void, GraceExceeded>(FiberId.none)
   private readonly tasks = new Map<number, Task>()
   private readonly names = new Map<string, number>()
   /** Ids issued to work not registered yet (queued in a controller), with how to take it back. */
@@ -84,10 +88,7 @@ export class Registry {
     readonly settings: Settings,
     readonly bus: Bus,
     private readonly permits: Permits | undefined,
-    runtime: Runtime.Runtime<never>,
-    /** Open while no task is registered. */
-    readonly empty: Effect.Latch,
-    private readonly result: Deferred.Deferred<void, GraceExceeded>
+    runtime: Runtime.Runtime<never>
   ) {
     this.fork = Runtime.runFork(runtime)
     this.env = { bus, permits, commit: (task, outcome) => this.commit(task, outcome) }
@@ -95,6 +96,23 @@ export class Registry {
 
   get open(): boolean {
     return this.lifecycle._tag === "Open" || this.lifecycle._tag === "Running"
+  }
+
+  /**
+   * `run` begins: the registry is `Running` from now on, whatever becomes of
+   * the batch; or why it cannot (a second `run`, or shutdown came first).
+   */
+  beginRun(): AlreadyRunning | ShuttingDown | undefined {
+    switch (this.lifecycle._tag) {
+      case "Open":
+        this.lifecycle = { _tag: "Running" }
+        return undefined
+      case "Running":
+        return new AlreadyRunning()
+      case "ShuttingDown":
+      case "Closed":
+        return this.lifecycle.ran ? new AlreadyRunning() : new ShuttingDown()
+    }
   }
 
   observe(observer: Observer): () => void {
@@ -210,7 +228,7 @@ export class Registry {
     // a force-aborted attempt may never return; its permit must not be lost with it
     this.permits?.release(task)
     task.outcome.complete(outcome)
-    for (const observer of this.observers) observer.onFinished?.(task)
+    for (const observer of this.observers) observer.onFinished(task)
     if (this.tasks.size === 0) {
       this.inIdOrder = true
       this.empty.unsafeOpen()
@@ -296,8 +314,8 @@ export class Registry {
       if (this.open) {
         const ran = this.lifecycle._tag === "Running"
         this.lifecycle = { _tag: "ShuttingDown", ran }
-        for (const observer of this.observers) observer.onShutdown?.()
         if (trigger === "Requested") this.bus.emit("ShutdownRequested", {})
+        for (const observer of this.observers) observer.onShutdown()
         this.fork(Effect.flatMap(Effect.exit(this.drain()), (exit) => {
           this.lifecycle = { _tag: "Closed", ran }
           return Deferred.done(this.result, exit)

@@ -2,10 +2,10 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import * as BackoffPolicy from "../BackoffPolicy.js"
 import type * as RestartPolicy from "../RestartPolicy.js"
 import type { TaskDefaults } from "../SupervisorConfig.js"
-import { ConfigError } from "../SupervisorError.js"
+import * as BackoffPolicy from "./backoff.js"
+import { ConfigError } from "./supervisorError.js"
 import type { TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 

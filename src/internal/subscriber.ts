@@ -1,6 +1,6 @@
 /** The subscriber as data (its model, prototype and constructor), and the set of them a config carries. */
 import type * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import { format, NodeInspectSymbol } from "effect/Inspectable"
 import type { Inspectable } from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
@@ -52,27 +52,37 @@ export interface Attached {
   readonly context: Context.Context<never>
 }
 
+/** A supervisor following a `Subscribers` set: it attaches each subscriber added, and detaches each one taken out. */
+export interface Follower {
+  readonly attach: (attached: Attached) => void
+  /** Stop feeding it: it is handed what was queued for it, within the supervisor's subscriber timeout. */
+  readonly detach: (attached: Attached) => Effect.Effect<void>
+}
+
 /**
  * The subscribers added (by `Subscriber.layer`) to one `SupervisorConfig`: a
  * supervisor built on the config attaches those present and follows later
  * additions, so a subscriber layer takes effect whether it was provided to the
- * supervisor layer or merged beside it.
+ * supervisor layer or merged beside it; the layer's end takes it out again.
  */
 export class Subscribers {
   private readonly added = new Set<Attached>()
-  private readonly followers = new Set<(attached: Attached) => void>()
+  private readonly followers = new Set<Follower>()
 
-  /** Add one; the returned function takes it out of the set (supervisors that attached it keep it). */
-  add(attached: Attached): () => void {
+  /** Add one to every supervisor following the set; the returned effect takes it out of them again. */
+  add(attached: Attached): Effect.Effect<void> {
     this.added.add(attached)
-    for (const follower of this.followers) follower(attached)
-    return () => this.added.delete(attached)
+    for (const follower of this.followers) follower.attach(attached)
+    return Effect.suspend(() => {
+      this.added.delete(attached)
+      return Effect.forEach(this.followers, (follower) => follower.detach(attached), { discard: true })
+    })
   }
 
-  /** Call `attach` with every subscriber present and every later one, until the returned function is called. */
-  follow(attach: (attached: Attached) => void): () => void {
-    for (const attached of this.added) attach(attached)
-    this.followers.add(attach)
-    return () => this.followers.delete(attach)
+  /** Attach every subscriber present and every later one to `follower`, until the returned function is called. */
+  follow(follower: Follower): () => void {
+    for (const attached of this.added) follower.attach(attached)
+    this.followers.add(follower)
+    return () => this.followers.delete(follower)
   }
 }

@@ -1,6 +1,5 @@
 /** The supervisor service: a registry living in a scope, and the Effect face of its operations. */
 import type * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Runtime from "effect/Runtime"
@@ -8,7 +7,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Settings } from "../SupervisorConfig.js"
 import {
-  AlreadyRunning,
+  type AlreadyRunning,
   ConfigError,
   type GraceExceeded,
   ShuttingDown,
@@ -25,11 +24,17 @@ import { Registry, type Submission, type TaskInfo } from "./registry.js"
 import type { BatchContext, Outcomes, TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
-/** The registry behind each supervisor built here, for the services that extend it (the controller). */
-const registries = new WeakMap<object, Registry>()
+/**
+ * The member of a supervisor built here that holds its registry, for the services that extend it (the
+ * controller). It is an own enumerable member, so a decorated copy (`{ ...supervisor, add }`) keeps it.
+ */
+const RegistryKey: unique symbol = Symbol.for("effect-taskvisor/Registry")
 
-/** The registry of a supervisor built by `make`; `undefined` for any other implementation of the service. */
-export const registryOf = (supervisor: object): Registry | undefined => registries.get(supervisor)
+/** The registry of a supervisor built by `make`, or of a copy of one; `undefined` for any other implementation. */
+export const registryOf = (supervisor: object): Registry | undefined => {
+  const registry: unknown = (supervisor as { readonly [RegistryKey]?: unknown })[RegistryKey]
+  return registry instanceof Registry ? registry : undefined
+}
 
 /** The caller's context and fiber refs: a task's requirements are its caller's. */
 export const callerRuntime: Effect.Effect<Runtime.Runtime<any>> = Effect.withFiberRuntime((fiber) =>
@@ -46,14 +51,15 @@ export const make = (settings: Settings) =>
     const runtime = yield* Effect.runtime<never>()
     const bus = new Bus(yield* Effect.clock, runtime, settings.busCapacity)
     // subscribers added to the config later (a subscriber layer merged beside) attach as they come
-    const unfollow = settings.subscribers.follow((attached) => bus.subscribe(attached))
+    const unfollow = settings.subscribers.follow({
+      attach: (attached) => bus.subscribe(attached),
+      detach: (attached) => bus.unsubscribe(attached, settings.subscriberShutdownTimeout)
+    })
     const registry = new Registry(
       settings,
       bus,
       settings.maxConcurrent === undefined ? undefined : new Permits(settings.maxConcurrent),
-      runtime,
-      Effect.unsafeMakeLatch(true),
-      yield* Deferred.make<void, GraceExceeded>()
+      runtime
     )
     yield* Effect.addFinalizer(() =>
       Effect.ignore(registry.shutdown("Requested")).pipe(Effect.ensuring(Effect.sync(unfollow)))
@@ -78,16 +84,9 @@ export const make = (settings: Settings) =>
         TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown,
         BatchContext<Specs>
       > => {
-        const lifecycle = registry.lifecycle
-        switch (lifecycle._tag) {
-          case "Running":
-            return Effect.fail(new AlreadyRunning())
-          case "ShuttingDown":
-          case "Closed":
-            return Effect.fail(lifecycle.ran ? new AlreadyRunning() : new ShuttingDown())
-        }
         // single-shot, even when its batch is refused
-        registry.lifecycle = { _tag: "Running" }
+        const refused = registry.beginRun()
+        if (refused !== undefined) return Effect.fail(refused)
         const resolved = []
         for (const spec of specs) {
           const r = registry.resolve(spec)
@@ -133,7 +132,8 @@ export const make = (settings: Settings) =>
         })
       })
 
-    const service = {
+    return {
+      [RegistryKey]: registry,
       add,
       run,
       remove,
@@ -144,6 +144,4 @@ export const make = (settings: Settings) =>
       awaitEmpty: registry.empty.await,
       shutdown: registry.shutdown("Requested")
     }
-    registries.set(service, registry)
-    return service
   })

@@ -11,9 +11,9 @@ import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "../BackoffPolicy.js"
 import type { RestartPolicy } from "../RestartPolicy.js"
-import { ConfigError } from "../SupervisorError.js"
 import type { TaskPanicked, TaskTimeout } from "../TaskError.js"
 import type { TaskOutcome } from "../TaskOutcome.js"
+import { ConfigError } from "./supervisorError.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
 

@@ -4,7 +4,7 @@ import * as ConfigErrors from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { ConfigError } from "../SupervisorError.js"
+import { ConfigError } from "./supervisorError.js"
 
 /** A finite, non-negative duration, or the reason `input` is not one. */
 export const decodeDuration = (input: Duration.DurationInput): Duration.Duration | string => {

@@ -1,0 +1,130 @@
+/** The errors the supervisor raises, sharing one `TypeId`. */
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+
+export const TypeId: unique symbol = Symbol.for("effect-taskvisor/SupervisorError")
+
+export type TypeId = typeof TypeId
+
+export class TaskAlreadyExists extends Data.TaggedError("TaskAlreadyExists")<{
+  readonly taskName: string
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `task name '${this.taskName}' already exists`
+  }
+}
+
+export class TaskNotFound extends Data.TaggedError("TaskNotFound")<{
+  readonly target: number
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `task id #${this.target} was never issued by this supervisor`
+  }
+}
+
+export class ShuttingDown extends Data.TaggedError("ShuttingDown")<{}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "supervisor is shutting down"
+  }
+}
+
+export class GraceExceeded extends Data.TaggedError("GraceExceeded")<{
+  readonly grace: Duration.Duration
+  readonly stuck: ReadonlyArray<string>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `shutdown grace of ${Duration.format(this.grace)} exceeded; stuck: ${this.stuck.join(", ")}`
+  }
+}
+
+export class TaskTerminationTimeout extends Data.TaggedError("TaskTerminationTimeout")<{
+  readonly id: number
+  readonly taskName: string
+  readonly timeout: Duration.Duration
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `task '${this.taskName}' (#${this.id}) did not terminate within ${Duration.format(this.timeout)}`
+  }
+}
+
+export class AlreadyRunning extends Data.TaggedError("AlreadyRunning")<{}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return "supervisor run() was already started"
+  }
+}
+
+export class ConfigError extends Data.TaggedError("ConfigError")<{
+  readonly field: string
+  readonly reason: string
+  readonly variable?: string | undefined
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.variable === undefined
+      ? `invalid ${this.field}: ${this.reason}`
+      : `invalid ${this.field} (${this.variable}): ${this.reason}`
+  }
+}
+
+export class InvalidBackoff extends Data.TaggedError("InvalidBackoff")<{
+  readonly reason: string
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `invalid backoff: ${this.reason}`
+  }
+}

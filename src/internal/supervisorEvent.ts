@@ -1,0 +1,195 @@
+/** The supervisor's events as data: their variants, and the constructors the bus and `SupervisorEvent` both use. */
+import type * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import type { RejectionKind, TaskOutcome } from "./taskOutcome.js"
+
+export interface Base {
+  readonly seq: number
+  readonly at: number
+}
+
+export interface TaskRef extends Base {
+  readonly id: number
+  readonly task: string
+}
+
+export interface AttemptRef extends TaskRef {
+  readonly attempt: number
+}
+
+export type SlotStatus = "Idle" | "Running" | "Terminating"
+
+export interface TaskAddRequested extends TaskRef {
+  readonly _tag: "TaskAddRequested"
+}
+
+export interface TaskAdded extends TaskRef {
+  readonly _tag: "TaskAdded"
+}
+
+export interface TaskAddFailed extends TaskRef {
+  readonly _tag: "TaskAddFailed"
+  readonly rejection: RejectionKind
+  readonly reason: string
+}
+
+export interface AttemptStarting extends AttemptRef {
+  readonly _tag: "AttemptStarting"
+}
+
+export interface AttemptSucceeded extends AttemptRef {
+  readonly _tag: "AttemptSucceeded"
+  readonly duration: Duration.Duration
+}
+
+export interface AttemptCanceled extends AttemptRef {
+  readonly _tag: "AttemptCanceled"
+  readonly duration: Duration.Duration
+  readonly cause: Cause.Cause<unknown> | undefined
+}
+
+export interface AttemptFailed extends AttemptRef {
+  readonly _tag: "AttemptFailed"
+  readonly duration: Duration.Duration
+  readonly reason: string
+  readonly exitCode: number | undefined
+}
+
+export interface AttemptTimedOut extends AttemptRef {
+  readonly _tag: "AttemptTimedOut"
+  readonly duration: Duration.Duration
+  readonly timeout: Duration.Duration
+}
+
+export interface BackoffScheduled extends AttemptRef {
+  readonly _tag: "BackoffScheduled"
+  readonly delay: Duration.Duration
+  readonly source: "Success" | "Failure"
+  readonly reason: string | undefined
+}
+
+export interface TaskRemoveRequested extends TaskRef {
+  readonly _tag: "TaskRemoveRequested"
+  readonly reason: string | undefined
+}
+
+export interface TaskFinished extends TaskRef {
+  readonly _tag: "TaskFinished"
+  readonly outcome: TaskOutcome<unknown>
+}
+
+export interface TaskRemoved extends TaskRef {
+  readonly _tag: "TaskRemoved"
+}
+
+export interface ShutdownRequested extends Base {
+  readonly _tag: "ShutdownRequested"
+}
+
+export interface AllStoppedWithinGrace extends Base {
+  readonly _tag: "AllStoppedWithinGrace"
+}
+
+export interface GraceExceeded extends Base {
+  readonly _tag: "GraceExceeded"
+  readonly grace: Duration.Duration
+  readonly stuck: ReadonlyArray<string>
+}
+
+export interface SubscriberOverflow extends Base {
+  readonly _tag: "SubscriberOverflow"
+  readonly subscriber: string
+  readonly reason: "full" | "closed"
+  readonly dropped: number
+}
+
+export interface SubscriberPanicked extends Base {
+  readonly _tag: "SubscriberPanicked"
+  readonly subscriber: string
+  readonly reason: string
+}
+
+export interface RuntimeFailure extends Base {
+  readonly _tag: "RuntimeFailure"
+  readonly component: string
+  readonly reason: string
+}
+
+export interface ControllerSubmitted extends Base {
+  readonly _tag: "ControllerSubmitted"
+  readonly id: number
+  readonly slot: string
+  readonly reason: string
+}
+
+export interface ControllerRejected extends Base {
+  readonly _tag: "ControllerRejected"
+  readonly id: number
+  readonly slot: string
+  readonly rejection: RejectionKind
+  readonly reason: string
+}
+
+export interface ControllerSlotTransition extends Base {
+  readonly _tag: "ControllerSlotTransition"
+  readonly slot: string
+  readonly from: SlotStatus
+  readonly to: SlotStatus
+  readonly reason: string
+}
+
+export type SupervisorEvent =
+  | TaskAddRequested
+  | TaskAdded
+  | TaskAddFailed
+  | AttemptStarting
+  | AttemptSucceeded
+  | AttemptCanceled
+  | AttemptFailed
+  | AttemptTimedOut
+  | BackoffScheduled
+  | TaskRemoveRequested
+  | TaskFinished
+  | TaskRemoved
+  | ShutdownRequested
+  | AllStoppedWithinGrace
+  | GraceExceeded
+  | SubscriberOverflow
+  | SubscriberPanicked
+  | RuntimeFailure
+  | ControllerSubmitted
+  | ControllerRejected
+  | ControllerSlotTransition
+
+const Enum = Data.taggedEnum<SupervisorEvent>()
+
+/** Every kind's constructor, `$is` and `$match`, read once: each read of a `Data.taggedEnum` makes a new one. */
+export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
+  $is: Enum.$is,
+  $match: Enum.$match,
+  TaskAddRequested: Enum.TaskAddRequested,
+  TaskAdded: Enum.TaskAdded,
+  TaskAddFailed: Enum.TaskAddFailed,
+  AttemptStarting: Enum.AttemptStarting,
+  AttemptSucceeded: Enum.AttemptSucceeded,
+  AttemptCanceled: Enum.AttemptCanceled,
+  AttemptFailed: Enum.AttemptFailed,
+  AttemptTimedOut: Enum.AttemptTimedOut,
+  BackoffScheduled: Enum.BackoffScheduled,
+  TaskRemoveRequested: Enum.TaskRemoveRequested,
+  TaskFinished: Enum.TaskFinished,
+  TaskRemoved: Enum.TaskRemoved,
+  ShutdownRequested: Enum.ShutdownRequested,
+  AllStoppedWithinGrace: Enum.AllStoppedWithinGrace,
+  GraceExceeded: Enum.GraceExceeded,
+  SubscriberOverflow: Enum.SubscriberOverflow,
+  SubscriberPanicked: Enum.SubscriberPanicked,
+  RuntimeFailure: Enum.RuntimeFailure,
+  ControllerSubmitted: Enum.ControllerSubmitted,
+  ControllerRejected: Enum.ControllerRejected,
+  ControllerSlotTransition: Enum.ControllerSlotTransition
+}
+
+export const isDiagnostic = (self: SupervisorEvent): boolean =>
+  self._tag === "SubscriberOverflow" || self._tag === "SubscriberPanicked" || self._tag === "RuntimeFailure"

@@ -1,0 +1,71 @@
+/** The errors a task attempt ends with, and how a failure is described in events and outcomes. */
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Predicate from "effect/Predicate"
+
+export class TaskFatal extends Data.TaggedError("TaskFatal")<{
+  readonly reason: string
+  readonly exitCode?: number | undefined
+  readonly cause?: unknown
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.reason
+  }
+}
+
+export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
+  readonly timeout: Duration.Duration
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `timed out after ${Duration.format(this.timeout)}`
+  }
+}
+
+export class TaskPanicked extends Data.TaggedError("TaskPanicked")<{
+  readonly defect: unknown
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `task panicked: ${describe(this.defect)}`
+  }
+}
+
+export const isTaskFatal = (u: unknown): u is TaskFatal => Predicate.isTagged(u, "TaskFatal")
+
+export const describe = (error: unknown): string => {
+  try {
+    return describeUnsafe(error)
+  } catch {
+    // a failure whose message or toString throws must not take its task or subscriber down with it
+    return "a failure that cannot be described"
+  }
+}
+
+const describeUnsafe = (error: unknown): string => {
+  if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== "") {
+    return error.message
+  }
+  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
+    return error._tag
+  }
+  if (typeof error === "string") {
+    return error
+  }
+  try {
+    const json = JSON.stringify(error)
+    return json === undefined ? String(error) : json
+  } catch {
+    return String(error)
+  }
+}
+
+export const exitCodeOf = (error: unknown): number | undefined =>
+  Predicate.hasProperty(error, "exitCode") && typeof error.exitCode === "number" ? error.exitCode : undefined

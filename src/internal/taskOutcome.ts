@@ -1,0 +1,80 @@
+/** How a task ended, as data: the outcome's variants and their constructors. */
+import type * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import type { TaskTimeout } from "./taskError.js"
+
+export type RejectionKind =
+  | "AlreadyExists"
+  | "BatchRejected"
+  | "SlotBusy"
+  | "QueueFull"
+  | "SupersededByReplace"
+  | "RemovedFromQueue"
+  | "ControllerShuttingDown"
+
+export type TaskOutcome<E = unknown> =
+  | Completed
+  | Failed<E>
+  | Fatal<E>
+  | Canceled<E>
+  | ForceAborted
+  | Rejected
+
+export interface Completed {
+  readonly _tag: "Completed"
+}
+
+export interface Failed<E> {
+  readonly _tag: "Failed"
+  readonly reason: string
+  readonly exitCode: number | undefined
+  readonly cause: Cause.Cause<E | TaskTimeout>
+}
+
+export interface Fatal<E> {
+  readonly _tag: "Fatal"
+  readonly reason: string
+  readonly exitCode: number | undefined
+  readonly cause: Cause.Cause<E | TaskTimeout>
+}
+
+export interface Canceled<E = never> {
+  readonly _tag: "Canceled"
+  /** What failed while the task was stopping, if anything did; never an interruption alone. */
+  readonly cause?: Cause.Cause<E> | undefined
+}
+
+export interface ForceAborted {
+  readonly _tag: "ForceAborted"
+  readonly reason: string
+}
+
+export interface Rejected {
+  readonly _tag: "Rejected"
+  readonly kind: RejectionKind
+  readonly reason: string
+}
+
+interface TaskOutcomeDefinition extends Data.TaggedEnum.WithGenerics<1> {
+  readonly taggedEnum: TaskOutcome<this["A"]>
+}
+
+const Constructors = Data.taggedEnum<TaskOutcomeDefinition>()
+
+export const Completed: Completed = Constructors.Completed()
+
+export const Failed: <E>(args: Omit<Failed<E>, "_tag">) => TaskOutcome<E> = Constructors.Failed
+
+export const Fatal: <E>(args: Omit<Fatal<E>, "_tag">) => TaskOutcome<E> = Constructors.Fatal
+
+export const Canceled: Canceled = Constructors.Canceled({})
+
+export const canceledWith = <E>(cause: Cause.Cause<E>): TaskOutcome<E> => Constructors.Canceled({ cause })
+
+export const ForceAborted: ForceAborted = Constructors.ForceAborted({
+  reason: "task did not stop within grace; force-aborted"
+})
+
+export const Rejected = (kind: RejectionKind, reason: string): Rejected => Constructors.Rejected({ kind, reason })
+
+export const { $is, $match } = Constructors
