@@ -51,7 +51,20 @@ export const taskvisorBatchEventsPerSecond: Readonly<Record<string, number>> = {
 }
 
 /**
- * Peak RSS per live worker task in taskvisor's churn at 50 000 workers
- * (283 MB / 50 000 ≈ 5.6 KB, current_thread, §4), the closest figure to "bytes per parked task".
+ * Peak RSS per task of taskvisor's `run` of 100,000 instant tasks (522 MB less
+ * the 2.3 MB of an idle process, `current_thread`, §4): 5.07 KiB, the figure
+ * the performance targets compare a parked task's RSS with.
  */
-export const taskvisorRssBytesPerParkedTask = 283e6 / 50000
+export const taskvisorRssBytesPerParkedTask = (522e6 - 2.3e6) / 100_000
+
+/**
+ * taskvisor's costs as its fleet grows, measured side by side with this
+ * bench on this machine (recorded with the performance issue, not in
+ * `reference/taskvisor-bench.md`): `add`+`cancel` with no other task and with
+ * 100,000 live ones (µs per op), and `list` of 100,000 tasks (ns per entry).
+ */
+export const taskvisorScale: Readonly<Record<string, number>> = {
+  "scale/add_cancel/0_live": 17,
+  "scale/add_cancel/100k_live": 19.5,
+  "scale/list/100k_live": 80
+}

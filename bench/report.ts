@@ -9,7 +9,12 @@ import * as path from "node:path"
 import type { Kind, Result } from "./harness.js"
 import { formatMs, formatStats, formatValue, markdownTable } from "./harness.js"
 import type { MemoryResult } from "./memory.js"
-import { taskvisorBatchEventsPerSecond, taskvisorCurrentThread, taskvisorRssBytesPerParkedTask } from "./reference.js"
+import {
+  taskvisorBatchEventsPerSecond,
+  taskvisorCurrentThread,
+  taskvisorRssBytesPerParkedTask,
+  taskvisorScale
+} from "./reference.js"
 
 export interface Row {
   readonly result: Result
@@ -50,7 +55,8 @@ export const costRatio = (kind: Kind, value: number, otherKind: Kind, other: num
 
 export const key = (result: { readonly id: string; readonly param: string }): string => `${result.id}/${result.param}`
 
-export const taskvisorOf = (result: Result): number | undefined => taskvisorCurrentThread[key(result)]
+export const taskvisorOf = (result: Result): number | undefined =>
+  taskvisorCurrentThread[key(result)] ?? taskvisorScale[key(result)]
 
 const ratioText = (ratio: number): string =>
   Number.isFinite(ratio) ? `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}×` : "–"
@@ -146,7 +152,7 @@ export const memoryTable = (rows: ReadonlyArray<MemoryRow>): string =>
       formatValue("bytes", fibers.rssBytesPerTask),
       ratioText(supervisor.heapBytesPerTask / fibers.heapBytesPerTask),
       ratioText(supervisor.rssBytesPerTask / fibers.rssBytesPerTask),
-      `${formatValue("bytes", taskvisorRssBytesPerParkedTask)} (50k workers)`,
+      `${formatValue("bytes", taskvisorRssBytesPerParkedTask)} (run of 100k)`,
       `${formatMs(supervisor.parkMs)} / ${formatMs(fibers.parkMs)}`
     ])
   )

@@ -23,7 +23,7 @@ import type * as Scope from "effect/Scope"
 import type { Sample, Workload } from "./harness.js"
 import { timed } from "./harness.js"
 
-type Supervisor = TaskSupervisor.TaskSupervisor["Type"]
+export type Supervisor = TaskSupervisor.TaskSupervisor["Type"]
 
 /** A supervisor's settings, and the controller's when the workload needs one. */
 export interface Settings extends SupervisorConfig.Input {
@@ -97,6 +97,17 @@ const supervisorLayer = (settings: SupervisorConfig.Input, subscribers: Readonly
     Layer.provide(SupervisorConfig.layer(settings))
   )
 
+/** A supervisor with `settings` and `subscribers`, built into `scope`: closing the scope shuts it down. */
+export const supervisorIn = (
+  settings: SupervisorConfig.Input,
+  scope: Scope.Scope,
+  subscribers: ReadonlyArray<Subscriber.Subscriber> = []
+): Effect.Effect<Supervisor> =>
+  Effect.map(
+    Effect.orDie(Layer.buildWithScope(supervisorLayer(settings, subscribers), scope)),
+    (context) => Context.get(context, TaskSupervisor.TaskSupervisor)
+  )
+
 /** Build a fresh supervisor with `settings` and `subscribers`, use it, then close its scope. */
 export const withSupervisor = <A, E>(
   settings: SupervisorConfig.Input,
@@ -104,10 +115,7 @@ export const withSupervisor = <A, E>(
   use: (supervisor: Supervisor) => Effect.Effect<A, E, Scope.Scope>
 ): Effect.Effect<A, E> =>
   Effect.scoped(
-    Effect.flatMap(
-      Effect.orDie(Layer.build(supervisorLayer(settings, subscribers))),
-      (context) => use(Context.get(context, TaskSupervisor.TaskSupervisor))
-    )
+    Effect.flatMap(Effect.flatMap(Effect.scope, (scope) => supervisorIn(settings, scope, subscribers)), use)
   )
 
 /** `withSupervisor` with a controller over the supervisor. */
@@ -183,11 +191,12 @@ const batch = (n: number): Workload => ({
 })
 
 /** The same batch without a subscriber: the core-vs-core figure behind the "≤ 3× bare fibers" target. */
-const batchNoSub = (n: number): Workload => ({
+export const batchNoSub = (n: number): Workload => ({
   id: "throughput/batch_nosub",
   param: String(n),
   kind: "rate",
   unit: "tasks/s",
+  samples: n >= 10_000 ? 10 : undefined,
   sample: Effect.suspend(() => {
     const tasks = onceAll("t", n, instant)
     return withSupervisor(

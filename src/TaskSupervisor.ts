@@ -10,8 +10,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as registry from "./internal/registry.js"
 import * as internal from "./internal/supervisor.js"
+import type * as task from "./internal/task.js"
 import type { BatchContext, Outcomes, TaskSpec } from "./internal/taskSpec.js"
 import { SupervisorConfig } from "./SupervisorConfig.js"
 import type {
@@ -34,10 +34,7 @@ export type {
    * @since 0.1.0
    * @category Models
    */
-  TaskInfo
-} from "./internal/registry.js"
-
-export type {
+  TaskInfo,
   /**
    * `Waiting` (admitted, waiting to start or for a concurrency permit),
    * `Running` (an attempt is running), `BackingOff` (between attempts) or
@@ -68,7 +65,7 @@ export type {
   Outcomes
 } from "./internal/taskSpec.js"
 
-type TaskInfo = registry.TaskInfo
+type TaskInfo = task.TaskInfo
 
 /**
  * @since 0.1.0

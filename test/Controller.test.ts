@@ -1186,6 +1186,25 @@ describe("Controller", () => {
   })
 
   describe("concurrency", () => {
+    it.scoped("a long queue of instant tasks on one slot runs one owner after another, none nested in the last", () =>
+      Effect.gen(function*() {
+        const { controller } = yield* withController({ queueCapacity: 20_000, maxSlotQueue: 20_000 })
+        const depths: Array<number> = []
+        // an owner started from inside the previous one's terminal commit would run on its stack
+        const body = Effect.sync(() => void depths.push(new Error().stack?.split("\n").length ?? 0))
+        const handles = yield* Effect.forEach(
+          Array.from({ length: 10_000 }, (_, i) => i),
+          (i) =>
+            controller.submitAndWatch(
+              ControllerSpec.queue(TaskSpec.once(`q-${i}`, body)).pipe(ControllerSpec.withSlot("one"))
+            )
+        )
+        const outcomes = yield* Effect.forEach(handles, (handle) => handle.await)
+        assert.isTrue(outcomes.every((outcome) => outcome._tag === "Completed"))
+        assert.strictEqual(depths.length, 10_000)
+        assert.isBelow(Math.max(...depths) - Math.min(...depths), 20, "stack depth grew from one owner to the next")
+      }))
+
     it.scoped("40 concurrent dropIfRunning submissions into one slot start exactly one task", () =>
       Effect.gen(function*() {
         const { controller, events, supervisor } = yield* withController()

@@ -76,6 +76,7 @@ describe("layers", () => {
       const b = yield* build(second.subscriber)
       yield* (yield* a.add(TaskSpec.once("a", Effect.void))).await
       yield* (yield* b.add(TaskSpec.once("b", Effect.void))).await
+      yield* settle
       assert.deepStrictEqual([...new Set(ofTag(first.events, "TaskAdded").map((e) => e.task))], ["a"])
       assert.deepStrictEqual([...new Set(ofTag(second.events, "TaskAdded").map((e) => e.task))], ["b"])
     }))

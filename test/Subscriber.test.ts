@@ -175,6 +175,8 @@ describe("Subscriber", () => {
         const supervisor = yield* supervisorFrom(Subscriber.layer(flaky, healthy.subscriber))
         const handle = yield* supervisor.add(TaskSpec.once("t", Effect.void))
         assert.strictEqual((yield* handle.await)._tag, "Completed")
+        // the task ran within `add`; the subscribers handle its events on their own fibers
+        yield* settle
         yield* supervisor.shutdown
 
         assertComplete(healthy.events, "healthy")

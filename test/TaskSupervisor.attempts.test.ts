@@ -8,10 +8,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -409,6 +411,80 @@ const brokenOutcome = (task: string, failure: unknown, retry: TaskSpec.Retry = t
 const failures = <E>(cause: Cause.Cause<E>) => [...Cause.failures(cause)].map((e) => Cause.originalError(e))
 const defects = <E>(cause: Cause.Cause<E>) => [...Cause.defects(cause)].map((d) => (d as Error).message)
 
+describe("the context of an attempt", () => {
+  class Db extends Context.Tag("test/Db")<Db, { readonly name: string }>() {}
+  class Extra extends Context.Tag("test/Extra")<Extra, number>() {}
+
+  it.scoped("is the caller's services with the attempt's own Scope and CurrentTask, each once, extended as any context", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const seen: Array<{
+        readonly keys: ReadonlyArray<string>
+        readonly db: string
+        readonly extra: number
+        readonly attempt: number
+        readonly sameScope: boolean
+        readonly equalToItself: boolean
+      }> = []
+      const callerScope = yield* Effect.scope
+      const body = Effect.gen(function*() {
+        const context = yield* Effect.context<Db | Scope.Scope>()
+        const extended = yield* Effect.provideService(Effect.context<Db | Extra | Scope.Scope>(), Extra, 7)
+        seen.push({
+          keys: Array.from(extended.unsafeMap.keys()).sort(),
+          db: Context.get(extended, Db).name,
+          extra: Context.get(extended, Extra),
+          attempt: (yield* TaskSpec.CurrentTask).attempt,
+          sameScope: Context.get(context, Scope.Scope) === callerScope,
+          equalToItself: Equal.equals(context, Context.merge(Context.empty(), context))
+        })
+        return yield* Effect.fail("again")
+      })
+      const handle = yield* supervisor.add(TaskSpec.restartable("ctx", body).pipe(TaskSpec.withMaxRetries(1)))
+        .pipe(Effect.provideService(Db, { name: "primary" }))
+      yield* advance("1 second")
+      assert.strictEqual((yield* handle.await)._tag, "Failed")
+      const keys = [Db.key, Extra.key, Scope.Scope.key, TaskSpec.CurrentTask.key].sort()
+      assert.deepStrictEqual(seen.map((s) => s.keys.filter((k) => keys.includes(k))), [keys, keys])
+      for (const s of seen) assert.strictEqual(new Set(s.keys).size, s.keys.length, "a key appears once")
+      assert.deepStrictEqual(seen.map((s) => [s.db, s.extra, s.attempt, s.sameScope, s.equalToItself]), [
+        ["primary", 7, 1, false, true],
+        ["primary", 7, 2, false, true]
+      ])
+    }))
+
+  it.scoped("a fiber forked by an attempt keeps that attempt's scope and CurrentTask, not the next one's", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const released: Array<string> = []
+      const later: Array<number> = []
+      let attempts = 0
+      const body = Effect.gen(function*() {
+        attempts++
+        if (attempts === 1) {
+          // outlives its attempt; its context is the first attempt's
+          yield* Effect.forkDaemon(
+            Effect.gen(function*() {
+              yield* Effect.sleep("5 seconds")
+              later.push((yield* TaskSpec.CurrentTask).attempt)
+              // the first attempt's scope, closed by now: the finalizer runs at once
+              yield* Effect.addFinalizer(() => Effect.sync(() => void released.push("late finalizer")))
+            })
+          )
+          return yield* Effect.fail("first")
+        }
+        yield* Effect.addFinalizer(() => Effect.sync(() => void released.push("second attempt")))
+        return yield* Effect.never
+      })
+      yield* supervisor.add(TaskSpec.restartable("forks", body))
+      yield* advance("10 seconds")
+      assert.deepStrictEqual(later, [1])
+      assert.deepStrictEqual(released, ["late finalizer"], "not added to the second attempt's scope")
+      assert.isTrue(yield* supervisor.cancel("forks"))
+      assert.deepStrictEqual(released, ["late finalizer", "second attempt"])
+    }))
+})
+
 describe("user values are read under a guard", () => {
   it.scoped("a failure whose exitCode getter throws ends the task Failed with both causes and one AttemptFailed", () =>
     Effect.gen(function*() {
@@ -569,11 +645,10 @@ describe("zero-delay retry loops", () => {
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()
       const hot = hotTask()
+      // queued before the task starts (it starts within `add`): the next turn of the event loop
+      const turned = new Promise<number>((resolve) => setImmediate(() => resolve(hot.attempts())))
       const handle = yield* supervisor.add(hot.spec)
-      const seen = yield* Effect.async<number>((resume) => {
-        const immediate = setImmediate(() => resume(Effect.succeed(hot.attempts())))
-        return Effect.sync(() => clearImmediate(immediate))
-      })
+      const seen = yield* Effect.promise(() => turned)
       // Effect's scheduler alone lets a macrotask run only after 2048 microtask rounds; a stretch of zero-delay
       // pauses ends after at most 256 of them (or 2 ms)
       assert.isAtMost(seen, 257, `the event loop turned only after ${seen} attempts`)

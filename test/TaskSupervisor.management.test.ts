@@ -16,6 +16,8 @@ import type * as SupervisorError from "../src/SupervisorError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
+import { CurrentTask } from "../src/TaskSpec.js"
+import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
 import { ofId, ofTag } from "./utils/events.js"
 import { advance, isRunning, pad, poll, settle, spin } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
@@ -53,6 +55,57 @@ const rows = (list: ReadonlyArray<{ id: number; name: string; state: string; att
 
 describe("TaskSupervisor management", () => {
   describe("add", () => {
+    it.scoped("starts the first attempt at once, within add, up to its first suspension (as FiberMap.run does)", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const steps: Array<string> = []
+        const handle = yield* supervisor.add(
+          TaskSpec.make("eager", Effect.zipRight(Effect.sync(() => steps.push("ran")), neverEnding))
+        )
+        steps.push("add returned")
+        assert.deepStrictEqual(steps, ["ran", "add returned"])
+        assert.isTrue(yield* supervisor.isAlive("eager"))
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[handle.id, "eager", "Running", 1]])
+        const done = yield* supervisor.add(TaskSpec.once("instant", Effect.void))
+        assert.strictEqual((yield* outcomeNow(done))?._tag, "Completed", "an instant task is done when add returns")
+        yield* settle
+        assert.deepStrictEqual(kinds(ofId(events, done.id)), [
+          "TaskAddRequested",
+          "TaskAdded",
+          "AttemptStarting",
+          "AttemptSucceeded",
+          "TaskFinished",
+          "TaskRemoved"
+        ])
+      }))
+
+    it.scoped("a task that stops itself before its first suspension is stopped (its fiber is known before it runs)", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: "1 minute" })
+        const handle = yield* supervisor.add(TaskSpec.make(
+          "quitter",
+          Effect.flatMap(CurrentTask, (me) => supervisor.remove(me.id)).pipe(Effect.zipRight(neverEnding))
+        ))
+        yield* settle
+        assert.strictEqual((yield* outcomeNow(handle))?._tag, "Canceled")
+        assert.deepStrictEqual(ofTag(events, "AttemptCanceled").map((e) => e.id), [handle.id])
+      }))
+
+    it.scoped("tasks that add tasks start each one at once, nested, and all complete", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        const added: Array<number> = []
+        const chain = (n: number): Effect.Effect<void, unknown> =>
+          n === 0 ? Effect.void : Effect.flatMap(
+            supervisor.add(TaskSpec.once(`link-${n}`, Effect.suspend(() => chain(n - 1)))),
+            (handle) => Effect.sync(() => void added.push(handle.id))
+          )
+        yield* chain(200)
+        yield* supervisor.awaitEmpty
+        assert.strictEqual(added.length, 200)
+        assert.deepStrictEqual(yield* supervisor.list, [])
+      }))
+
     it.scoped("returns a handle once the task is registered; ids count from 1 per supervisor", () =>
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith()
@@ -140,6 +193,49 @@ describe("TaskSupervisor management", () => {
   })
 
   describe("remove", () => {
+    it.scoped("each stop gets the whole grace from its own request; one that ends meanwhile delays nobody", () =>
+      Effect.gen(function*() {
+        const { events, live, supervisor } = yield* trackedSupervisor({ grace: "1 second" })
+        const first = yield* supervisor.add(TaskSpec.make("first", stubborn))
+        const second = yield* supervisor.add(TaskSpec.make("second", slowToStop("600 millis")))
+        const third = yield* supervisor.add(TaskSpec.make("third", stubborn))
+        yield* settle
+        yield* supervisor.remove(first.id)
+        yield* advance(300)
+        yield* supervisor.remove(second.id)
+        yield* advance(300)
+        yield* supervisor.remove(third.id)
+        yield* advance(2000)
+        assert.deepStrictEqual(
+          (yield* Effect.forEach([first, second, third], outcomeNow)).map((o) => o?._tag),
+          ["ForceAborted", "Canceled", "ForceAborted"]
+        )
+        // each 1 s after its own stop; the second ended by itself within its grace
+        assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => [e.task, e.at]), [
+          ["second", 900],
+          ["first", 1000],
+          ["third", 1600]
+        ])
+        yield* supervisor.shutdown
+        yield* settle
+        assert.strictEqual(yield* live, 0, "no timer left behind")
+      }))
+
+    it.scoped("with a zero grace a task that ignores its stop is force-aborted at once", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith({ grace: 0 })
+        const handle = yield* supervisor.add(TaskSpec.make("stuck", stubborn))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove(handle.id))
+        yield* settle
+        assert.strictEqual((yield* outcomeNow(handle))?._tag, "ForceAborted")
+        const next = yield* supervisor.add(TaskSpec.make("stuck-too", stubborn))
+        yield* settle
+        assert.isTrue(yield* supervisor.remove(next.id))
+        yield* settle
+        assert.strictEqual((yield* outcomeNow(next))?._tag, "ForceAborted", "the timer serves later stops too")
+      }))
+
     it.scoped("remove(id) returns once the stop is claimed; later callers get false; then Canceled", () =>
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith({ grace: "1 minute" })
@@ -443,6 +539,49 @@ describe("TaskSupervisor management", () => {
   })
 
   describe("introspection", () => {
+    it.scoped("each list shows every task's state and attempt as they are now, however often it is called", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith({ grace: "1 minute" })
+        const attempt = Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom"))
+        yield* supervisor.add(
+          TaskSpec.restartable("cycling", attempt).pipe(TaskSpec.withBackoff(BackoffPolicy.constant("1 second")))
+        )
+        yield* supervisor.add(TaskSpec.make("steady", slowToStop("1 second")))
+        yield* settle
+        const first = yield* supervisor.list
+        assert.deepStrictEqual(rows(first), [[1, "cycling", "Running", 1], [2, "steady", "Running", 1]])
+        assert.deepStrictEqual(rows(yield* supervisor.list), rows(first))
+        yield* advance("1 second")
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "cycling", "BackingOff", 1], [
+          2,
+          "steady",
+          "Running",
+          1
+        ]])
+        yield* advance("1 second")
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "cycling", "Running", 2], [
+          2,
+          "steady",
+          "Running",
+          1
+        ]])
+        yield* supervisor.remove("steady")
+        yield* settle
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "cycling", "Running", 2], [
+          2,
+          "steady",
+          "Stopping",
+          1
+        ]])
+        assert.deepStrictEqual(
+          rows(first),
+          [[1, "cycling", "Running", 1], [2, "steady", "Running", 1]],
+          "a row is a snapshot"
+        )
+        yield* advance("1 second")
+        assert.deepStrictEqual(rows(yield* supervisor.list), [[1, "cycling", "BackingOff", 2]])
+      }))
+
     it.scoped("isAlive is true while an attempt runs, false in backoff and after removal", () =>
       Effect.gen(function*() {
         const { supervisor } = yield* supervisorWith()

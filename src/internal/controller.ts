@@ -4,10 +4,11 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import type { Admission, ControllerSpec } from "../ControllerSpec.js"
 import type { SlotStatus } from "../SupervisorEvent.js"
+import { callerOf } from "./actor.js"
 import { slot as slotOf } from "./controllerSpec.js"
 import * as handle from "./handle.js"
 import type { Registry, Submission } from "./registry.js"
-import { callerRuntime, registryOf } from "./supervisor.js"
+import { registryOf } from "./supervisor.js"
 import { ConfigError, ShuttingDown } from "./supervisorError.js"
 import type { Task } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
@@ -92,7 +93,9 @@ class Slots {
   /** Admit `queued` as the owner of `key`; false if the registry rejected it. */
   private admit(key: string, queued: Queued, queue: Array<Queued>, note: string): boolean {
     this.registry.letGo(queued.submission.id)
-    const owner = this.registry.admit(queued.submission)
+    // started later: a slot's owner must be recorded before it can finish, and an owner admitted from the
+    // previous one's terminal commit must not run inside it
+    const owner = this.registry.admit(queued.submission, "Later")
     if (owner === undefined) return false
     const slot: Slot = { key, owner, status: "Running", since: this.bus.now(), queue }
     this.slots.set(key, slot)
@@ -255,16 +258,15 @@ export const make = (supervisor: object, settings: Settings) =>
     )
 
     const submit = <E, R>(spec: ControllerSpec<E, R>) =>
-      Effect.flatMap(
-        callerRuntime,
-        (caller): Effect.Effect<Submission, ShuttingDown | ConfigError, Exclude<R, Scope.Scope>> => {
+      Effect.withFiberRuntime(
+        (fiber): Effect.Effect<Submission, ShuttingDown | ConfigError, Exclude<R, Scope.Scope>> => {
           // a controller whose scope closed admits nothing, even while its supervisor runs
           if (!slots.open) return Effect.fail(new ShuttingDown())
           const key = slotOf(spec)
           if (typeof key !== "string" || key.length === 0) {
             return Effect.fail(new ConfigError({ field: "slot", reason: "a slot key must be a non-empty string" }))
           }
-          const submission = registry.prepare(spec.task, caller)
+          const submission = registry.prepare(spec.task, callerOf(fiber))
           if (submission instanceof ShuttingDown || submission instanceof ConfigError) return Effect.fail(submission)
           slots.submit(key, { submission, admission: spec.admission })
           return Effect.succeed(submission)

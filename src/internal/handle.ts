@@ -38,6 +38,11 @@ export class Outcome {
     }
   }
 
+  /** The outcome if the cell is complete. */
+  get completed(): TaskOutcome<any> | undefined {
+    return this.value
+  }
+
   /** The outcome, once the cell is complete (built on demand: most cells are never awaited). */
   get await(): Effect.Effect<TaskOutcome<any>> {
     return Effect.suspend(() =>

@@ -1,5 +1,6 @@
 /** The `maxConcurrent` limit: permits handed out first come, first served, one wake-up per release. */
 import * as Effect from "effect/Effect"
+import { Queue } from "./queue.js"
 
 /** Whatever takes a permit; the flag says whether it holds one, so a permit is given back exactly once. */
 export interface Holder {
@@ -21,8 +22,7 @@ interface Waiter {
  * on its holder, so the holder's `release` gives it back.
  */
 export class Permits {
-  private head: Waiter | undefined = undefined
-  private tail: Waiter | undefined = undefined
+  private readonly waiters = new Queue<Waiter>()
 
   constructor(private available: number) {}
 
@@ -35,11 +35,9 @@ export class Permits {
         return Effect.void
       }
       return Effect.async<void>((resume) => {
-        const waiter: Waiter = { holder, resume, next: undefined, prev: this.tail }
-        if (this.tail === undefined) this.head = waiter
-        else this.tail.next = waiter
-        this.tail = waiter
-        return Effect.sync(() => this.unlink(waiter))
+        const waiter: Waiter = { holder, resume, next: undefined, prev: undefined }
+        this.waiters.push(waiter)
+        return Effect.sync(() => this.waiters.remove(waiter))
       })
     })
   }
@@ -48,23 +46,13 @@ export class Permits {
   release(holder: Holder): void {
     if (!holder.holdsPermit) return
     holder.holdsPermit = false
-    const first = this.head
+    const first = this.waiters.first
     if (first === undefined) {
       this.available++
       return
     }
-    this.unlink(first)
+    this.waiters.remove(first)
     first.holder.holdsPermit = true
     first.resume(Effect.void)
-  }
-
-  private unlink(waiter: Waiter): void {
-    if (waiter.prev === undefined && this.head !== waiter) return
-    if (waiter.prev === undefined) this.head = waiter.next
-    else waiter.prev.next = waiter.next
-    if (waiter.next === undefined) this.tail = waiter.prev
-    else waiter.next.prev = waiter.prev
-    waiter.next = undefined
-    waiter.prev = undefined
   }
 }

@@ -1,4 +1,5 @@
 /** The registry of one supervisor: its lifecycle, its tasks, admission, stops and the one terminal commit. */
+import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -7,15 +8,19 @@ import * as Runtime from "effect/Runtime"
 import type { Settings } from "../SupervisorConfig.js"
 import * as actor from "./actor.js"
 import type { Bus } from "./bus.js"
+import { Deadlines } from "./deadlines.js"
 import { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
 import { AlreadyRunning, ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "./supervisorError.js"
-import { Task, type TaskState } from "./task.js"
+import { Task, type TaskInfo } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
 const alreadyExistsReason = "a registered task already uses this name"
+
+/** How many actors of a batch start together. */
+const wave = 1000
 
 /** The outcome of a task whose stop was claimed: `Canceled`, whatever it decided. */
 const stopped = (outcome: TaskOutcome.TaskOutcome<unknown>): TaskOutcome.TaskOutcome<unknown> => {
@@ -42,11 +47,11 @@ export type Lifecycle =
   | { readonly _tag: "ShuttingDown"; readonly ran: boolean }
   | { readonly _tag: "Closed"; readonly ran: boolean }
 
-/** Work ready to be registered: validated, with its id, its caller's runtime and the cell its outcome goes to. */
+/** Work ready to be registered: validated, with its id, its caller and the cell its outcome goes to. */
 export interface Submission {
   readonly id: number
   readonly spec: Resolved
-  readonly caller: Runtime.Runtime<any>
+  readonly caller: actor.Caller
   readonly outcome: Outcome
 }
 
@@ -56,14 +61,6 @@ export interface Observer {
   readonly onFinished: (task: Task) => void
   /** Shutdown began (after `ShutdownRequested`): admission is closed, nothing queued may start. */
   readonly onShutdown: () => void
-}
-
-/** One row of `list`. */
-export interface TaskInfo {
-  readonly id: number
-  readonly name: string
-  readonly state: TaskState
-  readonly attempt: number
 }
 
 export class Registry {
@@ -83,15 +80,24 @@ export class Registry {
   private lastRegistered = 0
   private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
   private readonly env: actor.ActorEnv
+  /** The force-abort deadlines of individual stops. */
+  private readonly deadlines: Deadlines<Task>
 
   constructor(
     readonly settings: Settings,
     readonly bus: Bus,
     private readonly permits: Permits | undefined,
-    runtime: Runtime.Runtime<never>
+    runtime: Runtime.Runtime<never>,
+    clock: Clock.Clock
   ) {
     this.fork = Runtime.runFork(runtime)
     this.env = { bus, permits, commit: (task, outcome) => this.commit(task, outcome) }
+    this.deadlines = new Deadlines(
+      settings.grace,
+      clock,
+      this.fork,
+      (task) => this.commit(task, TaskOutcome.ForceAborted)
+    )
   }
 
   get open(): boolean {
@@ -128,20 +134,17 @@ export class Registry {
     return resolve(spec, this.settings.defaults)
   }
 
-  /** Validate a spec and issue its id; the caller's runtime runs its attempts. */
-  prepare(spec: TaskSpec<unknown, unknown>, caller: Runtime.Runtime<any>): Submission | ShuttingDown | ConfigError {
+  /** Validate a spec and issue its id; its attempts run with the caller's context and fiber refs. */
+  prepare(spec: TaskSpec<unknown, unknown>, caller: actor.Caller): Submission | ShuttingDown | ConfigError {
     if (!this.open) return new ShuttingDown()
     const resolved = this.resolve(spec)
-    return resolved instanceof ConfigError ? resolved : this.submission(resolved, caller)
-  }
-
-  /** Issue the next id for `spec`. */
-  submission(spec: Resolved, caller: Runtime.Runtime<any>): Submission {
-    return { id: this.nextId++, spec, caller, outcome: new Outcome() }
+    return resolved instanceof ConfigError
+      ? resolved
+      : { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
   }
 
   /** Register and start one task, or reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken. */
-  admit(submission: Submission): Task | undefined {
+  admit(submission: Submission, when: actor.Start): Task | undefined {
     const { id, spec: { name } } = submission
     this.bus.emit("TaskAddRequested", { id, task: name })
     if (this.names.has(name)) {
@@ -149,43 +152,64 @@ export class Registry {
       submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason))
       return undefined
     }
-    const task = this.register(submission)
+    const task = this.register(submission.id, submission.spec, submission.outcome)
     this.bus.emit("TaskAdded", { id, task: name })
-    this.start(task, submission.caller)
+    actor.start(this.env, task, submission.caller, when)
     return task
   }
 
   /**
-   * The static batch: all of it or none. Returns the tasks, started only after
-   * every `TaskAdded`, or the name that rejected the batch.
+   * The static batch: all of it or none. Returns the tasks' outcome cells (the
+   * tasks start only after every `TaskAdded`), or the name that rejected the batch.
    */
-  admitAll(submissions: ReadonlyArray<Submission>): ReadonlyArray<Task> | string {
-    for (const { id, spec } of submissions) this.bus.emit("TaskAddRequested", { id, task: spec.name })
+  admitAll(specs: ReadonlyArray<Resolved>, caller: actor.Caller): ReadonlyArray<Outcome> | string {
+    const firstId = this.nextId
+    this.nextId += specs.length
+    specs.forEach((spec, i) => this.bus.emit("TaskAddRequested", { id: firstId + i, task: spec.name }))
     const seen = new Set<string>()
-    const conflicting = submissions.map(({ spec: { name } }) => {
+    const conflicting = specs.map(({ name }) => {
       const conflict = this.names.has(name) || seen.has(name)
       seen.add(name)
       return conflict
     })
     const first = conflicting.indexOf(true)
     if (first >= 0) {
-      submissions.forEach(({ id, spec }, i) =>
+      specs.forEach((spec, i) =>
         this.bus.emit("TaskAddFailed", {
-          id,
+          id: firstId + i,
           task: spec.name,
           rejection: conflicting[i] ? "AlreadyExists" : "BatchRejected",
           reason: conflicting[i] ? alreadyExistsReason : "another item rejected the all-or-nothing batch"
         })
       )
-      return submissions[first].spec.name
+      return specs[first].name
     }
-    const tasks = submissions.map((submission) => this.register(submission))
-    for (const task of tasks) this.bus.emit("TaskAdded", { id: task.id, task: task.spec.name })
-    submissions.forEach((submission, i) => this.start(tasks[i], submission.caller))
-    return tasks
+    const tasks: Array<Task | undefined> = specs.map((spec, i) => this.register(firstId + i, spec, new Outcome()))
+    const outcomes = tasks.map((task) => task!.outcome)
+    for (const task of tasks) this.bus.emit("TaskAdded", { id: task!.id, task: task!.spec.name })
+    this.startInWaves(tasks, caller, 0)
+    return outcomes
   }
 
-  private register({ id, outcome, spec }: Submission): Task {
+  /**
+   * Start a batch's actors a wave at a time, each wave after the previous one
+   * had its turn: tasks that end at once are gone before the next ones start,
+   * so a large batch does not hold a fiber per task all at the same time.
+   */
+  private startInWaves(tasks: Array<Task | undefined>, caller: actor.Caller, from: number): void {
+    const end = Math.min(from + wave, tasks.length)
+    for (let i = from; i < end; i++) {
+      actor.start(this.env, tasks[i]!, caller, "Now")
+      // started, a task is the registry's alone: a finished one is not kept until the batch ends
+      tasks[i] = undefined
+    }
+    if (end < tasks.length) {
+      // after the fibers of this wave had their first turn
+      this.fork(Effect.zipRight(Effect.yieldNow(), Effect.sync(() => this.startInWaves(tasks, caller, end))))
+    }
+  }
+
+  private register(id: number, spec: Resolved, outcome: Outcome): Task {
     const task = new Task(id, spec, outcome)
     // work issued earlier may register later (a controller queue); `list` sorts only then
     if (id < this.lastRegistered) this.inIdOrder = false
@@ -196,21 +220,6 @@ export class Registry {
     return task
   }
 
-  private start(task: Task, caller: Runtime.Runtime<any>): void {
-    const runtime = Runtime.make({
-      context: actor.attemptContext(caller.context, task),
-      fiberRefs: caller.fiberRefs,
-      runtimeFlags: caller.runtimeFlags
-    })
-    // not `immediate`: the first attempt starts after the caller's admission step has finished
-    const fiber = Runtime.runFork(runtime)(actor.run(this.env, task, actor.tracesAttempts(caller.fiberRefs)), {
-      immediate: false
-    })
-    task.fiber = fiber
-    // the actor commits its own outcome; a fiber interrupted before it ran never does
-    fiber.addObserver(() => this.commit(task, TaskOutcome.Canceled))
-  }
-
   /**
    * The terminal commit, the one place a task leaves the registry. A stop
    * claimed after the actor decided (while it finished) still makes the
@@ -218,13 +227,16 @@ export class Registry {
    */
   commit(task: Task, decided: TaskOutcome.TaskOutcome<unknown>): void {
     const outcome = task.state._tag === "Stopping" ? stopped(decided) : decided
-    if (!task.finish(outcome)) return
+    if (!task.finish()) return
     const { id, spec: { name } } = task
     this.tasks.delete(id)
     if (this.names.get(name) === id) this.names.delete(name)
     this.bus.emit("TaskFinished", { id, task: name, outcome })
     this.bus.emit("TaskRemoved", { id, task: name })
-    task.timer?.unsafeInterruptAsFork(FiberId.none)
+    if (task.deadline !== undefined) this.deadlines.cancel(task.deadline)
+    // a finished task may stay referenced (by a batch waiting for its outcomes): its fiber need not
+    task.deadline = undefined
+    task.fiber = undefined
     // a force-aborted attempt may never return; its permit must not be lost with it
     this.permits?.release(task)
     task.outcome.complete(outcome)
@@ -247,13 +259,7 @@ export class Registry {
     if (task.stopped) return false
     this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, reason })
     this.claim(task)
-    if (!task.finished) {
-      task.timer = this.fork(
-        Effect.sleep(this.settings.grace).pipe(
-          Effect.andThen(Effect.sync(() => this.commit(task, TaskOutcome.ForceAborted)))
-        )
-      )
-    }
+    if (!task.finished) task.deadline = this.deadlines.add(task)
     return true
   }
 
@@ -290,12 +296,7 @@ export class Registry {
   }
 
   list(): Array<TaskInfo> {
-    const infos = Array.from(this.tasks.values(), (task): TaskInfo => ({
-      id: task.id,
-      name: task.spec.name,
-      state: task.listed,
-      attempt: task.attempt
-    }))
+    const infos = Array.from(this.tasks.values(), (task) => task.info())
     return this.inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
   }
 
@@ -318,6 +319,7 @@ export class Registry {
         for (const observer of this.observers) observer.onShutdown()
         this.fork(Effect.flatMap(Effect.exit(this.drain()), (exit) => {
           this.lifecycle = { _tag: "Closed", ran }
+          this.deadlines.close()
           return Deferred.done(this.result, exit)
         }))
       }
@@ -336,7 +338,7 @@ export class Registry {
       const stuck: Array<string> = []
       for (const task of present) {
         this.commit(task, TaskOutcome.ForceAborted)
-        if (task.state._tag === "Finished" && task.state.outcome._tag === "ForceAborted") stuck.push(task.spec.name)
+        if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
       }
       if (stuck.length === 0) {
         this.bus.emit("AllStoppedWithinGrace", {})

@@ -9,14 +9,14 @@ import { ConfigError } from "./supervisorError.js"
 import type { TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
-/** What a timed-out attempt returns instead of its value. */
-export const TimedOut = Symbol.for("effect-taskvisor/TimedOut")
+/** What a timed-out attempt returns instead of its value (private: no task can return it). */
+export const TimedOut: unique symbol = Symbol("effect-taskvisor/TimedOut")
 
 /** A task spec with every setting resolved against the supervisor defaults. */
 export interface Resolved {
   readonly name: string
-  /** One attempt: the task's effect without its value, bounded by the timeout (a success with `TimedOut`). */
-  readonly attempt: Effect.Effect<unknown, unknown>
+  /** One attempt: the task's effect bounded by its timeout (a timed-out attempt succeeds with `TimedOut`). */
+  readonly body: Effect.Effect<unknown, unknown>
   readonly restart: RestartPolicy.RestartPolicy
   readonly schedule: Schedule.Schedule<unknown, unknown, unknown>
   /** The schedule's initial state, read once at admission. */
@@ -46,6 +46,9 @@ const isRestartPolicy = (u: unknown): boolean =>
     (u as { interval?: unknown }).interval === undefined ||
     Duration.isDuration((u as { interval?: unknown }).interval))
 
+/** How a refused field of a spec is named. */
+const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${field} of task '${spec.name}'`
+
 /**
  * Every field a spec carries is a user value: a spec assembled around the
  * types (a cast, a plain object) is refused here with a `ConfigError` naming
@@ -55,11 +58,15 @@ export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults
   if (typeof spec.name !== "string" || spec.name.length === 0) {
     return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
   }
-  const of = (field: string) => `${field} of task '${spec.name}'`
-  if (!Effect.isEffect(spec.effect)) return new ConfigError({ field: of("effect"), reason: "must be an Effect" })
+  if (!Effect.isEffect(spec.effect)) {
+    return new ConfigError({ field: fieldOf(spec, "effect"), reason: "must be an Effect" })
+  }
   const restart = spec.restart ?? defaults.restart
   if (!isRestartPolicy(restart)) {
-    return new ConfigError({ field: of("restart"), reason: "must be a RestartPolicy (never, onFailure, always)" })
+    return new ConfigError({
+      field: fieldOf(spec, "restart"),
+      reason: "must be a RestartPolicy (never, onFailure, always)"
+    })
   }
   const retry = spec.retry ?? defaults.retry
   const schedule = BackoffPolicy.isBackoffPolicy(retry)
@@ -68,22 +75,25 @@ export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults
     ? retry
     : undefined
   if (schedule === undefined) {
-    return new ConfigError({ field: of("backoff"), reason: "must be a BackoffPolicy or a Schedule" })
+    return new ConfigError({ field: fieldOf(spec, "backoff"), reason: "must be a BackoffPolicy or a Schedule" })
   }
   let initial: unknown
   try {
     initial = schedule.initial
   } catch {
-    return new ConfigError({ field: of("backoff"), reason: "the retry schedule's initial state cannot be read" })
+    return new ConfigError({
+      field: fieldOf(spec, "backoff"),
+      reason: "the retry schedule's initial state cannot be read"
+    })
   }
   if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
-    return new ConfigError({ field: of("isFatal"), reason: "must be a predicate function" })
+    return new ConfigError({ field: fieldOf(spec, "isFatal"), reason: "must be a predicate function" })
   }
   let timeout = defaults.timeout
   if (spec.timeout === null) {
     timeout = undefined
   } else if (spec.timeout !== undefined) {
-    const decoded = validate.duration(of("timeout"), spec.timeout)
+    const decoded = validate.duration(fieldOf(spec, "timeout"), spec.timeout)
     if (decoded instanceof ConfigError) return decoded
     timeout = Duration.isZero(decoded) ? undefined : decoded
   }
@@ -91,15 +101,14 @@ export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults
   if (spec.maxRetries === null) {
     maxRetries = undefined
   } else if (spec.maxRetries !== undefined) {
-    const checked = validate.integer(of("maxRetries"), spec.maxRetries, 0)
+    const checked = validate.integer(fieldOf(spec, "maxRetries"), spec.maxRetries, 0)
     if (checked instanceof ConfigError) return checked
     maxRetries = checked
   }
   const effect = spec.effect as Effect.Effect<unknown, unknown>
   return {
     name: spec.name,
-    // an attempt's value is dropped at once: nothing the task returned stays reachable through a backoff
-    attempt: timeout === undefined ? Effect.asVoid(effect) : Effect.timeoutTo(effect, {
+    body: timeout === undefined ? effect : Effect.timeoutTo(effect, {
       duration: timeout,
       onTimeout: () => TimedOut,
       onSuccess: () => undefined

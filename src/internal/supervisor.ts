@@ -1,8 +1,6 @@
 /** The supervisor service: a registry living in a scope, and the Effect face of its operations. */
-import type * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Settings } from "../SupervisorConfig.js"
@@ -17,10 +15,12 @@ import {
 } from "../SupervisorError.js"
 import type { SupervisorEvent } from "../SupervisorEvent.js"
 import type { TaskHandle } from "../TaskHandle.js"
+import { callerOf } from "./actor.js"
 import { Bus } from "./bus.js"
 import * as handle from "./handle.js"
 import { Permits } from "./permits.js"
-import { Registry, type Submission, type TaskInfo } from "./registry.js"
+import { Registry } from "./registry.js"
+import type { TaskInfo } from "./task.js"
 import type { BatchContext, Outcomes, TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
@@ -36,20 +36,12 @@ export const registryOf = (supervisor: object): Registry | undefined => {
   return registry instanceof Registry ? registry : undefined
 }
 
-/** The caller's context and fiber refs: a task's requirements are its caller's. */
-export const callerRuntime: Effect.Effect<Runtime.Runtime<any>> = Effect.withFiberRuntime((fiber) =>
-  Effect.succeed(Runtime.make<any>({
-    context: fiber.currentContext as Context.Context<any>,
-    fiberRefs: fiber.getFiberRefs(),
-    runtimeFlags: Runtime.defaultRuntime.runtimeFlags
-  }))
-)
-
 /** Build a supervisor in the current scope; closing the scope shuts it down. */
 export const make = (settings: Settings) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
-    const bus = new Bus(yield* Effect.clock, runtime, settings.busCapacity)
+    const clock = yield* Effect.clock
+    const bus = new Bus(clock, runtime, settings.busCapacity)
     // subscribers added to the config later (a subscriber layer merged beside) attach as they come
     const unfollow = settings.subscribers.follow({
       attach: (attached) => bus.subscribe(attached),
@@ -59,27 +51,28 @@ export const make = (settings: Settings) =>
       settings,
       bus,
       settings.maxConcurrent === undefined ? undefined : new Permits(settings.maxConcurrent),
-      runtime
+      runtime,
+      clock
     )
     yield* Effect.addFinalizer(() =>
       Effect.ignore(registry.shutdown("Requested")).pipe(Effect.ensuring(Effect.sync(unfollow)))
     )
 
     const add = <E, R>(spec: TaskSpec<E, R>) =>
-      Effect.flatMap(callerRuntime, (caller): Effect.Effect<
+      Effect.withFiberRuntime((fiber): Effect.Effect<
         TaskHandle<E>,
         TaskAlreadyExists | ShuttingDown | ConfigError,
         Exclude<R, Scope.Scope>
       > => {
-        const submission = registry.prepare(spec, caller)
+        const submission = registry.prepare(spec, callerOf(fiber))
         if (submission instanceof ShuttingDown || submission instanceof ConfigError) return Effect.fail(submission)
-        return registry.admit(submission) === undefined
+        return registry.admit(submission, "Now") === undefined
           ? Effect.fail(new TaskAlreadyExists({ taskName: submission.spec.name }))
           : Effect.succeed(handle.make<E>(submission.id, submission.spec.name, submission.outcome))
       })
 
     const run = <const Specs extends Iterable<TaskSpec<any, any>>>(specs: Specs) =>
-      Effect.flatMap(callerRuntime, (caller): Effect.Effect<
+      Effect.withFiberRuntime((fiber): Effect.Effect<
         Outcomes<Specs>,
         TaskAlreadyExists | AlreadyRunning | ConfigError | GraceExceeded | ShuttingDown,
         BatchContext<Specs>
@@ -93,9 +86,8 @@ export const make = (settings: Settings) =>
           if (r instanceof ConfigError) return Effect.fail(r)
           resolved.push(r)
         }
-        const submissions: Array<Submission> = resolved.map((r) => registry.submission(r, caller))
-        const tasks = registry.admitAll(submissions)
-        if (typeof tasks === "string") return Effect.fail(new TaskAlreadyExists({ taskName: tasks }))
+        const cells = registry.admitAll(resolved, callerOf(fiber))
+        if (typeof cells === "string") return Effect.fail(new TaskAlreadyExists({ taskName: cells }))
         const waitEmpty: Effect.Effect<void> = Effect.flatMap(
           registry.empty.await,
           () => registry.size === 0 ? Effect.void : waitEmpty
@@ -103,8 +95,7 @@ export const make = (settings: Settings) =>
         // every outcome is in once the registry is empty and shutdown committed what was left
         return waitEmpty.pipe(
           Effect.zipRight(registry.shutdown("Natural")),
-          Effect.zipRight(Effect.forEach(tasks, (task) => task.outcome.await)),
-          Effect.map((outcomes) => outcomes as Outcomes<Specs>)
+          Effect.zipRight(Effect.sync(() => cells.map((cell) => cell.completed!) as Outcomes<Specs>))
         )
       })
 

@@ -1,7 +1,6 @@
 /** One registered task: what the registry and its actor share, its life as one tagged state. */
 import type * as Fiber from "effect/Fiber"
-import type { TaskOutcome } from "../TaskOutcome.js"
-import { AttemptScope } from "./attemptScope.js"
+import type { Deadline } from "./deadlines.js"
 import type { Outcome } from "./handle.js"
 import type { Holder } from "./permits.js"
 import type { Resolved } from "./resolve.js"
@@ -15,12 +14,13 @@ export type TaskState = Phase | "Stopping"
 /**
  * A task's life. Its phase changes as its actor works; a claimed stop keeps
  * the phase it happened in (`isAlive` is true while a stopping task still runs
- * its attempt); the terminal commit ends it `Finished`, once.
+ * its attempt); the terminal commit ends it `Finished`, once (its outcome is
+ * in its cell).
  */
 export type State =
   | { readonly _tag: Phase }
   | { readonly _tag: "Stopping"; readonly during: Phase }
-  | { readonly _tag: "Finished"; readonly outcome: TaskOutcome<unknown> }
+  | { readonly _tag: "Finished" }
 
 const phases: { readonly [P in Phase]: State } = {
   Waiting: { _tag: "Waiting" },
@@ -28,22 +28,30 @@ const phases: { readonly [P in Phase]: State } = {
   BackingOff: { _tag: "BackingOff" }
 }
 
+const finished: State = { _tag: "Finished" }
+
 const stopping: { readonly [P in Phase]: State } = {
   Waiting: { _tag: "Stopping", during: "Waiting" },
   Running: { _tag: "Stopping", during: "Running" },
   BackingOff: { _tag: "Stopping", during: "BackingOff" }
 }
 
+/** One row of `list`. */
+export interface TaskInfo {
+  readonly id: number
+  readonly name: string
+  readonly state: TaskState
+  readonly attempt: number
+}
+
 export class Task implements Holder {
   state: State = phases.Waiting
   /** The number of the current or last attempt; 0 before the first. */
   attempt = 0
-  /** The scope of the current (or next) attempt, in the context the attempt runs in. */
-  scope = new AttemptScope()
   holdsPermit = false
   fiber: Fiber.RuntimeFiber<void> | undefined = undefined
-  /** The force-abort timer of an individual stop. */
-  timer: Fiber.RuntimeFiber<void> | undefined = undefined
+  /** The force-abort deadline of an individual stop. */
+  deadline: Deadline<Task> | undefined = undefined
 
   constructor(
     readonly id: number,
@@ -74,9 +82,9 @@ export class Task implements Holder {
   }
 
   /** The terminal commit: true the first time. */
-  finish(outcome: TaskOutcome<unknown>): boolean {
+  finish(): boolean {
     if (this.state._tag === "Finished") return false
-    this.state = { _tag: "Finished", outcome }
+    this.state = finished
     return true
   }
 
@@ -95,8 +103,15 @@ export class Task implements Holder {
     return state._tag === "Running" || (state._tag === "Stopping" && state.during === "Running")
   }
 
-  get listed(): TaskState {
+  /** The last row `info` made, reused while it is still true: a large fleet's `list` makes few new ones. */
+  private row: TaskInfo | undefined = undefined
+
+  /** The task's row of `list`. */
+  info(): TaskInfo {
     const state = this.state
-    return state._tag === "Finished" ? "Stopping" : state._tag
+    const listed = state._tag === "Finished" ? "Stopping" : state._tag
+    const row = this.row
+    if (row !== undefined && row.state === listed && row.attempt === this.attempt) return row
+    return this.row = { id: this.id, name: this.spec.name, state: listed, attempt: this.attempt }
   }
 }
