@@ -114,6 +114,7 @@ const plan: ReadonlyArray<Planned> = [
     workload: workloads.restartSupervised(RESTART_RETRIES),
     baseline: baselines.retryLoop(RESTART_RETRIES)
   },
+  { workload: workloads.groupStartStop(100), baseline: workloads.plainStartStop(100) },
   ...[100, 1000, 10_000].flatMap((n) =>
     [1, 4].map((permits) => ({ workload: workloads.permitsQueued(n, permits), baseline: workloads.slotQueued(n) }))
   ),

@@ -433,6 +433,52 @@ export const restartSupervised = (k: number): Workload => ({
 })
 
 // ---------------------------------------------------------------------------
+// groups: a group of N children started and stopped, against N plain tasks started and stopped
+
+/**
+ * A group of `n` parked children added, timed until every child runs, then cancelled (its children stop in
+ * reverse order, one after another): µs per child.
+ */
+export const groupStartStop = (n: number): Workload => ({
+  id: "group/start_stop",
+  param: `${n}_children`,
+  kind: "perOp",
+  unit: "µs/child",
+  sample: Effect.suspend(() => {
+    const group = TaskSpec.group("g", onceAll("c", n, worker))
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.map(
+        timed(Effect.gen(function*() {
+          const handle = yield* sup.add(group)
+          yield* awaitAlive(sup, `g/c-${n - 1}`)
+          yield* sup.cancel(handle.id)
+        })),
+        ([ms]): Sample => ({ ms, units: n })
+      ))
+  })
+})
+
+/** The same `n` parked tasks added one after another, timed until all run, then cancelled in reverse order. */
+export const plainStartStop = (n: number): Workload => ({
+  id: "baseline/plain_start_stop",
+  param: `${n}_tasks`,
+  kind: "perOp",
+  unit: "µs/task",
+  sample: Effect.suspend(() => {
+    const tasks = onceAll("c", n, worker)
+    return withSupervisor(benchSettings, [], (sup) =>
+      Effect.map(
+        timed(Effect.gen(function*() {
+          const handles = yield* Effect.forEach(tasks, sup.add)
+          yield* awaitAlive(sup, `c-${n - 1}`)
+          for (const handle of handles.reverse()) yield* sup.cancel(handle.id)
+        })),
+        ([ms]): Sample => ({ ms, units: n })
+      ))
+  })
+})
+
+// ---------------------------------------------------------------------------
 // permits: N tasks queued for `maxConcurrent` permits, against the same N on one controller slot
 
 /** Each task suspends once, so the next ones queue for a permit (an instant body would never wait). */

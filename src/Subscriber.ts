@@ -127,8 +127,12 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "AttemptFailed":
     case "SubscriberPanicked":
     case "RuntimeFailure":
+    case "IntensityExceeded":
+    case "TaskParked":
       return LogLevel.Error
     case "AttemptTimedOut":
+    case "AttemptStalled":
+    case "GroupRestarting":
     case "GraceExceeded":
     case "SubscriberOverflow":
     case "TaskAddFailed":
@@ -186,6 +190,16 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
       }`
     case "AttemptTimedOut":
       return `${head} task=${event.task} attempt=${event.attempt} timeout=${fmt(event.timeout)}`
+    case "AttemptStalled":
+      return `${head} task=${event.task} attempt=${event.attempt} since_progress=${fmt(event.sinceProgress)}`
+    case "IntensityExceeded":
+      return `${head} task=${event.task} action=${event.action.toLowerCase()} reason=${JSON.stringify(event.reason)}`
+    case "TaskParked":
+      return `${head} task=${event.task} park=${fmt(event.park)} reason=${JSON.stringify(event.reason)}`
+    case "GroupRestarting":
+      return `${head} task=${event.task} strategy=${event.strategy} child=${event.child} children=${
+        event.children.join(",")
+      } reason=${JSON.stringify(event.reason)}`
     case "BackoffScheduled":
       return `${head} task=${event.task} source=${event.source.toLowerCase()} delay=${
         fmt(event.delay)
@@ -223,9 +237,10 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
 }
 
 /**
- * Logs every event through Effect's logger, at Error for failures and
- * panics, Warning for timeouts, overflows, rejections and unsuccessful
- * outcomes, Debug for attempt starts, backoffs and requests, Info otherwise.
+ * Logs every event through Effect's logger, at Error for failures, panics,
+ * exceeded restart intensities and parked tasks, Warning for timeouts, stalls,
+ * group restarts, overflows, rejections and unsuccessful outcomes, Debug for
+ * attempt starts, backoffs and requests, Info otherwise.
  *
  * @since 0.1.0
  * @category Constructors

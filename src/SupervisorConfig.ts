@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
 import { Subscribers } from "./internal/subscriber.js"
-import type { Retry } from "./internal/taskSpec.js"
+import type { Intensity, Retry } from "./internal/taskSpec.js"
 import * as validate from "./internal/validate.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./SupervisorError.js"
@@ -33,6 +33,8 @@ export interface TaskDefaults {
   readonly timeout: Duration.Duration | undefined
   /** `undefined`: unlimited retries. */
   readonly maxRetries: number | undefined
+  /** `undefined`: no restart intensity. */
+  readonly intensity: Intensity | undefined
 }
 
 /**
@@ -74,7 +76,7 @@ export class SupervisorConfig extends Context.Tag("effect-taskvisor/SupervisorCo
 
 /**
  * restart `onFailure`, backoff `BackoffPolicy.defaultPolicy`, no timeout,
- * unlimited retries.
+ * unlimited retries, no restart intensity (taskvisor's behaviour).
  *
  * @since 0.1.0
  * @category Constructors
@@ -83,7 +85,8 @@ export const taskDefaults: TaskDefaults = {
   restart: RestartPolicy.onFailure,
   retry: BackoffPolicy.defaultPolicy,
   timeout: undefined,
-  maxRetries: undefined
+  maxRetries: undefined,
+  intensity: undefined
 }
 
 /**
@@ -118,6 +121,7 @@ export interface Input {
     readonly retry?: Retry | undefined
     readonly timeout?: Duration.DurationInput | null | undefined
     readonly maxRetries?: number | null | undefined
+    readonly intensity?: Intensity | null | undefined
   } | undefined
 }
 
@@ -152,7 +156,12 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         d.maxRetries,
         taskDefaults.maxRetries,
         (v) => v === null ? undefined : validate.integer("defaults.maxRetries", v, 0)
-      )
+      ),
+      intensity: optional(d.intensity, taskDefaults.intensity, (v) => {
+        if (v === null) return undefined
+        const checked = validate.intensity("defaults.intensity", v, true)
+        return checked instanceof ConfigError ? checked : v
+      })
     }
     for (const value of Object.values(fields)) {
       if (value instanceof ConfigError) return Effect.fail(value)
@@ -167,7 +176,8 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         restart: d.restart ?? taskDefaults.restart,
         retry: d.retry ?? taskDefaults.retry,
         timeout: valid.timeout,
-        maxRetries: valid.maxRetries
+        maxRetries: valid.maxRetries,
+        intensity: valid.intensity
       },
       subscribers: new Subscribers()
     })

@@ -5,8 +5,10 @@
  *
  * Per task the order is: `TaskAddRequested`, `TaskAdded`, then per attempt
  * `AttemptStarting` followed by exactly one of `AttemptSucceeded`,
- * `AttemptCanceled`, `AttemptFailed`, `AttemptTimedOut` and possibly a
- * `BackoffScheduled`, and finally `TaskFinished` then `TaskRemoved`.
+ * `AttemptCanceled`, `AttemptFailed`, `AttemptTimedOut`, `AttemptStalled` and
+ * possibly an `IntensityExceeded`, a `TaskParked` or a `BackoffScheduled`, and
+ * finally `TaskFinished` then `TaskRemoved`. A group's child's events name the
+ * group (`group`) and the child by its path (`task`).
  *
  * Events are diagnostics delivered best-effort: outcomes and stops never
  * depend on them.
@@ -113,6 +115,44 @@ export type AttemptFailed = internal.AttemptFailed
  * @category Events
  */
 export type AttemptTimedOut = internal.AttemptTimedOut
+
+/**
+ * The attempt reported no progress for its watchdog's period and was
+ * interrupted; it counts as a retryable failure (`TaskStalled`).
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type AttemptStalled = internal.AttemptStalled
+
+/**
+ * More restarts than the restart intensity allows happened inside its window:
+ * the task gives up (`Fail`), or is parked (`Park`). For a group, the window
+ * counts its children's restarts, and the group's attempt gives up.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type IntensityExceeded = internal.IntensityExceeded
+
+/**
+ * The task exceeded its restart intensity and is parked: it stays registered,
+ * shown `Parked` by `list`, and tries again every `park` until an attempt
+ * succeeds. Published once per parking.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type TaskParked = internal.TaskParked
+
+/**
+ * A group restarts `children` (in start order) because `child` restarts, as
+ * its strategy says: after stopping them in reverse start order.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type GroupRestarting = internal.GroupRestarting
 
 /**
  * The task waits `delay` before its next attempt; `attempt` is the one that just ended.
@@ -242,12 +282,15 @@ export const {
   AttemptFailed,
   AttemptStarting,
   AttemptSucceeded,
+  AttemptStalled,
   AttemptTimedOut,
   BackoffScheduled,
   ControllerRejected,
   ControllerSlotTransition,
   ControllerSubmitted,
   GraceExceeded,
+  GroupRestarting,
+  IntensityExceeded,
   RuntimeFailure,
   ShutdownRequested,
   SubscriberOverflow,
@@ -256,6 +299,7 @@ export const {
   TaskAddRequested,
   TaskAdded,
   TaskFinished,
+  TaskParked,
   TaskRemoveRequested,
   TaskRemoved
 } = internal.Constructors
@@ -275,7 +319,11 @@ const labels: { readonly [K in Kind]: string } = {
   AttemptCanceled: "attempt_canceled",
   AttemptFailed: "attempt_failed",
   AttemptTimedOut: "attempt_timed_out",
+  AttemptStalled: "attempt_stalled",
   BackoffScheduled: "backoff_scheduled",
+  IntensityExceeded: "intensity_exceeded",
+  TaskParked: "task_parked",
+  GroupRestarting: "group_restarting",
   TaskRemoveRequested: "task_remove_requested",
   TaskFinished: "task_finished",
   TaskRemoved: "task_removed",

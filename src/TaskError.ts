@@ -1,13 +1,24 @@
 /**
  * Errors that describe how a task attempt ended: the `TaskFatal` a task fails
- * with to stop for good, and the `TaskTimeout` and `TaskPanicked` failures the
- * supervisor records for timed-out and defective attempts.
+ * with to stop for good, the `TaskTimeout`, `TaskStalled` and `TaskPanicked`
+ * failures the supervisor records for timed-out, stalled and defective
+ * attempts, and the `GroupFailed` a group's attempt ends with when it gives up.
  *
  * @since 0.1.0
  */
 import * as internal from "./internal/taskError.js"
 
 export {
+  /**
+   * A group's attempt gave up: a child gave up (`child` names it, by its path),
+   * or its children restarted more often than the group's intensity allows.
+   * The group's own restart policy decides what happens next, as a supervisor
+   * escalates to its parent in OTP.
+   *
+   * @since 0.1.0
+   * @category Errors
+   */
+  GroupFailed,
   /**
    * Fail a task with `TaskFatal` to stop it without retrying: its outcome is
    * `Fatal`. An `exitCode` is carried to the events and the outcome.
@@ -24,6 +35,14 @@ export {
    * @category Errors
    */
   TaskPanicked,
+  /**
+   * An attempt reported no progress for its watchdog's period and was
+   * interrupted. It is retryable and consumes the retry budget.
+   *
+   * @since 0.1.0
+   * @category Errors
+   */
+  TaskStalled,
   /**
    * An attempt ran longer than the task's timeout and was interrupted. It is
    * retryable and consumes the retry budget.

@@ -14,9 +14,11 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
+import * as groups from "./internal/group.js"
 import * as internal from "./internal/taskSpec.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import type { ConfigError, ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
+import type { GroupFailed } from "./TaskError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
 /**
@@ -41,12 +43,37 @@ export type {
    */
   AttemptFailure,
   /**
-   * The running task's id, name and attempt.
+   * When a group's attempt ends because its significant children ended, as
+   * OTP's `auto_shutdown`: `never` (the default), `anySignificant` (the first
+   * one that ends by itself), `allSignificant` (once all of them have).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  AutoShutdown,
+  /**
+   * The running task's id, name (its path, for a group's child), attempt, and
+   * `progress`, which feeds its watchdog.
    *
    * @since 0.1.0
    * @category Models
    */
   CurrentTaskInfo,
+  /**
+   * A group's strategy, its children's restart intensity and its `autoShutdown`.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  GroupOptions,
+  /**
+   * A restart intensity: at most `maxRestarts` restarts within any window of
+   * `within`, and what the task does beyond it (`onExhausted`).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Intensity,
   /**
    * How failed attempts are spaced: a `BackoffPolicy`, or any `Schedule` whose
    * delays are the backoff and whose end means retries are exhausted.
@@ -55,6 +82,15 @@ export type {
    * @category Models
    */
   Retry,
+  /**
+   * How a group restarts its children when one restarts, as OTP's
+   * strategies: `oneForOne` (only that child), `oneForAll` (every child),
+   * `restForOne` (that child and those started after it).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Strategy,
   /**
    * A task spec: its name, the effect each attempt runs, and the settings it
    * does not inherit. `TaskSpec.Error<T>` and `TaskSpec.Context<T>` read a
@@ -76,10 +112,15 @@ export interface Options<E> {
   readonly timeout?: Duration.DurationInput | null | undefined
   readonly maxRetries?: number | null | undefined
   readonly isFatal?: ((error: E) => boolean) | undefined
+  readonly intensity?: Intensity | null | undefined
+  readonly resetAfter?: Duration.DurationInput | undefined
+  readonly watchdog?: Duration.DurationInput | undefined
 }
 
 type TaskSpec<E, R> = internal.TaskSpec<E, R>
 type AttemptFailure<E> = internal.AttemptFailure<E>
+type Intensity = internal.Intensity
+type GroupOptions = internal.GroupOptions
 
 /**
  * @since 0.1.0
@@ -120,7 +161,12 @@ export const make = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, opti
     retry: options?.backoff,
     timeout: options?.timeout,
     maxRetries: options?.maxRetries,
-    isFatal: options?.isFatal as ((error: unknown) => boolean) | undefined
+    isFatal: options?.isFatal as ((error: unknown) => boolean) | undefined,
+    intensity: options?.intensity,
+    resetAfter: options?.resetAfter,
+    watchdog: options?.watchdog,
+    significant: false,
+    group: undefined
   })
 
 /**
@@ -249,6 +295,140 @@ export const withFatal: {
   <E, R>(self: TaskSpec<E, R>, isFatal: (error: E) => boolean): TaskSpec<E, R> =>
     internal.update(self, { isFatal: isFatal as (error: unknown) => boolean })
 )
+
+/**
+ * Bound how often the task restarts, as OTP's restart intensity: more than
+ * `maxRestarts` restarts (after failures and after `always` successes alike)
+ * within any window of `within` publish `IntensityExceeded`, then end the task
+ * `Failed` with a reason naming the window ("4 restarts within 5s"), or, with
+ * `onExhausted: { park }`, park it: it stays registered, `list` shows it
+ * `Parked`, `TaskParked` is published once, and it tries again every `park`
+ * until an attempt succeeds. `null` disables a supervisor default.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskSpec } from "effect-taskvisor"
+ *
+ * const consumer = TaskSpec.restartable("consumer", Effect.fail("broker down")).pipe(
+ *   TaskSpec.withIntensity({ maxRestarts: 3, within: "5 seconds", onExhausted: { park: "1 minute" } })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const withIntensity: {
+  (intensity: Intensity | null): <E, R>(self: TaskSpec<E, R>) => TaskSpec<E, R>
+  <E, R>(self: TaskSpec<E, R>, intensity: Intensity | null): TaskSpec<E, R>
+} = dual(
+  2,
+  <E, R>(self: TaskSpec<E, R>, intensity: Intensity | null): TaskSpec<E, R> => internal.update(self, { intensity })
+)
+
+/**
+ * An attempt that has run for at least `uptime` (from its start) resets the
+ * backoff and the retry budget, even if it then fails, as Akka's
+ * `resetBackoffAfter` does: a consumer that ran for an hour and then failed
+ * retries from the first delay, with its whole budget.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const withResetAfter: {
+  (uptime: Duration.DurationInput): <E, R>(self: TaskSpec<E, R>) => TaskSpec<E, R>
+  <E, R>(self: TaskSpec<E, R>, uptime: Duration.DurationInput): TaskSpec<E, R>
+} = dual(
+  2,
+  <E, R>(self: TaskSpec<E, R>, uptime: Duration.DurationInput): TaskSpec<E, R> =>
+    internal.update(self, { resetAfter: uptime })
+)
+
+/**
+ * Interrupt an attempt that reports no `progress` for `period`: it ends
+ * `AttemptStalled` and counts as a retryable failure (`TaskStalled`). A task
+ * that never calls `progress` is stalled `period` after each attempt starts.
+ * Only attempts are watched: a task in backoff, or waiting for its next
+ * periodic run, is never stalled. One timer per watched attempt.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskSpec } from "effect-taskvisor"
+ *
+ * const worker = TaskSpec.restartable(
+ *   "worker",
+ *   Effect.forever(Effect.zipRight(Effect.sleep("1 second"), TaskSpec.progress))
+ * ).pipe(TaskSpec.withWatchdog("30 seconds"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const withWatchdog: {
+  (period: Duration.DurationInput): <E, R>(self: TaskSpec<E, R>) => TaskSpec<E, R>
+  <E, R>(self: TaskSpec<E, R>, period: Duration.DurationInput): TaskSpec<E, R>
+} = dual(
+  2,
+  <E, R>(self: TaskSpec<E, R>, period: Duration.DurationInput): TaskSpec<E, R> =>
+    internal.update(self, { watchdog: period })
+)
+
+/**
+ * Mark a group's child significant: its group's `autoShutdown` watches it.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const significant = <E, R>(self: TaskSpec<E, R>): TaskSpec<E, R> => internal.update(self, { significant: true })
+
+/**
+ * Record that the running task makes progress, for its watchdog; a no-op for
+ * a task without one, and outside a task.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const progress: Effect.Effect<void> = internal.progress
+
+/**
+ * A group: a task whose attempt supervises `children`, as an OTP supervisor
+ * does. Children start in order (each once the previous one has started its
+ * first attempt) and stop in reverse order, each within its own grace; each
+ * keeps its own restart policy and backoff, and is named by its path
+ * (`pipeline/parser`) in `list` and in its events, which name the group. When
+ * a child restarts, `strategy` says which others restart with it:
+ * `oneForOne` none, `oneForAll` every other child, `restForOne` the children
+ * started after it; they are stopped in reverse start order, then all start
+ * again in start order (`GroupRestarting`). A child that gives up (`Failed`,
+ * `Fatal`, force-aborted) ends the group's attempt with `GroupFailed` naming
+ * it, as do more child restarts than the group's `intensity` allows; the
+ * group's own restart policy decides what happens next. With `autoShutdown`,
+ * the group's attempt succeeds once its significant children end by
+ * themselves. Stopping a group stops its children first, in reverse order.
+ * Children's names must be unique within the group (a `ConfigError` here if
+ * not).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskSpec } from "effect-taskvisor"
+ *
+ * const pipeline = TaskSpec.group("pipeline", [
+ *   TaskSpec.restartable("fetch", Effect.never),
+ *   TaskSpec.restartable("parse", Effect.never),
+ *   TaskSpec.restartable("store", Effect.never)
+ * ], { strategy: "restForOne", intensity: { maxRestarts: 5, within: "1 minute" } })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const group = <const Children extends ReadonlyArray<TaskSpec<any, any>>>(
+  name: string,
+  children: Children,
+  options?: GroupOptions
+): TaskSpec<GroupFailed, internal.TaskSpec.Context<Children[number]>> => groups.group(name, children, options ?? {})
 
 export {
   /**

@@ -28,17 +28,20 @@ import type { TaskHandle } from "./TaskHandle.js"
 
 export type {
   /**
-   * A registered task as `list` reports it: id, name, state and the number of
-   * the current or last attempt (0 before the first).
+   * A registered task as `list` reports it: id, name (a group's child by its
+   * path, `pipeline/parser`), state and the number of the current or last
+   * attempt (0 before the first).
    *
    * @since 0.1.0
    * @category Models
    */
   TaskInfo,
   /**
-   * `Waiting` (admitted, waiting to start or for a concurrency permit),
-   * `Running` (an attempt is running), `BackingOff` (between attempts) or
-   * `Stopping` (a stop was claimed; terminal cleanup pending).
+   * `Waiting` (admitted, waiting to start, for a concurrency permit, or for
+   * its group to let it restart), `Running` (an attempt is running),
+   * `BackingOff` (between attempts), `Parked` (its restart intensity was
+   * exceeded; it tries again every park interval) or `Stopping` (a stop was
+   * claimed; terminal cleanup pending).
    *
    * @since 0.1.0
    * @category Models

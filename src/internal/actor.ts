@@ -6,57 +6,37 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
-import type * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
-import * as Tracer from "effect/Tracer"
 import type * as SupervisorEvent from "../SupervisorEvent.js"
 import { attemptContext } from "./attemptContext.js"
 import { AttemptScope } from "./attemptScope.js"
 import type { Bus, Fields } from "./bus.js"
+import type { Caller } from "./caller.js"
 import { zeroDelay } from "./eventLoop.js"
+import type { Host } from "./group.js"
+import { RestartWindow } from "./intensity.js"
 import type { Permits } from "./permits.js"
 import { type Resolved, TimedOut } from "./resolve.js"
 import type { Task } from "./task.js"
-import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskTimeout } from "./taskError.js"
+import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "./taskError.js"
 import * as TaskOutcome from "./taskOutcome.js"
+import { type AttemptControl, noControl } from "./taskSpec.js"
 
 /** The parts of the supervisor an actor uses. */
 export interface ActorEnv {
   readonly bus: Bus
+  /** What a group's attempt supervises its children through. */
+  readonly host: Host
   readonly permits: Permits | undefined
   /** The terminal commit of the outcome the actor decided on. */
   readonly commit: (task: Task, outcome: TaskOutcome.TaskOutcome<unknown>) => void
 }
-
-/** Who added a task: its attempts run with this context and these fiber refs, on this clock. */
-export interface Caller {
-  readonly context: Context.Context<never>
-  readonly fiberRefs: FiberRefs.FiberRefs
-  readonly clock: Clock.Clock
-  /** Whether each attempt gets a span. */
-  readonly tracing: boolean
-}
-
-const builtInTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
-
-/**
- * The calling fiber, as a task's caller: its requirements are the caller's.
- * An attempt gets a span when tracing is enabled and a tracer other than
- * Effect's built-in one (which exports nothing) is installed.
- */
-export const callerOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Caller => ({
-  context: fiber.currentContext,
-  fiberRefs: fiber.getFiberRefs(),
-  clock: Context.get(fiber.currentDefaultServices, Clock.Clock),
-  tracing: fiber.getFiberRef(FiberRef.currentTracerEnabled) && fiber.currentTracer !== builtInTracer
-})
 
 // ---------------------------------------------------------------------------
 // failures
@@ -134,29 +114,48 @@ const testZero = Effect.interruptible(Effect.yieldNow())
 const actorFlags = RuntimeFlags.disable(Runtime.defaultRuntime.runtimeFlags, RuntimeFlags.Interruption)
 
 /** What the actor waits for, and so what its continuation resumes. */
-type Wait = "Permit" | "Attempt" | "Release" | "Schedule" | "Delay"
+type Wait = "Gate" | "Permit" | "Attempt" | "Release" | "Schedule" | "Delay"
+
+/** What an attempt watched by a watchdog returns when it reports no progress for the watchdog's period. */
+class Stalled {
+  constructor(readonly sinceProgress: number) {}
+}
+
+/** What an attempt returns when its group restarts it (private: no task can return it). */
+const Recycled: unique symbol = Symbol("effect-taskvisor/Recycled")
+
+/** How an attempt ended other than by its own success or failure. */
+type Ending = typeof TimedOut | typeof Recycled | Stalled | undefined
 
 /**
  * The retry loop of one task, as a state machine on one fiber. Each step
  * returns the effect the fiber runs next; the loop suspends only in a wait
- * (a permit, an attempt, its scope's release, the retry schedule, a delay),
- * each resumed by the one continuation of the actor, so a parked task holds
- * two frames (that continuation and the attempt's interruptible region) and
- * no generator. It ends with the terminal commit of the outcome it decided.
- * Attempts never overlap.
+ * (its group's gate, a permit, an attempt, its scope's release, the retry
+ * schedule, a delay), each resumed by the one continuation of the actor, so a
+ * parked task holds two frames (that continuation and the attempt's
+ * interruptible region) and no generator. It ends with the terminal commit of
+ * the outcome it decided. Attempts never overlap.
  */
 class Actor {
   private waiting: Wait = "Permit"
   private scheduleState: unknown
   private retries = 0
   private started = 0
-  /** From the end of an attempt to its decision: what failed, and whether it timed out. */
+  /** From the end of an attempt to its decision: what failed, and how it ended if not by itself. */
   private cause: Cause.Cause<unknown> | undefined = undefined
-  private timedOut = false
+  private ending: Ending = undefined
   /** While the retry schedule decides: the failure being handled, as reported. */
   private reason = ""
   private exitCode: number | undefined = undefined
   private stepAt = 0
+  /** The recent restarts, against the task's restart intensity. */
+  private readonly window: RestartWindow | undefined
+  /** Exceeded its restart intensity: it tries again every park interval until an attempt succeeds. */
+  private parked = false
+  /** When the running attempt last reported progress, for its watchdog. */
+  private lastProgress = 0
+  /** What `TaskSpec.progress` does in this task's attempts, and, for a group, its host. */
+  private readonly control: AttemptControl
   /** The continuation of every wait (the actor is the handler object `Effect.matchCauseEffect` is given). */
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.resume(cause, undefined)
   readonly onSuccess = (value: unknown): Effect.Effect<void> => this.resume(undefined, value)
@@ -175,8 +174,21 @@ class Actor {
     private readonly clock: Clock.Clock = caller.clock,
     private readonly tracing: boolean = caller.tracing
   ) {
-    this.scheduleState = task.spec.initial
-    this.attemptEffect = Effect.interruptible(task.spec.body)
+    const { spec } = task
+    this.scheduleState = spec.initial
+    this.attemptEffect = Effect.interruptible(spec.body)
+    this.window = spec.intensity === undefined ? undefined : new RestartWindow(spec.intensity)
+    this.control = spec.watchdog === undefined && !spec.hostsChildren ? noControl : {
+      progress: spec.watchdog === undefined ? Effect.void : Effect.sync(() => {
+        this.lastProgress = this.clock.unsafeCurrentTimeMillis()
+      }),
+      host: spec.hostsChildren ? { host: env.host, task } : undefined
+    }
+  }
+
+  /** The context of the next attempt. */
+  context(): Context.Context<never> {
+    return attemptContext(this.services, this.task, this.scope, this.control)
   }
 
   private wait(kind: Wait, effect: Effect.Effect<unknown, unknown>): Effect.Effect<void> {
@@ -186,13 +198,15 @@ class Actor {
 
   private resume(cause: Cause.Cause<unknown> | undefined, value: unknown): Effect.Effect<void> {
     switch (this.waiting) {
+      case "Gate":
+        return cause === undefined ? this.afterGate() : this.commit(TaskOutcome.Canceled)
       case "Permit":
         if (cause === undefined) return this.attempt()
         // interrupted, possibly after the permit was handed over
         this.env.permits!.release(this.task)
         return this.commit(TaskOutcome.Canceled)
       case "Attempt":
-        return this.ended(cause, cause === undefined && value === TimedOut)
+        return this.ended(cause, cause === undefined ? endingOf(value) : undefined)
       case "Release":
         return this.released(cause)
       case "Schedule":
@@ -209,11 +223,20 @@ class Actor {
 
   /** Nothing is published once the task was force-aborted and its terminal events are out. */
   private publish<K extends SupervisorEvent.Kind>(tag: K, fields: Fields<K>): void {
-    if (!this.task.finished) this.env.bus.emit(tag, fields)
+    const { member } = this.task
+    if (!this.task.finished) this.env.bus.emit(tag, member === undefined ? fields : { ...fields, group: member.group })
   }
 
-  /** The first step, or the step after a delay: a permit, then an attempt. */
+  /** The first step, or the step after a delay: the group's gate, a permit, then an attempt. */
   next(): Effect.Effect<void> {
+    const { task } = this
+    const gate = task.member?.gate(task)
+    if (gate === undefined) return this.afterGate()
+    task.enter("Waiting")
+    return this.wait("Gate", Effect.interruptible(gate))
+  }
+
+  private afterGate(): Effect.Effect<void> {
     const { permits } = this.env
     if (permits === undefined) return this.attempt()
     this.task.enter("Waiting")
@@ -227,16 +250,45 @@ class Actor {
     const attempt = ++task.attempt
     task.enter("Running")
     this.publish("AttemptStarting", { id: task.id, task: spec.name, attempt })
-    this.started = this.clock.unsafeCurrentTimeMillis()
-    return this.wait(
-      "Attempt",
-      this.tracing
-        ? Effect.interruptible(Effect.withSpan(spec.body, "taskvisor.attempt", {
-          attributes: { task: spec.name, attempt },
-          captureStackTrace: false
-        }))
+    this.started = this.lastProgress = this.clock.unsafeCurrentTimeMillis()
+    task.member?.started(task)
+    return this.wait("Attempt", this.attemptOf(attempt))
+  }
+
+  /** The attempt's effect: raced against its watchdog and its group's restart, if it has them. */
+  private attemptOf(attempt: number): Effect.Effect<unknown, unknown> {
+    const { spec, task } = this
+    const body = this.tracing
+      ? Effect.withSpan(spec.body, "taskvisor.attempt", {
+        attributes: { task: spec.name, attempt },
+        captureStackTrace: false
+      })
+      : spec.body
+    const recycled = task.member?.recycle(task)
+    const stalled = spec.watchdog === undefined ? undefined : this.watchdog(Duration.toMillis(spec.watchdog))
+    if (recycled === undefined && stalled === undefined) {
+      return this.tracing
+        ? Effect.interruptible(body)
         : this.attemptEffect
-    )
+    }
+    const signal = recycled === undefined
+      ? stalled!
+      : stalled === undefined
+      ? Effect.as(recycled, Recycled)
+      : Effect.raceFirst(stalled, Effect.as(recycled, Recycled))
+    // raced uninterruptibly, the two sides each interruptible: a stop reaches them through the actor's fiber, and
+    // the race returns only once both have ended (an interruptible race would return at once, its sides running on)
+    return Effect.raceFirst(Effect.interruptible(body), Effect.interruptible(signal))
+  }
+
+  /** Completes once the attempt has reported no progress for `period`; one timer at a time. */
+  private watchdog(period: number): Effect.Effect<Stalled> {
+    return Effect.suspend(() => {
+      const idle = this.clock.unsafeCurrentTimeMillis() - this.lastProgress
+      return idle >= period
+        ? Effect.succeed(new Stalled(idle))
+        : Effect.zipRight(Effect.sleep(Duration.millis(period - idle)), this.watchdog(period))
+    })
   }
 
   private get spec(): Resolved {
@@ -244,16 +296,22 @@ class Actor {
   }
 
   /**
-   * An attempt ended (`cause`: it failed; `timedOut`: its timeout struck).
-   * Its scope closes now (a timed-out attempt's as interrupted, as
-   * `Effect.scoped` inside `Effect.timeout` would), uninterruptibly.
+   * An attempt ended (`cause`: it failed; `ending`: it was ended by its
+   * timeout, its watchdog or its group). Its scope closes now (as interrupted
+   * when the attempt was, as `Effect.scoped` inside `Effect.timeout` would),
+   * uninterruptibly.
    */
-  private ended(cause: Cause.Cause<unknown> | undefined, timedOut: boolean): Effect.Effect<void> {
+  private ended(cause: Cause.Cause<unknown> | undefined, ending: Ending): Effect.Effect<void> {
     const closing = this.scope.end(
-      timedOut ? interruptedExit : cause === undefined ? Exit.void : Exit.failCause(cause)
+      ending !== undefined ? interruptedExit : cause === undefined ? Exit.void : Exit.failCause(cause)
     )
-    this.cause = timedOut ? Cause.fail(new TaskTimeout({ timeout: this.spec.timeout! })) : cause
-    this.timedOut = timedOut
+    const { spec } = this
+    this.cause = ending === TimedOut
+      ? Cause.fail(new TaskTimeout({ timeout: spec.timeout! }))
+      : ending instanceof Stalled
+      ? Cause.fail(new TaskStalled({ watchdog: spec.watchdog!, sinceProgress: Duration.millis(ending.sinceProgress) }))
+      : cause
+    this.ending = ending
     return closing === undefined ? this.released(undefined) : this.wait("Release", closing)
   }
 
@@ -266,11 +324,12 @@ class Actor {
     this.env.permits?.release(task)
     const elapsed = this.clock.unsafeCurrentTimeMillis() - this.started
     const duration = Duration.millis(elapsed)
-    const timedOut = this.timedOut
+    const ending = this.ending
+    this.ending = undefined
     let cause = this.cause
     this.cause = undefined
     if (released !== undefined) cause = cause === undefined ? released : Cause.sequential(cause, released)
-    const interrupted = cause !== undefined && !timedOut && Cause.isInterruptedOnly(cause)
+    const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
 
     // interrupted by itself, or stopped: once a stop is claimed it decides the outcome, and a failure while
     // stopping is kept on it
@@ -280,12 +339,24 @@ class Actor {
       return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
     }
 
+    // restarted by its group: it waits at its gate for its turn to start again
+    if (ending === Recycled) {
+      this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause })
+      if (task.stopped) return this.commit(TaskOutcome.Canceled)
+      task.member!.recycled(task)
+      return this.wait("Delay", this.between(Effect.void))
+    }
+
+    // a long enough run is a recovery: the backoff, the retry budget and a parking start over
+    if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recovered()
+
     if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
-      this.retries = 0
-      this.scheduleState = spec.initial
+      this.recovered()
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
+      const gaveUp = this.restarting("restarted after a success", undefined, undefined)
+      if (gaveUp !== undefined) return gaveUp
       const interval = spec.restart.interval
       if (interval === undefined) {
         // at most one attempt per millisecond
@@ -304,11 +375,23 @@ class Actor {
     let failure: unknown
     let reason: string
     let exitCode: number | undefined
-    if (timedOut) {
+    if (ending === TimedOut) {
       failure = new TaskTimeout({ timeout: spec.timeout! })
       reason = describe(failure)
       exitCode = undefined
       this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
+    } else if (ending instanceof Stalled) {
+      failure = Cause.squash(cause)
+      reason = describe(failure)
+      exitCode = undefined
+      this.publish("AttemptStalled", {
+        id,
+        task: name,
+        attempt,
+        duration,
+        sinceProgress: Duration.millis(ending.sinceProgress),
+        watchdog: spec.watchdog!
+      })
     } else {
       // not interrupted only: a typed failure, else a defect
       const typed = Cause.failureOption(cause)
@@ -328,6 +411,8 @@ class Actor {
     }
 
     if (spec.restart._tag === "Never") return this.commit(TaskOutcome.Failed({ reason, exitCode, cause }))
+    // parked, it tries again every park interval, whatever its backoff and retry budget say
+    if (this.parked) return this.park(reason)
     if (spec.maxRetries !== undefined && this.retries >= spec.maxRetries) {
       return this.commit(TaskOutcome.Failed({
         reason: `retry limit reached after ${this.retries} of ${spec.maxRetries} retries: ${reason}`,
@@ -374,6 +459,8 @@ class Actor {
         cause
       }))
     }
+    const gaveUp = this.restarting(reason, exitCode, cause)
+    if (gaveUp !== undefined) return gaveUp
     this.scheduleState = decided[0]
     this.retries++
     const delay = Duration.millis(decided[1])
@@ -386,6 +473,68 @@ class Actor {
       reason
     })
     return this.wait("Delay", this.sleep(delay))
+  }
+
+  /**
+   * The task is about to restart: counted against its restart intensity. Past
+   * it, it gives up (the effect that commits `Failed`) or is parked (the
+   * effect that waits for its next try); within it, its group is told.
+   */
+  private restarting(
+    reason: string,
+    exitCode: number | undefined,
+    cause: Cause.Cause<unknown> | undefined
+  ): Effect.Effect<void> | undefined {
+    const { task, window } = this
+    const restarts = window?.exceeded(this.clock.unsafeCurrentTimeMillis())
+    if (restarts === undefined) {
+      task.member?.restarting(task, reason)
+      return undefined
+    }
+    const why = window!.describe(restarts)
+    const { park, within } = window!.intensity
+    this.publish("IntensityExceeded", {
+      id: task.id,
+      task: this.spec.name,
+      restarts,
+      within,
+      action: park === undefined ? "Fail" : "Park",
+      reason: `${why}: ${reason}`
+    })
+    if (park === undefined) {
+      return this.commit(TaskOutcome.Failed({ reason: `${why}: ${reason}`, exitCode, cause: cause ?? Cause.empty }))
+    }
+    this.parked = true
+    this.publish("TaskParked", { id: task.id, task: this.spec.name, park, reason: `${why}: ${reason}` })
+    task.member?.restarting(task, reason)
+    return this.park(reason)
+  }
+
+  /** Parked: wait the park interval, then try again. */
+  private park(reason: string): Effect.Effect<void> {
+    const { task } = this
+    const park = this.window!.intensity.park!
+    this.publish("BackoffScheduled", {
+      id: task.id,
+      task: this.spec.name,
+      attempt: task.attempt,
+      delay: park,
+      source: "Failure",
+      reason
+    })
+    const wait = this.between(this.sleep(park))
+    task.enter("Parked")
+    return this.wait("Delay", wait)
+  }
+
+  /** A success, or a run past its reset uptime: the backoff, the retry budget and the restart window start over. */
+  private recovered(): void {
+    this.retries = 0
+    this.scheduleState = this.spec.initial
+    if (this.parked) {
+      this.parked = false
+      this.window!.clear()
+    }
   }
 
   private get zero(): Effect.Effect<void> {
@@ -404,12 +553,15 @@ class Actor {
    * frame stays on a parked fiber's stack), for the schedule and the delay too.
    */
   private between<A, E>(then: Effect.Effect<A, E>): Effect.Effect<A, E> {
-    const { task } = this
-    task.enter("BackingOff")
+    this.task.enter("BackingOff")
     this.scope = new AttemptScope()
-    return Effect.zipRight(FiberRef.set(FiberRef.currentContext, attemptContext(this.services, task, this.scope)), then)
+    return Effect.zipRight(FiberRef.set(FiberRef.currentContext, this.context()), then)
   }
 }
+
+/** How an attempt that succeeded ended: by itself, or by its timeout, watchdog or group. */
+const endingOf = (value: unknown): Ending =>
+  value === TimedOut || value === Recycled || value instanceof Stalled ? value : undefined
 
 /**
  * How an actor's fiber starts: `Now` runs its first step at once, in the
@@ -426,7 +578,7 @@ export type Start = "Now" | "Later"
 export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): void => {
   const actor = new Actor(env, task, caller)
   const runtime = Runtime.make({
-    context: attemptContext(caller.context, task, actor.scope),
+    context: actor.context(),
     fiberRefs: caller.fiberRefs,
     runtimeFlags: actorFlags
   })

@@ -1,6 +1,7 @@
 /** The registry of one supervisor: its lifecycle, its tasks, admission, stops and the one terminal commit. */
 import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
@@ -8,12 +9,14 @@ import * as Runtime from "effect/Runtime"
 import type { Settings } from "../SupervisorConfig.js"
 import * as actor from "./actor.js"
 import type { Bus } from "./bus.js"
+import type { Caller } from "./caller.js"
 import { Deadlines } from "./deadlines.js"
+import type { Host } from "./group.js"
 import { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
 import { AlreadyRunning, ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "./supervisorError.js"
-import { Task, type TaskInfo } from "./task.js"
+import { type Member, Task, type TaskInfo } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
@@ -51,7 +54,7 @@ export type Lifecycle =
 export interface Submission {
   readonly id: number
   readonly spec: Resolved
-  readonly caller: actor.Caller
+  readonly caller: Caller
   readonly outcome: Outcome
 }
 
@@ -63,7 +66,7 @@ export interface Observer {
   readonly onShutdown: () => void
 }
 
-export class Registry {
+export class Registry implements Host {
   private lifecycle: Lifecycle = { _tag: "Open" }
   /** Open while no task is registered. */
   readonly empty = Effect.unsafeMakeLatch(true)
@@ -91,7 +94,7 @@ export class Registry {
     clock: Clock.Clock
   ) {
     this.fork = Runtime.runFork(runtime)
-    this.env = { bus, permits, commit: (task, outcome) => this.commit(task, outcome) }
+    this.env = { bus, host: this, permits, commit: (task, outcome) => this.commit(task, outcome) }
     this.deadlines = new Deadlines(
       settings.grace,
       clock,
@@ -135,7 +138,7 @@ export class Registry {
   }
 
   /** Validate a spec and issue its id; its attempts run with the caller's context and fiber refs. */
-  prepare(spec: TaskSpec<unknown, unknown>, caller: actor.Caller): Submission | ShuttingDown | ConfigError {
+  prepare(spec: TaskSpec<unknown, unknown>, caller: Caller): Submission | ShuttingDown | ConfigError {
     if (!this.open) return new ShuttingDown()
     const resolved = this.resolve(spec)
     return resolved instanceof ConfigError
@@ -143,26 +146,54 @@ export class Registry {
       : { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
   }
 
-  /** Register and start one task, or reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken. */
-  admit(submission: Submission, when: actor.Start): Task | undefined {
+  /**
+   * Register and start one task (a group's child with its `member`), or
+   * reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken.
+   */
+  admit(submission: Submission, when: actor.Start, member?: Member): Task | undefined {
     const { id, spec: { name } } = submission
-    this.bus.emit("TaskAddRequested", { id, task: name })
+    const group = member?.group
+    this.bus.emit("TaskAddRequested", { id, task: name, group })
     if (this.names.has(name)) {
-      this.bus.emit("TaskAddFailed", { id, task: name, rejection: "AlreadyExists", reason: alreadyExistsReason })
+      this.bus.emit("TaskAddFailed", {
+        id,
+        task: name,
+        group,
+        rejection: "AlreadyExists",
+        reason: alreadyExistsReason
+      })
       submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason))
       return undefined
     }
     const task = this.register(submission.id, submission.spec, submission.outcome)
-    this.bus.emit("TaskAdded", { id, task: name })
+    task.member = member
+    this.bus.emit("TaskAdded", { id, task: name, group })
     actor.start(this.env, task, submission.caller, when)
     return task
+  }
+
+  get grace(): Duration.Duration {
+    return this.settings.grace
+  }
+
+  now(): number {
+    return this.bus.now()
+  }
+
+  /** A group's child: registered under its path, started once the group's attempt step is over. */
+  admitChild(spec: TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | string {
+    if (!this.open) return "the supervisor is shutting down"
+    const resolved = resolve(spec, this.settings.defaults, path)
+    if (resolved instanceof ConfigError) return resolved.message
+    const submission = { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
+    return this.admit(submission, "Later", member) ?? alreadyExistsReason
   }
 
   /**
    * The static batch: all of it or none. Returns the tasks' outcome cells (the
    * tasks start only after every `TaskAdded`), or the name that rejected the batch.
    */
-  admitAll(specs: ReadonlyArray<Resolved>, caller: actor.Caller): ReadonlyArray<Outcome> | string {
+  admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): ReadonlyArray<Outcome> | string {
     const firstId = this.nextId
     this.nextId += specs.length
     specs.forEach((spec, i) => this.bus.emit("TaskAddRequested", { id: firstId + i, task: spec.name }))
@@ -196,7 +227,7 @@ export class Registry {
    * had its turn: tasks that end at once are gone before the next ones start,
    * so a large batch does not hold a fiber per task all at the same time.
    */
-  private startInWaves(tasks: Array<Task | undefined>, caller: actor.Caller, from: number): void {
+  private startInWaves(tasks: Array<Task | undefined>, caller: Caller, from: number): void {
     const end = Math.min(from + wave, tasks.length)
     for (let i = from; i < end; i++) {
       actor.start(this.env, tasks[i]!, caller, "Now")
@@ -231,8 +262,9 @@ export class Registry {
     const { id, spec: { name } } = task
     this.tasks.delete(id)
     if (this.names.get(name) === id) this.names.delete(name)
-    this.bus.emit("TaskFinished", { id, task: name, outcome })
-    this.bus.emit("TaskRemoved", { id, task: name })
+    const { member } = task
+    this.bus.emit("TaskFinished", { id, task: name, group: member?.group, outcome })
+    this.bus.emit("TaskRemoved", { id, task: name, group: member?.group })
     if (task.deadline !== undefined) this.deadlines.cancel(task.deadline)
     // a finished task may stay referenced (by a batch waiting for its outcomes): its fiber need not
     task.deadline = undefined
@@ -241,6 +273,7 @@ export class Registry {
     this.permits?.release(task)
     task.outcome.complete(outcome)
     for (const observer of this.observers) observer.onFinished(task)
+    member?.finished(task, outcome)
     if (this.tasks.size === 0) {
       this.inIdOrder = true
       this.empty.unsafeOpen()
@@ -257,7 +290,7 @@ export class Registry {
   /** An individual stop: claim it, then force-abort after the grace unless the actor ends first. */
   stop(task: Task, reason: string | undefined): boolean {
     if (task.stopped) return false
-    this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, reason })
+    this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, group: task.member?.group, reason })
     this.claim(task)
     if (!task.finished) task.deadline = this.deadlines.add(task)
     return true
@@ -330,7 +363,8 @@ export class Registry {
   private drain(): Effect.Effect<void, GraceExceeded> {
     const { grace, subscriberShutdownTimeout } = this.settings
     const present = Array.from(this.tasks.values())
-    for (const task of present) this.claim(task)
+    // a group stops its own children, in reverse start order
+    for (const task of present) if (task.member === undefined) this.claim(task)
     const stopped = present.length === 0
       ? Effect.void
       : Effect.timeoutOption(Effect.forEach(present, (task) => task.outcome.await, { discard: true }), grace)

@@ -24,6 +24,15 @@ export interface Resolved {
   readonly timeout: Duration.Duration | undefined
   readonly maxRetries: number | undefined
   readonly isFatal: ((error: unknown) => boolean) | undefined
+  readonly intensity: validate.Intensity | undefined
+  /** Milliseconds of uptime after which an attempt resets the backoff and retry budget. */
+  readonly resetAfter: number | undefined
+  readonly watchdog: Duration.Duration | undefined
+  readonly significant: boolean
+  /** Whether it is a group, whose attempt supervises children. */
+  readonly hostsChildren: boolean
+  /** For a group: the most restarts of its children within a window. */
+  readonly groupIntensity: validate.Intensity | undefined
 }
 
 /** One schedule per backoff policy, shared by every task that uses it. */
@@ -54,7 +63,12 @@ const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${
  * types (a cast, a plain object) is refused here with a `ConfigError` naming
  * the field, before anything runs.
  */
-export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults): Resolved | ConfigError => {
+export const resolve = (
+  spec: TaskSpec<unknown, unknown>,
+  defaults: TaskDefaults,
+  /** The name it registers under: a group's child's path. */
+  name: string = spec.name
+): Resolved | ConfigError => {
   if (typeof spec.name !== "string" || spec.name.length === 0) {
     return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
   }
@@ -105,9 +119,27 @@ export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults
     if (checked instanceof ConfigError) return checked
     maxRetries = checked
   }
+  let intensity: validate.Intensity | undefined
+  const intensityInput = spec.intensity === undefined ? defaults.intensity : spec.intensity
+  if (intensityInput !== null && intensityInput !== undefined) {
+    const checked = validate.intensity(fieldOf(spec, "intensity"), intensityInput, true)
+    if (checked instanceof ConfigError) return checked
+    intensity = checked
+  }
+  const resetAfter = spec.resetAfter === undefined
+    ? undefined
+    : validate.positiveDuration(fieldOf(spec, "resetAfter"), spec.resetAfter)
+  if (resetAfter instanceof ConfigError) return resetAfter
+  const watchdog = spec.watchdog === undefined
+    ? undefined
+    : validate.positiveDuration(fieldOf(spec, "watchdog"), spec.watchdog)
+  if (watchdog instanceof ConfigError) return watchdog
+  // a group's children are checked with it: a bad child refuses the group at admission
+  const groupIntensity = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
+  if (groupIntensity instanceof ConfigError) return groupIntensity
   const effect = spec.effect as Effect.Effect<unknown, unknown>
   return {
-    name: spec.name,
+    name,
     body: timeout === undefined ? effect : Effect.timeoutTo(effect, {
       duration: timeout,
       onTimeout: () => TimedOut,
@@ -118,6 +150,42 @@ export const resolve = (spec: TaskSpec<unknown, unknown>, defaults: TaskDefaults
     initial,
     timeout,
     maxRetries,
-    isFatal: spec.isFatal
+    isFatal: spec.isFatal,
+    intensity,
+    resetAfter: resetAfter === undefined ? undefined : Duration.toMillis(resetAfter),
+    watchdog,
+    significant: spec.significant === true,
+    hostsChildren: spec.group !== undefined,
+    groupIntensity
   }
+}
+
+const strategies: ReadonlySet<unknown> = new Set(["oneForOne", "oneForAll", "restForOne"])
+const autoShutdowns: ReadonlySet<unknown> = new Set(["never", "anySignificant", "allSignificant"])
+
+/** A group's options and children, each child resolved under its path: the intensity of its children, checked. */
+const checkGroup = (
+  spec: TaskSpec<unknown, unknown>,
+  defaults: TaskDefaults,
+  name: string
+): validate.Intensity | undefined | ConfigError => {
+  const { children, options } = spec.group!
+  if (options.strategy !== undefined && !strategies.has(options.strategy)) {
+    return new ConfigError({ field: fieldOf(spec, "strategy"), reason: "must be oneForOne, oneForAll or restForOne" })
+  }
+  if (options.autoShutdown !== undefined && !autoShutdowns.has(options.autoShutdown)) {
+    return new ConfigError({
+      field: fieldOf(spec, "autoShutdown"),
+      reason: "must be never, anySignificant or allSignificant"
+    })
+  }
+  const intensity = options.intensity === undefined
+    ? undefined
+    : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)
+  if (intensity instanceof ConfigError) return intensity
+  for (const child of children) {
+    const resolved = resolve(child, defaults, `${name}/${child.name}`)
+    if (resolved instanceof ConfigError) return resolved
+  }
+  return intensity
 }

@@ -11,7 +11,10 @@ export interface Base {
 
 export interface TaskRef extends Base {
   readonly id: number
+  /** The task's name; a group's child is named by its path, `pipeline/parser`. */
   readonly task: string
+  /** The path of the group the task is a child of; absent for a task added to the supervisor itself. */
+  readonly group?: string | undefined
 }
 
 export interface AttemptRef extends TaskRef {
@@ -62,11 +65,46 @@ export interface AttemptTimedOut extends AttemptRef {
   readonly timeout: Duration.Duration
 }
 
+export interface AttemptStalled extends AttemptRef {
+  readonly _tag: "AttemptStalled"
+  readonly duration: Duration.Duration
+  /** How long the attempt had gone without reporting progress. */
+  readonly sinceProgress: Duration.Duration
+  readonly watchdog: Duration.Duration
+}
+
 export interface BackoffScheduled extends AttemptRef {
   readonly _tag: "BackoffScheduled"
   readonly delay: Duration.Duration
   readonly source: "Success" | "Failure"
   readonly reason: string | undefined
+}
+
+export interface IntensityExceeded extends TaskRef {
+  readonly _tag: "IntensityExceeded"
+  /** The restarts counted inside the window, the last one included. */
+  readonly restarts: number
+  readonly within: Duration.Duration
+  /** `Fail`: the task (or the group's attempt) gives up; `Park`: the task is parked. */
+  readonly action: "Fail" | "Park"
+  readonly reason: string
+}
+
+export interface TaskParked extends TaskRef {
+  readonly _tag: "TaskParked"
+  /** How long the task waits between attempts while parked. */
+  readonly park: Duration.Duration
+  readonly reason: string
+}
+
+export interface GroupRestarting extends TaskRef {
+  readonly _tag: "GroupRestarting"
+  readonly strategy: "OneForOne" | "OneForAll" | "RestForOne"
+  /** The child whose restart caused it. */
+  readonly child: string
+  /** The children restarted, in start order, the cause among them. */
+  readonly children: ReadonlyArray<string>
+  readonly reason: string
 }
 
 export interface TaskRemoveRequested extends TaskRef {
@@ -148,7 +186,11 @@ export type SupervisorEvent =
   | AttemptCanceled
   | AttemptFailed
   | AttemptTimedOut
+  | AttemptStalled
   | BackoffScheduled
+  | IntensityExceeded
+  | TaskParked
+  | GroupRestarting
   | TaskRemoveRequested
   | TaskFinished
   | TaskRemoved
@@ -176,7 +218,11 @@ export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
   AttemptCanceled: Enum.AttemptCanceled,
   AttemptFailed: Enum.AttemptFailed,
   AttemptTimedOut: Enum.AttemptTimedOut,
+  AttemptStalled: Enum.AttemptStalled,
   BackoffScheduled: Enum.BackoffScheduled,
+  IntensityExceeded: Enum.IntensityExceeded,
+  TaskParked: Enum.TaskParked,
+  GroupRestarting: Enum.GroupRestarting,
   TaskRemoveRequested: Enum.TaskRemoveRequested,
   TaskFinished: Enum.TaskFinished,
   TaskRemoved: Enum.TaskRemoved,

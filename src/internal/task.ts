@@ -1,12 +1,36 @@
 /** One registered task: what the registry and its actor share, its life as one tagged state. */
+import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type { Deadline } from "./deadlines.js"
 import type { Outcome } from "./handle.js"
 import type { Holder } from "./permits.js"
 import type { Resolved } from "./resolve.js"
+import type { TaskOutcome } from "./taskOutcome.js"
 
-/** What the actor is doing: waiting for a permit (or to start), running an attempt, or between attempts. */
-export type Phase = "Waiting" | "Running" | "BackingOff"
+/** A group, as its children's retry loops and the registry see it. */
+export interface Member {
+  /** The group's path, named by its children's events. */
+  readonly group: string
+  /** What to wait for before the child's next attempt, while the group holds it back; `undefined`: go. */
+  gate(task: Task): Effect.Effect<void> | undefined
+  /** What completes when the group restarts the child's attempt; `undefined` if its strategy never does. */
+  recycle(task: Task): Effect.Effect<void> | undefined
+  /** The child's attempt started. */
+  started(task: Task): void
+  /** The child's attempt ended and the child will run another (after a failure, or an `always` success). */
+  restarting(task: Task, reason: string): void
+  /** The child's attempt ended because the group restarts it: the child waits at its gate. */
+  recycled(task: Task): void
+  /** The child's terminal commit. */
+  finished(task: Task, outcome: TaskOutcome<unknown>): void
+}
+
+/**
+ * What the actor is doing: waiting for a permit (or to start), running an
+ * attempt, between attempts, or parked between tries after exceeding its
+ * restart intensity.
+ */
+export type Phase = "Waiting" | "Running" | "BackingOff" | "Parked"
 
 /** What `list` reports of a task: its phase, or `Stopping` once a stop was claimed. */
 export type TaskState = Phase | "Stopping"
@@ -25,7 +49,8 @@ export type State =
 const phases: { readonly [P in Phase]: State } = {
   Waiting: { _tag: "Waiting" },
   Running: { _tag: "Running" },
-  BackingOff: { _tag: "BackingOff" }
+  BackingOff: { _tag: "BackingOff" },
+  Parked: { _tag: "Parked" }
 }
 
 const finished: State = { _tag: "Finished" }
@@ -33,7 +58,8 @@ const finished: State = { _tag: "Finished" }
 const stopping: { readonly [P in Phase]: State } = {
   Waiting: { _tag: "Stopping", during: "Waiting" },
   Running: { _tag: "Stopping", during: "Running" },
-  BackingOff: { _tag: "Stopping", during: "BackingOff" }
+  BackingOff: { _tag: "Stopping", during: "BackingOff" },
+  Parked: { _tag: "Stopping", during: "Parked" }
 }
 
 /** One row of `list`. */
@@ -52,6 +78,8 @@ export class Task implements Holder {
   fiber: Fiber.RuntimeFiber<void> | undefined = undefined
   /** The force-abort deadline of an individual stop. */
   deadline: Deadline<Task> | undefined = undefined
+  /** The group it is a child of; `undefined` for a task added to the supervisor itself. */
+  member: Member | undefined = undefined
 
   constructor(
     readonly id: number,

@@ -38,6 +38,31 @@ export class TaskPanicked extends Data.TaggedError("TaskPanicked")<{
   }
 }
 
+export class TaskStalled extends Data.TaggedError("TaskStalled")<{
+  readonly watchdog: Duration.Duration
+  readonly sinceProgress: Duration.Duration
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `stalled: no progress for ${Duration.format(this.sinceProgress)}`
+  }
+}
+
+export class GroupFailed extends Data.TaggedError("GroupFailed")<{
+  readonly reason: string
+  /** The child that gave up, if one did (rather than the group's restart intensity). */
+  readonly child: string | undefined
+}> {
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return this.reason
+  }
+}
+
 export const isTaskFatal = (u: unknown): u is TaskFatal => Predicate.isTagged(u, "TaskFatal")
 
 export const describe = (error: unknown): string => {

@@ -1,7 +1,7 @@
 /** The task spec as data: its model, its prototype, `CurrentTask`, and the types a batch of specs maps to. */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import { format, NodeInspectSymbol } from "effect/Inspectable"
 import type { Inspectable } from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
@@ -11,7 +11,7 @@ import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "../BackoffPolicy.js"
 import type { RestartPolicy } from "../RestartPolicy.js"
-import type { TaskPanicked, TaskTimeout } from "../TaskError.js"
+import type { TaskPanicked, TaskStalled, TaskTimeout } from "../TaskError.js"
 import type { TaskOutcome } from "../TaskOutcome.js"
 import { ConfigError } from "./supervisorError.js"
 
@@ -20,7 +20,7 @@ export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
 export type TypeId = typeof TypeId
 
 /** What a retry schedule receives for each failed attempt. */
-export type AttemptFailure<E> = E | TaskTimeout | TaskPanicked
+export type AttemptFailure<E> = E | TaskTimeout | TaskStalled | TaskPanicked
 
 /** How failed attempts are spaced. */
 export type Retry = BackoffPolicy | Schedule.Schedule<unknown, any, any>
@@ -43,6 +43,48 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly maxRetries: number | null | undefined
   /** Typed failures this accepts end the task `Fatal` instead of being retried. */
   readonly isFatal: ((error: unknown) => boolean) | undefined
+  /** The most restarts allowed within a window; `null` disables a default, `undefined` inherits. */
+  readonly intensity: Intensity | null | undefined
+  /** An attempt that runs this long resets the backoff and the retry budget, even if it then fails. */
+  readonly resetAfter: Duration.DurationInput | undefined
+  /** An attempt that reports no progress for this long is interrupted as stalled. */
+  readonly watchdog: Duration.DurationInput | undefined
+  /** Whether its group's `autoShutdown` watches it (for a group's child). */
+  readonly significant: boolean
+  /** A group's children and options; `undefined` for a plain task. */
+  readonly group: Group | undefined
+}
+
+/**
+ * OTP's restart intensity: more than `maxRestarts` restarts within any window
+ * of `within` and the task gives up (`"fail"`, the default) or is parked,
+ * trying again every `park`.
+ */
+export interface Intensity {
+  readonly maxRestarts: number
+  readonly within: Duration.DurationInput
+  readonly onExhausted?: "fail" | { readonly park: Duration.DurationInput } | undefined
+}
+
+/** How a group restarts its children when one of them restarts (OTP's strategies). */
+export type Strategy = "oneForOne" | "oneForAll" | "restForOne"
+
+/** When a group's attempt ends because its significant children ended (OTP's `auto_shutdown`). */
+export type AutoShutdown = "never" | "anySignificant" | "allSignificant"
+
+export interface GroupOptions {
+  /** Default `oneForOne`. */
+  readonly strategy?: Strategy | undefined
+  /** The most restarts of its children within a window before the group's attempt gives up; none by default. */
+  readonly intensity?: { readonly maxRestarts: number; readonly within: Duration.DurationInput } | undefined
+  /** Default `never`. */
+  readonly autoShutdown?: AutoShutdown | undefined
+}
+
+/** A group's children, in start order, and its options. */
+export interface Group {
+  readonly children: ReadonlyArray<TaskSpec<any, any>>
+  readonly options: GroupOptions
 }
 
 export declare namespace TaskSpec {
@@ -79,7 +121,10 @@ const Proto = {
       name: this.name,
       restart: this.restart?._tag,
       timeout: this.timeout === undefined || this.timeout === null ? this.timeout : String(this.timeout),
-      maxRetries: this.maxRetries
+      maxRetries: this.maxRetries,
+      ...(this.group === undefined
+        ? {}
+        : { strategy: this.group.options.strategy ?? "oneForOne", children: this.group.children.map((c) => c.name) })
     }
   },
   toString(this: TaskSpec<unknown, unknown>) {
@@ -92,7 +137,18 @@ const Proto = {
 
 export type Fields = Pick<
   TaskSpec<any, any>,
-  "name" | "effect" | "restart" | "retry" | "timeout" | "maxRetries" | "isFatal"
+  | "name"
+  | "effect"
+  | "restart"
+  | "retry"
+  | "timeout"
+  | "maxRetries"
+  | "isFatal"
+  | "intensity"
+  | "resetAfter"
+  | "watchdog"
+  | "significant"
+  | "group"
 >
 
 /** A name is refused when the spec is built, as a bad interval is: an empty name would only fail at admission. */
@@ -117,6 +173,11 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     timeout: self.timeout,
     maxRetries: self.maxRetries,
     isFatal: self.isFatal,
+    intensity: self.intensity,
+    resetAfter: self.resetAfter,
+    watchdog: self.watchdog,
+    significant: self.significant,
+    group: self.group,
     ...fields
   })
 
@@ -129,3 +190,22 @@ export interface CurrentTaskInfo {
 export class CurrentTask extends Context.Reference<CurrentTask>()("effect-taskvisor/CurrentTask", {
   defaultValue: (): CurrentTaskInfo => ({ id: 0, name: "", attempt: 0 })
 }) {}
+
+/**
+ * What the supervisor offers a running attempt besides `CurrentTask`: what
+ * its `progress` does (feed its watchdog), and for a group, the supervisor
+ * its children register with.
+ */
+export interface AttemptControl {
+  readonly progress: Effect.Effect<void>
+  /** The group's host, for a group's attempt. */
+  readonly host: unknown
+}
+
+export const noControl: AttemptControl = { progress: Effect.void, host: undefined }
+
+export class Control extends Context.Reference<Control>()("effect-taskvisor/internal/AttemptControl", {
+  defaultValue: (): AttemptControl => noControl
+}) {}
+
+export const progress: Effect.Effect<void> = Effect.flatMap(Control, (control) => control.progress)

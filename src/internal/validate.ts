@@ -62,6 +62,46 @@ export const integer = (field: string, input: number, min: number): number | Con
   return input
 }
 
+/** A positive, finite duration, or a ConfigError naming `field`. */
+export const positiveDuration = (field: string, input: Duration.DurationInput): Duration.Duration | ConfigError => {
+  const decoded = duration(field, input)
+  return decoded instanceof ConfigError || !Duration.isZero(decoded)
+    ? decoded
+    : new ConfigError({ field, reason: "must be greater than zero" })
+}
+
+/** A restart intensity as the retry loop and a group use it. */
+export interface Intensity {
+  readonly maxRestarts: number
+  readonly within: Duration.Duration
+  /** How long a task that exceeded it waits between tries; `undefined`: it gives up. */
+  readonly park: Duration.Duration | undefined
+}
+
+/** A restart intensity (`maxRestarts`, `within`, `onExhausted`), or a ConfigError naming what is wrong with it. */
+export const intensity = (field: string, input: unknown, parks: boolean): Intensity | ConfigError => {
+  if (typeof input !== "object" || input === null) {
+    return new ConfigError({ field, reason: "must be an object with maxRestarts and within" })
+  }
+  const { maxRestarts, onExhausted, within } = input as {
+    readonly maxRestarts?: unknown
+    readonly within?: unknown
+    readonly onExhausted?: unknown
+  }
+  const max = integer(`${field}.maxRestarts`, maxRestarts as number, 0)
+  if (max instanceof ConfigError) return max
+  const window = positiveDuration(`${field}.within`, within as Duration.DurationInput)
+  if (window instanceof ConfigError) return window
+  if (onExhausted === undefined || onExhausted === "fail") return { maxRestarts: max, within: window, park: undefined }
+  const park = parks && typeof onExhausted === "object" && onExhausted !== null && "park" in onExhausted
+    ? positiveDuration(`${field}.onExhausted.park`, (onExhausted as { readonly park: Duration.DurationInput }).park)
+    : new ConfigError({
+      field: `${field}.onExhausted`,
+      reason: parks ? `must be "fail" or { park }` : "a group's intensity gives up: only \"fail\" applies"
+    })
+  return park instanceof ConfigError ? park : { maxRestarts: max, within: window, park }
+}
+
 /**
  * A duration read through `Config`: Effect's duration text (`"5 seconds"`) or a
  * number of milliseconds. Decoded here rather than by `Config.duration`, which

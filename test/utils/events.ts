@@ -31,14 +31,19 @@ export const assertSeq = (events: ReadonlyArray<SupervisorEvent>): void => {
   }
 }
 
-const terminal = new Set(["AttemptSucceeded", "AttemptCanceled", "AttemptFailed", "AttemptTimedOut"])
+const terminal = new Set(["AttemptSucceeded", "AttemptCanceled", "AttemptFailed", "AttemptTimedOut", "AttemptStalled"])
+
+/** What may follow an attempt's terminal event, in this order, each at most once. */
+const afterAttempt = ["IntensityExceeded", "TaskParked", "BackoffScheduled"]
 
 /**
  * One task's events follow taskvisor's per-task order: `TaskAddRequested`,
  * `TaskAdded`, then per attempt (numbered 1, 2, …) `AttemptStarting`, exactly
- * one terminal attempt event and at most one `BackoffScheduled` of the same
- * attempt, then `TaskFinished` immediately followed by `TaskRemoved`.
- * A `TaskRemoveRequested` may appear anywhere after `TaskAdded`.
+ * one terminal attempt event and at most one each of `IntensityExceeded`,
+ * `TaskParked` and `BackoffScheduled`, in that order, then `TaskFinished`
+ * immediately followed by `TaskRemoved`. A `TaskRemoveRequested` may appear
+ * anywhere after `TaskAdded`, and a group's `GroupRestarting` and its own
+ * `IntensityExceeded` anywhere between attempts (they are about its children).
  */
 export const assertTaskOrder = (events: ReadonlyArray<SupervisorEvent>, task: string): void =>
   assertOwnOrder(ofTask(events, task), task, false)
@@ -61,7 +66,10 @@ const assertOwnOrder = (own: ReadonlyArray<SupervisorEvent>, task: string, lastA
   assert.deepStrictEqual(tags.slice(-2), ["TaskFinished", "TaskRemoved"], `${task}: end`)
   assert.strictEqual(tags.filter((t) => t === "TaskFinished").length, 1, `${task}: one TaskFinished`)
   assert.strictEqual(own[own.length - 1].seq, own[own.length - 2].seq + 1, `${task}: TaskRemoved right after`)
-  const middle = own.slice(2, -2).filter((e) => e._tag !== "TaskRemoveRequested")
+  const middle = own.slice(2, -2).filter((e) =>
+    e._tag !== "TaskRemoveRequested" && e._tag !== "GroupRestarting" &&
+    !(e._tag === "IntensityExceeded" && e.reason.endsWith("of its children"))
+  )
   let expected = 1
   let i = 0
   while (i < middle.length) {
@@ -77,8 +85,11 @@ const assertOwnOrder = (own: ReadonlyArray<SupervisorEvent>, task: string, lastA
     assert.isTrue(terminal.has(end._tag), `${task}: ${end._tag} after AttemptStarting ${expected}`)
     assert.strictEqual((end as { attempt: number }).attempt, expected, `${task}: terminal attempt number`)
     i += 2
-    if (middle[i]?._tag === "BackoffScheduled") {
-      assert.strictEqual((middle[i] as { attempt: number }).attempt, expected, `${task}: backoff attempt number`)
+    for (const follower of afterAttempt) {
+      if (middle[i]?._tag !== follower) continue
+      if (follower === "BackoffScheduled") {
+        assert.strictEqual((middle[i] as { attempt: number }).attempt, expected, `${task}: backoff attempt number`)
+      }
       i++
     }
     expected++

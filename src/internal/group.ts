@@ -1,0 +1,370 @@
+/** Groups: a task whose attempt supervises children, with OTP's restart strategies. */
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberId from "effect/FiberId"
+import * as Mailbox from "effect/Mailbox"
+import * as Predicate from "effect/Predicate"
+import type { Bus } from "./bus.js"
+import { type Caller, callerOf } from "./caller.js"
+import { RestartWindow } from "./intensity.js"
+import { ConfigError } from "./supervisorError.js"
+import type { Member, Task } from "./task.js"
+import { GroupFailed } from "./taskError.js"
+import type { TaskOutcome } from "./taskOutcome.js"
+import * as TaskSpec from "./taskSpec.js"
+import type * as validate from "./validate.js"
+
+/** What a group's attempt needs of its supervisor (the registry). */
+export interface Host {
+  readonly bus: Bus
+  /** How long a child may take to stop. */
+  readonly grace: Duration.Duration
+  now(): number
+  /** Register a group's child under its path and schedule its start; why it was refused otherwise. */
+  admitChild(spec: TaskSpec.TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | string
+  /** Claim a task's stop, as `remove` does. */
+  stop(task: Task, reason: string | undefined): boolean
+}
+
+/** Where a group's attempt finds its supervisor and its own task (its attempt's control's `host`). */
+export interface Hosted {
+  readonly host: Host
+  readonly task: Task
+}
+
+/** A group: its options resolved once, when the spec is built. */
+interface Definition {
+  readonly children: ReadonlyArray<TaskSpec.TaskSpec<unknown, unknown>>
+  readonly strategy: TaskSpec.Strategy
+  readonly autoShutdown: TaskSpec.AutoShutdown
+  readonly intensity: validate.Intensity | undefined
+}
+
+/** A child of one group attempt, in start order. */
+class Slot {
+  /** The child's registered task, until its terminal commit. */
+  task: Task | undefined = undefined
+  running = false
+  ended = false
+  /** Open (`undefined`) or closed: the child waits for it before its next attempt. */
+  gate: Deferred.Deferred<void> | undefined = undefined
+  /** Completed to restart the child's running attempt. */
+  stopAttempt: Deferred.Deferred<void> | undefined = undefined
+  /** Completed when the child starts an attempt or ends. */
+  startedOrEnded: Deferred.Deferred<void> | undefined = undefined
+  /** Completed when the child's attempt is over (restarting, held back, or ended). */
+  idle: Deferred.Deferred<void> | undefined = undefined
+
+  constructor(readonly index: number, readonly spec: TaskSpec.TaskSpec<unknown, unknown>, readonly path: string) {}
+}
+
+type Signal =
+  | { readonly _tag: "Restarting"; readonly slot: Slot; readonly reason: string }
+  | { readonly _tag: "Finished"; readonly slot: Slot; readonly outcome: TaskOutcome<unknown> }
+
+/** How a group attempt ends: by itself (`autoShutdown`), or giving up. */
+type End = { readonly _tag: "Done" } | { readonly _tag: "GaveUp"; readonly error: GroupFailed }
+
+const done: End = { _tag: "Done" }
+
+const strategyLabel = { oneForOne: "OneForOne", oneForAll: "OneForAll", restForOne: "RestForOne" } as const
+
+const settle = (deferred: Deferred.Deferred<void> | undefined): void => {
+  if (deferred !== undefined) Deferred.unsafeDone(deferred, Exit.void)
+}
+
+const fresh = (): Deferred.Deferred<void> => Deferred.unsafeMake<void>(FiberId.none)
+
+/**
+ * One attempt of a group: its children, started in order, and the signals
+ * they send as they restart and end, handled one at a time by the attempt's
+ * fiber. It ends when a child gives up, when the children restart more often
+ * than the group's intensity allows, or by `autoShutdown`; whatever ends it
+ * (interruption included), its children still running are stopped in reverse
+ * start order, each within its grace, before the attempt's end is reported.
+ */
+class GroupRun implements Member {
+  readonly group: string
+  private readonly slots: Array<Slot>
+  private readonly bySlot = new Map<Task, Slot>()
+  private readonly signals = Effect.runSync(Mailbox.make<Signal>())
+  private readonly window: RestartWindow | undefined
+  /** Children held back after a restart, to start again in start order, each once the previous one has. */
+  private pending: Array<Slot> = []
+
+  constructor(private readonly host: Host, private readonly self: Task, private readonly definition: Definition) {
+    this.group = self.spec.name
+    this.slots = definition.children.map((spec, index) => new Slot(index, spec, `${this.group}/${spec.name}`))
+    this.window = definition.intensity === undefined ? undefined : new RestartWindow(definition.intensity)
+  }
+
+  // -- what the children's retry loops and the registry call, synchronously --------------------------------------
+
+  gate(task: Task): Effect.Effect<void> | undefined {
+    const gate = this.bySlot.get(task)?.gate
+    return gate === undefined ? undefined : Deferred.await(gate)
+  }
+
+  recycle(task: Task): Effect.Effect<void> | undefined {
+    if (this.definition.strategy === "oneForOne") return undefined
+    const slot = this.bySlot.get(task)
+    if (slot === undefined) return undefined
+    slot.stopAttempt = fresh()
+    return Deferred.await(slot.stopAttempt)
+  }
+
+  started(task: Task): void {
+    const slot = this.bySlot.get(task)
+    if (slot === undefined) return
+    slot.running = true
+    settle(slot.startedOrEnded)
+    if (this.pending[0] === slot) {
+      this.pending.shift()
+      this.advance()
+    }
+  }
+
+  restarting(task: Task, reason: string): void {
+    const slot = this.bySlot.get(task)
+    if (slot === undefined) return
+    this.attemptOver(slot)
+    this.signals.unsafeOffer({ _tag: "Restarting", slot, reason })
+  }
+
+  recycled(task: Task): void {
+    const slot = this.bySlot.get(task)
+    if (slot !== undefined) this.attemptOver(slot)
+  }
+
+  finished(task: Task, outcome: TaskOutcome<unknown>): void {
+    const slot = this.bySlot.get(task)
+    if (slot === undefined) return
+    this.bySlot.delete(task)
+    slot.task = undefined
+    slot.ended = true
+    this.attemptOver(slot)
+    settle(slot.startedOrEnded)
+    settle(slot.gate)
+    if (this.pending[0] === slot) {
+      this.pending.shift()
+      this.advance()
+    } else {
+      this.pending = this.pending.filter((pending) => pending !== slot)
+    }
+    this.signals.unsafeOffer({ _tag: "Finished", slot, outcome })
+  }
+
+  private attemptOver(slot: Slot): void {
+    slot.running = false
+    slot.stopAttempt = undefined
+    settle(slot.idle)
+  }
+
+  /** Let the first child held back start; the next one goes once it has started (or ended). */
+  private advance(): void {
+    const head = this.pending[0]
+    if (head === undefined) return
+    const gate = head.gate
+    head.gate = undefined
+    settle(gate)
+  }
+
+  // -- the attempt ---------------------------------------------------------------------------------------------------
+
+  readonly run: Effect.Effect<void, GroupFailed> = Effect.withFiberRuntime((fiber) => {
+    // the children's requirements are the group's caller's, under the group's attempt
+    const caller = callerOf(fiber)
+    return Effect.ensuring(
+      Effect.flatMap(this.startAll(caller), (refused) => refused === undefined ? this.loop : Effect.succeed(refused)),
+      this.teardown
+    ).pipe(Effect.flatMap((end) => end._tag === "Done" ? Effect.void : Effect.fail(end.error)))
+  })
+
+  /** Start the children in order, each once the previous one has started its first attempt (or ended). */
+  private startAll(caller: Caller): Effect.Effect<End | undefined> {
+    return Effect.reduce(this.slots, undefined as End | undefined, (refused, slot) => {
+      if (refused !== undefined) return Effect.succeed(refused)
+      const admitted = this.host.admitChild(slot.spec, slot.path, this, caller)
+      if (typeof admitted === "string") {
+        return Effect.succeed<End>({
+          _tag: "GaveUp",
+          error: new GroupFailed({ reason: `child '${slot.path}' could not start: ${admitted}`, child: slot.path })
+        })
+      }
+      slot.task = admitted
+      this.bySlot.set(admitted, slot)
+      if (slot.running || slot.ended) return Effect.succeed(undefined)
+      slot.startedOrEnded = fresh()
+      return Effect.as(Deferred.await(slot.startedOrEnded), undefined)
+    })
+  }
+
+  /** Handle the children's signals one at a time until the attempt ends. */
+  private readonly loop: Effect.Effect<End> = Effect.flatMap(
+    // the mailbox ends only in the teardown, after the loop
+    Effect.orDie(this.signals.take),
+    (signal) => Effect.flatMap(this.handle(signal), (end) => end === undefined ? this.loop : Effect.succeed(end))
+  )
+
+  private handle(signal: Signal): Effect.Effect<End | undefined> {
+    switch (signal._tag) {
+      case "Finished":
+        return Effect.succeed(this.ended(signal.slot, signal.outcome))
+      case "Restarting":
+        return this.restart(signal.slot, signal.reason)
+    }
+  }
+
+  /** A child's terminal commit: a child that gave up ends the attempt; a significant one may too. */
+  private ended(slot: Slot, outcome: TaskOutcome<unknown>): End | undefined {
+    switch (outcome._tag) {
+      case "Failed":
+      case "Fatal":
+      case "ForceAborted":
+        return {
+          _tag: "GaveUp",
+          error: new GroupFailed({
+            reason: `child '${slot.path}' gave up: ${
+              outcome._tag === "ForceAborted" ? "it did not stop within its grace" : outcome.reason
+            }`,
+            child: slot.path
+          })
+        }
+    }
+    if (!slot.spec.significant) return undefined
+    switch (this.definition.autoShutdown) {
+      case "anySignificant":
+        return done
+      case "allSignificant":
+        return this.slots.every((other) => !other.spec.significant || other.ended) ? done : undefined
+      case "never":
+        return undefined
+    }
+  }
+
+  /** A child restarts: count it against the group's intensity, and restart the children its strategy names. */
+  private restart(slot: Slot, reason: string): Effect.Effect<End | undefined> {
+    if (slot.ended) return Effect.succeed(undefined)
+    const restarts = this.window?.exceeded(this.host.now())
+    if (restarts !== undefined) {
+      const why = `${this.window!.describe(restarts)} of its children`
+      this.host.bus.emit("IntensityExceeded", {
+        ...this.ref,
+        restarts,
+        within: this.window!.intensity.within,
+        action: "Fail",
+        reason: why
+      })
+      return Effect.succeed({ _tag: "GaveUp", error: new GroupFailed({ reason: why, child: undefined }) })
+    }
+    const affected = this.slots.filter((other) =>
+      other !== slot && other.task !== undefined &&
+      (this.definition.strategy === "oneForAll" ||
+        (this.definition.strategy === "restForOne" && other.index > slot.index))
+    )
+    const restarted = [slot, ...affected].sort((a, b) => a.index - b.index)
+    this.host.bus.emit("GroupRestarting", {
+      ...this.ref,
+      strategy: strategyLabel[this.definition.strategy],
+      child: slot.path,
+      children: restarted.map((each) => each.path),
+      reason
+    })
+    if (affected.length === 0) return Effect.succeed(undefined)
+    for (const each of restarted) each.gate ??= fresh()
+    // the others stop in reverse start order, each within its grace; then all start again in start order
+    const stopped = Effect.reduce(
+      [...affected].reverse(),
+      undefined as End | undefined,
+      (end, other) => end === undefined ? this.stopAttempt(other) : Effect.succeed(end)
+    )
+    return Effect.map(stopped, (end) => {
+      if (end !== undefined) return end
+      this.pending = [...new Set([...this.pending, ...restarted])]
+        .filter((each) => !each.ended)
+        .sort((a, b) => a.index - b.index)
+      this.advance()
+      return undefined
+    })
+  }
+
+  /** Restart one child's running attempt and wait until it is over; a child that does not stop gives up. */
+  private stopAttempt(slot: Slot): Effect.Effect<End | undefined> {
+    return Effect.suspend(() => {
+      if (!slot.running || slot.task === undefined) return Effect.succeed(undefined)
+      slot.idle = fresh()
+      settle(slot.stopAttempt)
+      return Deferred.await(slot.idle).pipe(
+        Effect.timeoutTo({
+          duration: this.host.grace,
+          onTimeout: (): End | undefined => ({
+            _tag: "GaveUp",
+            error: new GroupFailed({ reason: `child '${slot.path}' did not stop within its grace`, child: slot.path })
+          }),
+          onSuccess: () => undefined
+        })
+      )
+    })
+  }
+
+  /** Stop the children still registered, in reverse start order, each once the one after it has ended. */
+  private readonly teardown: Effect.Effect<void> = Effect.suspend(() => {
+    this.signals.unsafeDone(Exit.void)
+    return Effect.forEach([...this.slots].reverse(), (slot) => {
+      const task = slot.task
+      if (task === undefined) return Effect.void
+      settle(slot.gate)
+      this.host.stop(task, `group ${this.group} stopping`)
+      // the registry force-aborts a child that outlives its grace
+      return task.outcome.await
+    }, { discard: true })
+  })
+
+  /** How the group's own events name it. */
+  private get ref() {
+    return { id: this.self.id, task: this.group, group: this.self.member?.group }
+  }
+}
+
+/** A group spec: its attempt runs a `GroupRun` over its children. */
+export const group = (
+  name: string,
+  children: ReadonlyArray<TaskSpec.TaskSpec<any, any>>,
+  options: TaskSpec.GroupOptions
+): TaskSpec.TaskSpec<GroupFailed, any> => {
+  const field = `children of group '${name}'`
+  const names = new Set<string>()
+  for (const child of children) {
+    if (!Predicate.hasProperty(child, TaskSpec.TypeId)) throw new ConfigError({ field, reason: "must be task specs" })
+    if (names.has(child.name)) {
+      throw new ConfigError({ field, reason: `names must be unique within their group: '${child.name}' is used twice` })
+    }
+    names.add(child.name)
+  }
+  return TaskSpec.make({
+    name,
+    effect: Effect.flatMap(TaskSpec.Control, (control) => {
+      const hosted = control.host as Hosted | undefined
+      if (hosted === undefined) return Effect.dieMessage(`group '${name}' runs only as a supervised task`)
+      return new GroupRun(hosted.host, hosted.task, {
+        children,
+        strategy: options.strategy ?? "oneForOne",
+        autoShutdown: options.autoShutdown ?? "never",
+        // checked at admission
+        intensity: hosted.task.spec.groupIntensity
+      }).run
+    }),
+    restart: undefined,
+    retry: undefined,
+    timeout: undefined,
+    maxRetries: undefined,
+    isFatal: undefined,
+    intensity: undefined,
+    resetAfter: undefined,
+    watchdog: undefined,
+    significant: false,
+    group: { children, options }
+  })
+}

@@ -1,0 +1,325 @@
+/**
+ * Groups: supervision trees with OTP's strategies, checked against the
+ * semantics of OTP's `supervisor` (the order of stops and starts read from
+ * the events), escalation, intensity, `autoShutdown`, paths and stops.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Ref from "effect/Ref"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
+import type { SupervisorEvent } from "../src/SupervisorEvent.js"
+import * as TaskOutcome from "../src/TaskOutcome.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
+import { assertSeq, assertTaskOrder, ofTag } from "./utils/events.js"
+import { advance, settle } from "./utils/fibers.js"
+import { supervisorWith } from "./utils/recorder.js"
+import { neverEnding } from "./utils/tasks.js"
+
+const second = BackoffPolicy.constant("1 second")
+
+/** A child that runs until stopped, except its first run, which fails after `failAfter` if given. */
+const child = (name: string, failAfter?: Duration.DurationInput) =>
+  Effect.map(Ref.make(0), (runs) =>
+    TaskSpec.restartable(
+      name,
+      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) =>
+        run === 1 && failAfter !== undefined
+          ? Effect.zipRight(Effect.sleep(failAfter), Effect.fail(`${name} crashed`))
+          : neverEnding)
+    ).pipe(TaskSpec.withBackoff(second)))
+
+const three = (failing: string) =>
+  Effect.all(["a", "b", "c"].map((name) => child(name, name === failing ? "5 seconds" : undefined)))
+
+/** The attempt starts and ends of the group's children, in order, as `start a` / `stop a`. */
+const moves = (events: ReadonlyArray<SupervisorEvent>, group: string) =>
+  events.flatMap((e) => {
+    if (!("group" in e) || e.group !== group) return []
+    const name = e.task.slice(group.length + 1)
+    switch (e._tag) {
+      case "AttemptStarting":
+        return [`start ${name}`]
+      case "AttemptCanceled":
+      case "AttemptFailed":
+        return [`stop ${name}`]
+      default:
+        return []
+    }
+  })
+
+describe("groups", () => {
+  it.scoped("start their children in order, list them by path, and name the group in every child event", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.group("g", yield* three("none")))
+      yield* settle
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.name, t.state]), [
+        ["g", "Running"],
+        ["g/a", "Running"],
+        ["g/b", "Running"],
+        ["g/c", "Running"]
+      ])
+      assert.deepStrictEqual(moves(events, "g"), ["start a", "start b", "start c"])
+      for (const e of events) {
+        if ("task" in e && e.task.startsWith("g/")) assert.strictEqual(e.group, "g", `${e._tag} of ${e.task}`)
+      }
+      assert.isTrue(yield* supervisor.isAlive("g/b"))
+    }))
+
+  it.scoped("oneForOne: only the child that failed restarts, by its own backoff", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.group("g", yield* three("b"), { strategy: "oneForOne" }))
+      yield* advance("7 seconds")
+      assert.deepStrictEqual(moves(events, "g"), ["start a", "start b", "start c", "stop b", "start b"])
+      const [restarting] = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual([restarting.strategy, restarting.child, restarting.children], [
+        "OneForOne",
+        "g/b",
+        ["g/b"]
+      ])
+      assert.strictEqual(restarting.reason, "b crashed")
+    }))
+
+  it.scoped("oneForAll: the others stop in reverse start order, then all start again in start order", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.group("g", yield* three("b"), { strategy: "oneForAll" }))
+      yield* advance("7 seconds")
+      assert.deepStrictEqual(moves(events, "g"), [
+        "start a",
+        "start b",
+        "start c",
+        "stop b",
+        "stop c",
+        "stop a",
+        "start a",
+        "start b",
+        "start c"
+      ])
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting")[0].children, ["g/a", "g/b", "g/c"])
+      // a and c were restarted by the group, not stopped: same tasks, attempt 2
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.name, t.attempt]), [
+        ["g", 1],
+        ["g/a", 2],
+        ["g/b", 2],
+        ["g/c", 2]
+      ])
+      // b's restart waited for its backoff, and c for b
+      const starts = ofTag(events, "AttemptStarting").filter((e) => e.attempt === 2)
+      assert.deepStrictEqual(starts.map((e) => [e.task, e.at]), [["g/a", 5000], ["g/b", 6000], ["g/c", 6000]])
+    }))
+
+  it.scoped("restForOne: the children started after it stop in reverse order and restart after it; the ones before keep running", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const children = yield* Effect.all(
+        ["a", "b", "c", "d"].map((name) => child(name, name === "b" ? "5 seconds" : undefined))
+      )
+      yield* supervisor.add(TaskSpec.group("g", children, { strategy: "restForOne" }))
+      yield* advance("7 seconds")
+      assert.deepStrictEqual(moves(events, "g"), [
+        "start a",
+        "start b",
+        "start c",
+        "start d",
+        "stop b",
+        "stop d",
+        "stop c",
+        "start b",
+        "start c",
+        "start d"
+      ])
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting")[0].children, ["g/b", "g/c", "g/d"])
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.attempt), [1, 1, 2, 2, 2])
+    }))
+
+  it.scoped("a child that gives up ends the group's attempt Failed with its reason, after stopping the others in reverse order", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("a", neverEnding),
+          TaskSpec.once("b", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("disk full"))),
+          TaskSpec.make("c", neverEnding)
+        ]).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("2 seconds")
+      const outcome = yield* outcomeNow(handle)
+      assert.strictEqual(outcome?._tag, "Failed")
+      assert.strictEqual(TaskOutcome.reason(outcome!), "child 'g/b' gave up: disk full")
+      const finished = ofTag(events, "TaskFinished").map((e) => e.task)
+      assert.deepStrictEqual(finished, ["g/b", "g/c", "g/a", "g"])
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      assertSeq(events)
+      for (const name of ["g", "g/a", "g/b", "g/c"]) assertTaskOrder(events, name)
+    }))
+
+  it.scoped("nested groups escalate two levels, each restarting by its own policy", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const leaf = TaskSpec.once("leaf", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom")))
+      const inner = TaskSpec.group("inner", [leaf]).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      const outer = TaskSpec.group("outer", [inner, TaskSpec.make("sibling", neverEnding)]).pipe(
+        TaskSpec.withRestart(RestartPolicy.never)
+      )
+      const handle = yield* supervisor.add(outer)
+      yield* settle
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.name), [
+        "outer",
+        "outer/inner",
+        "outer/inner/leaf",
+        "outer/sibling"
+      ])
+      yield* advance("1 second")
+      const outcome = yield* outcomeNow(handle)
+      assert.strictEqual(
+        TaskOutcome.reason(outcome!),
+        "child 'outer/inner' gave up: child 'outer/inner/leaf' gave up: boom"
+      )
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => [e.task, e.outcome._tag]), [
+        ["outer/inner/leaf", "Failed"],
+        ["outer/inner", "Failed"],
+        ["outer/sibling", "Canceled"],
+        ["outer", "Failed"]
+      ])
+    }))
+
+  it.scoped("a restarting group starts its children afresh", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const flaky = TaskSpec.once("flaky", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom")))
+      yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.make("steady", neverEnding), flaky]).pipe(
+          TaskSpec.withBackoff(BackoffPolicy.constant("10 seconds"))
+        )
+      )
+      yield* advance("12 seconds")
+      // the group's first attempt failed at 1 s, its second started at 11 s with new children
+      const steady = ofTag(events, "TaskAdded").filter((e) => e.task === "g/steady")
+      assert.strictEqual(steady.length, 2)
+      assert.notStrictEqual(steady[0].id, steady[1].id)
+      assert.deepStrictEqual(ofTag(events, "AttemptStarting").filter((e) => e.task === "g").map((e) => e.at), [
+        0,
+        11_000
+      ])
+    }))
+
+  it.scoped("more child restarts than the group's intensity allows end its attempt", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.group(
+          "g",
+          [
+            TaskSpec.restartable("crashy", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom"))).pipe(
+              TaskSpec.withBackoff(BackoffPolicy.constant(0))
+            )
+          ],
+          { intensity: { maxRestarts: 3, within: "10 seconds" } }
+        ).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("10 seconds")
+      assert.strictEqual(TaskOutcome.reason((yield* outcomeNow(handle))!), "4 restarts within 10s of its children")
+      const [exceeded] = ofTag(events, "IntensityExceeded")
+      assert.deepStrictEqual([exceeded.task, exceeded.restarts, exceeded.action], ["g", 4, "Fail"])
+      assert.strictEqual(exceeded.at, 4000)
+    }))
+
+  it.scoped("autoShutdown anySignificant: the group's attempt succeeds when a significant child ends by itself", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.group("pipeline", [
+          TaskSpec.make("tail", neverEnding),
+          TaskSpec.once("load", Effect.sleep("3 seconds")).pipe(TaskSpec.significant)
+        ], { autoShutdown: "anySignificant" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("3 seconds")
+      assert.strictEqual((yield* outcomeNow(handle))?._tag, "Completed")
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => [e.task, e.outcome._tag]), [
+        ["pipeline/load", "Completed"],
+        ["pipeline/tail", "Canceled"],
+        ["pipeline", "Completed"]
+      ])
+    }))
+
+  it.scoped("autoShutdown allSignificant waits for every significant child; never keeps running", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const job = (name: string, seconds: number) =>
+        TaskSpec.once(name, Effect.sleep(`${seconds} seconds`)).pipe(TaskSpec.significant)
+      const all = yield* supervisor.add(
+        TaskSpec.group("all", [job("one", 1), job("two", 2)], { autoShutdown: "allSignificant" }).pipe(
+          TaskSpec.withRestart(RestartPolicy.never)
+        )
+      )
+      const never = yield* supervisor.add(
+        TaskSpec.group("never", [job("one", 1)], { autoShutdown: "never" }).pipe(
+          TaskSpec.withRestart(RestartPolicy.never)
+        )
+      )
+      yield* advance("1 second")
+      assert.isUndefined(yield* outcomeNow(all))
+      yield* advance("1 second")
+      assert.strictEqual((yield* outcomeNow(all))?._tag, "Completed")
+      assert.isUndefined(yield* outcomeNow(never))
+    }))
+
+  it.scoped("cancel of a group stops its children in reverse start order first; shutdown leaves no fiber", () =>
+    Effect.gen(function*() {
+      const { events, live, supervisor } = yield* trackedSupervisor({ grace: "5 seconds" })
+      const handle = yield* supervisor.add(TaskSpec.group("g", yield* three("none")))
+      yield* settle
+      const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
+      yield* settle
+      assert.isTrue(yield* Fiber.join(canceling))
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => e.task), ["g/c", "g/b", "g/a", "g"])
+      yield* supervisor.add(TaskSpec.group("h", [TaskSpec.make("x", neverEnding), TaskSpec.make("y", neverEnding)]))
+      yield* settle
+      yield* supervisor.shutdown
+      yield* settle
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").slice(4).map((e) => e.task), ["h/y", "h/x", "h"])
+      assert.strictEqual(yield* live, 0)
+    }))
+
+  it.scoped("a child removed by name ends without a restart; the group keeps the others", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.group("g", yield* three("none"), { strategy: "oneForAll" }))
+      yield* settle
+      assert.isTrue(yield* supervisor.remove("g/b"))
+      yield* advance("1 second")
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.name), ["g", "g/a", "g/c"])
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting"), [])
+    }))
+
+  it.effect("names of children are unique within their group: a ConfigError when the group is built", () =>
+    Effect.sync(() => {
+      assert.throws(
+        () => TaskSpec.group("g", [TaskSpec.make("x", Effect.void), TaskSpec.make("x", Effect.void)]),
+        /names must be unique within their group: 'x' is used twice/
+      )
+    }))
+
+  it.scoped("a child with an invalid setting refuses the group at admission, naming the child's path", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const error = yield* Effect.flip(
+        supervisor.add(TaskSpec.group("g", [TaskSpec.make("x", neverEnding).pipe(TaskSpec.withTimeout(-1))]))
+      )
+      assert.strictEqual(error._tag, "ConfigError")
+      assert.include(error.message, "task 'x'")
+      assert.deepStrictEqual(yield* supervisor.list, [])
+    }))
+
+  it.effect("a group's effect outside a supervisor dies with a message", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(TaskSpec.group("g", []).effect)
+      assert.isTrue(exit._tag === "Failure")
+    }))
+})
