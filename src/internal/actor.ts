@@ -6,6 +6,7 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
@@ -582,13 +583,23 @@ export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): v
     fiberRefs: caller.fiberRefs,
     runtimeFlags: actorFlags
   })
-  // started now, the first step is taken here, the fiber running on from its first wait
-  const fiber = Runtime.runFork(runtime, when === "Now" ? actor.next() : Effect.suspend(() => actor.next()), {
-    immediate: when === "Now"
-  })
-  // a task that ran to its end here has let its fiber go already
-  if (task.finished) return
-  task.fiber = fiber
+  // a task that adds a task starts it inside its own first step: past a depth, the next ones are scheduled instead,
+  // so a chain of tasks adding tasks cannot overflow the stack
+  const now = when === "Now" && nested < maxNested
+  nested++
+  let fiber: Fiber.RuntimeFiber<void>
+  try {
+    // started now, the first step is taken here, the fiber running on from its first wait
+    fiber = Runtime.runFork(runtime, now ? actor.next() : Effect.suspend(() => actor.next()), { immediate: now })
+  } finally {
+    nested--
+  }
   // a stop claimed while it ran here, before its fiber was known (the task stopping itself), reaches it now
   if (task.stopped) fiber.unsafeInterruptAsFork(FiberId.none)
+  // a task that ran to its end here has let its fiber go already
+  if (!task.finished) task.fiber = fiber
 }
+
+/** How many actors are taking their first step now, one inside another's. */
+let nested = 0
+const maxNested = 64

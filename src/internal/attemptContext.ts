@@ -20,7 +20,7 @@ const own = (key: string): boolean => key === scopeKey || key === currentTaskKey
  */
 class AttemptServices implements ReadonlyMap<string, unknown> {
   constructor(
-    private readonly base: ReadonlyMap<string, unknown>,
+    readonly base: ReadonlyMap<string, unknown>,
     private readonly scope: Scope.Scope,
     private readonly current: CurrentTaskInfo,
     private readonly control: AttemptControl
@@ -81,7 +81,9 @@ export const attemptContext = (
   control: AttemptControl
 ): Context.Context<never> =>
   Context.unsafeMake(
-    new AttemptServices(base.unsafeMap, scope, {
+    // a task added by an attempt reads through to that attempt's caller: its own entries are shadowed anyway, and
+    // views over views would grow with every generation of tasks adding tasks
+    new AttemptServices(base.unsafeMap instanceof AttemptServices ? base.unsafeMap.base : base.unsafeMap, scope, {
       id: task.id,
       name: task.spec.name,
       attempt: task.attempt + 1

@@ -15,15 +15,12 @@ export interface Deadline<A> {
   prev: Deadline<A> | undefined
 }
 
-/** `Starting` while the fiber's first run (which may expire what is already due) is under way. */
 type State =
   | { readonly _tag: "Idle" }
-  | { readonly _tag: "Starting" }
   | { readonly _tag: "Sleeping"; readonly fiber: Fiber.RuntimeFiber<void> }
   | { readonly _tag: "Closed" }
 
 const idle: State = { _tag: "Idle" }
-const starting: State = { _tag: "Starting" }
 
 /**
  * Deadlines a fixed `grace` after each `add`, expired by one fiber that sleeps
@@ -58,9 +55,8 @@ export class Deadlines<A> {
     const deadline: Deadline<A> = { item, at: this.now() + this.grace, next: undefined, prev: undefined }
     this.queue.push(deadline)
     if (this.state._tag === "Idle") {
-      this.state = starting
-      const fiber = this.fork(this.wake)
-      if (this.state === starting) this.state = { _tag: "Sleeping", fiber }
+      // after a yield: a stop's interruption reaches its task before a zero grace expires
+      this.state = { _tag: "Sleeping", fiber: this.fork(Effect.zipRight(Effect.yieldNow(), this.wake)) }
     }
     return deadline
   }

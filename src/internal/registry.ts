@@ -266,7 +266,7 @@ export class Registry implements Host {
     this.bus.emit("TaskFinished", { id, task: name, group: member?.group, outcome })
     this.bus.emit("TaskRemoved", { id, task: name, group: member?.group })
     if (task.deadline !== undefined) this.deadlines.cancel(task.deadline)
-    // a finished task may stay referenced (by a batch waiting for its outcomes): its fiber need not
+    // a finished task may stay referenced (by a handle's caller, a group): its fiber need not
     task.deadline = undefined
     task.fiber = undefined
     // a force-aborted attempt may never return; its permit must not be lost with it

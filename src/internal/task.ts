@@ -140,6 +140,7 @@ export class Task implements Holder {
     const listed = state._tag === "Finished" ? "Stopping" : state._tag
     const row = this.row
     if (row !== undefined && row.state === listed && row.attempt === this.attempt) return row
-    return this.row = { id: this.id, name: this.spec.name, state: listed, attempt: this.attempt }
+    // handed out again while unchanged: nobody may change it
+    return this.row = Object.freeze({ id: this.id, name: this.spec.name, state: listed, attempt: this.attempt })
   }
 }
