@@ -111,4 +111,19 @@ describe("tasks adding tasks, stops with no grace", () => {
       }),
     120_000
   )
+
+  it.scoped("a task of a large batch stopped before its wave started ends Canceled at once, whatever the grace", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ grace: 0 })
+      const specs = Array.from(
+        { length: 2500 },
+        (_, i) =>
+          i === 0
+            ? TaskSpec.once("w-0", Effect.ignore(supervisor.remove("w-2400")))
+            : TaskSpec.once(`w-${i}`, Effect.void)
+      )
+      const outcomes = yield* supervisor.run(specs)
+      assert.strictEqual(outcomes[2400]._tag, "Canceled", "a task that never ran cannot have ignored its stop")
+      assert.strictEqual(outcomes.filter((o) => o._tag === "Completed").length, 2499)
+    }))
 })

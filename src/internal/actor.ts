@@ -577,6 +577,7 @@ export type Start = "Now" | "Later"
  * fiber refs and the context of its first attempt.
  */
 export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): void => {
+  task.enter("Waiting")
   const actor = new Actor(env, task, caller)
   const runtime = Runtime.make({
     context: actor.context(),

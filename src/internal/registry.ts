@@ -230,7 +230,8 @@ export class Registry implements Host {
   private startInWaves(tasks: Array<Task | undefined>, caller: Caller, from: number): void {
     const end = Math.min(from + wave, tasks.length)
     for (let i = from; i < end; i++) {
-      actor.start(this.env, tasks[i]!, caller, "Now")
+      // a task stopped before its wave came has ended already
+      if (!tasks[i]!.finished) actor.start(this.env, tasks[i]!, caller, "Now")
       // started, a task is the registry's alone: a finished one is not kept until the batch ends
       tasks[i] = undefined
     }
@@ -291,7 +292,13 @@ export class Registry implements Host {
   stop(task: Task, reason: string | undefined): boolean {
     if (task.stopped) return false
     this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, group: task.member?.group, reason })
+    const started = task.state._tag !== "Admitted"
     this.claim(task)
+    // a task of a batch whose wave has not come has nothing to interrupt: it ends now
+    if (!started) {
+      this.commit(task, TaskOutcome.Canceled)
+      return true
+    }
     if (!task.finished) task.deadline = this.deadlines.add(task)
     return true
   }

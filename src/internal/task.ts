@@ -26,14 +26,14 @@ export interface Member {
 }
 
 /**
- * What the actor is doing: waiting for a permit (or to start), running an
- * attempt, between attempts, or parked between tries after exceeding its
- * restart intensity.
+ * What the actor is doing: not started yet (a batch starts its tasks in
+ * waves), waiting for a permit (or its group), running an attempt, between
+ * attempts, or parked between tries after exceeding its restart intensity.
  */
-export type Phase = "Waiting" | "Running" | "BackingOff" | "Parked"
+export type Phase = "Admitted" | "Waiting" | "Running" | "BackingOff" | "Parked"
 
-/** What `list` reports of a task: its phase, or `Stopping` once a stop was claimed. */
-export type TaskState = Phase | "Stopping"
+/** What `list` reports of a task: its phase (`Waiting` before it started), or `Stopping` once a stop was claimed. */
+export type TaskState = Exclude<Phase, "Admitted"> | "Stopping"
 
 /**
  * A task's life. Its phase changes as its actor works; a claimed stop keeps
@@ -47,6 +47,7 @@ export type State =
   | { readonly _tag: "Finished" }
 
 const phases: { readonly [P in Phase]: State } = {
+  Admitted: { _tag: "Admitted" },
   Waiting: { _tag: "Waiting" },
   Running: { _tag: "Running" },
   BackingOff: { _tag: "BackingOff" },
@@ -56,6 +57,7 @@ const phases: { readonly [P in Phase]: State } = {
 const finished: State = { _tag: "Finished" }
 
 const stopping: { readonly [P in Phase]: State } = {
+  Admitted: { _tag: "Stopping", during: "Admitted" },
   Waiting: { _tag: "Stopping", during: "Waiting" },
   Running: { _tag: "Stopping", during: "Running" },
   BackingOff: { _tag: "Stopping", during: "BackingOff" },
@@ -71,7 +73,7 @@ export interface TaskInfo {
 }
 
 export class Task implements Holder {
-  state: State = phases.Waiting
+  state: State = phases.Admitted
   /** The number of the current or last attempt; 0 before the first. */
   attempt = 0
   holdsPermit = false
@@ -137,7 +139,7 @@ export class Task implements Holder {
   /** The task's row of `list`. */
   info(): TaskInfo {
     const state = this.state
-    const listed = state._tag === "Finished" ? "Stopping" : state._tag
+    const listed = state._tag === "Finished" ? "Stopping" : state._tag === "Admitted" ? "Waiting" : state._tag
     const row = this.row
     if (row !== undefined && row.state === listed && row.attempt === this.attempt) return row
     // handed out again while unchanged: nobody may change it
