@@ -239,7 +239,8 @@ class Actor {
 
   private afterGate(): Effect.Effect<void> {
     const { permits } = this.env
-    if (permits === undefined) return this.attempt()
+    // a group holds no permit: its children take theirs
+    if (permits === undefined || this.spec.hostsChildren) return this.attempt()
     this.task.enter("Waiting")
     return this.wait("Permit", Effect.interruptible(permits.take(this.task)))
   }
@@ -413,7 +414,10 @@ class Actor {
 
     if (spec.restart._tag === "Never") return this.commit(TaskOutcome.Failed({ reason, exitCode, cause }))
     // parked, it tries again every park interval, whatever its backoff and retry budget say
-    if (this.parked) return this.park(reason)
+    if (this.parked) {
+      task.member?.restarting(task, reason)
+      return this.park(reason)
+    }
     if (spec.maxRetries !== undefined && this.retries >= spec.maxRetries) {
       return this.commit(TaskOutcome.Failed({
         reason: `retry limit reached after ${this.retries} of ${spec.maxRetries} retries: ${reason}`,

@@ -130,6 +130,8 @@ class GroupRun implements Member {
     const slot = this.bySlot.get(task)
     if (slot === undefined) return
     this.attemptOver(slot)
+    // held at its gate until the group has decided what restarts with it
+    if (this.definition.strategy !== "oneForOne") slot.gate ??= fresh()
     this.signals.unsafeOffer({ _tag: "Restarting", slot, reason })
   }
 
@@ -164,6 +166,7 @@ class GroupRun implements Member {
 
   /** Let the first child held back start; the next one goes once it has started (or ended). */
   private advance(): void {
+    while (this.pending.length > 0 && (this.pending[0].running || this.pending[0].ended)) this.pending.shift()
     const head = this.pending[0]
     if (head === undefined) return
     const gate = head.gate
@@ -272,7 +275,12 @@ class GroupRun implements Member {
       children: restarted.map((each) => each.path),
       reason
     })
-    if (affected.length === 0) return Effect.succeed(undefined)
+    if (affected.length === 0) {
+      const gate = slot.gate
+      slot.gate = undefined
+      settle(gate)
+      return Effect.succeed(undefined)
+    }
     for (const each of restarted) each.gate ??= fresh()
     // the others stop in reverse start order, each within its grace; then all start again in start order
     const stopped = Effect.reduce(

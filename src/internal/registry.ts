@@ -378,6 +378,8 @@ export class Registry implements Host {
     return Effect.flatMap(stopped, () => {
       const stuck: Array<string> = []
       for (const task of present) {
+        // a group's child its group never got to stop is stopped now, not abandoned running
+        this.claim(task)
         this.commit(task, TaskOutcome.ForceAborted)
         if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
       }

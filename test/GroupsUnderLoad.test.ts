@@ -1,0 +1,135 @@
+/**
+ * Groups under pressure: permits, parked children, restarts while the group is
+ * busy, and shutdown while a child is slow to stop.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Ref from "effect/Ref"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
+import * as TaskOutcome from "../src/TaskOutcome.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import { outcomeNow, recordingSupervisor } from "./utils/controller.js"
+import { ofTag } from "./utils/events.js"
+import { advance } from "./utils/fibers.js"
+import { supervisorWith } from "./utils/recorder.js"
+import { neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
+
+const second = BackoffPolicy.constant("1 second")
+
+/** Runs until stopped; its first run fails after `failAfter` if given. */
+const child = (name: string, failAfter?: Duration.DurationInput, backoff = second) =>
+  Effect.map(Ref.make(0), (runs) =>
+    TaskSpec.restartable(
+      name,
+      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) =>
+        run === 1 && failAfter !== undefined
+          ? Effect.zipRight(Effect.sleep(failAfter), Effect.fail(`${name} crashed`))
+          : neverEnding)
+    ).pipe(TaskSpec.withBackoff(backoff)))
+
+/** A ticker: counts one tick per second for as long as it runs. */
+const ticker = (name: string, ticks: Ref.Ref<number>) =>
+  TaskSpec.make(name, Effect.forever(Effect.zipRight(Effect.sleep("1 second"), Ref.update(ticks, (n) => n + 1))))
+
+const states = (list: ReadonlyArray<{ readonly name: string; readonly state: string }>) =>
+  list.map((t) => `${t.name}:${t.state}`)
+
+describe("groups and permits", () => {
+  it.scoped("maxConcurrent: 2 and a group of one child: the child gets the free permit and runs", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ maxConcurrent: 2 })
+      yield* supervisor.add(TaskSpec.group("g", [TaskSpec.make("a", neverEnding)]))
+      yield* advance("1 second")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running"])
+    }))
+
+  it.scoped("maxConcurrent: 1 and a group of one child: the child must be able to start (no deadlock)", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ maxConcurrent: 1 })
+      yield* supervisor.add(TaskSpec.group("g", [TaskSpec.make("a", neverEnding)]))
+      yield* advance("1 minute")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running"])
+    }))
+})
+
+describe("parked child in a group", () => {
+  it.scoped("oneForAll: a sibling's restart while a child is parked between tries restarts both, no GroupFailed", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      // p fails 1 s into every run, restarts every second, parks after 1 restart in a minute, tries every 10 s
+      const parky = TaskSpec.restartable("p", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("down"))).pipe(
+        TaskSpec.withBackoff(second),
+        TaskSpec.withIntensity({ maxRestarts: 1, within: "1 minute", onExhausted: { park: "10 seconds" } })
+      )
+      // s fails once, at 30 s (whatever attempt it is in), and runs on afterwards
+      const crashed = yield* Ref.make(false)
+      const s = TaskSpec.restartable(
+        "s",
+        Effect.flatMap(
+          Clock.currentTimeMillis,
+          (now) =>
+            Effect.flatMap(Ref.get(crashed), (done) =>
+              done || now >= 30_000 ? neverEnding : Effect.zipRight(
+                Effect.sleep(30_000 - now),
+                Effect.zipRight(Ref.set(crashed, true), Effect.fail("s crashed"))
+              ))
+        )
+      ).pipe(TaskSpec.withBackoff(second))
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [parky, s], { strategy: "oneForAll" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      // p: run 1 fails @1, run 2 @2..3 fails -> parked; park try @13..14 fails (no group signal); s fails @30
+      yield* advance("29 seconds")
+      assert.strictEqual(ofTag(events, "TaskParked").length, 1)
+      yield* advance("10 seconds")
+      const outcome = yield* outcomeNow(handle)
+      assert.isUndefined(outcome, `the group's attempt must not give up: ${outcome && TaskOutcome.reason(outcome)}`)
+      const reasons = ofTag(events, "TaskFinished").map((e) => `${e.task}:${TaskOutcome.reason(e.outcome) ?? ""}`)
+      assert.deepStrictEqual(reasons, [])
+    }))
+})
+
+describe("restart while the group is busy", () => {
+  it.scoped("restForOne: a child that restarted by itself while the group was stopping others is not left gated", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a")
+      // b fails at 1.5 s with a 500 ms backoff: it restarts at 2 s, while the group is still stopping d
+      const b = yield* child("b", "1500 millis", BackoffPolicy.constant("500 millis"))
+      // c fails at 1 s (backoff 1 s): the group stops d, which takes 2 s
+      const c = yield* child("c", "1 second")
+      const d = TaskSpec.make("d", slowToStop("2 seconds"))
+      yield* supervisor.add(TaskSpec.group("g", [a, b, c, d], { strategy: "restForOne" }))
+      yield* advance("1 minute")
+      assert.deepStrictEqual(states(yield* supervisor.list), [
+        "g:Running",
+        "g/a:Running",
+        "g/b:Running",
+        "g/c:Running",
+        "g/d:Running"
+      ])
+      assert.strictEqual(ofTag(events, "GroupRestarting").length, 2)
+    }))
+})
+
+describe("shutdown and stops of groups", () => {
+  it.scoped("shutdown while a child is slow to stop: its earlier siblings must still be stopped (no fiber left)", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ grace: "2 seconds" })
+      const ticks = yield* Ref.make(0)
+      yield* supervisor.add(
+        TaskSpec.group("g", [ticker("a", ticks), TaskSpec.make("b", neverEnding), TaskSpec.make("c", stubborn)])
+      )
+      yield* advance("500 millis")
+      const stopping = yield* Effect.fork(supervisor.shutdown)
+      yield* advance("5 seconds")
+      yield* Effect.ignore(Fiber.join(stopping))
+      const before = yield* Ref.get(ticks)
+      yield* advance("10 seconds")
+      assert.strictEqual(yield* Ref.get(ticks), before, "a keeps ticking after shutdown: its fiber was never stopped")
+    }))
+})
