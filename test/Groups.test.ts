@@ -4,10 +4,8 @@
  * the events), escalation, intensity, `autoShutdown`, paths and stops.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Ref from "effect/Ref"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
@@ -17,20 +15,9 @@ import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
 import { assertSeq, assertTaskOrder, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { neverEnding } from "./utils/tasks.js"
+import { crashingChild, neverEnding } from "./utils/tasks.js"
 
-const second = BackoffPolicy.constant("1 second")
-
-/** A child that runs until stopped, except its first run, which fails after `failAfter` if given. */
-const child = (name: string, failAfter?: Duration.DurationInput) =>
-  Effect.map(Ref.make(0), (runs) =>
-    TaskSpec.restartable(
-      name,
-      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) =>
-        run === 1 && failAfter !== undefined
-          ? Effect.zipRight(Effect.sleep(failAfter), Effect.fail(`${name} crashed`))
-          : neverEnding)
-    ).pipe(TaskSpec.withBackoff(second)))
+const child = crashingChild
 
 const three = (failing: string) =>
   Effect.all(["a", "b", "c"].map((name) => child(name, name === failing ? "5 seconds" : undefined)))

@@ -4,7 +4,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
@@ -16,20 +15,11 @@ import { outcomeNow, recordingSupervisor } from "./utils/controller.js"
 import { ofTag } from "./utils/events.js"
 import { advance } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
+import { crashingChild, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
 const second = BackoffPolicy.constant("1 second")
 
-/** Runs until stopped; its first run fails after `failAfter` if given. */
-const child = (name: string, failAfter?: Duration.DurationInput, backoff = second) =>
-  Effect.map(Ref.make(0), (runs) =>
-    TaskSpec.restartable(
-      name,
-      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) =>
-        run === 1 && failAfter !== undefined
-          ? Effect.zipRight(Effect.sleep(failAfter), Effect.fail(`${name} crashed`))
-          : neverEnding)
-    ).pipe(TaskSpec.withBackoff(backoff)))
+const child = crashingChild
 
 /** A ticker: counts one tick per second for as long as it runs. */
 const ticker = (name: string, ticks: Ref.Ref<number>) =>

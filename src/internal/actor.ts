@@ -133,7 +133,7 @@ type Ending = typeof TimedOut | typeof Recycled | Stalled | undefined
  * returns the effect the fiber runs next; the loop suspends only in a wait
  * (its group's gate, a permit, an attempt, its scope's release, the retry
  * schedule, a delay), each resumed by the one continuation of the actor, so a
- * parked task holds two frames (that continuation and the attempt's
+ * suspended task holds two frames (that continuation and the attempt's
  * interruptible region) and no generator. It ends with the terminal commit of
  * the outcome it decided. Attempts never overlap.
  */

@@ -2,6 +2,7 @@ import * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import * as BackoffPolicy from "../../src/BackoffPolicy.js"
 import * as TaskSpec from "../../src/TaskSpec.js"
 
 /** A scripted task: run `n` (from 1) does `step(n)`; `runs` counts the attempts. */
@@ -74,3 +75,18 @@ export const gauge = Effect.map(
       )
   })
 )
+
+/** A group's child that runs until stopped; its first run fails after `failAfter` if given (`<name> crashed`). */
+export const crashingChild = (
+  name: string,
+  failAfter?: Duration.DurationInput,
+  backoff: BackoffPolicy.BackoffPolicy = BackoffPolicy.constant("1 second")
+) =>
+  Effect.map(Ref.make(0), (runs) =>
+    TaskSpec.restartable(
+      name,
+      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) =>
+        run === 1 && failAfter !== undefined
+          ? Effect.zipRight(Effect.sleep(failAfter), Effect.fail(`${name} crashed`))
+          : neverEnding)
+    ).pipe(TaskSpec.withBackoff(backoff)))
