@@ -304,6 +304,22 @@ describe("groups", () => {
       assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 
+  it.scoped("the supervisor's default timeout bounds the children's attempts, not the group's; its own timeout does", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith({
+        defaults: { timeout: "2 seconds", retry: BackoffPolicy.constant("1 second") }
+      })
+      yield* supervisor.add(TaskSpec.group("g", [TaskSpec.restartable("c", neverEnding)]))
+      yield* supervisor.add(
+        TaskSpec.group("h", [TaskSpec.make("d", neverEnding).pipe(TaskSpec.withTimeout(null))]).pipe(
+          TaskSpec.withTimeout("5 seconds")
+        )
+      )
+      yield* advance("6 seconds")
+      const timedOut = ofTag(events, "AttemptTimedOut").map((e) => `${e.task}@${e.attempt}`)
+      assert.deepStrictEqual(timedOut, ["g/c@1", "g/c@2", "h@1"])
+    }))
+
   it.effect("a group's effect outside a supervisor dies with a message", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(TaskSpec.group("g", []).effect)

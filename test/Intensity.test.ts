@@ -151,6 +151,23 @@ describe("restart intensity", () => {
       assert.strictEqual(ofTag(events, "TaskParked").length, 2, "parked again only after exceeding a fresh window")
     }))
 
+  it.scoped("parking an `always` task: its BackoffScheduled follows a success, so its source is Success", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(
+        TaskSpec.periodic("tick", Effect.void, "1 second").pipe(
+          TaskSpec.withIntensity({ maxRestarts: 2, within: "1 minute", onExhausted: { park: "10 seconds" } })
+        )
+      )
+      yield* advance("3 seconds")
+      const [parked] = ofTag(events, "TaskParked")
+      assert.isDefined(parked)
+      const after = ofTag(events, "BackoffScheduled").filter((e) => e.seq > parked.seq)
+      assert.deepStrictEqual(after.map((e) => [e.source, e.reason]), [["Success", undefined]])
+      yield* supervisor.shutdown
+      assertTaskOrder(events, "tick")
+    }))
+
   it.scoped("an invalid intensity refuses the task at admission with a ConfigError naming the field", () =>
     Effect.gen(function*() {
       const { supervisor } = yield* supervisorWith()

@@ -512,11 +512,12 @@ class Actor {
     this.parked = true
     this.publish("TaskParked", { id: task.id, task: this.spec.name, park, reason: `${why}: ${reason}` })
     task.member?.restarting(task, reason)
-    return this.park(reason)
+    // after a success there is no failure to name
+    return this.park(cause === undefined ? undefined : reason)
   }
 
-  /** Parked: wait the park interval, then try again. */
-  private park(reason: string): Effect.Effect<void> {
+  /** Parked: wait the park interval, then try again (`reason`: the failure it follows, if it follows one). */
+  private park(reason: string | undefined): Effect.Effect<void> {
     const { task } = this
     const park = this.window!.intensity.park!
     this.publish("BackoffScheduled", {
@@ -524,7 +525,7 @@ class Actor {
       task: this.spec.name,
       attempt: task.attempt,
       delay: park,
-      source: "Failure",
+      source: reason === undefined ? "Success" : "Failure",
       reason
     })
     const wait = this.between(this.sleep(park))

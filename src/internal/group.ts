@@ -46,8 +46,12 @@ interface Definition {
 class Slot {
   /** The child's registered task, until its terminal commit. */
   task: Task | undefined = undefined
+  /** Its restart policy is `never` (OTP's temporary child): a restart of the group stops it for good. */
+  temporary = false
   running = false
   ended = false
+  /** Ended by completing (not temporary, not stopped by a caller): a restart of the group starts it again. */
+  completed = false
   /** Open (`undefined`) or closed: the child waits for it before its next attempt. */
   gate: Deferred.Deferred<void> | undefined = undefined
   /** Completed to restart the child's running attempt. */
@@ -62,7 +66,13 @@ class Slot {
 
 type Signal =
   | { readonly _tag: "Restarting"; readonly slot: Slot; readonly reason: string }
-  | { readonly _tag: "Finished"; readonly slot: Slot; readonly outcome: TaskOutcome<unknown> }
+  | {
+    readonly _tag: "Finished"
+    readonly slot: Slot
+    readonly outcome: TaskOutcome<unknown>
+    /** Its stop was claimed (a caller removed it, or the group stops it): it did not end by itself. */
+    readonly claimed: boolean
+  }
 
 /** How a group attempt ends: by itself (`autoShutdown`), or giving up. */
 type End = { readonly _tag: "Done" } | { readonly _tag: "GaveUp"; readonly error: GroupFailed }
@@ -93,6 +103,8 @@ class GroupRun implements Member {
   private readonly window: RestartWindow | undefined
   /** Children held back after a restart, to start again in start order, each once the previous one has. */
   private pending: Array<Slot> = []
+  /** Whose services the children run with: the group's attempt's caller. */
+  private caller: Caller | undefined = undefined
 
   constructor(private readonly host: Host, private readonly self: Task, private readonly definition: Definition) {
     this.group = self.spec.name
@@ -130,6 +142,8 @@ class GroupRun implements Member {
     const slot = this.bySlot.get(task)
     if (slot === undefined) return
     this.attemptOver(slot)
+    // held already, it is part of a restart under way: that restart absorbs it, as OTP's does
+    if (slot.gate !== undefined) return
     // held at its gate until the group has decided what restarts with it
     if (this.definition.strategy !== "oneForOne") slot.gate ??= fresh()
     this.signals.unsafeOffer({ _tag: "Restarting", slot, reason })
@@ -140,22 +154,24 @@ class GroupRun implements Member {
     if (slot !== undefined) this.attemptOver(slot)
   }
 
-  finished(task: Task, outcome: TaskOutcome<unknown>): void {
+  finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void {
     const slot = this.bySlot.get(task)
     if (slot === undefined) return
     this.bySlot.delete(task)
     slot.task = undefined
     slot.ended = true
+    slot.completed = !claimed && !slot.temporary && outcome._tag === "Completed"
     this.attemptOver(slot)
     settle(slot.startedOrEnded)
     settle(slot.gate)
+    slot.gate = undefined
     if (this.pending[0] === slot) {
       this.pending.shift()
       this.advance()
     } else {
       this.pending = this.pending.filter((pending) => pending !== slot)
     }
-    this.signals.unsafeOffer({ _tag: "Finished", slot, outcome })
+    this.signals.unsafeOffer({ _tag: "Finished", slot, outcome, claimed })
   }
 
   private attemptOver(slot: Slot): void {
@@ -178,30 +194,39 @@ class GroupRun implements Member {
 
   readonly run: Effect.Effect<void, GroupFailed> = Effect.withFiberRuntime((fiber) => {
     // the children's requirements are the group's caller's, under the group's attempt
-    const caller = callerOf(fiber)
+    this.caller = callerOf(fiber)
     return Effect.ensuring(
-      Effect.flatMap(this.startAll(caller), (refused) => refused === undefined ? this.loop : Effect.succeed(refused)),
+      Effect.flatMap(this.startAll(), (refused) => refused === undefined ? this.loop : Effect.succeed(refused)),
       this.teardown
     ).pipe(Effect.flatMap((end) => end._tag === "Done" ? Effect.void : Effect.fail(end.error)))
   })
 
   /** Start the children in order, each once the previous one has started its first attempt (or ended). */
-  private startAll(caller: Caller): Effect.Effect<End | undefined> {
+  private startAll(): Effect.Effect<End | undefined> {
     return Effect.reduce(this.slots, undefined as End | undefined, (refused, slot) => {
       if (refused !== undefined) return Effect.succeed(refused)
-      const admitted = this.host.admitChild(slot.spec, slot.path, this, caller)
-      if (typeof admitted === "string") {
-        return Effect.succeed<End>({
-          _tag: "GaveUp",
-          error: new GroupFailed({ reason: `child '${slot.path}' could not start: ${admitted}`, child: slot.path })
-        })
-      }
-      slot.task = admitted
-      this.bySlot.set(admitted, slot)
+      const refusal = this.admit(slot)
+      if (refusal !== undefined) return Effect.succeed(refusal)
       if (slot.running || slot.ended) return Effect.succeed(undefined)
       slot.startedOrEnded = fresh()
       return Effect.as(Deferred.await(slot.startedOrEnded), undefined)
     })
+  }
+
+  /** Register a child (it starts once the current step is over, at its gate if it has one); why it could not. */
+  private admit(slot: Slot): End | undefined {
+    const admitted = this.host.admitChild(slot.spec, slot.path, this, this.caller!)
+    if (typeof admitted === "string") {
+      return {
+        _tag: "GaveUp",
+        error: new GroupFailed({ reason: `child '${slot.path}' could not start: ${admitted}`, child: slot.path })
+      }
+    }
+    slot.task = admitted
+    slot.temporary = admitted.spec.restart._tag === "Never"
+    slot.ended = slot.completed = false
+    this.bySlot.set(admitted, slot)
+    return undefined
   }
 
   /** Handle the children's signals one at a time until the attempt ends. */
@@ -214,13 +239,16 @@ class GroupRun implements Member {
   private handle(signal: Signal): Effect.Effect<End | undefined> {
     switch (signal._tag) {
       case "Finished":
-        return Effect.succeed(this.ended(signal.slot, signal.outcome))
+        return Effect.succeed(signal.claimed ? undefined : this.ended(signal.slot, signal.outcome))
       case "Restarting":
         return this.restart(signal.slot, signal.reason)
     }
   }
 
-  /** A child's terminal commit: a child that gave up ends the attempt; a significant one may too. */
+  /**
+   * A child ended by itself: a child that gave up ends the attempt; a
+   * significant one may too. (A child a caller removed is simply gone.)
+   */
   private ended(slot: Slot, outcome: TaskOutcome<unknown>): End | undefined {
     switch (outcome._tag) {
       case "Failed":
@@ -262,15 +290,16 @@ class GroupRun implements Member {
       })
       return Effect.succeed({ _tag: "GaveUp", error: new GroupFailed({ reason: why, child: undefined }) })
     }
+    const { strategy } = this.definition
+    // the siblings its strategy names, running or completed; a temporary one is stopped, not restarted
     const affected = this.slots.filter((other) =>
-      other !== slot && other.task !== undefined &&
-      (this.definition.strategy === "oneForAll" ||
-        (this.definition.strategy === "restForOne" && other.index > slot.index))
+      other !== slot && (other.task !== undefined || other.completed) &&
+      (strategy === "oneForAll" || (strategy === "restForOne" && other.index > slot.index))
     )
-    const restarted = [slot, ...affected].sort((a, b) => a.index - b.index)
+    const restarted = [slot, ...affected.filter((other) => !other.temporary)].sort((a, b) => a.index - b.index)
     this.host.bus.emit("GroupRestarting", {
       ...this.ref,
-      strategy: strategyLabel[this.definition.strategy],
+      strategy: strategyLabel[strategy],
       child: slot.path,
       children: restarted.map((each) => each.path),
       reason
@@ -286,16 +315,30 @@ class GroupRun implements Member {
     const stopped = Effect.reduce(
       [...affected].reverse(),
       undefined as End | undefined,
-      (end, other) => end === undefined ? this.stopAttempt(other) : Effect.succeed(end)
+      (end, other) => end === undefined ? this.stopForRestart(other) : Effect.succeed(end)
     )
     return Effect.map(stopped, (end) => {
       if (end !== undefined) return end
+      for (const each of restarted) {
+        if (!each.completed) continue
+        const refused = this.admit(each)
+        if (refused !== undefined) return refused
+      }
       this.pending = [...new Set([...this.pending, ...restarted])]
         .filter((each) => !each.ended)
         .sort((a, b) => a.index - b.index)
       this.advance()
       return undefined
     })
+  }
+
+  /** A sibling of a restarting child: a temporary one is stopped for good, another's attempt is restarted. */
+  private stopForRestart(slot: Slot): Effect.Effect<End | undefined> {
+    const { task } = slot
+    if (task === undefined || !slot.temporary) return this.stopAttempt(slot)
+    this.host.stop(task, `group ${this.group} restarting`)
+    // the registry force-aborts it if it outlives its grace
+    return Effect.as(task.outcome.await, undefined)
   }
 
   /** Restart one child's running attempt and wait until it is over; a child that does not stop gives up. */

@@ -258,7 +258,8 @@ export class Registry implements Host {
    * outcome `Canceled`, keeping a failure as its cause.
    */
   commit(task: Task, decided: TaskOutcome.TaskOutcome<unknown>): void {
-    const outcome = task.state._tag === "Stopping" ? stopped(decided) : decided
+    const claimed = task.state._tag === "Stopping"
+    const outcome = claimed ? stopped(decided) : decided
     if (!task.finish()) return
     const { id, spec: { name } } = task
     this.tasks.delete(id)
@@ -274,7 +275,7 @@ export class Registry implements Host {
     this.permits?.release(task)
     task.outcome.complete(outcome)
     for (const observer of this.observers) observer.onFinished(task)
-    member?.finished(task, outcome)
+    member?.finished(task, outcome, claimed)
     if (this.tasks.size === 0) {
       this.inIdOrder = true
       this.empty.unsafeOpen()
@@ -288,7 +289,11 @@ export class Registry implements Host {
     return true
   }
 
-  /** An individual stop: claim it, then force-abort after the grace unless the actor ends first. */
+  /**
+   * An individual stop: claim it, then force-abort after the grace unless the
+   * actor ends first; a group is not force-aborted, its teardown stops its
+   * children one by one, each against its own grace.
+   */
   stop(task: Task, reason: string | undefined): boolean {
     if (task.stopped) return false
     this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, group: task.member?.group, reason })
@@ -299,7 +304,8 @@ export class Registry implements Host {
       this.commit(task, TaskOutcome.Canceled)
       return true
     }
-    if (!task.finished) task.deadline = this.deadlines.add(task)
+    // a group's stop lasts as long as its children's, each bounded by its own grace
+    if (!task.finished && !task.spec.hostsChildren) task.deadline = this.deadlines.add(task)
     return true
   }
 

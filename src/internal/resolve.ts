@@ -103,7 +103,8 @@ export const resolve = (
   if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
     return new ConfigError({ field: fieldOf(spec, "isFatal"), reason: "must be a predicate function" })
   }
-  let timeout = defaults.timeout
+  // a group's attempt lasts as long as its children: only its own timeout bounds it, not the tasks' default
+  let timeout = spec.group === undefined ? defaults.timeout : undefined
   if (spec.timeout === null) {
     timeout = undefined
   } else if (spec.timeout !== undefined) {

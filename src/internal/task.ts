@@ -21,8 +21,8 @@ export interface Member {
   restarting(task: Task, reason: string): void
   /** The child's attempt ended because the group restarts it: the child waits at its gate. */
   recycled(task: Task): void
-  /** The child's terminal commit. */
-  finished(task: Task, outcome: TaskOutcome<unknown>): void
+  /** The child's terminal commit; `claimed`: its stop was claimed (it did not end by itself). */
+  finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void
 }
 
 /**

@@ -41,6 +41,8 @@ export const controllerWithSubscribers = (config: TestConfig, subscribers: Reado
  * A recording supervisor built under an Effect `Supervisor` that tracks every
  * fiber the task supervisor forks from its own runtime (force-abort timers,
  * subscriber workers, the shutdown drain); `live` counts those still running.
+ * Tasks added through `tracked(supervisor.add(…))` (and their groups'
+ * children) are tracked too: their fibers run with their caller's fiber refs.
  */
 export const trackedSupervisor = (config: TestConfig) =>
   Effect.gen(function*() {
@@ -51,7 +53,8 @@ export const trackedSupervisor = (config: TestConfig) =>
       tracker
     )
     const live = Effect.map(tracker.value, (fibers) => fibers.length)
-    return { supervisor, controller, events: recorder.events, live }
+    const tracked = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.supervised(effect, tracker)
+    return { supervisor, controller, events: recorder.events, live, tracked }
   })
 
 /** The handle's outcome if it is already known, without waiting. */
