@@ -151,11 +151,11 @@ const attemptsOf = (events: ReadonlyArray<SupervisorEvent>) => {
 
 const runTree = ({ ops, tree }: Case) =>
   Effect.gen(function*() {
-    const { events, live, supervisor, tracked } = yield* trackedSupervisor({ grace: "3 seconds" })
+    const { events, live, supervisor } = yield* trackedSupervisor({ grace: "3 seconds" })
     const specs = yield* Effect.forEach(tree, (node, i) => specOf(node, `t${i}`))
     yield* settle
     const before = yield* live
-    for (const spec of specs) yield* tracked(supervisor.add(spec))
+    for (const spec of specs) yield* supervisor.add(spec)
     yield* settle
     // one fiber per registered task, children included: the check below sees the tasks' fibers
     assert.isAtLeast((yield* live) - before, (yield* supervisor.list).length)

@@ -1,8 +1,6 @@
 /**
  * Groups under pressure: permits, parked children, restarts while the group is
- * busy, shutdown while a child is slow to stop, and OTP's semantics at the
- * edges (stops that outlive a grace, transient and temporary children, a crash
- * absorbed by a restart under way, a child removed by a caller).
+ * busy, and shutdown while a child is slow to stop.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
@@ -15,9 +13,9 @@ import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { outcomeNow, recordingSupervisor } from "./utils/controller.js"
 import { ofTag } from "./utils/events.js"
-import { advance, settle } from "./utils/fibers.js"
+import { advance } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { crashingChild, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
+import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
 
 const second = BackoffPolicy.constant("1 second")
 
@@ -26,9 +24,6 @@ const child = crashingChild
 /** A ticker: counts one tick per second for as long as it runs. */
 const ticker = (name: string, ticks: Ref.Ref<number>) =>
   TaskSpec.make(name, Effect.forever(Effect.zipRight(Effect.sleep("1 second"), Ref.update(ticks, (n) => n + 1))))
-
-const states = (list: ReadonlyArray<{ readonly name: string; readonly state: string }>) =>
-  list.map((t) => `${t.name}:${t.state}`)
 
 describe("groups and permits", () => {
   it.scoped("maxConcurrent: 2 and a group of one child: the child gets the free permit and runs", () =>
@@ -123,101 +118,5 @@ describe("shutdown and stops of groups", () => {
       const before = yield* Ref.get(ticks)
       yield* advance("10 seconds")
       assert.strictEqual(yield* Ref.get(ticks), before, "a keeps ticking after shutdown: its fiber was never stopped")
-    }))
-})
-
-describe("OTP semantics at the edges", () => {
-  it.scoped("cancel of a group whose last child outlives the grace: cancel returns only after every child ended", () =>
-    Effect.gen(function*() {
-      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [TaskSpec.make("a", neverEnding), TaskSpec.make("b", slowToStop("5 seconds"))])
-      )
-      yield* settle
-      const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
-      yield* advance("2 seconds")
-      assert.isTrue(yield* Fiber.join(canceling))
-      const finished = ofTag(events, "TaskFinished").map((e) => e.task)
-      assert.deepStrictEqual(finished, ["g/b", "g/a", "g"], "children finish before their group")
-    }))
-
-  it.scoped("cancel of a group whose child outlives the grace, then the same group again: it starts once the last child ended", () =>
-    Effect.gen(function*() {
-      const { supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
-      const make = () =>
-        TaskSpec.group("g", [TaskSpec.make("a", slowToStop("1 second")), TaskSpec.make("b", slowToStop("3 seconds"))])
-          .pipe(TaskSpec.withRestart(RestartPolicy.never))
-      const first = yield* supervisor.add(make())
-      yield* settle
-      const canceling = yield* Effect.fork(supervisor.cancel(first.id))
-      yield* advance("3 seconds")
-      yield* Fiber.join(canceling)
-      const second = yield* supervisor.add(make())
-      yield* settle
-      const outcome = yield* outcomeNow(second)
-      assert.isUndefined(outcome, outcome && TaskOutcome.reason(outcome))
-    }))
-
-  it.scoped("a significant child removed by the operator has not ended by itself: anySignificant keeps the group", () =>
-    Effect.gen(function*() {
-      const { supervisor } = yield* supervisorWith()
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [
-          TaskSpec.make("tail", neverEnding),
-          TaskSpec.make("job", neverEnding).pipe(TaskSpec.significant)
-        ], { autoShutdown: "anySignificant" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
-      )
-      yield* settle
-      assert.isTrue(yield* supervisor.remove("g/job"))
-      yield* advance("1 second")
-      assert.isUndefined(yield* outcomeNow(handle), "README: a significant child that 'ends by itself'")
-      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/tail:Running"])
-    }))
-
-  it.scoped("oneForAll: a transient child that completed is restarted with its siblings (OTP keeps its spec)", () =>
-    Effect.gen(function*() {
-      const { events, supervisor } = yield* supervisorWith()
-      const b = yield* child("b", "2 seconds")
-      yield* supervisor.add(
-        TaskSpec.group("g", [TaskSpec.restartable("done", Effect.sleep("1 second")), b], { strategy: "oneForAll" })
-      )
-      yield* advance("5 seconds")
-      assert.deepStrictEqual(
-        ofTag(events, "GroupRestarting").map((e) => e.children),
-        [["g/done", "g/b"]]
-      )
-    }))
-
-  it.scoped("oneForAll: a temporary child (restart never) is stopped for good by a sibling's restart, not restarted", () =>
-    Effect.gen(function*() {
-      const { events, supervisor } = yield* supervisorWith()
-      const b = yield* child("b", "2 seconds")
-      yield* supervisor.add(
-        TaskSpec.group("g", [TaskSpec.make("once", neverEnding).pipe(TaskSpec.withRestart(RestartPolicy.never)), b], {
-          strategy: "oneForAll"
-        })
-      )
-      yield* advance("5 seconds")
-      assert.deepStrictEqual(ofTag(events, "GroupRestarting").map((e) => e.children), [["g/b"]])
-      const once = ofTag(events, "TaskFinished").filter((e) => e.task === "g/once")
-      assert.deepStrictEqual(once.map((e) => e.outcome._tag), ["Canceled"])
-      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/b:Running"])
-    }))
-
-  it.scoped("oneForAll: a sibling crashing while the group stops the others for a restart counts as that restart", () =>
-    Effect.gen(function*() {
-      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
-      const a = yield* child("a", "1 second")
-      const b = yield* child("b", "1500 millis")
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [a, b, TaskSpec.make("c", slowToStop("2 seconds"))], {
-          strategy: "oneForAll",
-          intensity: { maxRestarts: 1, within: "1 minute" }
-        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
-      )
-      yield* advance("10 seconds")
-      const outcome = yield* outcomeNow(handle)
-      assert.isUndefined(outcome, outcome && TaskOutcome.reason(outcome))
-      assert.strictEqual(ofTag(events, "GroupRestarting").length, 1)
     }))
 })

@@ -600,8 +600,9 @@ export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): v
   } finally {
     nested--
   }
-  // a stop claimed while it ran here, before its fiber was known (the task stopping itself), reaches it now
-  if (task.stopped) fiber.unsafeInterruptAsFork(FiberId.none)
+  // a stop claimed while it ran here, before its fiber was known (the task stopping itself), reaches it now, unless
+  // the fiber has ended already (as a task that ran to its end here has)
+  if (task.stopped && fiber.unsafePoll() === null) fiber.unsafeInterruptAsFork(FiberId.none)
   // a task that ran to its end here has let its fiber go already
   if (!task.finished) task.fiber = fiber
 }

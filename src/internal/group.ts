@@ -69,6 +69,7 @@ type Signal =
   | {
     readonly _tag: "Finished"
     readonly slot: Slot
+    readonly task: Task
     readonly outcome: TaskOutcome<unknown>
     /** Its stop was claimed (a caller removed it, or the group stops it): it did not end by itself. */
     readonly claimed: boolean
@@ -105,6 +106,8 @@ class GroupRun implements Member {
   private pending: Array<Slot> = []
   /** Whose services the children run with: the group's attempt's caller. */
   private caller: Caller | undefined = undefined
+  /** The children a restart under way stops (and, but for the temporary ones, starts again). */
+  private restartSet: ReadonlySet<Slot> | undefined = undefined
 
   constructor(private readonly host: Host, private readonly self: Task, private readonly definition: Definition) {
     this.group = self.spec.name
@@ -161,6 +164,8 @@ class GroupRun implements Member {
     slot.task = undefined
     slot.ended = true
     slot.completed = !claimed && !slot.temporary && outcome._tag === "Completed"
+    // ending by itself while a restart under way stops it anyway (completed, or temporary): part of that restart
+    const absorbed = !claimed && this.restartSet?.has(slot) === true && (slot.completed || slot.temporary)
     this.attemptOver(slot)
     settle(slot.startedOrEnded)
     settle(slot.gate)
@@ -171,7 +176,7 @@ class GroupRun implements Member {
     } else {
       this.pending = this.pending.filter((pending) => pending !== slot)
     }
-    this.signals.unsafeOffer({ _tag: "Finished", slot, outcome, claimed })
+    if (!absorbed) this.signals.unsafeOffer({ _tag: "Finished", slot, task, outcome, claimed })
   }
 
   private attemptOver(slot: Slot): void {
@@ -239,7 +244,10 @@ class GroupRun implements Member {
   private handle(signal: Signal): Effect.Effect<End | undefined> {
     switch (signal._tag) {
       case "Finished":
-        return Effect.succeed(signal.claimed ? undefined : this.ended(signal.slot, signal.outcome))
+        // a child that was stopped, or whose slot a restart has filled again since, decides nothing
+        return Effect.succeed(
+          signal.claimed || signal.slot.task !== undefined ? undefined : this.ended(signal.slot, signal.outcome)
+        )
       case "Restarting":
         return this.restart(signal.slot, signal.reason)
     }
@@ -311,6 +319,7 @@ class GroupRun implements Member {
       return Effect.succeed(undefined)
     }
     for (const each of restarted) each.gate ??= fresh()
+    this.restartSet = new Set([slot, ...affected])
     // the others stop in reverse start order, each within its grace; then all start again in start order
     const stopped = Effect.reduce(
       [...affected].reverse(),
@@ -318,9 +327,12 @@ class GroupRun implements Member {
       (end, other) => end === undefined ? this.stopForRestart(other) : Effect.succeed(end)
     )
     return Effect.map(stopped, (end) => {
+      this.restartSet = undefined
       if (end !== undefined) return end
       for (const each of restarted) {
         if (!each.completed) continue
+        // held like the others until its turn in start order
+        each.gate = fresh()
         const refused = this.admit(each)
         if (refused !== undefined) return refused
       }
@@ -347,6 +359,8 @@ class GroupRun implements Member {
       if (!slot.running || slot.task === undefined) return Effect.succeed(undefined)
       slot.idle = fresh()
       settle(slot.stopAttempt)
+      // a group's attempt stops as long as its children's stops take, each bounded by its own grace
+      if (slot.task.spec.hostsChildren) return Effect.as(Deferred.await(slot.idle), undefined)
       return Deferred.await(slot.idle).pipe(
         Effect.timeoutTo({
           duration: this.host.grace,

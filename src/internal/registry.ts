@@ -165,7 +165,8 @@ export class Registry implements Host {
       submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason))
       return undefined
     }
-    const task = this.register(submission.id, submission.spec, submission.outcome)
+    this.names.set(name, id)
+    const task = this.register(id, submission.spec, submission.outcome)
     task.member = member
     this.bus.emit("TaskAdded", { id, task: name, group })
     actor.start(this.env, task, submission.caller, when)
@@ -195,31 +196,42 @@ export class Registry implements Host {
    */
   admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): ReadonlyArray<Outcome> | string {
     const firstId = this.nextId
-    this.nextId += specs.length
-    specs.forEach((spec, i) => this.bus.emit("TaskAddRequested", { id: firstId + i, task: spec.name }))
-    const seen = new Set<string>()
-    const conflicting = specs.map(({ name }) => {
-      const conflict = this.names.has(name) || seen.has(name)
-      seen.add(name)
-      return conflict
-    })
-    const first = conflicting.indexOf(true)
-    if (first >= 0) {
-      specs.forEach((spec, i) =>
-        this.bus.emit("TaskAddFailed", {
-          id: firstId + i,
-          task: spec.name,
-          rejection: conflicting[i] ? "AlreadyExists" : "BatchRejected",
-          reason: conflicting[i] ? alreadyExistsReason : "another item rejected the all-or-nothing batch"
-        })
-      )
-      return specs[first].name
+    const count = specs.length
+    this.nextId += count
+    for (let i = 0; i < count; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i].name })
+    // the names are claimed as they are checked (a name used twice in the batch conflicts with itself), and given
+    // back if one conflicts: the whole batch registers, or none of it
+    for (let i = 0; i < count; i++) {
+      const { name } = specs[i]
+      if (this.names.has(name)) return this.rejectAll(specs, firstId, i)
+      this.names.set(name, firstId + i)
     }
-    const tasks: Array<Task | undefined> = specs.map((spec, i) => this.register(firstId + i, spec, new Outcome()))
-    const outcomes = tasks.map((task) => task!.outcome)
-    for (const task of tasks) this.bus.emit("TaskAdded", { id: task!.id, task: task!.spec.name })
+    const tasks = new Array<Task | undefined>(count)
+    const outcomes = new Array<Outcome>(count)
+    for (let i = 0; i < count; i++) {
+      const task = tasks[i] = this.register(firstId + i, specs[i], new Outcome())
+      outcomes[i] = task.outcome
+    }
+    for (let i = 0; i < count; i++) this.bus.emit("TaskAdded", { id: firstId + i, task: specs[i].name })
     this.startInWaves(tasks, caller, 0)
     return outcomes
+  }
+
+  /** A batch whose item `conflict` uses a taken name: the names claimed before it go back, every item is refused. */
+  private rejectAll(specs: ReadonlyArray<Resolved>, firstId: number, conflict: number): string {
+    for (let i = 0; i < conflict; i++) this.names.delete(specs[i].name)
+    const seen = new Set<string>()
+    specs.forEach(({ name }, i) => {
+      const taken = this.names.has(name) || seen.has(name)
+      seen.add(name)
+      this.bus.emit("TaskAddFailed", {
+        id: firstId + i,
+        task: name,
+        rejection: taken ? "AlreadyExists" : "BatchRejected",
+        reason: taken ? alreadyExistsReason : "another item rejected the all-or-nothing batch"
+      })
+    })
+    return specs[conflict].name
   }
 
   /**
@@ -241,13 +253,13 @@ export class Registry implements Host {
     }
   }
 
+  /** Register a task whose name its caller has claimed. */
   private register(id: number, spec: Resolved, outcome: Outcome): Task {
     const task = new Task(id, spec, outcome)
     // work issued earlier may register later (a controller queue); `list` sorts only then
     if (id < this.lastRegistered) this.inIdOrder = false
     this.lastRegistered = id
     this.tasks.set(id, task)
-    this.names.set(spec.name, id)
     this.empty.unsafeClose()
     return task
   }

@@ -40,21 +40,31 @@ export const controllerWithSubscribers = (config: TestConfig, subscribers: Reado
 /**
  * A recording supervisor built under an Effect `Supervisor` that tracks every
  * fiber the task supervisor forks from its own runtime (force-abort timers,
- * subscriber workers, the shutdown drain); `live` counts those still running.
- * Tasks added through `tracked(supervisor.add(…))` (and their groups'
- * children) are tracked too: their fibers run with their caller's fiber refs.
+ * subscriber workers, the shutdown drain) and every task's: `add`, `run` and
+ * the controller's `submit` are called under it, and a task's fiber (its
+ * group's children's too) runs with its caller's fiber refs. `live` counts
+ * the tracked fibers still running.
  */
 export const trackedSupervisor = (config: TestConfig) =>
   Effect.gen(function*() {
     const tracker = yield* Supervisor.track
     const recorder = recording()
-    const { controller, supervisor } = yield* Effect.supervised(
+    const built = yield* Effect.supervised(
       Effect.tap(buildSupervisor(config, [recorder.subscriber]), () => unstickOnClose),
       tracker
     )
     const live = Effect.map(tracker.value, (fibers) => fibers.length)
     const tracked = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.supervised(effect, tracker)
-    return { supervisor, controller, events: recorder.events, live, tracked }
+    const supervisor: typeof built.supervisor = {
+      ...built.supervisor,
+      add: (spec) => tracked(built.supervisor.add(spec)),
+      run: (specs) => tracked(built.supervisor.run(specs))
+    }
+    const controller: typeof built.controller = {
+      ...built.controller,
+      submit: (spec) => tracked(built.controller.submit(spec))
+    }
+    return { supervisor, controller, events: recorder.events, live }
   })
 
 /** The handle's outcome if it is already known, without waiting. */

@@ -90,3 +90,7 @@ export const crashingChild = (
           ? Effect.zipRight(Effect.sleep(failAfter), Effect.fail(`${name} crashed`))
           : neverEnding)
     ).pipe(TaskSpec.withBackoff(backoff)))
+
+/** `name:state` of each row of `list`. */
+export const states = (list: ReadonlyArray<{ readonly name: string; readonly state: string }>) =>
+  list.map((t) => `${t.name}:${t.state}`)

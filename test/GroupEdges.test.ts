@@ -1,0 +1,692 @@
+/**
+ * Groups at the edges of OTP's semantics: stops that outlive a grace (a group
+ * has none of its own), transient children that completed and temporary ones
+ * under a restart, crashes and completions absorbed by a restart under way,
+ * children removed by a caller, nested groups, parks after a success, and the
+ * default timeout.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
+import type { SupervisorEvent } from "../src/SupervisorEvent.js"
+import * as TaskOutcome from "../src/TaskOutcome.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import { outcomeNow, recordingSupervisor, trackedSupervisor } from "./utils/controller.js"
+import { assertIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
+import { advance, poll, settle } from "./utils/fibers.js"
+import { supervisorWith } from "./utils/recorder.js"
+import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
+
+const child = crashingChild
+
+const reasonOf = (outcome: TaskOutcome.TaskOutcome<unknown> | undefined) =>
+  outcome === undefined ? "running" : `${outcome._tag}: ${TaskOutcome.reason(outcome) ?? ""}`
+
+/** Every id that was added: per-id order, exactly one TaskFinished. */
+const assertAllIds = (events: ReadonlyArray<SupervisorEvent>, open: ReadonlyArray<number> = []) => {
+  for (const e of ofTag(events, "TaskAdded")) {
+    assertIdOrder(events, e.id, { lastAttemptOpen: open.includes(e.id) })
+  }
+}
+
+/** `name@ms` of the group's children's AttemptStarting after `afterSeq`. */
+const startsAfter = (events: ReadonlyArray<SupervisorEvent>, group: string, afterSeq: number) =>
+  ofTag(events, "AttemptStarting")
+    .filter((e) => e.group === group && e.seq > afterSeq)
+    .map((e) => e.task.slice(group.length + 1))
+
+/**
+ * A group of a, b (crashing once, after `aAfter` and `bAfter`) and c (slow to
+ * stop), allowed one restart of its children: one crash's restart is still
+ * stopping c when the other crashes. Ten seconds later.
+ */
+const crashDuringRestart = (
+  strategy: "oneForAll" | "restForOne",
+  aAfter: Duration.DurationInput,
+  bAfter: Duration.DurationInput
+) =>
+  Effect.gen(function*() {
+    const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+    const a = yield* child("a", aAfter)
+    const b = yield* child("b", bAfter)
+    const handle = yield* supervisor.add(
+      TaskSpec.group("g", [a, b, TaskSpec.make("c", slowToStop("2 seconds"))], {
+        strategy,
+        intensity: { maxRestarts: 1, within: "1 minute" }
+      }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+    )
+    yield* advance("10 seconds")
+    return { events, handle, supervisor }
+  })
+
+describe("re-admission of completed transient children", () => {
+  it.scoped("oneForAll: the completed child re-admitted with its siblings has a new id and clean per-id events", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      const b = yield* child("b", "2 seconds")
+      yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.restartable("done", Effect.sleep("1 second")), b], { strategy: "oneForAll" })
+      )
+      yield* advance("5 seconds")
+      const added = ofTag(events, "TaskAdded", "g/done").map((e) => e.id)
+      assert.strictEqual(added.length, 2)
+      assert.notStrictEqual(added[0], added[1])
+      const [restart] = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual(startsAfter(events, "g", restart.seq), ["done", "b"])
+      yield* supervisor.shutdown
+      assertAllIds(events)
+    }))
+
+  it.scoped("oneForAll: a transient child that completes while the group stops siblings restarts in start order", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      // a crashes at 1 s and backs off 5 s; b completes at 1.5 s, during the restart's stop of c (1 s .. 3 s)
+      const a = yield* child("a", "1 second", BackoffPolicy.constant("5 seconds"))
+      yield* supervisor.add(
+        TaskSpec.group("g", [
+          a,
+          TaskSpec.restartable("b", Effect.sleep("1500 millis")),
+          TaskSpec.make("c", slowToStop("2 seconds"))
+        ], { strategy: "oneForAll" })
+      )
+      yield* advance("10 seconds")
+      const [restart] = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual(restart.children, ["g/a", "g/b", "g/c"])
+      const starts = ofTag(events, "AttemptStarting")
+        .filter((e) => e.group === "g" && e.seq > restart.seq)
+        .map((e) => `${e.task.slice(2)}@${e.at}`)
+      // README: "then all start again in start order"
+      assert.deepStrictEqual(starts.map((s) => s.split("@")[0]).slice(0, 3), ["a", "b", "c"], starts.join(", "))
+    }))
+
+  it.scoped("anySignificant: a significant transient child completing while being stopped for a restart", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a", "1 second")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          a,
+          TaskSpec.restartable("s", Effect.zipRight(Effect.sleep("1500 millis"), Effect.void)).pipe(
+            TaskSpec.significant
+          ),
+          TaskSpec.make("c", slowToStop("2 seconds"))
+        ], { strategy: "oneForAll", autoShutdown: "anySignificant" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("3 seconds")
+      const outcome = yield* outcomeNow(handle)
+      const sAdded = ofTag(events, "TaskAdded", "g/s").length
+      // its completion is part of the restart under way (as a crash would be): it starts again, the group runs on
+      assert.isUndefined(outcome, reasonOf(outcome))
+      assert.strictEqual(sAdded, 2)
+    }))
+
+  it.scoped("allSignificant: a completed significant child re-admitted by a restart must complete again", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      const a = yield* child("a", "2 seconds")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.restartable("s1", Effect.sleep("1 second")).pipe(TaskSpec.significant),
+          TaskSpec.restartable("s2", Effect.sleep("5 seconds")).pipe(TaskSpec.significant),
+          a
+        ], { strategy: "oneForAll", autoShutdown: "allSignificant" })
+      )
+      // s1 done @1; a crashes @2: s1 re-admitted and s2 restarted @2; s1' done @3; s2' done @7
+      yield* advance("6900 millis")
+      assert.isUndefined(yield* outcomeNow(handle), "s2' has not completed yet")
+      assert.strictEqual(ofTag(events, "TaskAdded", "g/s1").length, 2)
+      yield* advance("200 millis")
+      assert.strictEqual((yield* outcomeNow(handle))?._tag, "Completed")
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      assertAllIds(events)
+    }))
+
+  it.scoped("allSignificant: a significant child removed by a caller, then the other ends: the group is done", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("s1", neverEnding).pipe(TaskSpec.significant),
+          TaskSpec.restartable("s2", Effect.sleep("5 seconds")).pipe(TaskSpec.significant),
+          TaskSpec.make("x", neverEnding)
+        ], { autoShutdown: "allSignificant" })
+      )
+      yield* settle
+      assert.isTrue(yield* supervisor.remove("g/s1"))
+      yield* advance("1 second")
+      assert.isUndefined(yield* outcomeNow(handle))
+      yield* advance("5 seconds")
+      assert.strictEqual((yield* outcomeNow(handle))?._tag, "Completed")
+    }))
+
+  it.scoped("cancel of a group during a restart that would re-admit a completed child: nothing left, one outcome each", () =>
+    Effect.gen(function*() {
+      const { events, live, supervisor } = yield* trackedSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a", "1 second")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.restartable("done", Effect.sleep("500 millis")),
+          a,
+          TaskSpec.make("c", slowToStop("2 seconds"))
+        ], { strategy: "oneForAll" })
+      )
+      yield* advance("2 seconds")
+      const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
+      yield* advance("5 seconds")
+      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      yield* supervisor.shutdown
+      yield* settle
+      assertAllIds(events)
+      assert.strictEqual(yield* live, 0)
+    }))
+})
+
+describe("temporary children", () => {
+  it.scoped("oneForAll: a temporary child that fails while the group is stopping siblings for a restart", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a", "1 second")
+      // t fails at 1.5 s, while the restart started at 1 s stops c (1 s .. 3 s) before reaching t
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("t", Effect.zipRight(Effect.sleep("1500 millis"), Effect.fail("t crashed"))).pipe(
+            TaskSpec.withRestart(RestartPolicy.never)
+          ),
+          a,
+          TaskSpec.make("c", slowToStop("2 seconds"))
+        ], { strategy: "oneForAll" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("10 seconds")
+      const outcome = yield* outcomeNow(handle)
+      assert.isUndefined(outcome, `the restart was already stopping t for good: ${reasonOf(outcome)}`)
+    }))
+
+  it.scoped("oneForAll: a stubborn temporary child is force-aborted by the restart, which then completes", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const a = yield* child("a", "1 second")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.make("t", stubborn).pipe(TaskSpec.withRestart(RestartPolicy.never)), a], {
+          strategy: "oneForAll"
+        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("10 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(ofTag(events, "TaskFinished", "g/t").map((e) => e.outcome._tag), ["ForceAborted"])
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running"])
+    }))
+})
+
+describe("absorbed crashes and intensity", () => {
+  it.scoped("oneForAll: an absorbed crash with a long backoff still restarts (not left gated), one restart counted", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a", "1 second")
+      const b = yield* child("b", "1500 millis", BackoffPolicy.constant("10 seconds"))
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [a, b, TaskSpec.make("c", slowToStop("2 seconds"))], {
+          strategy: "oneForAll",
+          intensity: { maxRestarts: 1, within: "1 minute" }
+        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("20 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.strictEqual(ofTag(events, "GroupRestarting").length, 1)
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running", "g/b:Running", "g/c:Running"])
+      const stopping = yield* Effect.fork(supervisor.shutdown)
+      yield* advance("5 seconds")
+      yield* Fiber.join(stopping)
+      for (const name of ["g", "g/a", "g/b", "g/c"]) assertTaskOrder(events, name)
+    }))
+
+  it.scoped("restForOne: an earlier child crashing during a restart is not absorbed (it counts)", () =>
+    Effect.gen(function*() {
+      const { handle, supervisor } = yield* crashDuringRestart("restForOne", "1500 millis", "1 second")
+      const outcome = yield* outcomeNow(handle)
+      assert.strictEqual(outcome?._tag, "Failed", reasonOf(outcome))
+      assert.include(reasonOf(outcome), "2 restarts within 1m of its children")
+      assert.deepStrictEqual(yield* supervisor.list, [])
+    }))
+
+  it.scoped("restForOne: a child removed while held for a restart: the others start, no GroupFailed", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a", "1 second", BackoffPolicy.constant("5 seconds"))
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [a, TaskSpec.make("b", neverEnding), TaskSpec.make("c", slowToStop("1 second"))], {
+          strategy: "restForOne"
+        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      // a crashes @1, c stops @1..2, b @2; all held until a starts @6
+      yield* advance("3 seconds")
+      assert.isTrue(yield* supervisor.remove("g/b"))
+      yield* advance("1 second")
+      assert.isTrue(yield* supervisor.remove("g/a"))
+      yield* advance("10 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/c:Running"])
+      const stopping = yield* Effect.fork(supervisor.shutdown)
+      yield* advance("5 seconds")
+      yield* Fiber.join(stopping)
+      assertAllIds(events)
+    }))
+})
+
+describe("nested groups and the no-deadline stop", () => {
+  it.scoped("shutdown with stubborn grandchildren ends within the shutdown grace", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.group("h", [TaskSpec.make("x", stubborn), TaskSpec.make("y", slowToStop("30 seconds"))]),
+          TaskSpec.make("z", slowToStop("30 seconds"))
+        ])
+      )
+      yield* settle
+      const stopping = yield* Effect.fork(supervisor.shutdown)
+      yield* advance("1999 millis")
+      assert.isTrue(Option.isNone(yield* poll(stopping)), "not before the grace")
+      yield* advance("1 millis")
+      const exit = yield* poll(stopping)
+      assert.isTrue(Option.isSome(exit), "shutdown must end at its grace")
+      assert.isTrue(Exit.isFailure(Option.getOrThrow(exit)))
+      for (const name of ["g", "g/h", "g/h/x", "g/h/y", "g/z"]) {
+        assert.strictEqual(ofTag(events, "TaskFinished", name).length, 1, name)
+      }
+    }))
+
+  it.scoped("cancel of a group whose child is a group: returns once every grandchild stopped or was force-aborted", () =>
+    Effect.gen(function*() {
+      const { events, live, supervisor } = yield* trackedSupervisor({ grace: "2 seconds" })
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.group("h", [TaskSpec.make("x", slowToStop("5 seconds"))]),
+          TaskSpec.make("a", slowToStop("1 second"))
+        ])
+      )
+      yield* settle
+      const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
+      // a: 1 s; then h: x force-aborted after its 2 s grace
+      yield* advance("2999 millis")
+      assert.isTrue(Option.isNone(yield* poll(canceling)))
+      yield* advance("1 millis")
+      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
+        "g/a:Canceled",
+        "g/h/x:ForceAborted",
+        "g/h:Canceled",
+        "g:Canceled"
+      ])
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      yield* advance("10 seconds")
+      yield* supervisor.shutdown
+      yield* settle
+      assert.strictEqual(yield* live, 0)
+    }))
+
+  it.scoped("oneForAll: a nested group sibling restarted takes as long as its children's stops (no grace of its own)", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const a = yield* child("a", "1 second")
+      // h's attempt stops its two children one after the other, each well within its own grace: 3 s in all
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.group("h", [
+            TaskSpec.make("x", slowToStop("1500 millis")),
+            TaskSpec.make("y", slowToStop("1500 millis"))
+          ]),
+          a
+        ], { strategy: "oneForAll" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("10 seconds")
+      const outcome = yield* outcomeNow(handle)
+      assert.isUndefined(outcome, reasonOf(outcome))
+      assert.strictEqual(ofTag(events, "GroupRestarting", "g").length, 1)
+    }))
+
+  it.scoped("oneForAll: a nested group sibling whose one stubborn child is force-aborted after its grace", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const a = yield* child("a", "1 second")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.group("h", [TaskSpec.make("x", stubborn)]), a], { strategy: "oneForAll" }).pipe(
+          TaskSpec.withRestart(RestartPolicy.never)
+        )
+      )
+      yield* advance("10 seconds")
+      const outcome = yield* outcomeNow(handle)
+      assert.isUndefined(outcome, reasonOf(outcome))
+    }))
+
+  it.scoped("remove of a nested group: its name is reserved until its children stopped, then free", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      yield* supervisor.add(TaskSpec.group("g", [TaskSpec.group("h", [TaskSpec.make("x", slowToStop("5 seconds"))])]))
+      yield* settle
+      assert.isTrue(yield* supervisor.remove("g"))
+      yield* advance("1 second")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Stopping", "g/h:Stopping", "g/h/x:Stopping"])
+      yield* advance("1 second")
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      yield* supervisor.add(TaskSpec.group("g", [TaskSpec.group("h", [TaskSpec.make("x", neverEnding)])]))
+      yield* settle
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/h:Running", "g/h/x:Running"])
+    }))
+})
+
+describe("park after a success, and the default timeout", () => {
+  it.scoped("a park after an always success: BackoffScheduled source Success, no reason, per-task order kept", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({})
+      yield* supervisor.add(
+        TaskSpec.make("p", Effect.void).pipe(
+          TaskSpec.withRestart(RestartPolicy.always({ interval: "1 second" })),
+          TaskSpec.withIntensity({ maxRestarts: 1, within: "1 minute", onExhausted: { park: "10 seconds" } })
+        )
+      )
+      yield* advance("11500 millis")
+      const backoffs = ofTag(events, "BackoffScheduled", "p")
+      assert.isAtLeast(backoffs.length, 3)
+      for (const e of backoffs) assert.deepStrictEqual([e.source, e.reason], ["Success", undefined], `#${e.seq}`)
+      assert.strictEqual(ofTag(events, "TaskParked", "p").length, 1)
+      yield* supervisor.remove("p")
+      yield* settle
+      assertTaskOrder(events, "p")
+    }))
+
+  it.scoped("a park after an always success without interval, as a group child under oneForAll", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({})
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("x", neverEnding),
+          TaskSpec.make("p", Effect.sleep("1 second")).pipe(
+            TaskSpec.withRestart(RestartPolicy.always()),
+            TaskSpec.withIntensity({ maxRestarts: 1, within: "1 minute", onExhausted: { park: "10 seconds" } })
+          )
+        ], { strategy: "oneForAll" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("30 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      const parked = ofTag(events, "BackoffScheduled", "g/p")
+      assert.isTrue(parked.length > 0)
+      for (const e of parked) assert.strictEqual(e.source, "Success")
+      yield* supervisor.shutdown
+      assertAllIds(events)
+    }))
+
+  it.scoped("a group (and a nested group) takes no default timeout; children do; withTimeout on the group bounds it", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ defaults: { timeout: "1 second" } })
+      yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.group("h", [TaskSpec.make("x", neverEnding).pipe(TaskSpec.withTimeout(null))]),
+          TaskSpec.make("y", neverEnding)
+        ])
+      )
+      yield* supervisor.add(
+        TaskSpec.group("k", [TaskSpec.make("z", neverEnding).pipe(TaskSpec.withTimeout(null))]).pipe(
+          TaskSpec.withTimeout("3 seconds")
+        )
+      )
+      yield* advance("5 seconds")
+      assert.deepStrictEqual(ofTag(events, "AttemptTimedOut", "g"), [])
+      assert.deepStrictEqual(ofTag(events, "AttemptTimedOut", "g/h"), [])
+      assert.isAbove(ofTag(events, "AttemptTimedOut", "g/y").length, 0)
+      assert.strictEqual(ofTag(events, "AttemptTimedOut", "k").length, 1)
+    }))
+})
+
+describe("more edges", () => {
+  it.scoped("restForOne: a later transient child completing during the restart's stops starts after the restarted one", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      const a = yield* child("a", "1 second", BackoffPolicy.constant("5 seconds"))
+      yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("x", neverEnding),
+          a,
+          TaskSpec.restartable("b", Effect.sleep("1500 millis")),
+          TaskSpec.make("c", slowToStop("2 seconds"))
+        ], { strategy: "restForOne" })
+      )
+      yield* advance("10 seconds")
+      const [restart] = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual(restart.children, ["g/a", "g/b", "g/c"])
+      assert.deepStrictEqual(startsAfter(events, "g", restart.seq).slice(0, 3), ["a", "b", "c"])
+    }))
+
+  it.scoped("oneForAll: a child removed by a caller is not re-admitted by a later sibling restart", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      const b = yield* child("b", "3 seconds")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.restartable("r", neverEnding), b], { strategy: "oneForAll" }).pipe(
+          TaskSpec.withRestart(RestartPolicy.never)
+        )
+      )
+      yield* advance("1 second")
+      assert.isTrue(yield* supervisor.remove("g/r"))
+      yield* advance("10 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.strictEqual(ofTag(events, "TaskAdded", "g/r").length, 1)
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting").map((e) => e.children), [["g/b"]])
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/b:Running"])
+    }))
+
+  it.scoped("oneForAll: a temporary child that completed is not started again by a sibling restart", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      const b = yield* child("b", "3 seconds")
+      yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("once", Effect.sleep("1 second")).pipe(TaskSpec.withRestart(RestartPolicy.never)),
+          b
+        ], { strategy: "oneForAll" })
+      )
+      yield* advance("10 seconds")
+      assert.strictEqual(ofTag(events, "TaskAdded", "g/once").length, 1)
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting").map((e) => e.children), [["g/b"]])
+    }))
+
+  it.scoped("a child removed by a caller that outlives its grace (ForceAborted) does not make the group give up", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.make("s", stubborn), TaskSpec.make("x", neverEnding)]).pipe(
+          TaskSpec.withRestart(RestartPolicy.never)
+        )
+      )
+      yield* settle
+      assert.isTrue(yield* supervisor.remove("g/s"))
+      yield* advance("5 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/x:Running"])
+    }))
+
+  it.scoped("cancel of a group whose child waits at its gate with a long backoff returns at once", () =>
+    Effect.gen(function*() {
+      const { events, live, supervisor } = yield* trackedSupervisor({ grace: "5 seconds" })
+      const a = yield* child("a", "1 second", BackoffPolicy.constant("1 hour"))
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [a, TaskSpec.make("b", neverEnding), TaskSpec.restartable("d", Effect.void)], {
+          strategy: "oneForAll"
+        })
+      )
+      yield* advance("2 seconds")
+      const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
+      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      yield* supervisor.shutdown
+      yield* settle
+      assertAllIds(events)
+      assert.strictEqual(yield* live, 0)
+    }))
+
+  it.scoped("shutdown during a oneForAll restart with a completed child to re-admit: no fiber left, one outcome each", () =>
+    Effect.gen(function*() {
+      const { events, live, supervisor } = yield* trackedSupervisor({ grace: "3 seconds" })
+      const a = yield* child("a", "1 second")
+      yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.restartable("done", Effect.sleep("500 millis")),
+          a,
+          TaskSpec.make("c", slowToStop("2 seconds"))
+        ], { strategy: "oneForAll" })
+      )
+      yield* advance("1500 millis")
+      const stopping = yield* Effect.fork(supervisor.shutdown)
+      yield* advance("3 seconds")
+      yield* Effect.ignore(Fiber.join(stopping))
+      yield* settle
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      assertAllIds(events)
+      assert.strictEqual(yield* live, 0)
+    }))
+
+  it.scoped("cancel of a nested group by path: returns after its child is force-aborted; the parent does not give up", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.group("h", [TaskSpec.make("x", stubborn)]), TaskSpec.make("y", neverEnding)])
+          .pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* settle
+      const canceling = yield* Effect.fork(supervisor.cancel("g/h"))
+      yield* advance("1999 millis")
+      assert.isTrue(Option.isNone(yield* poll(canceling)))
+      yield* advance("1 millis")
+      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
+        "g/h/x:ForceAborted",
+        "g/h:Canceled"
+      ])
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/y:Running"])
+    }))
+
+  it.scoped("oneForAll: a sibling removed by a caller while the group is stopping it for a restart", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds" })
+      const a = yield* child("a", "1 second")
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [a, TaskSpec.make("b", slowToStop("2 seconds"))], { strategy: "oneForAll" }).pipe(
+          TaskSpec.withRestart(RestartPolicy.never)
+        )
+      )
+      yield* advance("1500 millis")
+      assert.isTrue(yield* supervisor.remove("g/b"))
+      yield* advance("10 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), ["g/b:Canceled"])
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running"])
+    }))
+
+  it.scoped("a group with its own restart policy piped still takes no default timeout", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ defaults: { timeout: "1 second" } })
+      yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.make("x", neverEnding).pipe(TaskSpec.withTimeout(null))]).pipe(
+          TaskSpec.withRestart(RestartPolicy.always()),
+          TaskSpec.withBackoff(BackoffPolicy.constant("1 second")),
+          TaskSpec.withMaxRetries(3)
+        )
+      )
+      yield* advance("5 seconds")
+      assert.deepStrictEqual(ofTag(events, "AttemptTimedOut", "g"), [])
+      assert.strictEqual(ofTag(events, "AttemptStarting", "g").length, 1)
+    }))
+})
+
+describe("stops, removals and restarts under way", () => {
+  it.scoped("cancel of a group whose last child outlives the grace: cancel returns only after every child ended", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.make("a", neverEnding), TaskSpec.make("b", slowToStop("5 seconds"))])
+      )
+      yield* settle
+      const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
+      yield* advance("2 seconds")
+      assert.isTrue(yield* Fiber.join(canceling))
+      const finished = ofTag(events, "TaskFinished").map((e) => e.task)
+      assert.deepStrictEqual(finished, ["g/b", "g/a", "g"], "children finish before their group")
+    }))
+
+  it.scoped("cancel of a group whose child outlives the grace, then the same group again: it starts once the last child ended", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const make = () =>
+        TaskSpec.group("g", [TaskSpec.make("a", slowToStop("1 second")), TaskSpec.make("b", slowToStop("3 seconds"))])
+          .pipe(TaskSpec.withRestart(RestartPolicy.never))
+      const first = yield* supervisor.add(make())
+      yield* settle
+      const canceling = yield* Effect.fork(supervisor.cancel(first.id))
+      yield* advance("3 seconds")
+      yield* Fiber.join(canceling)
+      const second = yield* supervisor.add(make())
+      yield* settle
+      const outcome = yield* outcomeNow(second)
+      assert.isUndefined(outcome, outcome && TaskOutcome.reason(outcome))
+    }))
+
+  it.scoped("a significant child removed by the operator has not ended by itself: anySignificant keeps the group", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("tail", neverEnding),
+          TaskSpec.make("job", neverEnding).pipe(TaskSpec.significant)
+        ], { autoShutdown: "anySignificant" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* settle
+      assert.isTrue(yield* supervisor.remove("g/job"))
+      yield* advance("1 second")
+      assert.isUndefined(yield* outcomeNow(handle), "README: a significant child that 'ends by itself'")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/tail:Running"])
+    }))
+
+  it.scoped("oneForAll: a transient child that completed is restarted with its siblings (OTP keeps its spec)", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const b = yield* child("b", "2 seconds")
+      yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.restartable("done", Effect.sleep("1 second")), b], { strategy: "oneForAll" })
+      )
+      yield* advance("5 seconds")
+      assert.deepStrictEqual(
+        ofTag(events, "GroupRestarting").map((e) => e.children),
+        [["g/done", "g/b"]]
+      )
+    }))
+
+  it.scoped("oneForAll: a temporary child (restart never) is stopped for good by a sibling's restart, not restarted", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const b = yield* child("b", "2 seconds")
+      yield* supervisor.add(
+        TaskSpec.group("g", [TaskSpec.make("once", neverEnding).pipe(TaskSpec.withRestart(RestartPolicy.never)), b], {
+          strategy: "oneForAll"
+        })
+      )
+      yield* advance("5 seconds")
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting").map((e) => e.children), [["g/b"]])
+      const once = ofTag(events, "TaskFinished").filter((e) => e.task === "g/once")
+      assert.deepStrictEqual(once.map((e) => e.outcome._tag), ["Canceled"])
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/b:Running"])
+    }))
+
+  it.scoped("oneForAll: a sibling crashing while the group stops the others for a restart counts as that restart", () =>
+    Effect.gen(function*() {
+      const { events, handle } = yield* crashDuringRestart("oneForAll", "1 second", "1500 millis")
+      const outcome = yield* outcomeNow(handle)
+      assert.isUndefined(outcome, reasonOf(outcome))
+      assert.strictEqual(ofTag(events, "GroupRestarting").length, 1)
+    }))
+})
