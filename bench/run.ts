@@ -115,6 +115,10 @@ const plan: ReadonlyArray<Planned> = [
     baseline: baselines.retryLoop(RESTART_RETRIES)
   },
   { workload: workloads.groupStartStop(100), baseline: workloads.plainStartStop(100) },
+  ...(["restart", "batch"] as const).map((row) => {
+    const size = row === "restart" ? RESTART_RETRIES : 500
+    return { workload: workloads.metricsCost(row, true, size), baseline: workloads.metricsCost(row, false, size) }
+  }),
   ...[100, 1000, 10_000].flatMap((n) =>
     [1, 4].map((permits) => ({ workload: workloads.permitsQueued(n, permits), baseline: workloads.slotQueued(n) }))
   ),
@@ -303,6 +307,7 @@ const evaluate = (rows: ReadonlyArray<Row>, memory: ReadonlyArray<MemoryRow>): A
     })
   }
   atMost(`throughput/batch_nosub/${BIG_BATCH}`, 1.2, "per task of a batch of 50k ≤ 1.2× of a batch of 500")
+  atMost("metrics/restart/on", 1.1, "restart row with metrics ≤ 1.1× without")
   const subscribed = rows.filter((r) =>
     /^(throughput\/batch\/|fanout\/subs\/100t_[1-9]|controller\/(queue|multi_slot)\/)/.test(key(r.result)) &&
     taskvisorOf(r.result) !== undefined

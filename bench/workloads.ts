@@ -191,7 +191,7 @@ const batch = (n: number): Workload => ({
 })
 
 /** The same batch without a subscriber: the core-vs-core figure behind the "≤ 3× bare fibers" target. */
-export const batchNoSub = (n: number): Workload => ({
+export const batchNoSub = (n: number, settings: Settings = benchSettings): Workload => ({
   id: "throughput/batch_nosub",
   param: String(n),
   kind: "rate",
@@ -200,7 +200,7 @@ export const batchNoSub = (n: number): Workload => ({
   sample: Effect.suspend(() => {
     const tasks = onceAll("t", n, instant)
     return withSupervisor(
-      benchSettings,
+      settings,
       [],
       (sup) => Effect.map(timed(sup.run(tasks)), ([ms]): Sample => ({ ms, units: n }))
     )
@@ -406,7 +406,7 @@ const controllerHotpath = (n: number): Workload => {
 // restart throughput (the hand-written loop is in baselines.ts)
 
 /** Attempts of a task that fails at once, restarted with zero backoff `k` times: attempts/s. */
-export const restartSupervised = (k: number): Workload => ({
+export const restartSupervised = (k: number, settings: Settings = benchSettings): Workload => ({
   id: "restart/supervised",
   param: `${k}_retries`,
   kind: "rate",
@@ -423,7 +423,7 @@ export const restartSupervised = (k: number): Workload => ({
     const task = TaskSpec.restartable("rs", failing, { backoff: BackoffPolicy.constant(0) }).pipe(
       TaskSpec.withMaxRetries(k)
     )
-    return withSupervisor(benchSettings, [], (sup) =>
+    return withSupervisor(settings, [], (sup) =>
       Effect.map(timed(sup.run([task])), ([ms]): Sample => ({
         ms,
         units: state.attempts,
@@ -431,6 +431,16 @@ export const restartSupervised = (k: number): Workload => ({
       })))
   })
 })
+
+/**
+ * The cost of the supervisor's metrics: `row` (the restart row, or a batch) with them on, as by default, or off.
+ * The pair of the two is measured in one run.
+ */
+export const metricsCost = (row: "restart" | "batch", enabled: boolean, size: number): Workload => {
+  const settings = settingsOf({ metrics: { enabled } })
+  const workload = row === "restart" ? restartSupervised(size, settings) : batchNoSub(size, settings)
+  return { ...workload, id: `metrics/${row}`, param: enabled ? "on" : "off" }
+}
 
 // ---------------------------------------------------------------------------
 // groups: a group of N children started and stopped, against N plain tasks started and stopped

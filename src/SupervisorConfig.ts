@@ -41,6 +41,19 @@ export interface TaskDefaults {
  * @since 0.1.0
  * @category Models
  */
+/**
+ * Whether the supervisor updates its Effect `Metric`s, and whether they carry
+ * the `task` label. Effect keeps every labelled metric for the life of the
+ * process: leave the label out when task names are many and short-lived.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface MetricsSettings {
+  readonly enabled: boolean
+  readonly taskLabel: boolean
+}
+
 export interface Settings {
   /** How long stopping tasks may take before they are force-aborted. */
   readonly grace: Duration.Duration
@@ -51,6 +64,8 @@ export interface Settings {
   /** The buffer of each `events` stream consumer. */
   readonly busCapacity: number
   readonly defaults: TaskDefaults
+  /** The supervisor's Effect `Metric`s (see `SupervisorMetrics`). */
+  readonly metrics: MetricsSettings
   /**
    * The subscribers `Subscriber.layer` adds, with their requirements provided;
    * each `make` (and each build of a config layer) has a set of its own.
@@ -102,7 +117,8 @@ export const defaults: Omit<Settings, "subscribers"> = {
   subscriberShutdownTimeout: Duration.seconds(5),
   maxConcurrent: undefined,
   busCapacity: 1024,
-  defaults: taskDefaults
+  defaults: taskDefaults,
+  metrics: { enabled: true, taskLabel: true }
 }
 
 /**
@@ -116,6 +132,11 @@ export interface Input {
   readonly subscriberShutdownTimeout?: Duration.DurationInput | undefined
   readonly maxConcurrent?: number | null | undefined
   readonly busCapacity?: number | undefined
+  /** Metrics on (the default) or off, with the `task` label (the default) or without. */
+  readonly metrics?: {
+    readonly enabled?: boolean | undefined
+    readonly taskLabel?: boolean | undefined
+  } | undefined
   readonly defaults?: {
     readonly restart?: RestartPolicy.RestartPolicy | undefined
     readonly retry?: Retry | undefined
@@ -147,6 +168,16 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         (v) => v === null ? undefined : validate.integer("maxConcurrent", v, 1)
       ),
       busCapacity: optional(input.busCapacity, defaults.busCapacity, (v) => validate.integer("busCapacity", v, 1)),
+      metricsEnabled: optional(
+        input.metrics?.enabled,
+        defaults.metrics.enabled,
+        (v) => validate.boolean("metrics.enabled", v)
+      ),
+      metricsTaskLabel: optional(
+        input.metrics?.taskLabel,
+        defaults.metrics.taskLabel,
+        (v) => validate.boolean("metrics.taskLabel", v)
+      ),
       timeout: optional(d.timeout, taskDefaults.timeout, (v) => {
         if (v === null) return undefined
         const decoded = validate.duration("defaults.timeout", v)
@@ -172,6 +203,7 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
       subscriberShutdownTimeout: valid.subscriberShutdownTimeout,
       maxConcurrent: valid.maxConcurrent,
       busCapacity: valid.busCapacity,
+      metrics: { enabled: valid.metricsEnabled, taskLabel: valid.metricsTaskLabel },
       defaults: {
         restart: d.restart ?? taskDefaults.restart,
         retry: d.retry ?? taskDefaults.retry,
@@ -225,6 +257,10 @@ export const config: Config.Config<Input> = Config.all({
   ),
   maxConcurrent: Config.option(validate.integerConfig("MAX_CONCURRENT", 1, "the most attempts running at once")),
   busCapacity: Config.option(validate.integerConfig("BUS_CAPACITY", 1, "the buffer of each events stream")),
+  metricsEnabled: Config.option(Config.withDescription(Config.boolean("METRICS"), "whether metrics are updated")),
+  metricsTaskLabel: Config.option(
+    Config.withDescription(Config.boolean("METRICS_TASK_LABEL"), "whether metrics carry the task label")
+  ),
   timeout: Config.option(validate.durationConfig("TIMEOUT", "the default per-attempt timeout; 0 means none")),
   maxRetries: Config.option(validate.integerConfig("MAX_RETRIES", 0, "the default retries per failure streak"))
 }).pipe(Config.map((raw): Input => ({
@@ -232,6 +268,10 @@ export const config: Config.Config<Input> = Config.all({
   subscriberShutdownTimeout: Option.getOrUndefined(raw.subscriberShutdownTimeout),
   maxConcurrent: Option.getOrUndefined(raw.maxConcurrent),
   busCapacity: Option.getOrUndefined(raw.busCapacity),
+  metrics: {
+    enabled: Option.getOrUndefined(raw.metricsEnabled),
+    taskLabel: Option.getOrUndefined(raw.metricsTaskLabel)
+  },
   defaults: { timeout: Option.getOrUndefined(raw.timeout), maxRetries: Option.getOrUndefined(raw.maxRetries) }
 })))
 
@@ -241,6 +281,8 @@ const fields: Readonly<Record<string, string>> = {
   SUBSCRIBER_SHUTDOWN_TIMEOUT: "subscriberShutdownTimeout",
   MAX_CONCURRENT: "maxConcurrent",
   BUS_CAPACITY: "busCapacity",
+  METRICS: "metrics.enabled",
+  METRICS_TASK_LABEL: "metrics.taskLabel",
   TIMEOUT: "defaults.timeout",
   MAX_RETRIES: "defaults.maxRetries"
 }

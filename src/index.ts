@@ -41,6 +41,11 @@ export * as SupervisorEvent from "./SupervisorEvent.js"
 /**
  * @since 0.1.0
  */
+export * as SupervisorMetrics from "./SupervisorMetrics.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as TaskError from "./TaskError.js"
 
 /**

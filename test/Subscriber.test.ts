@@ -267,7 +267,7 @@ describe("Subscriber", () => {
         for (const maxOps of [50, 51]) {
           for (let j = 100; j < 160; j++) {
             const runtime = yield* Effect.withMaxOpsBeforeYield(Effect.runtime<never>(), maxOps)
-            const bus = new Bus(yield* Effect.clock, runtime, 16)
+            const bus = new Bus(yield* Effect.clock, runtime, 16, false)
             const gate = yield* Deferred.make<void>()
             let received = 0
             bus.subscribe({

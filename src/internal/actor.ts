@@ -252,6 +252,7 @@ class Actor {
     const attempt = ++task.attempt
     task.enter("Running")
     this.publish("AttemptStarting", { id: task.id, task: spec.name, attempt })
+    spec.metrics?.started(attempt)
     this.started = this.lastProgress = this.clock.unsafeCurrentTimeMillis()
     task.member?.started(task)
     return this.wait("Attempt", this.attemptOf(attempt))
@@ -338,12 +339,14 @@ class Actor {
     if (interrupted || (task.stopped && cause !== undefined)) {
       const kept = interrupted ? undefined : cause
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: kept })
+      spec.metrics?.ended("canceled", elapsed)
       return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
     }
 
     // restarted by its group: it waits at its gate for its turn to start again
     if (ending === Recycled) {
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause })
+      spec.metrics?.ended("canceled", elapsed)
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       task.member!.recycled(task)
       return this.wait("Delay", this.between(Effect.void))
@@ -354,6 +357,7 @@ class Actor {
 
     if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
+      spec.metrics?.ended("succeeded", elapsed)
       this.recovered()
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
@@ -382,6 +386,7 @@ class Actor {
       reason = describe(failure)
       exitCode = undefined
       this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
+      spec.metrics?.ended("timed_out", elapsed)
     } else if (ending instanceof Stalled) {
       failure = Cause.squash(cause)
       reason = describe(failure)
@@ -394,6 +399,7 @@ class Actor {
         sinceProgress: Duration.millis(ending.sinceProgress),
         watchdog: spec.watchdog!
       })
+      spec.metrics?.ended("stalled", elapsed)
     } else {
       // not interrupted only: a typed failure, else a defect
       const typed = Cause.failureOption(cause)
@@ -404,6 +410,7 @@ class Actor {
       const code = guard("reading exitCode", () => exitCodeOf(failure))
       exitCode = code instanceof Broken ? undefined : code
       this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
+      spec.metrics?.ended("failed", elapsed)
       if (code instanceof Broken) return this.commit(brokenOutcome(code, reason, exitCode, cause))
       if (Option.isSome(typed)) {
         const fatal = classify(spec, failure)

@@ -10,6 +10,7 @@ import * as Mailbox from "effect/Mailbox"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import type * as SupervisorEvent from "../SupervisorEvent.js"
+import { dropsOf } from "./metrics.js"
 import type { Attached, Subscriber } from "./subscriber.js"
 import { Constructors, isDiagnostic } from "./supervisorEvent.js"
 import { describe } from "./taskError.js"
@@ -37,6 +38,8 @@ interface Sink {
   pending: number
   /** Ordinary (non-diagnostic) events lost for it so far. */
   dropped: number
+  /** Counts a loss in the drops metric; `undefined` when metrics are off. */
+  readonly countDrop: ((count: number) => void) | undefined
 }
 
 /**
@@ -53,8 +56,18 @@ export class Bus {
   constructor(
     private readonly clock: Clock.Clock,
     private readonly runtime: Runtime.Runtime<never>,
-    private readonly streamCapacity: number
+    private readonly streamCapacity: number,
+    /** Whether drops are counted in the drops metric. */
+    private readonly metrics: boolean
   ) {}
+
+  private sink(
+    name: string,
+    mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>,
+    capacity: number | undefined
+  ): Sink {
+    return { name, capacity, mailbox, pending: 0, dropped: 0, countDrop: this.metrics ? dropsOf(name) : undefined }
+  }
 
   now(): number {
     return this.clock.unsafeCurrentTimeMillis()
@@ -82,6 +95,7 @@ export class Bus {
         // only ordinary events count: a lost report of a loss is not a new loss
         if (!isDiagnostic(event)) {
           sink.dropped++
+          sink.countDrop?.(1)
           ;(overflowed ??= []).push(sink)
         }
       } else if (sink.capacity !== undefined) {
@@ -102,7 +116,7 @@ export class Bus {
     const mailbox = Effect.runSync(
       Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
-    const sink: Sink = { name: subscriber.name, capacity: subscriber.capacity, mailbox, pending: 0, dropped: 0 }
+    const sink = this.sink(subscriber.name, mailbox, subscriber.capacity)
     this.sinks.push(sink)
     const runtime = Runtime.make({
       context,
@@ -161,7 +175,7 @@ export class Bus {
             Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: this.streamCapacity, strategy: "dropping" }),
             (mailbox) => {
               if (this.closed) mailbox.unsafeDone(Exit.void)
-              else this.sinks.push({ name: "events", capacity: undefined, mailbox, pending: 0, dropped: 0 })
+              else this.sinks.push(this.sink("events", mailbox, undefined))
             }
           )
         ),

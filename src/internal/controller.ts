@@ -7,6 +7,7 @@ import type { SlotStatus } from "../SupervisorEvent.js"
 import { callerOf } from "./caller.js"
 import { slot as slotOf } from "./controllerSpec.js"
 import * as handle from "./handle.js"
+import { slotGauges } from "./metrics.js"
 import type { Registry, Submission } from "./registry.js"
 import { registryOf } from "./supervisor.js"
 import { ConfigError, ShuttingDown } from "./supervisorError.js"
@@ -68,7 +69,21 @@ class Slots {
   /** `Closed` once the supervisor shuts down or the controller's scope closes: nothing is admitted after. */
   private state: { readonly _tag: "Open" } | { readonly _tag: "Closed" } = { _tag: "Open" }
 
-  constructor(private readonly registry: Registry, private readonly settings: Settings) {}
+  /** Whether the slot gauges are updated. */
+  private readonly metrics: boolean
+
+  constructor(private readonly registry: Registry, private readonly settings: Settings) {
+    this.metrics = registry.settings.metrics.enabled
+  }
+
+  private countQueued(delta: number): void {
+    this.queued += delta
+    if (this.metrics) slotGauges.queued.modify(delta)
+  }
+
+  private countRunning(delta: number): void {
+    if (this.metrics) slotGauges.running.modify(delta)
+  }
 
   private get bus() {
     return this.registry.bus
@@ -86,7 +101,7 @@ class Slots {
   }
 
   private enqueue(queued: Queued) {
-    this.queued++
+    this.countQueued(1)
     this.registry.hold(queued.submission.id, (reason) => this.takeBack(queued.submission.id, reason))
   }
 
@@ -100,6 +115,7 @@ class Slots {
     const slot: Slot = { key, owner, status: "Running", since: this.bus.now(), queue }
     this.slots.set(key, slot)
     this.owners.set(owner.id, slot)
+    this.countRunning(1)
     this.bus.emit("ControllerSubmitted", { id: owner.id, slot: key, reason: note })
     this.bus.emit("ControllerSlotTransition", { slot: key, from: "Idle", to: "Running", reason: "idle→running" })
     return true
@@ -151,6 +167,7 @@ class Slots {
         }
         if (slot.status === "Running") {
           slot.status = "Terminating"
+          this.countRunning(-1)
           slot.since = this.bus.now()
           this.bus.emit("ControllerSlotTransition", {
             slot: key,
@@ -181,10 +198,11 @@ class Slots {
     if (slot === undefined) return
     this.owners.delete(task.id)
     this.slots.delete(slot.key)
+    if (slot.status === "Running") this.countRunning(-1)
     const queue = slot.queue
     while (this.open && queue.length > 0) {
       const next = queue.shift()!
-      this.queued--
+      this.countQueued(-1)
       if (this.admit(slot.key, next, queue, `started_from_queue depth=${queue.length}`)) return
     }
   }
@@ -195,7 +213,7 @@ class Slots {
       const index = slot.queue.findIndex((queued) => queued.submission.id === id)
       if (index >= 0) {
         const [queued] = slot.queue.splice(index, 1)
-        this.queued--
+        this.countQueued(-1)
         this.bus.emit("TaskRemoveRequested", { id, task: queued.submission.spec.name, reason })
         this.reject(queued, slot.key, "RemovedFromQueue", "removed from controller queue before start")
         return
@@ -213,7 +231,7 @@ class Slots {
     this.state = { _tag: "Closed" }
     for (const slot of this.slots.values()) {
       for (const queued of slot.queue.splice(0)) {
-        this.queued--
+        this.countQueued(-1)
         this.reject(queued, slot.key, "ControllerShuttingDown", "controller is shutting down")
       }
     }

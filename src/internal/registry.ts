@@ -134,7 +134,7 @@ export class Registry implements Host {
   }
 
   resolve(spec: TaskSpec<unknown, unknown>): Resolved | ConfigError {
-    return resolve(spec, this.settings.defaults)
+    return resolve(spec, this.settings.defaults, this.settings.metrics)
   }
 
   /** Validate a spec and issue its id; its attempts run with the caller's context and fiber refs. */
@@ -184,7 +184,7 @@ export class Registry implements Host {
   /** A group's child: registered under its path, started once the group's attempt step is over. */
   admitChild(spec: TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | string {
     if (!this.open) return "the supervisor is shutting down"
-    const resolved = resolve(spec, this.settings.defaults, path)
+    const resolved = resolve(spec, this.settings.defaults, this.settings.metrics, path)
     if (resolved instanceof ConfigError) return resolved.message
     const submission = { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
     return this.admit(submission, "Later", member) ?? alreadyExistsReason
@@ -260,6 +260,7 @@ export class Registry implements Host {
     if (id < this.lastRegistered) this.inIdOrder = false
     this.lastRegistered = id
     this.tasks.set(id, task)
+    spec.metrics?.added()
     this.empty.unsafeClose()
     return task
   }
@@ -272,7 +273,9 @@ export class Registry implements Host {
   commit(task: Task, decided: TaskOutcome.TaskOutcome<unknown>): void {
     const claimed = task.state._tag === "Stopping"
     const outcome = claimed ? stopped(decided) : decided
+    const last = task.counted
     if (!task.finish()) return
+    task.spec.metrics?.finished(outcome, last)
     const { id, spec: { name } } = task
     this.tasks.delete(id)
     if (this.names.get(name) === id) this.names.delete(name)

@@ -3,8 +3,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as RestartPolicy from "../RestartPolicy.js"
-import type { TaskDefaults } from "../SupervisorConfig.js"
+import type { MetricsSettings, TaskDefaults } from "../SupervisorConfig.js"
 import * as BackoffPolicy from "./backoff.js"
+import { metricsOf, type TaskMetrics } from "./metrics.js"
 import { ConfigError } from "./supervisorError.js"
 import type { TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
@@ -33,6 +34,8 @@ export interface Resolved {
   readonly hostsChildren: boolean
   /** For a group: the most restarts of its children within a window. */
   readonly groupIntensity: validate.Intensity | undefined
+  /** Where its metrics go; `undefined`: the supervisor's metrics are off. */
+  readonly metrics: TaskMetrics | undefined
 }
 
 /** One schedule per backoff policy, shared by every task that uses it. */
@@ -66,6 +69,8 @@ const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${
 export const resolve = (
   spec: TaskSpec<unknown, unknown>,
   defaults: TaskDefaults,
+  /** `undefined`: checked only, not to run. */
+  metrics: MetricsSettings | undefined,
   /** The name it registers under: a group's child's path. */
   name: string = spec.name
 ): Resolved | ConfigError => {
@@ -157,7 +162,8 @@ export const resolve = (
     watchdog,
     significant: spec.significant === true,
     hostsChildren: spec.group !== undefined,
-    groupIntensity
+    groupIntensity,
+    metrics: metrics?.enabled === true ? metricsOf(name, metrics.taskLabel) : undefined
   }
 }
 
@@ -185,7 +191,7 @@ const checkGroup = (
     : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)
   if (intensity instanceof ConfigError) return intensity
   for (const child of children) {
-    const resolved = resolve(child, defaults, `${name}/${child.name}`)
+    const resolved = resolve(child, defaults, undefined, `${name}/${child.name}`)
     if (resolved instanceof ConfigError) return resolved
   }
   return intensity

@@ -41,7 +41,7 @@ export const make = (settings: Settings) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
     const clock = yield* Effect.clock
-    const bus = new Bus(clock, runtime, settings.busCapacity)
+    const bus = new Bus(clock, runtime, settings.busCapacity, settings.metrics.enabled)
     // subscribers added to the config later (a subscriber layer merged beside) attach as they come
     const unfollow = settings.subscribers.follow({
       attach: (attached) => bus.subscribe(attached),

@@ -3,6 +3,7 @@ import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type { Deadline } from "./deadlines.js"
 import type { Outcome } from "./handle.js"
+import type { Counted } from "./metrics.js"
 import type { Holder } from "./permits.js"
 import type { Resolved } from "./resolve.js"
 import type { TaskOutcome } from "./taskOutcome.js"
@@ -56,6 +57,14 @@ const phases: { readonly [P in Phase]: State } = {
 
 const finished: State = { _tag: "Finished" }
 
+const counted: { readonly [P in Phase]: Counted } = {
+  Admitted: undefined,
+  Waiting: undefined,
+  Running: "Running",
+  BackingOff: "BackingOff",
+  Parked: "BackingOff"
+}
+
 const stopping: { readonly [P in Phase]: State } = {
   Admitted: { _tag: "Stopping", during: "Admitted" },
   Waiting: { _tag: "Stopping", during: "Waiting" },
@@ -92,15 +101,23 @@ export class Task implements Holder {
 
   /** The actor moved to `phase`; a claimed stop stays claimed, a finished task stays finished. */
   enter(phase: Phase): void {
+    const before = this.counted
     switch (this.state._tag) {
       case "Stopping":
         this.state = stopping[phase]
-        return
+        break
       case "Finished":
         return
       default:
         this.state = phases[phase]
     }
+    this.spec.metrics?.moved(before, counted[phase])
+  }
+
+  /** What the state gauges count it as. */
+  get counted(): Counted {
+    const state = this.state
+    return state._tag === "Finished" ? undefined : counted[state._tag === "Stopping" ? state.during : state._tag]
   }
 
   /** Claim the stop: true if this call claimed it (the task was neither stopping nor finished). */

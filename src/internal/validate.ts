@@ -162,3 +162,7 @@ const firstProblem = (error: ConfigErrors.ConfigError): readonly [ReadonlyArray<
       return [error.path, error.message]
   }
 }
+
+/** A boolean setting. */
+export const boolean = (field: string, value: unknown): boolean | ConfigError =>
+  typeof value === "boolean" ? value : new ConfigError({ field, reason: `must be true or false, got ${String(value)}` })
