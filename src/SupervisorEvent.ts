@@ -155,6 +155,43 @@ export type TaskParked = internal.TaskParked
 export type GroupRestarting = internal.GroupRestarting
 
 /**
+ * An operator asked `restart`: the running attempt ends now (`AttemptCanceled`)
+ * or the wait between attempts is cut short, and the next attempt starts at
+ * once, its backoff, retry budget and restart intensity untouched.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type TaskRestartRequested = internal.TaskRestartRequested
+
+/**
+ * An operator asked `pause`: the running attempt is interrupted (or the wait
+ * between attempts given up) and the task waits, `Paused` in `list`, until
+ * `resume`.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type TaskPaused = internal.TaskPaused
+
+/**
+ * An operator asked `resume` of a paused task: its next attempt starts now.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type TaskResumed = internal.TaskResumed
+
+/**
+ * An operator asked `trigger` of a task waiting between attempts (a periodic
+ * task's interval, a backoff, a park): its next attempt starts now.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type TaskTriggered = internal.TaskTriggered
+
+/**
  * The task waits `delay` before its next attempt; `attempt` is the one that just ended.
  *
  * @since 0.1.0
@@ -300,8 +337,12 @@ export const {
   TaskAdded,
   TaskFinished,
   TaskParked,
+  TaskPaused,
   TaskRemoveRequested,
-  TaskRemoved
+  TaskRemoved,
+  TaskRestartRequested,
+  TaskResumed,
+  TaskTriggered
 } = internal.Constructors
 
 /**
@@ -324,6 +365,10 @@ const labels: { readonly [K in Kind]: string } = {
   IntensityExceeded: "intensity_exceeded",
   TaskParked: "task_parked",
   GroupRestarting: "group_restarting",
+  TaskRestartRequested: "task_restart_requested",
+  TaskPaused: "task_paused",
+  TaskResumed: "task_resumed",
+  TaskTriggered: "task_triggered",
   TaskRemoveRequested: "task_remove_requested",
   TaskFinished: "task_finished",
   TaskRemoved: "task_removed",

@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as internal from "./internal/supervisor.js"
@@ -28,6 +29,31 @@ import type { TaskHandle } from "./TaskHandle.js"
 
 export type {
   /**
+   * One failed attempt as a task's crash history keeps it: when it ended (the
+   * clock's milliseconds), its number, why, and its exit code if it had one.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Failure,
+  /**
+   * How a task's last attempt ended: `result` (`succeeded`, `failed`,
+   * `timed_out`, `stalled`, `canceled`), the failure's `reason`, and when.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  LastAttempt,
+  /**
+   * What `inspect` reports of a registered task: its `list` row, its group,
+   * its restarts, how its last attempt ended, the uptime of its running
+   * attempt and its last 10 failures.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  TaskDetails,
+  /**
    * A registered task as `list` reports it: id, name (a group's child by its
    * path, `pipeline/parser`), state and the number of the current or last
    * attempt (0 before the first).
@@ -40,8 +66,8 @@ export type {
    * `Waiting` (admitted, waiting to start, for a concurrency permit, or for
    * its group to let it restart), `Running` (an attempt is running),
    * `BackingOff` (between attempts), `Parked` (its restart intensity was
-   * exceeded; it tries again every park interval) or `Stopping` (a stop was
-   * claimed; terminal cleanup pending).
+   * exceeded; it tries again every park interval), `Paused` (by `pause`, until
+   * `resume`) or `Stopping` (a stop was claimed; terminal cleanup pending).
    *
    * @since 0.1.0
    * @category Models
@@ -69,6 +95,7 @@ export type {
 } from "./internal/taskSpec.js"
 
 type TaskInfo = task.TaskInfo
+type TaskDetails = task.TaskDetails
 
 /**
  * @since 0.1.0
@@ -122,6 +149,42 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
     idOrName: number | string,
     options?: { readonly timeout?: Duration.DurationInput | undefined }
   ) => Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout | ConfigError>
+  /**
+   * End the task's running attempt now (`AttemptCanceled`) and start the next
+   * at once, without backoff; a task waiting between attempts starts its next
+   * one now; a paused task resumes. Nothing is counted against its retry
+   * budget or restart intensity, and its group does not restart others for
+   * it. Publishes `TaskRestartRequested`. `false` if it does not apply (the
+   * task is waiting to start, stopping, or gone); only an id never issued
+   * fails, with `TaskNotFound`.
+   */
+  readonly restart: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
+  /**
+   * Interrupt the task's running attempt (or give up its wait between
+   * attempts) and keep it waiting, `Paused` in `list`, with no attempt, no
+   * restart and no budget used, until `resume` (or `restart`). Stopping a
+   * paused task ends it at once. Publishes `TaskPaused`; `false` if it is
+   * paused already, not started yet, stopping or gone.
+   */
+  readonly pause: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
+  /**
+   * Start a paused task's next attempt now (its retry budget and backoff as
+   * they were). Publishes `TaskResumed`; `false` if it is not paused.
+   */
+  readonly resume: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
+  /**
+   * Start the next attempt of a task waiting between attempts (a periodic
+   * task's interval, a backoff, a park) now. Publishes `TaskTriggered`;
+   * `false` if it is not waiting between attempts.
+   */
+  readonly trigger: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
+  /**
+   * A registered task's row with its history: restarts, how its last attempt
+   * ended, the uptime of its running attempt and its last 10 failures; `None`
+   * if it is gone (finished, or a name not registered now). Only an id never
+   * issued fails, with `TaskNotFound`.
+   */
+  readonly inspect: (idOrName: number | string) => Effect.Effect<Option.Option<TaskDetails>, TaskNotFound>
   /** Every registered task (including those stopping), sorted by id. */
   readonly list: Effect.Effect<ReadonlyArray<TaskInfo>>
   /** Whether the task with this name is running an attempt right now. */
@@ -234,6 +297,54 @@ export const list: Effect.Effect<ReadonlyArray<TaskInfo>, never, TaskSupervisor>
   TaskSupervisor,
   (supervisor) => supervisor.list
 )
+
+/**
+ * End the task's running attempt now and start the next at once (see the
+ * service's `restart`).
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const restart = (idOrName: number | string): Effect.Effect<boolean, TaskNotFound, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.restart(idOrName))
+
+/**
+ * Keep the task waiting, `Paused`, until `resume` (see the service's `pause`).
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const pause = (idOrName: number | string): Effect.Effect<boolean, TaskNotFound, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.pause(idOrName))
+
+/**
+ * Start a paused task's next attempt now.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const resume = (idOrName: number | string): Effect.Effect<boolean, TaskNotFound, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.resume(idOrName))
+
+/**
+ * Start the next attempt of a task waiting between attempts now.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const trigger = (idOrName: number | string): Effect.Effect<boolean, TaskNotFound, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.trigger(idOrName))
+
+/**
+ * A registered task's row with its history (see the service's `inspect`).
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const inspect = (
+  idOrName: number | string
+): Effect.Effect<Option.Option<TaskDetails>, TaskNotFound, TaskSupervisor> =>
+  Effect.flatMap(TaskSupervisor, (supervisor) => supervisor.inspect(idOrName))
 
 /**
  * @since 0.1.0

@@ -9,6 +9,7 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
+import type * as FiberRefs from "effect/FiberRefs"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
@@ -22,9 +23,10 @@ import type { Caller } from "./caller.js"
 import { zeroDelay } from "./eventLoop.js"
 import type { Host } from "./group.js"
 import { RestartWindow } from "./intensity.js"
+import type { AttemptResult } from "./metrics.js"
 import type { Permits } from "./permits.js"
 import { type Resolved, TimedOut } from "./resolve.js"
-import type { Task } from "./task.js"
+import type { ActorDetails, Control, Failure, LastAttempt, Task } from "./task.js"
 import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "./taskError.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import { type AttemptControl, noControl } from "./taskSpec.js"
@@ -156,7 +158,17 @@ class Actor {
   /** When the running attempt last reported progress, for its watchdog. */
   private lastProgress = 0
   /** What `TaskSpec.progress` does in this task's attempts, and, for a group, its host. */
-  private readonly control: AttemptControl
+  private readonly attemptControl: AttemptControl
+  /**
+   * An operator's control the actor's fiber was interrupted for: that fiber
+   * ends, and the task waits paused (`Pause`) or a fresh fiber starts its next
+   * attempt at once (`Restart`). Never cleared while the interruption is on its
+   * way, so it is never taken for a stop.
+   */
+  private requested: "Restart" | "Pause" | undefined = undefined
+  /** How the last attempt ended, and the last failures, oldest first (the crash history). */
+  private last: LastAttempt | undefined = undefined
+  private failures: Array<Failure> | undefined = undefined
   /** The continuation of every wait (the actor is the handler object `Effect.matchCauseEffect` is given). */
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.resume(cause, undefined)
   readonly onSuccess = (value: unknown): Effect.Effect<void> => this.resume(undefined, value)
@@ -170,6 +182,8 @@ class Actor {
     private readonly env: ActorEnv,
     private readonly task: Task,
     caller: Caller,
+    /** The caller's fiber refs, each fiber of the actor's starts with. */
+    private readonly fiberRefs: FiberRefs.FiberRefs = caller.fiberRefs,
     /** The services of the caller, under each attempt's own. */
     private readonly services: Context.Context<never> = caller.context,
     private readonly clock: Clock.Clock = caller.clock,
@@ -179,7 +193,7 @@ class Actor {
     this.scheduleState = spec.initial
     this.attemptEffect = Effect.interruptible(spec.body)
     this.window = spec.intensity === undefined ? undefined : new RestartWindow(spec.intensity)
-    this.control = spec.watchdog === undefined && !spec.hostsChildren ? noControl : {
+    this.attemptControl = spec.watchdog === undefined && !spec.hostsChildren ? noControl : {
       progress: spec.watchdog === undefined ? Effect.void : Effect.sync(() => {
         this.lastProgress = this.clock.unsafeCurrentTimeMillis()
       }),
@@ -189,7 +203,7 @@ class Actor {
 
   /** The context of the next attempt. */
   context(): Context.Context<never> {
-    return attemptContext(this.services, this.task, this.scope, this.control)
+    return attemptContext(this.services, this.task, this.scope, this.attemptControl)
   }
 
   private wait(kind: Wait, effect: Effect.Effect<unknown, unknown>): Effect.Effect<void> {
@@ -198,6 +212,15 @@ class Actor {
   }
 
   private resume(cause: Cause.Cause<unknown> | undefined, value: unknown): Effect.Effect<void> {
+    // interrupted for an operator's control between attempts: the wait is given up (an attempt ends first)
+    if (
+      cause !== undefined && this.requested !== undefined && this.waiting !== "Attempt" && !this.task.stopped &&
+      Cause.isInterruptedOnly(cause)
+    ) {
+      if (this.waiting === "Permit") this.env.permits!.release(this.task)
+      this.cause = undefined
+      return this.respawn()
+    }
     switch (this.waiting) {
       case "Gate":
         return cause === undefined ? this.afterGate() : this.commit(TaskOutcome.Canceled)
@@ -334,19 +357,27 @@ class Actor {
     if (released !== undefined) cause = cause === undefined ? released : Cause.sequential(cause, released)
     const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
 
+    // ended for an operator's control: not a failure, nothing counted against the budget
+    if (interrupted && this.requested !== undefined && !task.stopped) {
+      this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: undefined })
+      this.attemptEnded("canceled", elapsed, undefined, undefined)
+      task.member?.recycled(task)
+      return this.respawn()
+    }
+
     // interrupted by itself, or stopped: once a stop is claimed it decides the outcome, and a failure while
     // stopping is kept on it
     if (interrupted || (task.stopped && cause !== undefined)) {
       const kept = interrupted ? undefined : cause
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: kept })
-      spec.metrics?.ended("canceled", elapsed)
+      this.attemptEnded("canceled", elapsed, undefined, undefined)
       return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
     }
 
     // restarted by its group: it waits at its gate for its turn to start again
     if (ending === Recycled) {
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause })
-      spec.metrics?.ended("canceled", elapsed)
+      this.attemptEnded("canceled", elapsed, undefined, undefined)
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       task.member!.recycled(task)
       return this.wait("Delay", this.between(Effect.void))
@@ -357,7 +388,7 @@ class Actor {
 
     if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
-      spec.metrics?.ended("succeeded", elapsed)
+      this.attemptEnded("succeeded", elapsed, undefined, undefined)
       this.recovered()
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
@@ -386,7 +417,7 @@ class Actor {
       reason = describe(failure)
       exitCode = undefined
       this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
-      spec.metrics?.ended("timed_out", elapsed)
+      this.attemptEnded("timed_out", elapsed, reason, undefined)
     } else if (ending instanceof Stalled) {
       failure = Cause.squash(cause)
       reason = describe(failure)
@@ -399,7 +430,7 @@ class Actor {
         sinceProgress: Duration.millis(ending.sinceProgress),
         watchdog: spec.watchdog!
       })
-      spec.metrics?.ended("stalled", elapsed)
+      this.attemptEnded("stalled", elapsed, reason, undefined)
     } else {
       // not interrupted only: a typed failure, else a defect
       const typed = Cause.failureOption(cause)
@@ -410,7 +441,7 @@ class Actor {
       const code = guard("reading exitCode", () => exitCodeOf(failure))
       exitCode = code instanceof Broken ? undefined : code
       this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
-      spec.metrics?.ended("failed", elapsed)
+      this.attemptEnded("failed", elapsed, reason, exitCode)
       if (code instanceof Broken) return this.commit(brokenOutcome(code, reason, exitCode, cause))
       if (Option.isSome(typed)) {
         const fatal = classify(spec, failure)
@@ -550,6 +581,117 @@ class Actor {
     }
   }
 
+  /** An attempt ended: its metrics, how it ended, and a failure in the crash history. */
+  private attemptEnded(
+    result: AttemptResult,
+    elapsed: number,
+    reason: string | undefined,
+    exitCode: number | undefined
+  ): void {
+    const { task } = this
+    task.spec.metrics?.ended(result, elapsed)
+    const at = this.clock.unsafeCurrentTimeMillis()
+    this.last = { result, reason, at }
+    if (reason === undefined) return
+    const failures = this.failures ??= []
+    if (failures.length === historySize) failures.shift()
+    failures.push({ at, attempt: task.attempt, reason, exitCode })
+  }
+
+  /** An operator's control (see `Task.Actor`). */
+  control(kind: Control): boolean {
+    const { task } = this
+    if (task.stopped) return false
+    const phase = task.state._tag
+    switch (kind) {
+      case "Pause":
+        return phase === "Paused" || phase === "Admitted" || this.requested === "Pause"
+          ? false
+          : this.interrupt("Pause")
+      case "Resume":
+        if (phase === "Paused") return this.resumed()
+        // a pause still on its way: the task goes on at once instead
+        if (this.requested !== "Pause") return false
+        this.requested = "Restart"
+        return true
+      case "Restart":
+        if (phase === "Paused") return this.resumed()
+        return phase === "Running" || phase === "BackingOff" || phase === "Parked" ? this.interrupt("Restart") : false
+      case "Trigger":
+        return phase === "BackingOff" || phase === "Parked" ? this.interrupt("Restart") : false
+    }
+  }
+
+  /** Interrupt the actor's fiber for a control: it ends its attempt or its wait, then `respawn`s. */
+  private interrupt(requested: "Restart" | "Pause"): boolean {
+    this.requested = requested
+    // a fiber not known yet (the task is in its first step) is interrupted as soon as it is
+    this.task.fiber?.unsafeInterruptAsFork(FiberId.none)
+    return true
+  }
+
+  /** A paused task goes on: a fresh fiber starts its next attempt. */
+  private resumed(): boolean {
+    this.task.enter("Waiting")
+    this.run("Later")
+    return true
+  }
+
+  /**
+   * The fiber interrupted for a control ends here (an interrupted fiber would
+   * be interrupted again in its next wait): the task waits paused, with no
+   * fiber, or a fresh fiber goes on to its next attempt at once.
+   */
+  private respawn(): Effect.Effect<void> {
+    const { task } = this
+    const paused = this.requested === "Pause"
+    this.requested = undefined
+    this.scope = new AttemptScope()
+    if (paused) {
+      task.enter("Paused")
+      task.fiber = undefined
+    } else {
+      task.enter("Waiting")
+      this.run("Later")
+    }
+    return Effect.void
+  }
+
+  details(): ActorDetails {
+    return {
+      attemptStartedAt: this.task.alive ? this.started : undefined,
+      last: this.last,
+      failures: this.failures === undefined ? [] : this.failures.slice()
+    }
+  }
+
+  /**
+   * Run the actor on a fiber of its own, with its caller's fiber refs and the
+   * context of its next attempt: its first, or the next after a control.
+   */
+  run(when: Start): void {
+    const { task } = this
+    const runtime = Runtime.make({ context: this.context(), fiberRefs: this.fiberRefs, runtimeFlags: actorFlags })
+    // a task that adds a task starts it inside its own first step: past a depth, the next ones are scheduled
+    // instead, so a chain of tasks adding tasks cannot overflow the stack
+    const now = when === "Now" && nested < maxNested
+    nested++
+    let fiber: Fiber.RuntimeFiber<void>
+    try {
+      // started now, the first step is taken here, the fiber running on from its first wait
+      fiber = Runtime.runFork(runtime, now ? this.next() : Effect.suspend(() => this.next()), { immediate: now })
+    } finally {
+      nested--
+    }
+    // a stop or a control claimed while it ran here, before its fiber was known (the task stopping itself), reaches
+    // it now, unless the fiber has ended already (as a task that ran to its end here has)
+    if ((task.stopped || this.requested !== undefined) && fiber.unsafePoll() === null) {
+      fiber.unsafeInterruptAsFork(FiberId.none)
+    }
+    // a task that ran to its end here has let its fiber go already
+    if (!task.finished) task.fiber = fiber
+  }
+
   private get zero(): Effect.Effect<void> {
     return this.clock === liveClock ? liveZero : testZero
   }
@@ -591,28 +733,12 @@ export type Start = "Now" | "Later"
 export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): void => {
   task.enter("Waiting")
   const actor = new Actor(env, task, caller)
-  const runtime = Runtime.make({
-    context: actor.context(),
-    fiberRefs: caller.fiberRefs,
-    runtimeFlags: actorFlags
-  })
-  // a task that adds a task starts it inside its own first step: past a depth, the next ones are scheduled instead,
-  // so a chain of tasks adding tasks cannot overflow the stack
-  const now = when === "Now" && nested < maxNested
-  nested++
-  let fiber: Fiber.RuntimeFiber<void>
-  try {
-    // started now, the first step is taken here, the fiber running on from its first wait
-    fiber = Runtime.runFork(runtime, now ? actor.next() : Effect.suspend(() => actor.next()), { immediate: now })
-  } finally {
-    nested--
-  }
-  // a stop claimed while it ran here, before its fiber was known (the task stopping itself), reaches it now, unless
-  // the fiber has ended already (as a task that ran to its end here has)
-  if (task.stopped && fiber.unsafePoll() === null) fiber.unsafeInterruptAsFork(FiberId.none)
-  // a task that ran to its end here has let its fiber go already
-  if (!task.finished) task.fiber = fiber
+  task.actor = actor
+  actor.run(when)
 }
+
+/** How many failures a task's crash history keeps. */
+const historySize = 10
 
 /** How many actors are taking their first step now, one inside another's. */
 let nested = 0

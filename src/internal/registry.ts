@@ -16,11 +16,19 @@ import { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
 import { AlreadyRunning, ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "./supervisorError.js"
-import { type Member, Task, type TaskInfo } from "./task.js"
+import { type Control, type Member, Task, type TaskInfo } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
 const alreadyExistsReason = "a registered task already uses this name"
+
+/** The event each control publishes. */
+const controlEvents = {
+  Restart: "TaskRestartRequested",
+  Pause: "TaskPaused",
+  Resume: "TaskResumed",
+  Trigger: "TaskTriggered"
+} as const
 
 /** How many actors of a batch start together. */
 const wave = 1000
@@ -297,10 +305,15 @@ export class Registry implements Host {
     }
   }
 
-  /** Claim a task's stop and interrupt its actor; false if a stop was claimed already. */
+  /**
+   * Claim a task's stop and interrupt its actor; false if a stop was claimed
+   * already. A paused task has no fiber to interrupt: it ends now.
+   */
   private claim(task: Task): boolean {
+    const paused = task.state._tag === "Paused"
     if (!task.claim()) return false
-    task.fiber?.unsafeInterruptAsFork(FiberId.none)
+    if (paused) this.commit(task, TaskOutcome.Canceled)
+    else task.fiber?.unsafeInterruptAsFork(FiberId.none)
     return true
   }
 
@@ -324,6 +337,16 @@ export class Registry implements Host {
     return true
   }
 
+  /**
+   * An operator's control of a registered task, published when it applies;
+   * `false` when it does not (see `TaskSupervisor.restart`).
+   */
+  control(task: Task, kind: Control): boolean {
+    if (task.actor?.control(kind) !== true) return false
+    this.bus.emit(controlEvents[kind], { id: task.id, task: task.spec.name, group: task.member?.group })
+    return true
+  }
+
   find(target: number | string): Task | undefined {
     return typeof target === "number" ? this.tasks.get(target) : this.tasks.get(this.names.get(target) ?? -1)
   }
@@ -344,14 +367,16 @@ export class Registry implements Host {
    * id never issued is an error.
    */
   stopAbsent(target: number | string, reason: string | undefined): Effect.Effect<boolean, TaskNotFound> {
-    if (typeof target === "string") return Effect.succeed(false)
-    const takeBack = this.pending.get(target)
-    if (takeBack !== undefined) {
-      this.pending.delete(target)
-      takeBack(reason)
-      return Effect.succeed(true)
-    }
-    return Number.isInteger(target) && target >= 1 && target < this.nextId
+    const takeBack = typeof target === "number" ? this.pending.get(target) : undefined
+    if (takeBack === undefined) return this.absent(target)
+    this.pending.delete(target as number)
+    takeBack(reason)
+    return Effect.succeed(true)
+  }
+
+  /** A task that is not registered: a name, or an id this supervisor issued, is simply gone (`false`). */
+  absent(target: number | string): Effect.Effect<boolean, TaskNotFound> {
+    return typeof target === "string" || (Number.isInteger(target) && target >= 1 && target < this.nextId)
       ? Effect.succeed(false)
       : Effect.fail(new TaskNotFound({ target }))
   }

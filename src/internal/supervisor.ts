@@ -1,6 +1,7 @@
 /** The supervisor service: a registry living in a scope, and the Effect face of its operations. */
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Settings } from "../SupervisorConfig.js"
@@ -20,7 +21,7 @@ import { callerOf } from "./caller.js"
 import * as handle from "./handle.js"
 import { Permits } from "./permits.js"
 import { Registry } from "./registry.js"
-import type { TaskInfo } from "./task.js"
+import type { Control, TaskDetails, TaskInfo } from "./task.js"
 import type { BatchContext, Outcomes, TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
@@ -123,9 +124,28 @@ export const make = (settings: Settings) =>
         })
       })
 
+    const control = (kind: Control) => (target: number | string): Effect.Effect<boolean, TaskNotFound> =>
+      Effect.suspend(() => {
+        const task = registry.find(target)
+        return task === undefined ? registry.absent(target) : Effect.succeed(registry.control(task, kind))
+      })
+
+    const inspect = (target: number | string): Effect.Effect<Option.Option<TaskDetails>, TaskNotFound> =>
+      Effect.suspend(() => {
+        const task = registry.find(target)
+        return task === undefined
+          ? Effect.as(registry.absent(target), Option.none())
+          : Effect.succeed(Option.some(task.details(clock.unsafeCurrentTimeMillis())))
+      })
+
     return {
       [RegistryKey]: registry,
       add,
+      restart: control("Restart"),
+      pause: control("Pause"),
+      resume: control("Resume"),
+      trigger: control("Trigger"),
+      inspect,
       run,
       remove,
       cancel,

@@ -107,6 +107,22 @@ export interface GroupRestarting extends TaskRef {
   readonly reason: string
 }
 
+export interface TaskRestartRequested extends TaskRef {
+  readonly _tag: "TaskRestartRequested"
+}
+
+export interface TaskPaused extends TaskRef {
+  readonly _tag: "TaskPaused"
+}
+
+export interface TaskResumed extends TaskRef {
+  readonly _tag: "TaskResumed"
+}
+
+export interface TaskTriggered extends TaskRef {
+  readonly _tag: "TaskTriggered"
+}
+
 export interface TaskRemoveRequested extends TaskRef {
   readonly _tag: "TaskRemoveRequested"
   readonly reason: string | undefined
@@ -191,6 +207,10 @@ export type SupervisorEvent =
   | IntensityExceeded
   | TaskParked
   | GroupRestarting
+  | TaskRestartRequested
+  | TaskPaused
+  | TaskResumed
+  | TaskTriggered
   | TaskRemoveRequested
   | TaskFinished
   | TaskRemoved
@@ -223,6 +243,10 @@ export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
   IntensityExceeded: Enum.IntensityExceeded,
   TaskParked: Enum.TaskParked,
   GroupRestarting: Enum.GroupRestarting,
+  TaskRestartRequested: Enum.TaskRestartRequested,
+  TaskPaused: Enum.TaskPaused,
+  TaskResumed: Enum.TaskResumed,
+  TaskTriggered: Enum.TaskTriggered,
   TaskRemoveRequested: Enum.TaskRemoveRequested,
   TaskFinished: Enum.TaskFinished,
   TaskRemoved: Enum.TaskRemoved,

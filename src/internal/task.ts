@@ -1,4 +1,5 @@
 /** One registered task: what the registry and its actor share, its life as one tagged state. */
+import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type { Deadline } from "./deadlines.js"
@@ -7,6 +8,44 @@ import type { Counted } from "./metrics.js"
 import type { Holder } from "./permits.js"
 import type { Resolved } from "./resolve.js"
 import type { TaskOutcome } from "./taskOutcome.js"
+
+/** What the registry asks of a task's actor. */
+export interface Actor {
+  /** An operator's control; false when it does not apply to the task as it is now. */
+  control(kind: Control): boolean
+  /** What `inspect` reports beyond the task's row. */
+  details(): ActorDetails
+}
+
+/** The runtime controls an operator has over a task. */
+export type Control = "Restart" | "Pause" | "Resume" | "Trigger"
+
+/** One failed attempt, as the crash history keeps it. */
+export interface Failure {
+  /** When it ended (the clock's milliseconds). */
+  readonly at: number
+  readonly attempt: number
+  readonly reason: string
+  readonly exitCode: number | undefined
+}
+
+/** How the last attempt ended. */
+export interface LastAttempt {
+  readonly result: "succeeded" | "failed" | "timed_out" | "stalled" | "canceled"
+  /** Why it failed (its failure described); `undefined` for a success or a cancellation. */
+  readonly reason: string | undefined
+  /** When it ended (the clock's milliseconds). */
+  readonly at: number
+}
+
+/** What an actor knows of its task's history. */
+export interface ActorDetails {
+  /** When the running attempt started (the clock's milliseconds); `undefined` between attempts. */
+  readonly attemptStartedAt: number | undefined
+  readonly last: LastAttempt | undefined
+  /** The last failures, oldest first. */
+  readonly failures: ReadonlyArray<Failure>
+}
 
 /** A group, as its children's retry loops and the registry see it. */
 export interface Member {
@@ -29,9 +68,10 @@ export interface Member {
 /**
  * What the actor is doing: not started yet (a batch starts its tasks in
  * waves), waiting for a permit (or its group), running an attempt, between
- * attempts, or parked between tries after exceeding its restart intensity.
+ * attempts, parked between tries after exceeding its restart intensity, or
+ * paused by an operator until resumed.
  */
-export type Phase = "Admitted" | "Waiting" | "Running" | "BackingOff" | "Parked"
+export type Phase = "Admitted" | "Waiting" | "Running" | "BackingOff" | "Parked" | "Paused"
 
 /** What `list` reports of a task: its phase (`Waiting` before it started), or `Stopping` once a stop was claimed. */
 export type TaskState = Exclude<Phase, "Admitted"> | "Stopping"
@@ -52,7 +92,8 @@ const phases: { readonly [P in Phase]: State } = {
   Waiting: { _tag: "Waiting" },
   Running: { _tag: "Running" },
   BackingOff: { _tag: "BackingOff" },
-  Parked: { _tag: "Parked" }
+  Parked: { _tag: "Parked" },
+  Paused: { _tag: "Paused" }
 }
 
 const finished: State = { _tag: "Finished" }
@@ -62,7 +103,8 @@ const counted: { readonly [P in Phase]: Counted } = {
   Waiting: undefined,
   Running: "Running",
   BackingOff: "BackingOff",
-  Parked: "BackingOff"
+  Parked: "BackingOff",
+  Paused: undefined
 }
 
 const stopping: { readonly [P in Phase]: State } = {
@@ -70,7 +112,8 @@ const stopping: { readonly [P in Phase]: State } = {
   Waiting: { _tag: "Stopping", during: "Waiting" },
   Running: { _tag: "Stopping", during: "Running" },
   BackingOff: { _tag: "Stopping", during: "BackingOff" },
-  Parked: { _tag: "Stopping", during: "Parked" }
+  Parked: { _tag: "Stopping", during: "Parked" },
+  Paused: { _tag: "Stopping", during: "Paused" }
 }
 
 /** One row of `list`. */
@@ -79,6 +122,20 @@ export interface TaskInfo {
   readonly name: string
   readonly state: TaskState
   readonly attempt: number
+}
+
+/** What `inspect` reports of a registered task: its row, with its history. */
+export interface TaskDetails extends TaskInfo {
+  /** The path of the group it is a child of. */
+  readonly group: string | undefined
+  /** Attempts started after its first. */
+  readonly restarts: number
+  /** How its last attempt ended; `undefined` before any ended. */
+  readonly lastAttempt: LastAttempt | undefined
+  /** How long its running attempt has run; `undefined` between attempts. */
+  readonly uptime: Duration.Duration | undefined
+  /** Its last failures (at most 10), oldest first. */
+  readonly failures: ReadonlyArray<Failure>
 }
 
 export class Task implements Holder {
@@ -91,6 +148,8 @@ export class Task implements Holder {
   deadline: Deadline<Task> | undefined = undefined
   /** The group it is a child of; `undefined` for a task added to the supervisor itself. */
   member: Member | undefined = undefined
+  /** Its actor, once started: what an operator's controls and `inspect` reach. */
+  actor: Actor | undefined = undefined
 
   constructor(
     readonly id: number,
@@ -148,6 +207,20 @@ export class Task implements Holder {
   get alive(): boolean {
     const state = this.state
     return state._tag === "Running" || (state._tag === "Stopping" && state.during === "Running")
+  }
+
+  /** Its row with its history, at the clock's `now`. */
+  details(now: number): TaskDetails {
+    const { attemptStartedAt, failures, last } = this.actor?.details() ??
+      { attemptStartedAt: undefined, last: undefined, failures: [] }
+    return {
+      ...this.info(),
+      group: this.member?.group,
+      restarts: Math.max(0, this.attempt - 1),
+      lastAttempt: last,
+      uptime: attemptStartedAt === undefined ? undefined : Duration.millis(Math.max(0, now - attemptStartedAt)),
+      failures
+    }
   }
 
   /** The last row `info` made, reused while it is still true: a large fleet's `list` makes few new ones. */

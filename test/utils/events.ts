@@ -33,6 +33,9 @@ export const assertSeq = (events: ReadonlyArray<SupervisorEvent>): void => {
 
 const terminal = new Set(["AttemptSucceeded", "AttemptCanceled", "AttemptFailed", "AttemptTimedOut", "AttemptStalled"])
 
+/** A caller's requests, which may come at any time. */
+const requests = new Set(["TaskRemoveRequested", "TaskRestartRequested", "TaskPaused", "TaskResumed", "TaskTriggered"])
+
 /** What may follow an attempt's terminal event, in this order, each at most once. */
 const afterAttempt = ["IntensityExceeded", "TaskParked", "BackoffScheduled"]
 
@@ -41,9 +44,11 @@ const afterAttempt = ["IntensityExceeded", "TaskParked", "BackoffScheduled"]
  * `TaskAdded`, then per attempt (numbered 1, 2, …) `AttemptStarting`, exactly
  * one terminal attempt event and at most one each of `IntensityExceeded`,
  * `TaskParked` and `BackoffScheduled`, in that order, then `TaskFinished`
- * immediately followed by `TaskRemoved`. A `TaskRemoveRequested` may appear
- * anywhere after `TaskAdded`, and a group's `GroupRestarting` and its own
- * `IntensityExceeded` anywhere between attempts (they are about its children).
+ * immediately followed by `TaskRemoved`. A `TaskRemoveRequested` and an
+ * operator's control (`TaskRestartRequested`, `TaskPaused`, `TaskResumed`,
+ * `TaskTriggered`) may appear anywhere after `TaskAdded`, and a group's
+ * `GroupRestarting` and its own `IntensityExceeded` anywhere between attempts
+ * (they are about its children).
  */
 export const assertTaskOrder = (events: ReadonlyArray<SupervisorEvent>, task: string): void =>
   assertOwnOrder(ofTask(events, task), task, false)
@@ -67,7 +72,7 @@ const assertOwnOrder = (own: ReadonlyArray<SupervisorEvent>, task: string, lastA
   assert.strictEqual(tags.filter((t) => t === "TaskFinished").length, 1, `${task}: one TaskFinished`)
   assert.strictEqual(own[own.length - 1].seq, own[own.length - 2].seq + 1, `${task}: TaskRemoved right after`)
   const middle = own.slice(2, -2).filter((e) =>
-    e._tag !== "TaskRemoveRequested" && e._tag !== "GroupRestarting" &&
+    !requests.has(e._tag) && e._tag !== "GroupRestarting" &&
     !(e._tag === "IntensityExceeded" && e.reason.endsWith("of its children"))
   )
   let expected = 1
