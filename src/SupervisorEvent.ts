@@ -351,45 +351,13 @@ export const {
  */
 export type Kind = SupervisorEvent["_tag"]
 
-const labels: { readonly [K in Kind]: string } = {
-  TaskAddRequested: "task_add_requested",
-  TaskAdded: "task_added",
-  TaskAddFailed: "task_add_failed",
-  AttemptStarting: "attempt_starting",
-  AttemptSucceeded: "attempt_succeeded",
-  AttemptCanceled: "attempt_canceled",
-  AttemptFailed: "attempt_failed",
-  AttemptTimedOut: "attempt_timed_out",
-  AttemptStalled: "attempt_stalled",
-  BackoffScheduled: "backoff_scheduled",
-  IntensityExceeded: "intensity_exceeded",
-  TaskParked: "task_parked",
-  GroupRestarting: "group_restarting",
-  TaskRestartRequested: "task_restart_requested",
-  TaskPaused: "task_paused",
-  TaskResumed: "task_resumed",
-  TaskTriggered: "task_triggered",
-  TaskRemoveRequested: "task_remove_requested",
-  TaskFinished: "task_finished",
-  TaskRemoved: "task_removed",
-  ShutdownRequested: "shutdown_requested",
-  AllStoppedWithinGrace: "all_stopped_within_grace",
-  GraceExceeded: "grace_exceeded",
-  SubscriberOverflow: "subscriber_overflow",
-  SubscriberPanicked: "subscriber_panicked",
-  RuntimeFailure: "runtime_failure",
-  ControllerSubmitted: "controller_submitted",
-  ControllerRejected: "controller_rejected",
-  ControllerSlotTransition: "controller_slot_transition"
-}
-
 /**
  * The snake_case label of an event kind, e.g. `attempt_starting`.
  *
  * @since 0.1.0
  * @category Accessors
  */
-export const kindLabel = (kind: Kind): string => labels[kind]
+export const kindLabel: (kind: Kind) => string = internal.kindLabel
 
 /**
  * The snake_case label of an event, e.g. `attempt_starting`.
@@ -397,7 +365,7 @@ export const kindLabel = (kind: Kind): string => labels[kind]
  * @since 0.1.0
  * @category Accessors
  */
-export const label = (self: SupervisorEvent): string => labels[self._tag]
+export const label: (self: SupervisorEvent) => string = internal.labelOf
 
 /**
  * Diagnostic events report on the supervisor's own machinery; an overflow or

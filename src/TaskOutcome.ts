@@ -169,7 +169,7 @@ const rejectionLabels: { readonly [K in RejectionKind]: string } = {
  * @since 0.1.0
  * @category Accessors
  */
-export const reason = (self: TaskOutcome<unknown>): string | undefined => "reason" in self ? self.reason : undefined
+export const reason: (self: TaskOutcome<unknown>) => string | undefined = internal.reason
 
 /**
  * The outcome's exit code, if it has one.
@@ -177,8 +177,7 @@ export const reason = (self: TaskOutcome<unknown>): string | undefined => "reaso
  * @since 0.1.0
  * @category Accessors
  */
-export const exitCode = (self: TaskOutcome<unknown>): number | undefined =>
-  "exitCode" in self ? self.exitCode : undefined
+export const exitCode: (self: TaskOutcome<unknown>) => number | undefined = internal.exitCode
 
 /**
  * Only `Completed` is a success.

@@ -11,6 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
@@ -63,6 +64,21 @@ const crashDuringRestart = (
     yield* advance("10 seconds")
     return { events, handle, supervisor }
   })
+
+/** A restartable child whose run `n` crashes after `crashes[n-1]` (if given), else never ends. */
+const crashesOnRuns = (
+  name: string,
+  crashes: ReadonlyArray<Duration.DurationInput | undefined>,
+  backoff: BackoffPolicy.BackoffPolicy = BackoffPolicy.constant("1 second")
+) =>
+  Effect.map(Ref.make(0), (runs) =>
+    TaskSpec.restartable(
+      name,
+      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) => {
+        const after = crashes[run - 1]
+        return after === undefined ? neverEnding : Effect.zipRight(Effect.sleep(after), Effect.fail(`${name} crashed`))
+      })
+    ).pipe(TaskSpec.withBackoff(backoff)))
 
 describe("re-admission of completed transient children", () => {
   it.scoped("oneForAll: the completed child re-admitted with its siblings has a new id and clean per-id events", () =>
@@ -688,5 +704,93 @@ describe("stops, removals and restarts under way", () => {
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(ofTag(events, "GroupRestarting").length, 1)
+    }))
+})
+
+describe("restarts queued behind a slow one", () => {
+  it.scoped("restForOne: a restart queued behind a slow one: start order kept, and the early child is not left gated", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      // x crashes at 1.5 s (backoff 10 s); a crashes at 1 s (backoff 100 ms), then again 5 s into its next run;
+      // b never ends; c takes 2 s to stop. a's restart stops c (1 s .. 3 s), a waits at its gate from 1.1 s,
+      // x's restart is queued behind it and covers a, b, c.
+      const x = yield* crashesOnRuns("x", ["1500 millis"], BackoffPolicy.constant("10 seconds"))
+      const a = yield* crashesOnRuns("a", ["1 second", "5 seconds"], BackoffPolicy.constant("100 millis"))
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [x, a, TaskSpec.make("b", neverEnding), TaskSpec.make("c", slowToStop("2 seconds"))], {
+          strategy: "restForOne"
+        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("4 seconds")
+      const restarts = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual(restarts.map((e) => e.child), ["g/a", "g/x"])
+      // README: all start again in start order: x first (after its 10 s backoff), then a, b, c
+      const early = startsAfter(events, "g", restarts[1].seq)
+      yield* advance("30 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      // whatever the order, a's second crash must restart b and c and a must run again
+      assert.deepStrictEqual(
+        states(yield* supervisor.list),
+        ["g:Running", "g/x:Running", "g/a:Running", "g/b:Running", "g/c:Running"],
+        ofTag(events, "GroupRestarting").map((e) => `${e.child}@${e.at}`).join(", ")
+      )
+      assert.deepStrictEqual(early, [], `started before x: ${early.join(", ")}`)
+    }))
+
+  it.scoped("restForOne: the child started out of turn keeps a closed gate: its next crash leaves it waiting for ever", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      // as above, but a's second crash comes 15 s into its run (at 18 s), after x (11.5 s), b and c started again
+      const x = yield* crashesOnRuns("x", ["1500 millis"], BackoffPolicy.constant("10 seconds"))
+      const a = yield* crashesOnRuns("a", ["1 second", "15 seconds"], BackoffPolicy.constant("100 millis"))
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [x, a, TaskSpec.make("b", neverEnding), TaskSpec.make("c", slowToStop("2 seconds"))], {
+          strategy: "restForOne"
+        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("15 seconds")
+      assert.deepStrictEqual(
+        states(yield* supervisor.list),
+        ["g:Running", "g/x:Running", "g/a:Running", "g/b:Running", "g/c:Running"]
+      )
+      yield* advance("60 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      const timeline = ofTag(events, "GroupRestarting").map((e) => `${e.child}@${e.at}`).join(", ")
+      assert.deepStrictEqual(
+        states(yield* supervisor.list),
+        ["g:Running", "g/x:Running", "g/a:Running", "g/b:Running", "g/c:Running"],
+        `restarts: ${timeline}; a attempts: ${ofTag(events, "AttemptStarting", "g/a").map((e) => e.at).join(", ")}`
+      )
+      assert.strictEqual(ofTag(events, "GroupRestarting").length, 3, timeline)
+    }))
+
+  it.scoped("restForOne (fast-check's case): an always child ends as an earlier one crashes, a temporary sibling slow to stop", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "3 seconds" })
+      const runs = yield* Ref.make(0)
+      // e fails at 500 ms, then succeeds 500 ms into each later run; p (always) succeeds every 500 ms;
+      // t (temporary) takes 1.5 s to stop
+      const e = TaskSpec.make(
+        "e",
+        Effect.flatMap(
+          Ref.updateAndGet(runs, (n) => n + 1),
+          (run) => run === 1 ? Effect.zipRight(Effect.sleep(500), Effect.fail("e crashed")) : neverEnding
+        )
+      ).pipe(TaskSpec.withBackoff(BackoffPolicy.constant(100)))
+      const p = TaskSpec.make("p", Effect.sleep(500)).pipe(TaskSpec.withRestart(RestartPolicy.always()))
+      const t = TaskSpec.make("t", slowToStop(1500)).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      yield* supervisor.add(
+        TaskSpec.group("g", [e, p, t], { strategy: "restForOne" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("10 seconds")
+      const restarts = ofTag(events, "GroupRestarting").map((r) => `${r.child}:${r.children.join(",")}@${r.at}`)
+      // p restarts every 500 ms from 2 s on: it must keep running
+      assert.deepStrictEqual(
+        states(yield* supervisor.list).map((s) => s.replace("BackingOff", "Running")),
+        ["g:Running", "g/e:Running", "g/p:Running"],
+        `restarts: ${restarts.join(", ")}; p attempts at ${ofTag(events, "AttemptStarting", "g/p").map((x) => x.at)}`
+      )
+      const second = ofTag(events, "GroupRestarting")[1]
+      assert.deepStrictEqual(startsAfter(events, "g", second.seq).slice(0, 2).map((x) => x.split("@")[0]), ["e", "p"])
     }))
 })

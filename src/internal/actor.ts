@@ -223,7 +223,8 @@ class Actor {
     }
     switch (this.waiting) {
       case "Gate":
-        return cause === undefined ? this.afterGate() : this.commit(TaskOutcome.Canceled)
+        // read again: its group may have closed it anew (a restart queued behind the one that opened it)
+        return cause === undefined ? this.next() : this.commit(TaskOutcome.Canceled)
       case "Permit":
         if (cause === undefined) return this.attempt()
         // interrupted, possibly after the permit was handed over

@@ -1,6 +1,7 @@
 /** The event bus: one `emit` that stamps every event, and a bounded queue and worker per subscriber. */
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -28,7 +29,7 @@ const constructors: {
 
 interface Sink {
   readonly name: string
-  readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>
+  readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>
   /**
    * A subscriber's bound: events accepted and not yet handed to it, counted when accepted (not
    * when its worker takes them, which may be long before it starts on them). `undefined` for an
@@ -40,7 +41,12 @@ interface Sink {
   dropped: number
   /** Counts a loss in the drops metric; `undefined` when metrics are off. */
   readonly countDrop: ((count: number) => void) | undefined
+  /** Called when its consumer is let go at its first loss (its mailbox fails with `Overflowed`); `undefined`: kept. */
+  readonly letGo: (() => void) | undefined
 }
+
+/** A consumer's buffer overflowed and it was let go. */
+export class Overflowed extends Data.TaggedError("Overflowed")<{ readonly dropped: number }> {}
 
 /**
  * Fans every event out to one bounded mailbox per subscriber and per `events`
@@ -63,10 +69,18 @@ export class Bus {
 
   private sink(
     name: string,
-    mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>,
+    mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>,
     capacity: number | undefined
   ): Sink {
-    return { name, capacity, mailbox, pending: 0, dropped: 0, countDrop: this.metrics ? dropsOf(name) : undefined }
+    return {
+      name,
+      capacity,
+      mailbox,
+      pending: 0,
+      dropped: 0,
+      countDrop: this.metrics ? dropsOf(name) : undefined,
+      letGo: undefined
+    }
   }
 
   now(): number {
@@ -104,6 +118,11 @@ export class Bus {
     }
     if (overflowed !== undefined) {
       for (const sink of overflowed) {
+        if (sink.letGo !== undefined) {
+          this.detach(sink.mailbox)
+          sink.mailbox.unsafeDone(Exit.fail(new Overflowed({ dropped: sink.dropped })))
+          sink.letGo()
+        }
         this.emit("SubscriberOverflow", { subscriber: sink.name, reason: "full", dropped: sink.dropped })
       }
     }
@@ -114,7 +133,7 @@ export class Bus {
     const { context, subscriber } = attached
     if (this.closed || this.attached.has(attached)) return
     const mailbox = Effect.runSync(
-      Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
+      Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
     const sink = this.sink(subscriber.name, mailbox, subscriber.capacity)
     this.sinks.push(sink)
@@ -155,38 +174,59 @@ export class Bus {
       })
     // Whole batches, one wake-up each; an event leaves `pending` when its delivery starts, so a
     // blocked subscriber holds at most its capacity plus the event in hand.
-    const loop: Effect.Effect<void> = Effect.flatMap(sink.mailbox.takeAll, ([events, done]) =>
-      Effect.zipRight(
-        Effect.forEach(events, (event) => {
-          sink.pending--
-          return deliver(event)
-        }, { discard: true }),
-        done ? Effect.void : loop
-      ))
+    // a subscriber's mailbox only ends (it is never let go at a loss), it never fails
+    const loop: Effect.Effect<void> = Effect.flatMap(
+      Effect.orDie(sink.mailbox.takeAll),
+      ([events, done]) =>
+        Effect.zipRight(
+          Effect.forEach(events, (event) => {
+            sink.pending--
+            return deliver(event)
+          }, { discard: true }),
+          done ? Effect.void : loop
+        )
+    )
     return loop
   }
 
-  /** A stream of the events published from now on, buffered up to the bus capacity. */
-  readonly events: Stream.Stream<SupervisorEvent.SupervisorEvent> = Stream.unwrapScoped(
-    Effect.map(
-      Effect.acquireRelease(
-        Effect.suspend(() =>
-          Effect.tap(
-            Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: this.streamCapacity, strategy: "dropping" }),
-            (mailbox) => {
-              if (this.closed) mailbox.unsafeDone(Exit.void)
-              else this.sinks.push(this.sink("events", mailbox, undefined))
-            }
-          )
-        ),
-        (mailbox) =>
+  /** A stream of the events published from now on, buffered up to the bus capacity; a full buffer drops events. */
+  get events(): Stream.Stream<SupervisorEvent.SupervisorEvent> {
+    return Stream.catchAll(this.stream("events", this.streamCapacity, undefined), () => Stream.empty)
+  }
+
+  /**
+   * A stream of the events published from now on, for one consumer, buffered
+   * up to `capacity`. A full buffer drops the event (counted as `name`'s
+   * loss); with `letGo` the stream then fails with `Overflowed` and `letGo` is
+   * called, so a consumer that stopped reading is let go instead of missing
+   * events (its reader may be blocked elsewhere: `letGo` can cut it off).
+   */
+  stream(
+    name: string,
+    capacity: number,
+    letGo: (() => void) | undefined
+  ): Stream.Stream<SupervisorEvent.SupervisorEvent, Overflowed> {
+    return Stream.unwrapScoped(
+      Effect.map(
+        Effect.acquireRelease(
           Effect.sync(() => {
-            this.sinks = this.sinks.filter((sink) => sink.mailbox !== mailbox)
-          })
-      ),
-      Mailbox.toStream
+            const mailbox = Effect.runSync(
+              Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity, strategy: "dropping" })
+            )
+            if (this.closed) mailbox.unsafeDone(Exit.void)
+            else this.sinks.push({ ...this.sink(name, mailbox, undefined), letGo })
+            return mailbox
+          }),
+          (mailbox) => Effect.sync(() => this.detach(mailbox))
+        ),
+        Mailbox.toStream
+      )
     )
-  )
+  }
+
+  private detach(mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>): void {
+    this.sinks = this.sinks.filter((sink) => sink.mailbox !== mailbox)
+  }
 
   /**
    * End every mailbox, let the workers drain within `timeout`, then interrupt

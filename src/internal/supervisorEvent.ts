@@ -263,3 +263,41 @@ export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
 
 export const isDiagnostic = (self: SupervisorEvent): boolean =>
   self._tag === "SubscriberOverflow" || self._tag === "SubscriberPanicked" || self._tag === "RuntimeFailure"
+
+const labels: { readonly [K in SupervisorEvent["_tag"]]: string } = {
+  TaskAddRequested: "task_add_requested",
+  TaskAdded: "task_added",
+  TaskAddFailed: "task_add_failed",
+  AttemptStarting: "attempt_starting",
+  AttemptSucceeded: "attempt_succeeded",
+  AttemptCanceled: "attempt_canceled",
+  AttemptFailed: "attempt_failed",
+  AttemptTimedOut: "attempt_timed_out",
+  AttemptStalled: "attempt_stalled",
+  BackoffScheduled: "backoff_scheduled",
+  IntensityExceeded: "intensity_exceeded",
+  TaskParked: "task_parked",
+  GroupRestarting: "group_restarting",
+  TaskRestartRequested: "task_restart_requested",
+  TaskPaused: "task_paused",
+  TaskResumed: "task_resumed",
+  TaskTriggered: "task_triggered",
+  TaskRemoveRequested: "task_remove_requested",
+  TaskFinished: "task_finished",
+  TaskRemoved: "task_removed",
+  ShutdownRequested: "shutdown_requested",
+  AllStoppedWithinGrace: "all_stopped_within_grace",
+  GraceExceeded: "grace_exceeded",
+  SubscriberOverflow: "subscriber_overflow",
+  SubscriberPanicked: "subscriber_panicked",
+  RuntimeFailure: "runtime_failure",
+  ControllerSubmitted: "controller_submitted",
+  ControllerRejected: "controller_rejected",
+  ControllerSlotTransition: "controller_slot_transition"
+}
+
+/** The snake_case label of an event kind. */
+export const kindLabel = (kind: SupervisorEvent["_tag"]): string => labels[kind]
+
+/** The snake_case label of an event. */
+export const labelOf = (self: SupervisorEvent): string => labels[self._tag]

@@ -78,3 +78,10 @@ export const ForceAborted: ForceAborted = Constructors.ForceAborted({
 export const Rejected = (kind: RejectionKind, reason: string): Rejected => Constructors.Rejected({ kind, reason })
 
 export const { $is, $match } = Constructors
+
+/** The outcome's reason text, if it has one. */
+export const reason = (self: TaskOutcome<unknown>): string | undefined => "reason" in self ? self.reason : undefined
+
+/** The outcome's exit code, if it has one. */
+export const exitCode = (self: TaskOutcome<unknown>): number | undefined =>
+  "exitCode" in self ? self.exitCode : undefined

@@ -1,0 +1,76 @@
+/** What the HTTP endpoint says, as JSON and Server-Sent Events, and how it checks a bearer token. */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
+import { createHash, timingSafeEqual } from "node:crypto"
+import type { SupervisorEvent } from "../SupervisorEvent.js"
+import type { ControllerSnapshot } from "./controller.js"
+import { labelOf } from "./supervisorEvent.js"
+import type { TaskDetails } from "./task.js"
+import { exitCode, reason, type TaskOutcome } from "./taskOutcome.js"
+
+/** A task's details as JSON: times as the clock's milliseconds, the uptime in milliseconds. */
+export const taskJson = (details: TaskDetails) => ({
+  id: details.id,
+  name: details.name,
+  group: details.group,
+  state: details.state,
+  attempt: details.attempt,
+  restarts: details.restarts,
+  lastAttempt: details.lastAttempt,
+  uptimeMs: details.uptime === undefined ? undefined : Duration.toMillis(details.uptime),
+  failures: details.failures
+})
+
+const outcomeJson = (outcome: TaskOutcome<unknown>) => ({
+  _tag: outcome._tag,
+  reason: reason(outcome),
+  exitCode: exitCode(outcome)
+})
+
+/**
+ * An event as JSON: its fields, with its `label`, durations in milliseconds,
+ * an outcome by its tag, reason and exit code, and a cause as its pretty text.
+ */
+export const eventJson = (event: SupervisorEvent): Record<string, unknown> => {
+  const json: Record<string, unknown> = { label: labelOf(event) }
+  for (const [key, value] of Object.entries(event)) {
+    if (value === undefined) continue
+    json[key] = Duration.isDuration(value)
+      ? Duration.toMillis(value)
+      : key === "outcome"
+      ? outcomeJson(value as TaskOutcome<unknown>)
+      : Cause.isCause(value)
+      ? Cause.pretty(value)
+      : value
+  }
+  return json
+}
+
+/** One Server-Sent Event (a `message`): its `seq` as id, its JSON with its `label`. */
+export const sse = (event: SupervisorEvent): string => `id: ${event.seq}\ndata: ${JSON.stringify(eventJson(event))}\n\n`
+
+/** A controller's slots as JSON, durations in milliseconds. */
+export const controllerJson = (snapshot: ControllerSnapshot) => ({
+  runningCount: snapshot.runningCount,
+  totalQueued: snapshot.totalQueued,
+  slots: snapshot.slots.map((slot) => ({
+    slot: slot.slot,
+    status: slot.status,
+    ownerId: slot.ownerId,
+    queueDepth: slot.queueDepth,
+    statusForMs: Duration.toMillis(slot.statusFor)
+  }))
+})
+
+const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
+
+/**
+ * Whether an `Authorization` header carries the bearer token: compared in
+ * constant time (digests of equal length, whatever the header holds).
+ */
+export const authorized = (token: Redacted.Redacted<string>, header: string | undefined): boolean => {
+  const match = header === undefined ? null : /^Bearer (.+)$/i.exec(header.trim())
+  const offered = digest(match === null ? "" : match[1])
+  return timingSafeEqual(offered, digest(Redacted.value(token))) && match !== null
+}

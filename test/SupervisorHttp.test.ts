@@ -1,0 +1,327 @@
+/**
+ * The HTTP endpoint served by `SupervisorHttp.layer` on a real loopback
+ * socket, asked by real HTTP clients: every route's status and body, the
+ * token rules, malformed requests, and Server-Sent Events with a client that
+ * stops reading.
+ */
+import * as HttpServer from "@effect/platform/HttpServer"
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Redacted from "effect/Redacted"
+import * as http from "node:http"
+import * as net from "node:net"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as Controller from "../src/Controller.js"
+import * as ControllerSpec from "../src/ControllerSpec.js"
+import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import * as SupervisorHttp from "../src/SupervisorHttp.js"
+import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { advance, settle } from "./utils/fibers.js"
+import { neverEnding, perRun } from "./utils/tasks.js"
+
+const token = "s3cret-token"
+
+/** A supervisor (and a controller, with `controller`) served on a free loopback port; its base URL. */
+const serve = (options: SupervisorHttp.Options & { readonly controller?: boolean } = {}) =>
+  Effect.gen(function*() {
+    const supervisorLayer = TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ grace: "5 seconds" })))
+    const services = options.controller === true
+      ? Controller.layer().pipe(Layer.provideMerge(supervisorLayer))
+      : supervisorLayer
+    const context = yield* Layer.build(
+      SupervisorHttp.layer({ ...options, port: 0 }).pipe(Layer.provideMerge(services))
+    )
+    const server = Context.get(context, HttpServer.HttpServer)
+    const address = server.address as HttpServer.TcpAddress
+    return {
+      base: `http://127.0.0.1:${address.port}`,
+      port: address.port,
+      supervisor: Context.get(context, TaskSupervisor.TaskSupervisor),
+      controller: options.controller === true
+        ? Context.get(context as Context.Context<any>, Controller.Controller)
+        : undefined
+    }
+  })
+
+interface Reply {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: any
+}
+
+/** A request through Node's own HTTP client (`fetch`); the body parsed as JSON when it is JSON. */
+const request = (url: string, init?: RequestInit) =>
+  Effect.promise(async (): Promise<Reply> => {
+    const response = await fetch(url, init)
+    const text = await response.text()
+    const json = response.headers.get("content-type")?.includes("application/json") === true
+    return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text }
+  })
+
+const post = (url: string, bearer?: string) =>
+  request(url, { method: "POST", headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` } })
+
+/** A raw request line, for what `fetch` refuses to send. */
+const raw = (port: number, line: string) =>
+  Effect.async<string>((resume) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(`${line}\r\nHost: x\r\nConnection: close\r\n\r\n`))
+    let text = ""
+    socket.on("data", (chunk) => (text += chunk.toString()))
+    socket.on("close", () => resume(Effect.succeed(text)))
+    socket.on("error", () => resume(Effect.succeed(text)))
+  })
+
+describe("SupervisorHttp", () => {
+  it.scoped("health, readiness and the tasks with their history", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve({ ready: ["poller"] })
+      assert.deepStrictEqual((yield* request(`${base}/health`)).body, { status: "ok" })
+      const waiting = yield* request(`${base}/ready`)
+      assert.deepStrictEqual([waiting.status, waiting.body], [503, { ready: false, waiting: ["poller"] }])
+
+      const { task } = yield* perRun((run) => run === 1 ? Effect.fail("first run fails") : neverEnding)
+      yield* supervisor.add(
+        TaskSpec.restartable("poller", task).pipe(TaskSpec.withBackoff(BackoffPolicy.constant("1 second")))
+      )
+      yield* supervisor.add(TaskSpec.group("g", [TaskSpec.make("child", neverEnding)]))
+      yield* settle
+      assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
+      yield* advance("1 second")
+
+      const tasks = yield* request(`${base}/tasks`)
+      assert.strictEqual(tasks.status, 200)
+      assert.deepStrictEqual(tasks.body.map((t: any) => [t.name, t.state, t.attempt, t.restarts]), [
+        ["poller", "Running", 2, 1],
+        ["g", "Running", 1, 0],
+        ["g/child", "Running", 1, 0]
+      ])
+      const poller = (yield* request(`${base}/tasks/poller`)).body
+      assert.deepStrictEqual(poller.lastAttempt, { result: "failed", reason: "first run fails", at: 0 })
+      assert.deepStrictEqual(poller.failures, [{ at: 0, attempt: 1, reason: "first run fails" }])
+      assert.strictEqual(poller.uptimeMs, 0)
+      for (const path of ["g%2Fchild", "g/child"]) {
+        const child = yield* request(`${base}/tasks/${path}`)
+        assert.deepStrictEqual([child.status, child.body.name, child.body.group], [200, "g/child", "g"])
+      }
+      const missing = yield* request(`${base}/tasks/nobody`)
+      assert.deepStrictEqual([missing.status, missing.body], [404, { error: "no task named 'nobody' is registered" }])
+
+      yield* supervisor.shutdown
+      const down = yield* request(`${base}/health`)
+      assert.deepStrictEqual([down.status, down.body], [503, { status: "shutting_down" }])
+      assert.strictEqual((yield* request(`${base}/ready`)).status, 503)
+    }))
+
+  it.scoped("the controller's slots, and a 404 without a controller", () =>
+    Effect.gen(function*() {
+      const without = yield* serve()
+      assert.strictEqual((yield* request(`${without.base}/controller`)).status, 404)
+      const { base, controller } = yield* serve({ controller: true })
+      yield* controller!.submit(
+        ControllerSpec.queue(TaskSpec.make("job", neverEnding)).pipe(ControllerSpec.withSlot("s"))
+      )
+      yield* settle
+      const slots = (yield* request(`${base}/controller`)).body
+      assert.deepStrictEqual(
+        [slots.runningCount, slots.totalQueued, slots.slots.map((s: any) => [s.slot, s.status])],
+        [1, 0, [["s", "Running"]]]
+      )
+    }))
+
+  it.scoped("metrics: the exporter's text, or a 404 without one", () =>
+    Effect.gen(function*() {
+      const without = yield* serve()
+      assert.strictEqual((yield* request(`${without.base}/metrics`)).status, 404)
+      const { base } = yield* serve({ metrics: Effect.succeed("taskvisor_tasks_registered 0\n") })
+      const metrics = yield* request(`${base}/metrics`)
+      assert.strictEqual(metrics.status, 200)
+      assert.include(metrics.headers.get("content-type") ?? "", "text/plain; version=0.0.4")
+      assert.strictEqual(metrics.body, "taskvisor_tasks_registered 0\n")
+    }))
+
+  it.scoped("controls need the bearer token: 401 without it or with a wrong one; then 200, 409 or 404", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve({ token: Redacted.make(token) })
+      yield* supervisor.add(TaskSpec.make("worker", neverEnding))
+      yield* settle
+      for (const bearer of [undefined, "wrong", `${token}x`, ""]) {
+        const refused = yield* post(`${base}/tasks/worker/pause`, bearer)
+        assert.strictEqual(refused.status, 401)
+        assert.strictEqual(refused.headers.get("www-authenticate"), "Bearer")
+      }
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.state), ["Running"], "nothing happened")
+      const paused = yield* post(`${base}/tasks/worker/pause`, token)
+      assert.deepStrictEqual([paused.status, paused.body], [200, { task: "worker", action: "pause", applied: true }])
+      yield* settle
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.state), ["Paused"])
+      const again = yield* post(`${base}/tasks/worker/pause`, token)
+      assert.deepStrictEqual([again.status, again.body.error], [409, "pause does not apply to task 'worker' (Paused)"])
+      assert.strictEqual((yield* post(`${base}/tasks/worker/resume`, token)).status, 200)
+      yield* settle
+      assert.strictEqual((yield* post(`${base}/tasks/worker/restart`, token)).status, 200)
+      assert.strictEqual((yield* post(`${base}/tasks/worker/trigger`, token)).status, 409)
+      assert.strictEqual((yield* post(`${base}/tasks/nobody/restart`, token)).status, 404)
+      assert.strictEqual((yield* post(`${base}/tasks/worker/explode`, token)).status, 404)
+      assert.strictEqual((yield* post(`${base}/tasks/worker/cancel`, token)).status, 200)
+      yield* settle
+      assert.deepStrictEqual(yield* supervisor.list, [])
+    }))
+
+  it.scoped("without a token the mutating routes do not exist", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve()
+      yield* supervisor.add(TaskSpec.make("worker", neverEnding))
+      yield* settle
+      const refused = yield* post(`${base}/tasks/worker/cancel`, token)
+      assert.strictEqual(refused.status, 405)
+      assert.strictEqual(refused.headers.get("allow"), "GET")
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.state), ["Running"])
+    }))
+
+  it.scoped("malformed paths, huge names, bad methods and unknown routes: a clear 4xx with a JSON error", () =>
+    Effect.gen(function*() {
+      const { base, port } = yield* serve({ token })
+      const badEncoding = yield* request(`${base}/tasks/%E0%A4%A`)
+      assert.deepStrictEqual([badEncoding.status, badEncoding.body.error], [
+        400,
+        "the task name is not valid percent-encoding"
+      ])
+      const huge = yield* request(`${base}/tasks/${"x".repeat(5000)}`)
+      assert.strictEqual(huge.status, 414)
+      const deleted = yield* request(`${base}/health`, { method: "DELETE" })
+      assert.deepStrictEqual([deleted.status, deleted.headers.get("allow")], [405, "GET"])
+      const unknown = yield* request(`${base}/nope`)
+      assert.deepStrictEqual([unknown.status, unknown.body.error], [404, "no route for GET /nope"])
+      const odd = yield* raw(port, "BREW /tasks HTTP/1.1")
+      assert.match(odd, /^HTTP\/1\.1 4\d\d /)
+      const dotted = yield* raw(port, "GET /../../etc/passwd HTTP/1.1")
+      assert.match(dotted, /^HTTP\/1\.1 404 /)
+      // the server still answers
+      assert.strictEqual((yield* request(`${base}/health`)).status, 200)
+    }))
+
+  it.scoped("the dashboard page is self-contained", () =>
+    Effect.gen(function*() {
+      const { base } = yield* serve()
+      const page = yield* request(`${base}/`)
+      assert.strictEqual(page.status, 200)
+      assert.include(page.headers.get("content-type") ?? "", "text/html")
+      assert.include(page.body, "new EventSource(\"events\")")
+      assert.notMatch(page.body, /<script[^>]+src=|<link[^>]+href=|https?:\/\//, "nothing loaded from elsewhere")
+    }))
+})
+
+/**
+ * An `/events` client (Node's HTTP client): the events it received so far,
+ * parsed, and whether its connection ended. One that does not read at first
+ * starts reading at `read()`.
+ */
+const sseClient = (port: number, reading: boolean) =>
+  Effect.acquireRelease(
+    Effect.async<{
+      readonly received: Array<any>
+      readonly closed: () => boolean
+      readonly read: () => void
+      readonly request: http.ClientRequest
+    }>((resume) => {
+      const received: Array<any> = []
+      let closed = false
+      let buffer = ""
+      const request = http.get({ host: "127.0.0.1", port, path: "/events" }, (response) => {
+        for (const end of ["end", "aborted", "close", "error"]) response.on(end, () => (closed = true))
+        response.socket.on("close", () => (closed = true))
+        response.setEncoding("utf8")
+        const read = () =>
+          response.resume().on("data", (chunk: string) => {
+            buffer += chunk
+            let end = buffer.indexOf("\n\n")
+            while (end >= 0) {
+              const data = /^data: (.*)$/m.exec(buffer.slice(0, end))
+              if (data !== null) received.push(JSON.parse(data[1]))
+              buffer = buffer.slice(end + 2)
+              end = buffer.indexOf("\n\n")
+            }
+          })
+        if (reading) read()
+        else response.pause()
+        resume(Effect.succeed({ received, closed: () => closed, read, request }))
+      })
+      request.on("error", () => (closed = true))
+    }),
+    ({ request }) => Effect.sync(() => request.destroy())
+  )
+
+/** Wait, in real time, until `condition` holds; fail after `rounds` checks. */
+const until = (condition: () => boolean, what: string, rounds = 2000) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < rounds; i++) {
+      if (condition()) return
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+    }
+    assert.fail(`timed out waiting until ${what}`)
+  })
+
+describe("SupervisorHttp events", () => {
+  it.live(
+    "every event as SSE, in order, with its label; a client that stops reading is let go, not waited for",
+    () =>
+      Effect.gen(function*() {
+        const { port, supervisor } = yield* serve({ eventsBuffer: 256 })
+        const reader = yield* sseClient(port, true)
+        const stalled = yield* sseClient(port, false)
+        const dropsBefore = (yield* Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")))
+          .count
+        yield* until(() => true, "connected")
+        yield* supervisor.add(TaskSpec.once("hello", Effect.void))
+        yield* until(() => reader.received.some((e) => e.label === "task_removed"), "the reader got hello's events")
+        assert.deepStrictEqual(reader.received.map((e) => e.label), [
+          "task_add_requested",
+          "task_added",
+          "attempt_starting",
+          "attempt_succeeded",
+          "task_finished",
+          "task_removed"
+        ])
+        const finished = reader.received.find((e) => e.label === "task_finished")
+        assert.deepStrictEqual(finished.outcome, { _tag: "Completed" })
+        assert.deepStrictEqual(reader.received.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
+
+        // bursts the reader keeps up with, until the one that stopped reading has filled the sockets' buffers (tens
+        // of MB on loopback: long names make it quicker) and then its own, and is let go
+        const drops = () =>
+          Effect.map(
+            Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")),
+            (state) => state.count - dropsBefore
+          )
+        const padding = "x".repeat(2000)
+        let round = 0
+        while ((yield* drops()) === 0) {
+          const before = reader.received.length
+          for (let i = 0; i < 20; i++) {
+            yield* supervisor.add(TaskSpec.once(`burst-${round}-${i}-${padding}`, Effect.void))
+          }
+          yield* until(() => reader.received.length >= before + 120, "the reader kept up")
+          round++
+          assert.isBelow(round, 1000, "the stalled client was never let go")
+        }
+        assert.strictEqual(yield* drops(), 1, "one event lost for the stalled client, then it was let go")
+        // read at last, it gets what was on its way, in order, then its connection ends: a prefix of the events
+        stalled.read()
+        yield* until(stalled.closed, "the stalled client's connection ended")
+        const got = stalled.received.map((e) => e.seq)
+        assert.deepStrictEqual(got, got.map((_, i) => i + 1))
+        assert.isBelow(got.length, 6 + round * 120)
+        // the reader lost nothing: every task's 6 events, and the report of the other one's loss
+        yield* until(() => reader.received.length === 6 + round * 120 + 1, "the reader got every event")
+        assert.deepStrictEqual(reader.received.map((e) => e.seq), reader.received.map((_, i) => i + 1))
+        const overflows = reader.received.filter((e) => e.label === "subscriber_overflow")
+        assert.deepStrictEqual(overflows.map((e) => [e.subscriber, e.dropped]), [["http", 1]])
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
+})
