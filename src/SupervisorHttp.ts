@@ -220,8 +220,8 @@ const routes = (
     const events = registry.bus.stream("http", eventsBuffer, () => disconnect(request))
     const stream = (closing === undefined ? events : Stream.interruptWhenDeferred(events, closing)).pipe(
       Stream.map(sse),
-      // a comment first: the response starts at once, not with the first event
-      Stream.prepend(Chunk.of(": connected\n\n")),
+      // a comment first, so the response starts at once, and a client let go reconnects after a second
+      Stream.prepend(Chunk.of(": connected\nretry: 1000\n\n")),
       Stream.encodeText
     )
     return HttpServerResponse.stream(stream, {

@@ -52,7 +52,7 @@ const compilerOptions = (): ts.CompilerOptions => {
     // an example may declare what it only illustrates
     noUnusedLocals: false,
     baseUrl: root,
-    paths: { "effect-taskvisor": ["./src/index.ts"] }
+    paths: { "effect-taskvisor": ["./src/index.ts"], "effect-taskvisor/*": ["./src/*.ts"] }
   }
 }
 

@@ -4,6 +4,7 @@ import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
@@ -970,7 +971,7 @@ describe("TaskSupervisor lifecycle", () => {
         assert.deepStrictEqual(attemptsOf(events, "configured"), [[1, 0], [2, 70], [3, 140]])
       }))
 
-    it.scoped("with a tracer installed, each attempt runs in a taskvisor.attempt span under the caller's span", () =>
+    it.scoped("with a tracer installed, each attempt runs in a taskvisor.attempt span under the caller's span, with its id, result and reason, linked to the previous one", () =>
       Effect.gen(function*() {
         const spans: Array<Tracer.Span> = []
         const native = yield* Effect.tracer
@@ -982,7 +983,7 @@ describe("TaskSupervisor lifecycle", () => {
           },
           context: native.context
         })
-        const { supervisor } = yield* supervisorWith()
+        const { events, supervisor } = yield* supervisorWith()
         const seen = yield* Ref.make<ReadonlyArray<string>>([])
         const { task } = yield* failNTimes(1, boom)
         const body = Effect.zipRight(
@@ -1000,7 +1001,19 @@ describe("TaskSupervisor lifecycle", () => {
         const attempts = spans.filter((span) => span.name === "taskvisor.attempt")
         assert.deepStrictEqual(attempts.map((span) => span.attributes.get("attempt")), [1, 2])
         assert.deepStrictEqual(attempts.map((span) => span.attributes.get("task")), ["traced", "traced"])
+        assert.deepStrictEqual(attempts.map((span) => span.attributes.get("id")), [handle.id, handle.id])
+        assert.deepStrictEqual(attempts.map((span) => span.attributes.get("result")), ["failed", "succeeded"])
+        assert.deepStrictEqual(attempts.map((span) => span.attributes.get("reason")), [
+          ofTag(events, "AttemptFailed", "traced")[0].reason,
+          undefined
+        ])
         assert.deepStrictEqual(attempts.map((span) => span.status._tag), ["Ended", "Ended"])
+        // the spans of one task are linked, each to the attempt before it
+        assert.deepStrictEqual(attempts.map((span) => span.links.map((link) => link.span)), [[], [attempts[0]]])
+        assert.deepStrictEqual(
+          attempts.map((span) => span.status._tag === "Ended" && Exit.isFailure(span.status.exit)),
+          [true, false]
+        )
         assert.deepStrictEqual(
           attempts.map((span) => Option.map(span.parent, (parent) => (parent as Tracer.Span).name)),
           [Option.some("caller"), Option.some("caller")]

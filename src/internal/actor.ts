@@ -15,6 +15,7 @@ import * as Runtime from "effect/Runtime"
 import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import type * as Tracer from "effect/Tracer"
 import type * as SupervisorEvent from "../SupervisorEvent.js"
 import { attemptContext } from "./attemptContext.js"
 import { AttemptScope } from "./attemptScope.js"
@@ -166,6 +167,8 @@ class Actor {
    * way, so it is never taken for a stop.
    */
   private requested: "Restart" | "Pause" | undefined = undefined
+  /** With a tracer installed: the running attempt's span, and the previous attempt's, its next one links to. */
+  private spans: { current: Tracer.Span | undefined; previous: Tracer.Span | undefined } | undefined = undefined
   /** How the last attempt ended, and the last failures, oldest first (the crash history). */
   private last: LastAttempt | undefined = undefined
   private failures: Array<Failure> | undefined = undefined
@@ -285,12 +288,7 @@ class Actor {
   /** The attempt's effect: raced against its watchdog and its group's restart, if it has them. */
   private attemptOf(attempt: number): Effect.Effect<unknown, unknown> {
     const { spec, task } = this
-    const body = this.tracing
-      ? Effect.withSpan(spec.body, "taskvisor.attempt", {
-        attributes: { task: spec.name, attempt },
-        captureStackTrace: false
-      })
-      : spec.body
+    const body = this.tracing ? this.traced(spec.body, attempt) : spec.body
     const recycled = task.member?.recycle(task)
     const stalled = spec.watchdog === undefined ? undefined : this.watchdog(Duration.toMillis(spec.watchdog))
     if (recycled === undefined && stalled === undefined) {
@@ -306,6 +304,30 @@ class Actor {
     // raced uninterruptibly, the two sides each interruptible: a stop reaches them through the actor's fiber, and
     // the race returns only once both have ended (an interruptible race would return at once, its sides running on)
     return Effect.raceFirst(Effect.interruptible(body), Effect.interruptible(signal))
+  }
+
+  /**
+   * The attempt in a span of its own (`taskvisor.attempt`, under the caller's
+   * span), linked to the task's previous attempt's; `attemptEnded` ends it,
+   * with the attempt's result.
+   */
+  private traced(body: Effect.Effect<unknown, unknown>, attempt: number): Effect.Effect<unknown, unknown> {
+    const { task } = this
+    const spans = this.spans ??= { current: undefined, previous: undefined }
+    const links: ReadonlyArray<Tracer.SpanLink> = spans.previous === undefined
+      ? []
+      : [{ _tag: "SpanLink", span: spans.previous, attributes: { relation: "previous_attempt" } }]
+    return Effect.flatMap(
+      Effect.makeSpan("taskvisor.attempt", {
+        attributes: { task: task.spec.name, id: task.id, attempt },
+        links,
+        captureStackTrace: false
+      }),
+      (span) => {
+        spans.current = span
+        return Effect.withParentSpan(body, span)
+      }
+    )
   }
 
   /** Completes once the attempt has reported no progress for `period`; one timer at a time. */
@@ -591,6 +613,14 @@ class Actor {
   ): void {
     const { task } = this
     task.spec.metrics?.ended(result, elapsed)
+    const span = this.spans?.current
+    if (span !== undefined) {
+      span.attribute("result", result)
+      if (reason !== undefined) span.attribute("reason", reason)
+      span.end(this.clock.unsafeCurrentTimeNanos(), reason === undefined ? Exit.void : Exit.fail(reason))
+      this.spans!.previous = span
+      this.spans!.current = undefined
+    }
     const at = this.clock.unsafeCurrentTimeMillis()
     this.last = { result, reason, at }
     if (reason === undefined) return

@@ -165,25 +165,36 @@ function apply(event) {
   }
 }
 
-async function load() {
+// the snapshot of /tasks: at first, the rows no event has reached yet; after a reconnection (the server lets a
+// client go when it falls too far behind), every row, as the events missed meanwhile are lost
+async function load(resync) {
   const response = await fetch("tasks");
   const tasks = await response.json();
-  // rows the events have reached already are newer than this snapshot
+  const present = new Set();
   for (const task of tasks) {
-    if (!rows.has(task.id)) upsert(task.id, { name: task.name, state: task.state, attempt: task.attempt, restarts: task.restarts,
-      last: task.lastAttempt ? task.lastAttempt.result : "", reason: task.lastAttempt?.reason ?? "" });
+    present.add(task.id);
+    if (resync || !rows.has(task.id)) {
+      upsert(task.id, { name: task.name, state: task.state, attempt: task.attempt, restarts: task.restarts,
+        last: task.lastAttempt ? task.lastAttempt.result : "", reason: task.lastAttempt?.reason ?? "",
+        finished: false });
+    }
   }
+  if (resync) for (const row of rows.values()) if (!present.has(row.id) && !row.finished) upsert(row.id, { finished: true });
 }
 
+let connections = 0;
 function connect() {
   const source = new EventSource("events");
-  source.onopen = () => { statusEl.textContent = "live"; statusEl.className = ""; };
+  source.onopen = () => {
+    statusEl.textContent = "live";
+    statusEl.className = "";
+    load(connections++ > 0);
+  };
   source.onmessage = (message) => apply(JSON.parse(message.data));
   source.onerror = () => { statusEl.textContent = "disconnected, retrying…"; statusEl.className = "down"; };
 }
 
 connect();
-load();
 </script>
 </body>
 </html>
