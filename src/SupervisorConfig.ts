@@ -106,8 +106,8 @@ export const taskDefaults: TaskDefaults = {
 
 /**
  * grace 60 s, subscriberShutdownTimeout 5 s, unlimited concurrency,
- * busCapacity 1024, `taskDefaults` (`make()` gives them with an empty set of
- * subscribers).
+ * busCapacity 1024, `taskDefaults`, metrics on with the task label (`make()`
+ * gives them with an empty set of subscribers).
  *
  * @since 0.1.0
  * @category Constructors

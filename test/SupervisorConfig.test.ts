@@ -276,6 +276,16 @@ describe("SupervisorConfig", () => {
         assert.strictEqual(settings.defaults.retry, BackoffPolicy.defaultPolicy)
       }))
 
+    it.scoped("metrics: TASKVISOR_METRICS and TASKVISOR_METRICS_TASK_LABEL; a value that is not a boolean names its variable", () =>
+      Effect.gen(function*() {
+        const off = yield* buildFromEnv([["TASKVISOR_METRICS", "false"], ["TASKVISOR_METRICS_TASK_LABEL", "false"]])
+        assert.deepStrictEqual(off.metrics, { enabled: false, taskLabel: false })
+        assert.deepStrictEqual((yield* buildFromEnv([])).metrics, { enabled: true, taskLabel: true })
+        const error = yield* Effect.flip(buildFromEnv([["TASKVISOR_METRICS_TASK_LABEL", "sometimes"]]))
+        assertConfigError(error, "metrics.taskLabel")
+        assert.strictEqual((error as SupervisorError.ConfigError).variable, "TASKVISOR_METRICS_TASK_LABEL")
+      }))
+
     it.scoped("bare numbers are milliseconds", () =>
       Effect.gen(function*() {
         const settings = yield* buildFromEnv([["TASKVISOR_GRACE", "1500"], ["TASKVISOR_TIMEOUT", "250"]])
