@@ -20,7 +20,6 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Chunk from "effect/Chunk"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -31,7 +30,7 @@ import * as Controller from "./Controller.js"
 import { page } from "./internal/dashboard.js"
 import { authorized, controllerJson, sse, taskJson } from "./internal/http.js"
 import { registryOf } from "./internal/supervisor.js"
-import type { Control } from "./internal/task.js"
+import type { Control, TaskInfo } from "./internal/task.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
 /**
@@ -70,6 +69,13 @@ export interface ServeOptions extends Options {
   /** 0 picks a free port. */
   readonly port: number
 }
+
+/** What a route does. */
+type Handler = Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  unknown,
+  TaskSupervisor | HttpServerRequest.HttpServerRequest
+>
 
 /** The paths `GET` serves, besides `/tasks/:name`. */
 const readPaths: ReadonlySet<string> = new Set([
@@ -155,16 +161,49 @@ const unmatched = (mutable: boolean) =>
  * @category Constructors
  */
 export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> =>
-  routes(options, undefined)
+  routes(options, new Endpoint(options.ready ?? []))
 
-/** The routes; `/events` streams end when `closing` completes (the layer's scope closes), or at shutdown. */
-const routes = (
-  options: Options,
-  closing: Deferred.Deferred<void> | undefined
-): HttpRouter.HttpRouter<never, TaskSupervisor> => {
+/**
+ * What one endpoint keeps: the `ready` tasks seen started (a latch: one that
+ * ended since still counts), and the `/events` requests being answered.
+ */
+class Endpoint {
+  readonly started = new Set<string>()
+  readonly streams = new Set<HttpServerRequest.HttpServerRequest>()
+  private readonly watched = new WeakSet<object>()
+
+  constructor(readonly ready: ReadonlyArray<string>) {}
+
+  /** Latch the `ready` tasks that finish from now on (once per supervisor); how to stop watching. */
+  watch(supervisor: object): () => void {
+    const registry = registryOf(supervisor)
+    if (registry === undefined || this.ready.length === 0 || this.watched.has(registry)) return () => {}
+    this.watched.add(registry)
+    return registry.observe({
+      onFinished: (task) => {
+        if (task.attempt > 0 && this.ready.includes(task.spec.name)) this.started.add(task.spec.name)
+      },
+      onShutdown: () => {}
+    })
+  }
+
+  /** The `ready` tasks that have not started an attempt yet, as far as `listed` and the latch say. */
+  waiting(listed: ReadonlyArray<TaskInfo>): ReadonlyArray<string> {
+    for (const info of listed) if (info.attempt > 0 && this.ready.includes(info.name)) this.started.add(info.name)
+    return this.ready.filter((name) => !this.started.has(name))
+  }
+
+  /** Cut every `/events` client off, so that a closing server does not wait for them. */
+  disconnectAll(): void {
+    for (const request of this.streams) disconnect(request)
+    this.streams.clear()
+  }
+}
+
+/** The routes of `endpoint`. */
+const routes = (options: Options, endpoint: Endpoint): HttpRouter.HttpRouter<never, TaskSupervisor> => {
   const token = typeof options.token === "string" ? Redacted.make(options.token) : options.token
   const eventsBuffer = options.eventsBuffer ?? 1024
-  const ready = options.ready ?? []
 
   const healthy = Effect.map(TaskSupervisor, (supervisor) => registryOf(supervisor)?.open ?? true)
 
@@ -217,8 +256,10 @@ const routes = (
     if (registry === undefined) return problem(404, "events need the supervisor built by TaskSupervisor")
     const request = yield* HttpServerRequest.HttpServerRequest
     // a client that stopped reading is cut off: its response may be blocked on a full socket, never to read again
-    const events = registry.bus.stream("http", eventsBuffer, () => disconnect(request))
-    const stream = (closing === undefined ? events : Stream.interruptWhenDeferred(events, closing)).pipe(
+    // listening from now: what is published while the response starts is not lost
+    const stream = registry.bus.stream("http", eventsBuffer, () => disconnect(request), true).pipe(
+      Stream.onStart(Effect.sync(() => endpoint.streams.add(request))),
+      Stream.ensuring(Effect.sync(() => endpoint.streams.delete(request))),
       Stream.map(sse),
       // a comment first, so the response starts at once, and a client let go reconnects after a second
       Stream.prepend(Chunk.of(": connected\nretry: 1000\n\n")),
@@ -230,23 +271,24 @@ const routes = (
     })
   })
 
-  let routes = HttpRouter.empty.pipe(
-    HttpRouter.get("/", Effect.succeed(HttpServerResponse.html(page))),
-    HttpRouter.get(
+  // what GET serves; HEAD too, but for the event stream, which never ends
+  const reads: ReadonlyArray<readonly [HttpRouter.PathInput, Handler]> = [
+    ["/", Effect.succeed(HttpServerResponse.html(page))],
+    [
       "/health",
       Effect.map(healthy, (open) => open ? json({ status: "ok" }) : json({ status: "shutting_down" }, 503))
-    ),
-    HttpRouter.get(
+    ],
+    [
       "/ready",
       Effect.gen(function*() {
         if (!(yield* healthy)) return json({ ready: false, status: "shutting_down" }, 503)
-        const listed = yield* TaskSupervisor.pipe(Effect.flatMap((supervisor) => supervisor.list))
-        const started = new Set(listed.filter((info) => info.attempt > 0).map((info) => info.name))
-        const waiting = ready.filter((name) => !started.has(name))
+        const supervisor = yield* TaskSupervisor
+        endpoint.watch(supervisor)
+        const waiting = endpoint.waiting(yield* supervisor.list)
         return json({ ready: waiting.length === 0, waiting }, waiting.length === 0 ? 200 : 503)
       })
-    ),
-    HttpRouter.get(
+    ],
+    [
       "/tasks",
       Effect.gen(function*() {
         const supervisor = yield* TaskSupervisor
@@ -254,9 +296,9 @@ const routes = (
         const details = yield* Effect.forEach(listed, (info) => supervisor.inspect(info.id))
         return json(details.flatMap((found) => Option.isSome(found) ? [taskJson(found.value)] : []))
       })
-    ),
-    HttpRouter.get("/tasks/*", task),
-    HttpRouter.get(
+    ],
+    ["/tasks/*", task],
+    [
       "/controller",
       Effect.map(
         Effect.serviceOption(Controller.Controller),
@@ -265,9 +307,9 @@ const routes = (
           onSome: (controller) => Effect.map(controller.snapshot, (snapshot) => json(controllerJson(snapshot)))
         })
       ).pipe(Effect.flatten)
-    ),
-    HttpRouter.get("/events", events),
-    HttpRouter.get(
+    ],
+    ["/events", events],
+    [
       "/metrics",
       options.metrics === undefined
         ? Effect.succeed(problem(404, "no metrics exporter is installed"))
@@ -275,8 +317,13 @@ const routes = (
           options.metrics,
           (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" })
         )
-    )
-  )
+    ]
+  ]
+  let routes: HttpRouter.HttpRouter<unknown, TaskSupervisor> = HttpRouter.empty
+  for (const [path, handler] of reads) {
+    routes = HttpRouter.get(routes, path, handler)
+    if (path !== "/events") routes = HttpRouter.head(routes, path, handler)
+  }
   if (token !== undefined) routes = HttpRouter.post(routes, "/tasks/*", control)
   return routes.pipe(
     HttpRouter.all("*", unmatched(token !== undefined)),
@@ -298,12 +345,18 @@ export const layer = (
   options: ServeOptions
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, TaskSupervisor> =>
   Layer.scopedDiscard(Effect.gen(function*() {
-    const closing = yield* Deferred.make<void>()
-    const app = routes(options, closing)
+    const endpoint = new Endpoint(options.ready ?? [])
+    const app = routes(options, endpoint)
+    const unwatch = endpoint.watch(yield* TaskSupervisor)
     // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
     yield* HttpServer.serveEffect(Effect.catchTag(app, "RouteNotFound", () => unmatched(options.token !== undefined)))
-    // before the server closes, which waits for open connections: the `/events` streams end
-    yield* Effect.addFinalizer(() => Deferred.succeed(closing, undefined))
+    // before the server closes, which waits for every open connection: the `/events` clients are cut off
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        unwatch()
+        endpoint.disconnectAll()
+      })
+    )
   })).pipe(
     Layer.provideMerge(
       NodeHttpServer.layerServer(createServer, { host: options.host ?? "127.0.0.1", port: options.port })

@@ -707,20 +707,30 @@ describe("stops, removals and restarts under way", () => {
     }))
 })
 
+/**
+ * A restForOne group of x (crashes at 1.5 s, 10 s backoff), a (crashes at
+ * 1 s, 100 ms backoff, then again `aAgain` into its second run), b (never
+ * ends) and c (takes 2 s to stop): a's restart is still stopping c when x's
+ * is queued behind it.
+ */
+const queuedBehindSlowRestart = (aAgain: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+    const x = yield* crashesOnRuns("x", ["1500 millis"], BackoffPolicy.constant("10 seconds"))
+    const a = yield* crashesOnRuns("a", ["1 second", aAgain], BackoffPolicy.constant("100 millis"))
+    const handle = yield* supervisor.add(
+      TaskSpec.group("g", [x, a, TaskSpec.make("b", neverEnding), TaskSpec.make("c", slowToStop("2 seconds"))], {
+        strategy: "restForOne"
+      }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+    )
+    return { events, handle, supervisor }
+  })
 describe("restarts queued behind a slow one", () => {
   it.scoped("restForOne: a restart queued behind a slow one: start order kept, and the early child is not left gated", () =>
     Effect.gen(function*() {
-      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
-      // x crashes at 1.5 s (backoff 10 s); a crashes at 1 s (backoff 100 ms), then again 5 s into its next run;
-      // b never ends; c takes 2 s to stop. a's restart stops c (1 s .. 3 s), a waits at its gate from 1.1 s,
-      // x's restart is queued behind it and covers a, b, c.
-      const x = yield* crashesOnRuns("x", ["1500 millis"], BackoffPolicy.constant("10 seconds"))
-      const a = yield* crashesOnRuns("a", ["1 second", "5 seconds"], BackoffPolicy.constant("100 millis"))
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [x, a, TaskSpec.make("b", neverEnding), TaskSpec.make("c", slowToStop("2 seconds"))], {
-          strategy: "restForOne"
-        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
-      )
+      // a's restart stops c (1 s .. 3 s) and a waits at its gate from 1.1 s; x's restart is queued behind it and
+      // covers a, b, c
+      const { events, handle, supervisor } = yield* queuedBehindSlowRestart("5 seconds")
       yield* advance("4 seconds")
       const restarts = ofTag(events, "GroupRestarting")
       assert.deepStrictEqual(restarts.map((e) => e.child), ["g/a", "g/x"])
@@ -739,15 +749,8 @@ describe("restarts queued behind a slow one", () => {
 
   it.scoped("restForOne: the child started out of turn keeps a closed gate: its next crash leaves it waiting for ever", () =>
     Effect.gen(function*() {
-      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
       // as above, but a's second crash comes 15 s into its run (at 18 s), after x (11.5 s), b and c started again
-      const x = yield* crashesOnRuns("x", ["1500 millis"], BackoffPolicy.constant("10 seconds"))
-      const a = yield* crashesOnRuns("a", ["1 second", "15 seconds"], BackoffPolicy.constant("100 millis"))
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [x, a, TaskSpec.make("b", neverEnding), TaskSpec.make("c", slowToStop("2 seconds"))], {
-          strategy: "restForOne"
-        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
-      )
+      const { events, handle, supervisor } = yield* queuedBehindSlowRestart("15 seconds")
       yield* advance("15 seconds")
       assert.deepStrictEqual(
         states(yield* supervisor.list),

@@ -8,9 +8,11 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Redacted from "effect/Redacted"
+import * as Scope from "effect/Scope"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
@@ -27,14 +29,14 @@ import { neverEnding, perRun } from "./utils/tasks.js"
 const token = "s3cret-token"
 
 /** A supervisor (and a controller, with `controller`) served on a free loopback port; its base URL. */
-const serve = (options: SupervisorHttp.Options & { readonly controller?: boolean } = {}) =>
+const serve = (options: SupervisorHttp.Options & { readonly controller?: boolean; readonly port?: number } = {}) =>
   Effect.gen(function*() {
     const supervisorLayer = TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ grace: "5 seconds" })))
     const services = options.controller === true
       ? Controller.layer().pipe(Layer.provideMerge(supervisorLayer))
       : supervisorLayer
     const context = yield* Layer.build(
-      SupervisorHttp.layer({ ...options, port: 0 }).pipe(Layer.provideMerge(services))
+      SupervisorHttp.layer({ ...options, port: options.port ?? 0 }).pipe(Layer.provideMerge(services))
     )
     const server = Context.get(context, HttpServer.HttpServer)
     const address = server.address as HttpServer.TcpAddress
@@ -48,6 +50,9 @@ const serve = (options: SupervisorHttp.Options & { readonly controller?: boolean
     }
   })
 
+/** A supervisor served on `port`, which must be free. */
+const serveOn = (port: number) => serve({ port })
+
 interface Reply {
   readonly status: number
   readonly headers: Headers
@@ -60,7 +65,7 @@ const request = (url: string, init?: RequestInit) =>
     const response = await fetch(url, init)
     const text = await response.text()
     const json = response.headers.get("content-type")?.includes("application/json") === true
-    return { status: response.status, headers: response.headers, body: json ? JSON.parse(text) : text }
+    return { status: response.status, headers: response.headers, body: json && text !== "" ? JSON.parse(text) : text }
   })
 
 const post = (url: string, bearer?: string) =>
@@ -205,6 +210,42 @@ describe("SupervisorHttp", () => {
       assert.strictEqual((yield* request(`${base}/health`)).status, 200)
     }))
 
+  it.scoped("HEAD answers like GET, without a body; the event stream takes GET only", () =>
+    Effect.gen(function*() {
+      const { base } = yield* serve()
+      const head = yield* request(`${base}/health`, { method: "HEAD" })
+      assert.deepStrictEqual([head.status, head.body], [200, ""])
+      assert.strictEqual((yield* request(`${base}/events`, { method: "HEAD" })).status, 405)
+    }))
+
+  it.scoped("the bearer scheme in any case, with any spaces around the token; anything else is 401", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve({ token })
+      yield* supervisor.add(TaskSpec.make("worker", neverEnding))
+      yield* settle
+      const status = (authorization: string) =>
+        Effect.map(
+          request(`${base}/tasks/worker/restart`, { method: "POST", headers: { authorization } }),
+          (reply) => reply.status
+        )
+      for (const header of [`bearer ${token}`, `BEARER ${token}`, `  Bearer ${token}  `, `Bearer  ${token}`]) {
+        assert.strictEqual(yield* status(header), 200, header)
+      }
+      for (const header of ["Basic Zm9vOmJhcg==", "Bearer", token, `Bearer ${token} x`, `Bearer\t${token}`]) {
+        assert.strictEqual(yield* status(header), 401, header)
+      }
+    }))
+
+  it.scoped("readiness is a latch: a ready task that has started counts while it is paused or after it ended", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve({ ready: ["steady", "once"] })
+      yield* supervisor.add(TaskSpec.make("steady", neverEnding))
+      yield* (yield* supervisor.add(TaskSpec.once("once", Effect.void))).await
+      yield* supervisor.pause("steady")
+      yield* settle
+      assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
+    }))
+
   it.scoped("the dashboard page is self-contained", () =>
     Effect.gen(function*() {
       const { base } = yield* serve()
@@ -267,6 +308,29 @@ const until = (condition: () => boolean, what: string, rounds = 2000) =>
   })
 
 describe("SupervisorHttp events", () => {
+  it.live(
+    "closing the layer cuts its /events clients off, even one that stopped reading, and frees the port",
+    () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const { port, supervisor } = yield* Scope.extend(serve({ eventsBuffer: 100_000 }), scope)
+        const reader = yield* sseClient(port, true)
+        const stalled = yield* sseClient(port, false)
+        const padding = "x".repeat(8000)
+        for (let i = 0; i < 300; i++) yield* supervisor.add(TaskSpec.once(`closing-${i}-${padding}`, Effect.void))
+        yield* until(() => reader.received.length >= 300 * 6, "the reader got the events")
+        yield* Scope.close(scope, Exit.void).pipe(
+          Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => "hung" })
+        )
+        // the one that stopped reading sees its connection end once it reads what was on its way
+        stalled.read()
+        yield* until(() => reader.closed() && stalled.closed(), "both clients' connections ended")
+        // the port is free again
+        yield* Scope.extend(serveOn(port), yield* Scope.make())
+      }).pipe(Effect.scoped),
+    { timeout: 60_000 }
+  )
+
   it.live(
     "every event as SSE, in order, with its label; a client that stops reading is let go, not waited for",
     () =>

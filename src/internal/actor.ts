@@ -216,9 +216,10 @@ class Actor {
 
   private resume(cause: Cause.Cause<unknown> | undefined, value: unknown): Effect.Effect<void> {
     // interrupted for an operator's control between attempts: the wait is given up (an attempt ends first)
+    // (the attempt's release decides through `released`: the attempt ends, its permit is given back)
     if (
-      cause !== undefined && this.requested !== undefined && this.waiting !== "Attempt" && !this.task.stopped &&
-      Cause.isInterruptedOnly(cause)
+      cause !== undefined && this.requested !== undefined && this.waiting !== "Attempt" &&
+      this.waiting !== "Release" && !this.task.stopped && Cause.isInterruptedOnly(cause)
     ) {
       if (this.waiting === "Permit") this.env.permits!.release(this.task)
       this.cause = undefined
@@ -276,6 +277,11 @@ class Actor {
     const { spec, task } = this
     // stopped before it began (the fiber starts uninterruptible, so it always gets here to commit)
     if (task.stopped) return this.commit(TaskOutcome.Canceled)
+    // a control came before it began: no attempt to end for it (its interruption is on its way to this fiber)
+    if (this.requested !== undefined) {
+      this.env.permits?.release(task)
+      return this.respawn()
+    }
     const attempt = ++task.attempt
     task.enter("Running")
     this.publish("AttemptStarting", { id: task.id, task: spec.name, attempt })
@@ -681,6 +687,7 @@ class Actor {
     if (paused) {
       task.enter("Paused")
       task.fiber = undefined
+      task.member?.paused(task)
     } else {
       task.enter("Waiting")
       this.run("Later")

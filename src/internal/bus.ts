@@ -196,27 +196,32 @@ export class Bus {
 
   /**
    * A stream of the events published from now on, for one consumer, buffered
-   * up to `capacity`. A full buffer drops the event (counted as `name`'s
-   * loss); with `letGo` the stream then fails with `Overflowed` and `letGo` is
+   * up to `capacity`: its buffer is registered when the stream starts, or at
+   * once with `listening` (the events published before the stream runs are
+   * kept for it). A full buffer drops the event (counted as `name`'s loss);
+   * with `letGo` the stream then fails with `Overflowed` and `letGo` is
    * called, so a consumer that stopped reading is let go instead of missing
    * events (its reader may be blocked elsewhere: `letGo` can cut it off).
    */
   stream(
     name: string,
     capacity: number,
-    letGo: (() => void) | undefined
+    letGo: (() => void) | undefined,
+    listening = false
   ): Stream.Stream<SupervisorEvent.SupervisorEvent, Overflowed> {
+    const open = () => {
+      const mailbox = Effect.runSync(
+        Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity, strategy: "dropping" })
+      )
+      if (this.closed) mailbox.unsafeDone(Exit.void)
+      else this.sinks.push({ ...this.sink(name, mailbox, undefined), letGo })
+      return mailbox
+    }
+    const opened = listening ? open() : undefined
     return Stream.unwrapScoped(
       Effect.map(
         Effect.acquireRelease(
-          Effect.sync(() => {
-            const mailbox = Effect.runSync(
-              Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity, strategy: "dropping" })
-            )
-            if (this.closed) mailbox.unsafeDone(Exit.void)
-            else this.sinks.push({ ...this.sink(name, mailbox, undefined), letGo })
-            return mailbox
-          }),
+          Effect.sync(() => opened ?? open()),
           (mailbox) => Effect.sync(() => this.detach(mailbox))
         ),
         Mailbox.toStream

@@ -106,6 +106,8 @@ class GroupRun implements Member {
   private pending: Array<Slot> = []
   /** Whose services the children run with: the group's attempt's caller. */
   private caller: Caller | undefined = undefined
+  /** Set once the attempt stops its children: controls of a child no longer apply. */
+  private tearingDown = false
   /** The children a restart under way stops (and, but for the temporary ones, starts again). */
   private restartSet: ReadonlySet<Slot> | undefined = undefined
 
@@ -152,6 +154,26 @@ class GroupRun implements Member {
     this.signals.unsafeOffer({ _tag: "Restarting", slot, reason })
   }
 
+  paused(task: Task): void {
+    const slot = this.bySlot.get(task)
+    if (slot === undefined) return
+    this.attemptOver(slot)
+    // held or not, it goes when resumed; its turn to start passes to the next held child
+    const gate = slot.gate
+    slot.gate = undefined
+    settle(gate)
+    if (this.pending[0] === slot) {
+      this.pending.shift()
+      this.advance()
+    } else {
+      this.pending = this.pending.filter((pending) => pending !== slot)
+    }
+  }
+
+  get stopping(): boolean {
+    return this.tearingDown || this.self.stopped
+  }
+
   recycled(task: Task): void {
     const slot = this.bySlot.get(task)
     if (slot !== undefined) this.attemptOver(slot)
@@ -185,14 +207,24 @@ class GroupRun implements Member {
     settle(slot.idle)
   }
 
-  /** Let the first child held back start; the next one goes once it has started (or ended). */
+  /**
+   * Let the first child held back start; the next one goes once it has
+   * started (or ended). A paused child's gate opens and the turn passes on: it
+   * goes when resumed.
+   */
   private advance(): void {
-    while (this.pending.length > 0 && (this.pending[0].running || this.pending[0].ended)) this.pending.shift()
-    const head = this.pending[0]
-    if (head === undefined) return
-    const gate = head.gate
-    head.gate = undefined
-    settle(gate)
+    while (this.pending.length > 0) {
+      const head = this.pending[0]
+      if (head.running || head.ended) {
+        this.pending.shift()
+        continue
+      }
+      const gate = head.gate
+      head.gate = undefined
+      settle(gate)
+      if (head.task?.state._tag !== "Paused") return
+      this.pending.shift()
+    }
   }
 
   // -- the attempt ---------------------------------------------------------------------------------------------------
@@ -376,6 +408,7 @@ class GroupRun implements Member {
 
   /** Stop the children still registered, in reverse start order, each once the one after it has ended. */
   private readonly teardown: Effect.Effect<void> = Effect.suspend(() => {
+    this.tearingDown = true
     this.signals.unsafeDone(Exit.void)
     return Effect.forEach([...this.slots].reverse(), (slot) => {
       const task = slot.task

@@ -70,7 +70,7 @@ const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8
  * constant time (digests of equal length, whatever the header holds).
  */
 export const authorized = (token: Redacted.Redacted<string>, header: string | undefined): boolean => {
-  const match = header === undefined ? null : /^Bearer (.+)$/i.exec(header.trim())
+  const match = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header.trim())
   const offered = digest(match === null ? "" : match[1])
   return timingSafeEqual(offered, digest(Redacted.value(token))) && match !== null
 }

@@ -342,6 +342,8 @@ export class Registry implements Host {
    * `false` when it does not (see `TaskSupervisor.restart`).
    */
   control(task: Task, kind: Control): boolean {
+    // nothing starts once shutdown began, or once the task's group stops its children
+    if (!this.open || task.member?.stopping === true) return false
     if (task.actor?.control(kind) !== true) return false
     this.bus.emit(controlEvents[kind], { id: task.id, task: task.spec.name, group: task.member?.group })
     return true

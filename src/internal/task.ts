@@ -61,6 +61,10 @@ export interface Member {
   restarting(task: Task, reason: string): void
   /** The child's attempt ended because the group restarts it: the child waits at its gate. */
   recycled(task: Task): void
+  /** The child was paused by an operator: it starts nothing until resumed. */
+  paused(task: Task): void
+  /** Whether the group is stopping its children: controls of a child do not apply. */
+  readonly stopping: boolean
   /** The child's terminal commit; `claimed`: its stop was claimed (it did not end by itself). */
   finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void
 }
