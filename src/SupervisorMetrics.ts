@@ -2,8 +2,9 @@
  * The supervisor's Effect `Metric`s. They are updated where the supervisor
  * decides (an attempt ends, a task restarts or finishes), synchronously and
  * never through the event bus, so a slow subscriber cannot make them lose
- * counts. Every task metric carries a `task` label (its name, a group's child
- * by its path) unless `SupervisorConfig` says `metrics: { taskLabel: false }`;
+ * counts. The counters and the histogram carry a `task` label (its name, a
+ * group's child by its path) unless `SupervisorConfig` says
+ * `metrics: { taskLabel: false }`; the state gauges are supervisor-wide.
  * `metrics: { enabled: false }` turns them off.
  *
  * Read them as any Effect metric (`Metric.value`, `Metric.snapshot`) or export

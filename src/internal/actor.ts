@@ -167,11 +167,12 @@ class Actor {
    * way, so it is never taken for a stop.
    */
   private requested: "Restart" | "Pause" | undefined = undefined
+  /** While paused: the fiber refs its next fiber starts with. */
+  private pausedRefs: FiberRefs.FiberRefs | undefined = undefined
   /** With a tracer installed: the running attempt's span, and the previous attempt's, its next one links to. */
   private spans: { current: Tracer.Span | undefined; previous: Tracer.Span | undefined } | undefined = undefined
-  /** How the last attempt ended, and the last failures, oldest first (the crash history). */
-  private last: LastAttempt | undefined = undefined
-  private failures: Array<Failure> | undefined = undefined
+  /** How the last attempt ended, and the last failures, oldest first (the crash history); from the first end. */
+  private history: { last: LastAttempt; readonly failures: Array<Failure> } | undefined = undefined
   /** The continuation of every wait (the actor is the handler object `Effect.matchCauseEffect` is given). */
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.resume(cause, undefined)
   readonly onSuccess = (value: unknown): Effect.Effect<void> => this.resume(undefined, value)
@@ -185,8 +186,6 @@ class Actor {
     private readonly env: ActorEnv,
     private readonly task: Task,
     caller: Caller,
-    /** The caller's fiber refs, each fiber of the actor's starts with. */
-    private readonly fiberRefs: FiberRefs.FiberRefs = caller.fiberRefs,
     /** The services of the caller, under each attempt's own. */
     private readonly services: Context.Context<never> = caller.context,
     private readonly clock: Clock.Clock = caller.clock,
@@ -285,7 +284,7 @@ class Actor {
     const attempt = ++task.attempt
     task.enter("Running")
     this.publish("AttemptStarting", { id: task.id, task: spec.name, attempt })
-    spec.metrics?.started(attempt)
+    spec.metrics?.started(spec.name, attempt)
     this.started = this.lastProgress = this.clock.unsafeCurrentTimeMillis()
     task.member?.started(task)
     return this.wait("Attempt", this.attemptOf(attempt))
@@ -618,7 +617,7 @@ class Actor {
     exitCode: number | undefined
   ): void {
     const { task } = this
-    task.spec.metrics?.ended(result, elapsed)
+    task.spec.metrics?.ended(task.spec.name, result, elapsed)
     const span = this.spans?.current
     if (span !== undefined) {
       span.attribute("result", result)
@@ -628,9 +627,11 @@ class Actor {
       this.spans!.current = undefined
     }
     const at = this.clock.unsafeCurrentTimeMillis()
-    this.last = { result, reason, at }
+    const last: LastAttempt = { result, reason, at }
+    const history = this.history ??= { last, failures: [] }
+    history.last = last
     if (reason === undefined) return
-    const failures = this.failures ??= []
+    const { failures } = history
     if (failures.length === historySize) failures.shift()
     failures.push({ at, attempt: task.attempt, reason, exitCode })
   }
@@ -669,8 +670,10 @@ class Actor {
 
   /** A paused task goes on: a fresh fiber starts its next attempt. */
   private resumed(): boolean {
+    const fiberRefs = this.pausedRefs!
+    this.pausedRefs = undefined
     this.task.enter("Waiting")
-    this.run("Later")
+    this.run("Later", fiberRefs)
     return true
   }
 
@@ -680,36 +683,42 @@ class Actor {
    * fiber, or a fresh fiber goes on to its next attempt at once.
    */
   private respawn(): Effect.Effect<void> {
-    const { task } = this
-    const paused = this.requested === "Pause"
-    this.requested = undefined
-    this.scope = new AttemptScope()
-    if (paused) {
-      task.enter("Paused")
-      task.fiber = undefined
-      task.member?.paused(task)
-    } else {
-      task.enter("Waiting")
-      this.run("Later")
-    }
-    return Effect.void
+    return Effect.withFiberRuntime((fiber) => {
+      const { task } = this
+      const paused = this.requested === "Pause"
+      // the next fiber goes on with this one's fiber refs (the caller's, as the attempts left them)
+      const fiberRefs = fiber.getFiberRefs()
+      this.requested = undefined
+      this.scope = new AttemptScope()
+      if (paused) {
+        this.pausedRefs = fiberRefs
+        task.enter("Paused")
+        task.fiber = undefined
+        task.member?.paused(task)
+      } else {
+        task.enter("Waiting")
+        this.run("Later", fiberRefs)
+      }
+      return Effect.void
+    })
   }
 
   details(): ActorDetails {
     return {
       attemptStartedAt: this.task.alive ? this.started : undefined,
-      last: this.last,
-      failures: this.failures === undefined ? [] : this.failures.slice()
+      last: this.history?.last,
+      failures: this.history === undefined ? [] : this.history.failures.slice()
     }
   }
 
   /**
-   * Run the actor on a fiber of its own, with its caller's fiber refs and the
-   * context of its next attempt: its first, or the next after a control.
+   * Run the actor on a fiber of its own, with `fiberRefs` (its caller's, or
+   * those its previous fiber had) and the context of its next attempt: its
+   * first, or the next after a control.
    */
-  run(when: Start): void {
+  run(when: Start, fiberRefs: FiberRefs.FiberRefs): void {
     const { task } = this
-    const runtime = Runtime.make({ context: this.context(), fiberRefs: this.fiberRefs, runtimeFlags: actorFlags })
+    const runtime = Runtime.make({ context: this.context(), fiberRefs, runtimeFlags: actorFlags })
     // a task that adds a task starts it inside its own first step: past a depth, the next ones are scheduled
     // instead, so a chain of tasks adding tasks cannot overflow the stack
     const now = when === "Now" && nested < maxNested
@@ -772,7 +781,7 @@ export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): v
   task.enter("Waiting")
   const actor = new Actor(env, task, caller)
   task.actor = actor
-  actor.run(when)
+  actor.run(when, caller.fiberRefs)
 }
 
 /** How many failures a task's crash history keeps. */

@@ -81,84 +81,104 @@ const outcomeLabels: { readonly [K in TaskOutcome<unknown>["_tag"]]: string } = 
   Rejected: "rejected"
 }
 
-/** The metrics of the tasks of one name, or of every task without the task label. */
-export class TaskMetrics {
-  private readonly restarts: Counter
-  private readonly registered: Gauge
-  private readonly running: Gauge
-  private readonly backingOff: Gauge
-  private readonly duration: MetricHook.MetricHook.Histogram
-  /** The attempts by result, and the finished tasks by outcome, as they first occur. */
+/** The counters of the tasks of one name (or of every task, without the task label), their hooks found on first use. */
+class Counters {
+  private restartsHook: Counter | undefined = undefined
+  private durationHook: MetricHook.MetricHook.Histogram | undefined = undefined
   private readonly results = new Map<string, Counter>()
   private readonly outcomes = new Map<string, Counter>()
 
-  constructor(private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>) {
-    this.restarts = hookOf(restartsKey, labels)
-    this.registered = hookOf(registeredKey, labels)
-    this.running = hookOf(runningKey, labels)
-    this.backingOff = hookOf(backingOffKey, labels)
-    this.duration = hookOf(attemptDurationKey, labels)
+  constructor(private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>) {}
+
+  get restarts(): Counter {
+    return this.restartsHook ??= hookOf(restartsKey, this.labels)
+  }
+
+  get duration(): MetricHook.MetricHook.Histogram {
+    return this.durationHook ??= hookOf(attemptDurationKey, this.labels)
   }
 
   /** The counter of `key` with these labels, then `label=value`. */
-  private counter(
-    hooks: Map<string, Counter>,
+  counter(
+    hooks: "results" | "outcomes",
     key: MetricKey.MetricKey.Counter<number>,
     label: "result" | "outcome",
     value: string
   ): Counter {
-    let hook = hooks.get(value)
+    const cache = this[hooks]
+    let hook = cache.get(value)
     if (hook === undefined) {
       hook = hookOf(key, [...this.labels, MetricLabel.make(label, value)])
-      hooks.set(value, hook)
+      cache.set(value, hook)
     }
     return hook
   }
+}
 
-  /** A task of this name was registered. */
+/** The state gauges: supervisor-wide, never labelled (a gauge per task name would be 0 or 1). */
+const registeredHook: Gauge = hookOf(registeredKey, [])
+const runningHook: Gauge = hookOf(runningKey, [])
+const backingOffHook: Gauge = hookOf(backingOffKey, [])
+
+/** The counters of each task name seen, process-wide as Effect's metric registry is. */
+const byName = new Map<string, Counters>()
+
+/**
+ * Where a supervisor's tasks count: the gauges, and the counters by task name
+ * or unlabelled. Nothing is kept per task, nor per name before its first
+ * attempt ends.
+ */
+export class Recorder {
+  private unlabelled: Counters | undefined = undefined
+
+  constructor(private readonly taskLabel: boolean) {}
+
+  private counters(name: string): Counters {
+    if (!this.taskLabel) return this.unlabelled ??= new Counters([])
+    let counters = byName.get(name)
+    if (counters === undefined) {
+      counters = new Counters([MetricLabel.make("task", name)])
+      byName.set(name, counters)
+    }
+    return counters
+  }
+
+  /** A task was registered. */
   added(): void {
-    this.registered.modify(1)
+    registeredHook.modify(1)
   }
 
-  started(attempt: number): void {
-    if (attempt > 1) this.restarts.update(1)
+  started(name: string, attempt: number): void {
+    if (attempt > 1) this.counters(name).restarts.update(1)
   }
 
-  ended(result: AttemptResult, millis: number): void {
-    this.counter(this.results, attemptsKey, "result", result).update(1)
-    this.duration.update(millis / 1000)
+  ended(name: string, result: AttemptResult, millis: number): void {
+    const counters = this.counters(name)
+    counters.counter("results", attemptsKey, "result", result).update(1)
+    counters.duration.update(millis / 1000)
   }
 
   /** A task's phase changed, as far as the gauges count it. */
   moved(from: Counted, to: Counted): void {
     if (from === to) return
-    if (from !== undefined) (from === "Running" ? this.running : this.backingOff).modify(-1)
-    if (to !== undefined) (to === "Running" ? this.running : this.backingOff).modify(1)
+    if (from !== undefined) (from === "Running" ? runningHook : backingOffHook).modify(-1)
+    if (to !== undefined) (to === "Running" ? runningHook : backingOffHook).modify(1)
   }
 
-  finished(outcome: TaskOutcome<unknown>, last: Counted): void {
+  finished(name: string, outcome: TaskOutcome<unknown>, last: Counted): void {
     this.moved(last, undefined)
-    this.registered.modify(-1)
-    this.counter(this.outcomes, finishedKey, "outcome", outcomeLabels[outcome._tag]).update(1)
+    registeredHook.modify(-1)
+    this.counters(name).counter("outcomes", finishedKey, "outcome", outcomeLabels[outcome._tag]).update(1)
   }
 }
 
-/** The metrics of each task name seen, process-wide as Effect's metric registry is. */
-const byName = new Map<string, TaskMetrics>()
+/** The recorders, by whether they label by task name. */
+const recorders = { labelled: new Recorder(true), unlabelled: new Recorder(false) }
 
-/** Every task's metrics when the task label is left out. */
-let unlabelled: TaskMetrics | undefined
-
-/** The metrics of the tasks named `name`: labelled with it, or not. */
-export const metricsOf = (name: string, taskLabel: boolean): TaskMetrics => {
-  if (!taskLabel) return unlabelled ??= new TaskMetrics([])
-  let metrics = byName.get(name)
-  if (metrics === undefined) {
-    metrics = new TaskMetrics([MetricLabel.make("task", name)])
-    byName.set(name, metrics)
-  }
-  return metrics
-}
+/** The recorder of a supervisor's settings; `undefined` when its metrics are off. */
+export const recorderOf = (
+  settings: { readonly enabled: boolean; readonly taskLabel: boolean }
+): Recorder | undefined => settings.enabled ? settings.taskLabel ? recorders.labelled : recorders.unlabelled : undefined
 
 /** Counts the drops of one subscriber's queue. */
 export const dropsOf = (subscriber: string): (count: number) => void => {

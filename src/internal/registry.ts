@@ -283,7 +283,7 @@ export class Registry implements Host {
     const outcome = claimed ? stopped(decided) : decided
     const last = task.counted
     if (!task.finish()) return
-    task.spec.metrics?.finished(outcome, last)
+    task.spec.metrics?.finished(task.spec.name, outcome, last)
     const { id, spec: { name } } = task
     this.tasks.delete(id)
     if (this.names.get(name) === id) this.names.delete(name)

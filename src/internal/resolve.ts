@@ -5,7 +5,7 @@ import * as Schedule from "effect/Schedule"
 import type * as RestartPolicy from "../RestartPolicy.js"
 import type { MetricsSettings, TaskDefaults } from "../SupervisorConfig.js"
 import * as BackoffPolicy from "./backoff.js"
-import { metricsOf, type TaskMetrics } from "./metrics.js"
+import { type Recorder, recorderOf } from "./metrics.js"
 import { ConfigError } from "./supervisorError.js"
 import type { TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
@@ -35,7 +35,7 @@ export interface Resolved {
   /** For a group: the most restarts of its children within a window. */
   readonly groupIntensity: validate.Intensity | undefined
   /** Where its metrics go; `undefined`: the supervisor's metrics are off. */
-  readonly metrics: TaskMetrics | undefined
+  readonly metrics: Recorder | undefined
 }
 
 /** One schedule per backoff policy, shared by every task that uses it. */
@@ -163,7 +163,7 @@ export const resolve = (
     significant: spec.significant === true,
     hostsChildren: spec.group !== undefined,
     groupIntensity,
-    metrics: metrics?.enabled === true ? metricsOf(name, metrics.taskLabel) : undefined
+    metrics: metrics === undefined ? undefined : recorderOf(metrics)
   }
 }
 
