@@ -172,7 +172,7 @@ class Actor {
   /** With a tracer installed: the running attempt's span, and the previous attempt's, its next one links to. */
   private spans: { current: Tracer.Span | undefined; previous: Tracer.Span | undefined } | undefined = undefined
   /** How the last attempt ended, and the last failures, oldest first (the crash history); from the first end. */
-  private history: { last: LastAttempt; readonly failures: Array<Failure> } | undefined = undefined
+  private history: { last: LastAttempt; failures: Array<Failure> | undefined } | undefined = undefined
   /** The continuation of every wait (the actor is the handler object `Effect.matchCauseEffect` is given). */
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.resume(cause, undefined)
   readonly onSuccess = (value: unknown): Effect.Effect<void> => this.resume(undefined, value)
@@ -376,7 +376,8 @@ class Actor {
     const { name } = spec
     const attempt = task.attempt
     this.env.permits?.release(task)
-    const elapsed = this.clock.unsafeCurrentTimeMillis() - this.started
+    const endedAt = this.clock.unsafeCurrentTimeMillis()
+    const elapsed = endedAt - this.started
     const duration = Duration.millis(elapsed)
     const ending = this.ending
     this.ending = undefined
@@ -388,7 +389,7 @@ class Actor {
     // ended for an operator's control: not a failure, nothing counted against the budget
     if (interrupted && this.requested !== undefined && !task.stopped) {
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: undefined })
-      this.attemptEnded("canceled", elapsed, undefined, undefined)
+      this.attemptEnded("canceled", endedAt, undefined, undefined)
       task.member?.recycled(task)
       return this.respawn()
     }
@@ -398,14 +399,14 @@ class Actor {
     if (interrupted || (task.stopped && cause !== undefined)) {
       const kept = interrupted ? undefined : cause
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: kept })
-      this.attemptEnded("canceled", elapsed, undefined, undefined)
+      this.attemptEnded("canceled", endedAt, undefined, undefined)
       return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
     }
 
     // restarted by its group: it waits at its gate for its turn to start again
     if (ending === Recycled) {
       this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause })
-      this.attemptEnded("canceled", elapsed, undefined, undefined)
+      this.attemptEnded("canceled", endedAt, undefined, undefined)
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       task.member!.recycled(task)
       return this.wait("Delay", this.between(Effect.void))
@@ -416,7 +417,7 @@ class Actor {
 
     if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
-      this.attemptEnded("succeeded", elapsed, undefined, undefined)
+      this.attemptEnded("succeeded", endedAt, undefined, undefined)
       this.recovered()
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
@@ -445,7 +446,7 @@ class Actor {
       reason = describe(failure)
       exitCode = undefined
       this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
-      this.attemptEnded("timed_out", elapsed, reason, undefined)
+      this.attemptEnded("timed_out", endedAt, reason, undefined)
     } else if (ending instanceof Stalled) {
       failure = Cause.squash(cause)
       reason = describe(failure)
@@ -458,7 +459,7 @@ class Actor {
         sinceProgress: Duration.millis(ending.sinceProgress),
         watchdog: spec.watchdog!
       })
-      this.attemptEnded("stalled", elapsed, reason, undefined)
+      this.attemptEnded("stalled", endedAt, reason, undefined)
     } else {
       // not interrupted only: a typed failure, else a defect
       const typed = Cause.failureOption(cause)
@@ -469,7 +470,7 @@ class Actor {
       const code = guard("reading exitCode", () => exitCodeOf(failure))
       exitCode = code instanceof Broken ? undefined : code
       this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
-      this.attemptEnded("failed", elapsed, reason, exitCode)
+      this.attemptEnded("failed", endedAt, reason, exitCode)
       if (code instanceof Broken) return this.commit(brokenOutcome(code, reason, exitCode, cause))
       if (Option.isSome(typed)) {
         const fatal = classify(spec, failure)
@@ -612,12 +613,12 @@ class Actor {
   /** An attempt ended: its metrics, how it ended, and a failure in the crash history. */
   private attemptEnded(
     result: AttemptResult,
-    elapsed: number,
+    at: number,
     reason: string | undefined,
     exitCode: number | undefined
   ): void {
     const { task } = this
-    task.spec.metrics?.ended(task.spec.name, result, elapsed)
+    task.spec.metrics?.ended(task.spec.name, result, at - this.started)
     const span = this.spans?.current
     if (span !== undefined) {
       span.attribute("result", result)
@@ -626,12 +627,11 @@ class Actor {
       this.spans!.previous = span
       this.spans!.current = undefined
     }
-    const at = this.clock.unsafeCurrentTimeMillis()
     const last: LastAttempt = { result, reason, at }
-    const history = this.history ??= { last, failures: [] }
+    const history = this.history ??= { last, failures: undefined }
     history.last = last
     if (reason === undefined) return
-    const { failures } = history
+    const failures = history.failures ??= []
     if (failures.length === historySize) failures.shift()
     failures.push({ at, attempt: task.attempt, reason, exitCode })
   }
@@ -707,7 +707,7 @@ class Actor {
     return {
       attemptStartedAt: this.task.alive ? this.started : undefined,
       last: this.history?.last,
-      failures: this.history === undefined ? [] : this.history.failures.slice()
+      failures: this.history?.failures === undefined ? [] : this.history.failures.slice()
     }
   }
 

@@ -85,8 +85,8 @@ const outcomeLabels: { readonly [K in TaskOutcome<unknown>["_tag"]]: string } = 
 class Counters {
   private restartsHook: Counter | undefined = undefined
   private durationHook: MetricHook.MetricHook.Histogram | undefined = undefined
-  private readonly results = new Map<string, Counter>()
-  private readonly outcomes = new Map<string, Counter>()
+  private readonly results: { [R in AttemptResult]?: Counter } = {}
+  private readonly outcomes: { [O in TaskOutcome<unknown>["_tag"]]?: Counter } = {}
 
   constructor(private readonly labels: ReadonlyArray<MetricLabel.MetricLabel>) {}
 
@@ -98,20 +98,12 @@ class Counters {
     return this.durationHook ??= hookOf(attemptDurationKey, this.labels)
   }
 
-  /** The counter of `key` with these labels, then `label=value`. */
-  counter(
-    hooks: "results" | "outcomes",
-    key: MetricKey.MetricKey.Counter<number>,
-    label: "result" | "outcome",
-    value: string
-  ): Counter {
-    const cache = this[hooks]
-    let hook = cache.get(value)
-    if (hook === undefined) {
-      hook = hookOf(key, [...this.labels, MetricLabel.make(label, value)])
-      cache.set(value, hook)
-    }
-    return hook
+  result(result: AttemptResult): Counter {
+    return this.results[result] ??= hookOf(attemptsKey, [...this.labels, MetricLabel.make("result", result)])
+  }
+
+  outcome(tag: TaskOutcome<unknown>["_tag"]): Counter {
+    return this.outcomes[tag] ??= hookOf(finishedKey, [...this.labels, MetricLabel.make("outcome", outcomeLabels[tag])])
   }
 }
 
@@ -154,7 +146,7 @@ export class Recorder {
 
   ended(name: string, result: AttemptResult, millis: number): void {
     const counters = this.counters(name)
-    counters.counter("results", attemptsKey, "result", result).update(1)
+    counters.result(result).update(1)
     counters.duration.update(millis / 1000)
   }
 
@@ -168,7 +160,7 @@ export class Recorder {
   finished(name: string, outcome: TaskOutcome<unknown>, last: Counted): void {
     this.moved(last, undefined)
     registeredHook.modify(-1)
-    this.counters(name).counter("outcomes", finishedKey, "outcome", outcomeLabels[outcome._tag]).update(1)
+    this.counters(name).outcome(outcome._tag).update(1)
   }
 }
 
