@@ -2,8 +2,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import * as Predicate from "effect/Predicate"
@@ -20,7 +19,7 @@ export type TypeId = typeof TypeId
 
 export type Jitter = "none" | "full" | "equal" | "randomizedBand"
 
-export interface BackoffPolicy extends Pipeable, Inspectable {
+export interface BackoffPolicy extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly first: Duration.Duration
   readonly max: Duration.Duration
@@ -31,6 +30,7 @@ export interface BackoffPolicy extends Pipeable, Inspectable {
 }
 
 const Proto = {
+  ...Inspectable.BaseProto,
   [TypeId]: TypeId,
   pipe() {
     return pipeArguments(this, arguments)
@@ -44,17 +44,12 @@ const Proto = {
       jitter: this.jitter,
       floor: this.floor.toJSON()
     }
-  },
-  toString(this: BackoffPolicy) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: BackoffPolicy) {
-    return this.toJSON()
   }
 }
 
-const unsafeBuild = (fields: Omit<BackoffPolicy, TypeId | "pipe" | "toJSON" | "toString" | typeof NodeInspectSymbol>) =>
-  Object.assign(Object.create(Proto), fields) as BackoffPolicy
+const unsafeBuild = (
+  fields: Omit<BackoffPolicy, TypeId | "pipe" | "toJSON" | "toString" | typeof Inspectable.NodeInspectSymbol>
+) => Object.assign(Object.create(Proto), fields) as BackoffPolicy
 
 export const isBackoffPolicy = (u: unknown): u is BackoffPolicy => Predicate.hasProperty(u, TypeId)
 

@@ -1,6 +1,5 @@
 /** Work submitted to the controller, as data: its model, its prototype and its slot key. */
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Types from "effect/Types"
@@ -12,7 +11,7 @@ export type TypeId = typeof TypeId
 
 export type Admission = "Queue" | "Replace" | "DropIfRunning"
 
-export interface ControllerSpec<out E = never, out R = never> extends Pipeable, Inspectable {
+export interface ControllerSpec<out E = never, out R = never> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: {
     readonly _E: Types.Covariant<E>
     readonly _R: Types.Covariant<R>
@@ -24,6 +23,7 @@ export interface ControllerSpec<out E = never, out R = never> extends Pipeable, 
 }
 
 const Proto = {
+  ...Inspectable.BaseProto,
   [TypeId]: {
     _E: (_: never) => _,
     _R: (_: never) => _
@@ -33,12 +33,6 @@ const Proto = {
   },
   toJSON(this: ControllerSpec<unknown, unknown>) {
     return { _id: "ControllerSpec", admission: this.admission, task: this.task.name, slot: slot(this) }
-  },
-  toString(this: ControllerSpec<unknown, unknown>) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: ControllerSpec<unknown, unknown>) {
-    return this.toJSON()
   }
 }
 

@@ -1,7 +1,6 @@
 /** The handle `add` returns, and the one-shot cell a task's outcome is delivered through. */
 import * as Effect from "effect/Effect"
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type { TaskOutcome } from "../TaskOutcome.js"
@@ -10,7 +9,7 @@ export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskHandle")
 
 export type TypeId = typeof TypeId
 
-export interface TaskHandle<out E = unknown> extends Pipeable, Inspectable {
+export interface TaskHandle<out E = unknown> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly id: number
   readonly name: string
@@ -60,8 +59,9 @@ export class Outcome {
 }
 
 const Proto = {
+  ...Inspectable.BaseProto,
   [TypeId]: TypeId,
-  get await() {
+  get await(): Effect.Effect<TaskOutcome<any>> {
     return (this as unknown as { readonly outcome: Outcome }).outcome.await
   },
   pipe() {
@@ -69,12 +69,6 @@ const Proto = {
   },
   toJSON(this: TaskHandle) {
     return { _id: "TaskHandle", id: this.id, name: this.name }
-  },
-  toString(this: TaskHandle) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: TaskHandle) {
-    return this.toJSON()
   }
 }
 

@@ -1,8 +1,7 @@
 /** The subscriber as data (its model, prototype and constructor), and the set of them a config carries. */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type { SupervisorEvent } from "../SupervisorEvent.js"
@@ -11,7 +10,7 @@ export const TypeId: unique symbol = Symbol.for("effect-taskvisor/Subscriber")
 
 export type TypeId = typeof TypeId
 
-export interface Subscriber<out R = never> extends Pipeable, Inspectable {
+export interface Subscriber<out R = never> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: TypeId
   readonly name: string
   /** The bound of this subscriber's queue (default 1024). */
@@ -20,18 +19,13 @@ export interface Subscriber<out R = never> extends Pipeable, Inspectable {
 }
 
 const Proto = {
+  ...Inspectable.BaseProto,
   [TypeId]: TypeId,
   pipe() {
     return pipeArguments(this, arguments)
   },
   toJSON(this: Subscriber<unknown>) {
     return { _id: "Subscriber", name: this.name, capacity: this.capacity }
-  },
-  toString(this: Subscriber<unknown>) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: Subscriber<unknown>) {
-    return this.toJSON()
   }
 }
 

@@ -2,8 +2,7 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { format, NodeInspectSymbol } from "effect/Inspectable"
-import type { Inspectable } from "effect/Inspectable"
+import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
@@ -25,7 +24,7 @@ export type AttemptFailure<E> = E | TaskTimeout | TaskStalled | TaskPanicked
 /** How failed attempts are spaced. */
 export type Retry = BackoffPolicy | Schedule.Schedule<unknown, any, any>
 
-export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspectable {
+export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspectable.Inspectable {
   readonly [TypeId]: {
     readonly _E: Types.Covariant<E>
     readonly _R: Types.Covariant<R>
@@ -108,6 +107,7 @@ export type BatchContext<Specs extends Iterable<TaskSpec<any, any>>> = Exclude<
 >
 
 const Proto = {
+  ...Inspectable.BaseProto,
   [TypeId]: {
     _E: (_: never) => _,
     _R: (_: never) => _
@@ -126,12 +126,6 @@ const Proto = {
         ? {}
         : { strategy: this.group.options.strategy ?? "oneForOne", children: this.group.children.map((c) => c.name) })
     }
-  },
-  toString(this: TaskSpec<unknown, unknown>) {
-    return format(this.toJSON())
-  },
-  [NodeInspectSymbol](this: TaskSpec<unknown, unknown>) {
-    return this.toJSON()
   }
 }
 
