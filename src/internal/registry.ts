@@ -16,7 +16,7 @@ import { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
 import { AlreadyRunning, ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "./supervisorError.js"
-import { type Control, type Member, Task, type TaskInfo } from "./task.js"
+import { type Control, countedOf, type Member, Task, type TaskInfo } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
@@ -279,11 +279,11 @@ export class Registry implements Host {
    * outcome `Canceled`, keeping a failure as its cause.
    */
   commit(task: Task, decided: TaskOutcome.TaskOutcome<unknown>): void {
-    const claimed = task.state._tag === "Stopping"
+    const { state } = task
+    const claimed = state._tag === "Stopping"
     const outcome = claimed ? stopped(decided) : decided
-    const last = task.counted
     if (!task.finish()) return
-    task.spec.metrics?.finished(task.spec.name, outcome, last)
+    task.spec.metrics?.finished(task.spec.name, outcome, countedOf(state))
     const { id, spec: { name } } = task
     this.tasks.delete(id)
     if (this.names.get(name) === id) this.names.delete(name)

@@ -102,6 +102,10 @@ const phases: { readonly [P in Phase]: State } = {
 
 const finished: State = { _tag: "Finished" }
 
+/** What the state gauges count a task in `state` as. */
+export const countedOf = (state: State): Counted =>
+  state._tag === "Finished" ? undefined : counted[state._tag === "Stopping" ? state.during : state._tag]
+
 const counted: { readonly [P in Phase]: Counted } = {
   Admitted: undefined,
   Waiting: undefined,
@@ -164,23 +168,10 @@ export class Task implements Holder {
 
   /** The actor moved to `phase`; a claimed stop stays claimed, a finished task stays finished. */
   enter(phase: Phase): void {
-    const before = this.counted
-    switch (this.state._tag) {
-      case "Stopping":
-        this.state = stopping[phase]
-        break
-      case "Finished":
-        return
-      default:
-        this.state = phases[phase]
-    }
-    this.spec.metrics?.moved(before, counted[phase])
-  }
-
-  /** What the state gauges count it as. */
-  get counted(): Counted {
-    const state = this.state
-    return state._tag === "Finished" ? undefined : counted[state._tag === "Stopping" ? state.during : state._tag]
+    const before = this.state
+    if (before._tag === "Finished") return
+    this.state = before._tag === "Stopping" ? stopping[phase] : phases[phase]
+    this.spec.metrics?.moved(countedOf(before), counted[phase])
   }
 
   /** Claim the stop: true if this call claimed it (the task was neither stopping nor finished). */
