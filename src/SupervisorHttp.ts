@@ -28,9 +28,9 @@ import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import * as Controller from "./Controller.js"
 import { page } from "./internal/dashboard.js"
-import { authorized, controllerJson, sse, taskJson } from "./internal/http.js"
+import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http.js"
 import { registryOf } from "./internal/supervisor.js"
-import type { Control, TaskInfo } from "./internal/task.js"
+import type { TaskInfo } from "./internal/task.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
 /**
@@ -77,17 +77,6 @@ type Handler = Effect.Effect<
   TaskSupervisor | HttpServerRequest.HttpServerRequest
 >
 
-/** The paths `GET` serves, besides `/tasks/:name`. */
-const readPaths: ReadonlySet<string> = new Set([
-  "/",
-  "/health",
-  "/ready",
-  "/tasks",
-  "/controller",
-  "/events",
-  "/metrics"
-])
-
 /** The longest task name a path may carry. */
 const maxName = 1024
 
@@ -95,13 +84,16 @@ const json = (body: unknown, status = 200) => HttpServerResponse.unsafeJson(body
 
 const problem = (status: number, error: string) => json({ error }, status)
 
-const controls: Readonly<Record<string, Control | "Cancel">> = {
-  cancel: "Cancel",
-  restart: "Restart",
-  pause: "Pause",
-  resume: "Resume",
-  trigger: "Trigger"
-}
+/** The last segment of a control's path, and the supervisor's method it calls (`cancel` claims the stop). */
+const controls = new Map(
+  [
+    ["cancel", "remove"],
+    ["restart", "restart"],
+    ["pause", "pause"],
+    ["resume", "resume"],
+    ["trigger", "trigger"]
+  ] as const
+)
 
 /** The task name of a `/tasks/...` path (`%2F` or a plain `/` for a group's child), or why it is not one. */
 const nameOf = (encoded: string): string | HttpServerResponse.HttpServerResponse => {
@@ -135,7 +127,7 @@ const pathOf = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
  * 405 (with `Allow`), a task path that is not valid percent-encoding 400, the
  * rest 404; each with a JSON error.
  */
-const unmatched = (mutable: boolean) =>
+const unmatched = (mutable: boolean, reads: ReadonlySet<string>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const path = yield* pathOf
@@ -144,7 +136,7 @@ const unmatched = (mutable: boolean) =>
       const name = nameOf(path.slice("/tasks/".length))
       if (typeof name !== "string" && request.method === "GET") return name
     }
-    const allowed = task && mutable ? "GET, POST" : readPaths.has(path) || task ? "GET" : undefined
+    const allowed = task && mutable ? "GET, POST" : reads.has(path) || task ? "GET" : undefined
     return allowed === undefined
       ? problem(404, `no route for ${request.method} ${path.slice(0, 200)}`)
       : HttpServerResponse.unsafeJson({ error: `${request.method} is not allowed here` }, {
@@ -161,7 +153,7 @@ const unmatched = (mutable: boolean) =>
  * @category Constructors
  */
 export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> =>
-  routes(options, new Endpoint(options.ready ?? []))
+  routes(options, new Endpoint(options.ready ?? [])).router
 
 /**
  * What one endpoint keeps: the `ready` tasks seen started (a latch: one that
@@ -200,9 +192,10 @@ class Endpoint {
   }
 }
 
-/** The routes of `endpoint`. */
-const routes = (options: Options, endpoint: Endpoint): HttpRouter.HttpRouter<never, TaskSupervisor> => {
+/** The routes of `endpoint`, and what answers a request none of them takes. */
+const routes = (options: Options, endpoint: Endpoint) => {
   const token = typeof options.token === "string" ? Redacted.make(options.token) : options.token
+  const expected = token === undefined ? undefined : bearer(token)
   const eventsBuffer = options.eventsBuffer ?? 1024
 
   const healthy = Effect.map(TaskSupervisor, (supervisor) => registryOf(supervisor)?.open ?? true)
@@ -220,7 +213,7 @@ const routes = (options: Options, endpoint: Endpoint): HttpRouter.HttpRouter<nev
 
   const control = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (token === undefined || !authorized(token, request.headers["authorization"])) {
+    if (expected === undefined || !authorized(expected, request.headers["authorization"])) {
       return HttpServerResponse.unsafeJson({ error: "a valid bearer token is required" }, {
         status: 401,
         headers: { "www-authenticate": "Bearer" }
@@ -228,8 +221,9 @@ const routes = (options: Options, endpoint: Endpoint): HttpRouter.HttpRouter<nev
     }
     const path = (yield* pathOf).slice("/tasks/".length)
     const slash = path.lastIndexOf("/")
-    const action = controls[path.slice(slash + 1)]
-    if (slash < 0 || action === undefined) {
+    const action = path.slice(slash + 1)
+    const method = controls.get(action as never)
+    if (slash < 0 || method === undefined) {
       return problem(404, "POST /tasks/:name/{cancel,restart,pause,resume,trigger}")
     }
     const name = nameOf(path.slice(0, slash))
@@ -237,17 +231,10 @@ const routes = (options: Options, endpoint: Endpoint): HttpRouter.HttpRouter<nev
     const supervisor = yield* TaskSupervisor
     const found = yield* supervisor.inspect(name)
     if (Option.isNone(found)) return problem(404, `no task named '${name}' is registered`)
-    const applied = action === "Cancel"
-      ? yield* supervisor.remove(name)
-      : yield* ({
-        Restart: supervisor.restart,
-        Pause: supervisor.pause,
-        Resume: supervisor.resume,
-        Trigger: supervisor.trigger
-      })[action](name)
+    const applied = yield* supervisor[method](name)
     return applied
-      ? json({ task: name, action: action.toLowerCase(), applied })
-      : problem(409, `${action.toLowerCase()} does not apply to task '${name}' (${found.value.state})`)
+      ? json({ task: name, action, applied })
+      : problem(409, `${action} does not apply to task '${name}' (${found.value.state})`)
   })
 
   const events = Effect.gen(function*() {
@@ -325,11 +312,15 @@ const routes = (options: Options, endpoint: Endpoint): HttpRouter.HttpRouter<nev
     if (path !== "/events") routes = HttpRouter.head(routes, path, handler)
   }
   if (token !== undefined) routes = HttpRouter.post(routes, "/tasks/*", control)
-  return routes.pipe(
-    HttpRouter.all("*", unmatched(token !== undefined)),
-    // a task id this supervisor never issued cannot come from a path (names only): nothing else fails
-    HttpRouter.catchAllCause(() => Effect.succeed(problem(500, "internal error")))
-  )
+  const fallback = unmatched(token !== undefined, new Set(reads.map(([path]) => path)))
+  return {
+    router: routes.pipe(
+      HttpRouter.all("*", fallback),
+      // a task id this supervisor never issued cannot come from a path (names only): nothing else fails
+      HttpRouter.catchAllCause(() => Effect.succeed(problem(500, "internal error")))
+    ),
+    fallback
+  }
 }
 
 /**
@@ -346,10 +337,10 @@ export const layer = (
 ): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, TaskSupervisor> =>
   Layer.scopedDiscard(Effect.gen(function*() {
     const endpoint = new Endpoint(options.ready ?? [])
-    const app = routes(options, endpoint)
+    const { fallback, router } = routes(options, endpoint)
     const unwatch = endpoint.watch(yield* TaskSupervisor)
     // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
-    yield* HttpServer.serveEffect(Effect.catchTag(app, "RouteNotFound", () => unmatched(options.token !== undefined)))
+    yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
     // before the server closes, which waits for every open connection: the `/events` clients are cut off
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {

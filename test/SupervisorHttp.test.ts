@@ -171,7 +171,9 @@ describe("SupervisorHttp", () => {
       assert.strictEqual((yield* post(`${base}/tasks/worker/restart`, token)).status, 200)
       assert.strictEqual((yield* post(`${base}/tasks/worker/trigger`, token)).status, 409)
       assert.strictEqual((yield* post(`${base}/tasks/nobody/restart`, token)).status, 404)
-      assert.strictEqual((yield* post(`${base}/tasks/worker/explode`, token)).status, 404)
+      for (const action of ["explode", "toString", "constructor", "__proto__"]) {
+        assert.strictEqual((yield* post(`${base}/tasks/worker/${action}`, token)).status, 404, action)
+      }
       assert.strictEqual((yield* post(`${base}/tasks/worker/cancel`, token)).status, 200)
       yield* settle
       assert.deepStrictEqual(yield* supervisor.list, [])

@@ -65,12 +65,16 @@ export const controllerJson = (snapshot: ControllerSnapshot) => ({
 
 const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
+/** What an `Authorization` header is checked against: the token's digest, worked out once. */
+export const bearer = (token: Redacted.Redacted<string>): Buffer => digest(Redacted.value(token))
+
 /**
- * Whether an `Authorization` header carries the bearer token: compared in
- * constant time (digests of equal length, whatever the header holds).
+ * Whether an `Authorization` header carries the bearer token (`expected`, from
+ * `bearer`): compared in constant time (digests of equal length, whatever the
+ * header holds).
  */
-export const authorized = (token: Redacted.Redacted<string>, header: string | undefined): boolean => {
+export const authorized = (expected: Buffer, header: string | undefined): boolean => {
   const match = header === undefined ? null : /^Bearer +(\S+)$/i.exec(header.trim())
   const offered = digest(match === null ? "" : match[1])
-  return timingSafeEqual(offered, digest(Redacted.value(token))) && match !== null
+  return timingSafeEqual(offered, expected) && match !== null
 }
