@@ -134,16 +134,7 @@ export const $match: typeof internal.$match = internal.$match
  * @since 0.1.0
  * @category Accessors
  */
-export const label = (self: TaskOutcome<unknown>): string => labels[self._tag]
-
-const labels: Record<TaskOutcome["_tag"], string> = {
-  Completed: "outcome_completed",
-  Failed: "outcome_failed",
-  Fatal: "outcome_fatal",
-  Canceled: "outcome_canceled",
-  ForceAborted: "outcome_force_aborted",
-  Rejected: "outcome_rejected"
-}
+export const label: (self: TaskOutcome<unknown>) => string = internal.label
 
 /**
  * The snake_case label of a rejection kind, e.g. `slot_busy`.

@@ -9,7 +9,7 @@ import type * as MetricHook from "effect/MetricHook"
 import * as MetricKey from "effect/MetricKey"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
-import type { TaskOutcome } from "./taskOutcome.js"
+import { names, type TaskOutcome } from "./taskOutcome.js"
 
 /** How an attempt ended, as the `result` label of `attempts` says it. */
 export type AttemptResult = "succeeded" | "failed" | "timed_out" | "stalled" | "canceled"
@@ -72,15 +72,6 @@ const hookOf = <Type extends MetricKeyType.MetricKeyType<any, any>>(
 type Counter = MetricHook.MetricHook.Counter<number>
 type Gauge = MetricHook.MetricHook.Gauge<number>
 
-const outcomeLabels: { readonly [K in TaskOutcome<unknown>["_tag"]]: string } = {
-  Completed: "completed",
-  Failed: "failed",
-  Fatal: "fatal",
-  Canceled: "canceled",
-  ForceAborted: "force_aborted",
-  Rejected: "rejected"
-}
-
 /** The counters of the tasks of one name (or of every task, without the task label), their hooks found on first use. */
 class Counters {
   private restartsHook: Counter | undefined = undefined
@@ -103,7 +94,7 @@ class Counters {
   }
 
   outcome(tag: TaskOutcome<unknown>["_tag"]): Counter {
-    return this.outcomes[tag] ??= hookOf(finishedKey, [...this.labels, MetricLabel.make("outcome", outcomeLabels[tag])])
+    return this.outcomes[tag] ??= hookOf(finishedKey, [...this.labels, MetricLabel.make("outcome", names[tag])])
   }
 }
 

@@ -4,7 +4,7 @@ import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type { Deadline } from "./deadlines.js"
 import type { Outcome } from "./handle.js"
-import type { Counted } from "./metrics.js"
+import type { AttemptResult, Counted } from "./metrics.js"
 import type { Holder } from "./permits.js"
 import type { Resolved } from "./resolve.js"
 import type { TaskOutcome } from "./taskOutcome.js"
@@ -31,7 +31,7 @@ export interface Failure {
 
 /** How the last attempt ended. */
 export interface LastAttempt {
-  readonly result: "succeeded" | "failed" | "timed_out" | "stalled" | "canceled"
+  readonly result: AttemptResult
   /** Why it failed (its failure described); `undefined` for a success or a cancellation. */
   readonly reason: string | undefined
   /** When it ended (the clock's milliseconds). */

@@ -85,3 +85,16 @@ export const reason = (self: TaskOutcome<unknown>): string | undefined => "reaso
 /** The outcome's exit code, if it has one. */
 export const exitCode = (self: TaskOutcome<unknown>): number | undefined =>
   "exitCode" in self ? self.exitCode : undefined
+
+/** Each outcome's snake_case name, as metrics label it. */
+export const names: { readonly [K in TaskOutcome<unknown>["_tag"]]: string } = {
+  Completed: "completed",
+  Failed: "failed",
+  Fatal: "fatal",
+  Canceled: "canceled",
+  ForceAborted: "force_aborted",
+  Rejected: "rejected"
+}
+
+/** The snake_case label of an outcome, e.g. `outcome_completed`. */
+export const label = (self: TaskOutcome<unknown>): string => `outcome_${names[self._tag]}`
