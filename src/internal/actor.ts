@@ -226,7 +226,8 @@ class Actor {
     }
     switch (this.waiting) {
       case "Gate":
-        // read again: its group may have closed it anew (a restart queued behind the one that opened it)
+      case "Delay":
+        // the gate is read again: its group may have closed it anew (a restart queued behind the one that opened it)
         return cause === undefined ? this.next() : this.commit(TaskOutcome.Canceled)
       case "Permit":
         if (cause === undefined) return this.attempt()
@@ -239,8 +240,6 @@ class Actor {
         return this.released(cause)
       case "Schedule":
         return this.scheduled(cause, value as readonly [unknown, unknown, ScheduleDecision.ScheduleDecision])
-      case "Delay":
-        return cause === undefined ? this.next() : this.commit(TaskOutcome.Canceled)
     }
   }
 
@@ -252,7 +251,10 @@ class Actor {
   /** Nothing is published once the task was force-aborted and its terminal events are out. */
   private publish<K extends SupervisorEvent.Kind>(tag: K, fields: Fields<K>): void {
     const { member } = this.task
-    if (!this.task.finished) this.env.bus.emit(tag, member === undefined ? fields : { ...fields, group: member.group })
+    if (this.task.finished) return
+    // the fields are a fresh object of the caller's, which `emit` stamps in place too
+    if (member !== undefined) (fields as { group?: string }).group = member.group
+    this.env.bus.emit(tag, fields)
   }
 
   /** The first step, or the step after a delay: the group's gate, a permit, then an attempt. */
@@ -293,14 +295,10 @@ class Actor {
   /** The attempt's effect: raced against its watchdog and its group's restart, if it has them. */
   private attemptOf(attempt: number): Effect.Effect<unknown, unknown> {
     const { spec, task } = this
-    const body = this.tracing ? this.traced(spec.body, attempt) : spec.body
+    const body = this.tracing ? Effect.interruptible(this.traced(spec.body, attempt)) : this.attemptEffect
     const recycled = task.member?.recycle(task)
     const stalled = spec.watchdog === undefined ? undefined : this.watchdog(Duration.toMillis(spec.watchdog))
-    if (recycled === undefined && stalled === undefined) {
-      return this.tracing
-        ? Effect.interruptible(body)
-        : this.attemptEffect
-    }
+    if (recycled === undefined && stalled === undefined) return body
     const signal = recycled === undefined
       ? stalled!
       : stalled === undefined
@@ -308,7 +306,7 @@ class Actor {
       : Effect.raceFirst(stalled, Effect.as(recycled, Recycled))
     // raced uninterruptibly, the two sides each interruptible: a stop reaches them through the actor's fiber, and
     // the race returns only once both have ended (an interruptible race would return at once, its sides running on)
-    return Effect.raceFirst(Effect.interruptible(body), Effect.interruptible(signal))
+    return Effect.raceFirst(body, Effect.interruptible(signal))
   }
 
   /**
@@ -388,8 +386,7 @@ class Actor {
 
     // ended for an operator's control: not a failure, nothing counted against the budget
     if (interrupted && this.requested !== undefined && !task.stopped) {
-      this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: undefined })
-      this.attemptEnded("canceled", endedAt, undefined, undefined)
+      this.canceled(endedAt, duration, undefined)
       task.member?.recycled(task)
       return this.respawn()
     }
@@ -398,22 +395,17 @@ class Actor {
     // stopping is kept on it
     if (interrupted || (task.stopped && cause !== undefined)) {
       const kept = interrupted ? undefined : cause
-      this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause: kept })
-      this.attemptEnded("canceled", endedAt, undefined, undefined)
+      this.canceled(endedAt, duration, kept)
       return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
     }
 
     // restarted by its group: it waits at its gate for its turn to start again
     if (ending === Recycled) {
-      this.publish("AttemptCanceled", { id, task: name, attempt, duration, cause })
-      this.attemptEnded("canceled", endedAt, undefined, undefined)
+      this.canceled(endedAt, duration, cause)
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       task.member!.recycled(task)
       return this.wait("Delay", this.between(Effect.void))
     }
-
-    // a long enough run is a recovery: the backoff, the retry budget and a parking start over
-    if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recovered()
 
     if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
@@ -438,28 +430,31 @@ class Actor {
       return this.wait("Delay", this.between(this.sleep(delay)))
     }
 
+    // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
+    if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recovered()
+
     let failure: unknown
     let reason: string
     let exitCode: number | undefined
-    if (ending === TimedOut) {
-      failure = new TaskTimeout({ timeout: spec.timeout! })
-      reason = describe(failure)
-      exitCode = undefined
-      this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
-      this.attemptEnded("timed_out", endedAt, reason, undefined)
-    } else if (ending instanceof Stalled) {
+    if (ending === TimedOut || ending instanceof Stalled) {
+      // the failure `ended` recorded for it
       failure = Cause.squash(cause)
       reason = describe(failure)
       exitCode = undefined
-      this.publish("AttemptStalled", {
-        id,
-        task: name,
-        attempt,
-        duration,
-        sinceProgress: Duration.millis(ending.sinceProgress),
-        watchdog: spec.watchdog!
-      })
-      this.attemptEnded("stalled", endedAt, reason, undefined)
+      if (ending === TimedOut) {
+        this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
+        this.attemptEnded("timed_out", endedAt, reason, undefined)
+      } else {
+        this.publish("AttemptStalled", {
+          id,
+          task: name,
+          attempt,
+          duration,
+          sinceProgress: Duration.millis(ending.sinceProgress),
+          watchdog: spec.watchdog!
+        })
+        this.attemptEnded("stalled", endedAt, reason, undefined)
+      }
     } else {
       // not interrupted only: a typed failure, else a defect
       const typed = Cause.failureOption(cause)
@@ -492,7 +487,7 @@ class Actor {
         cause
       }))
     }
-    const now = this.clock.unsafeCurrentTimeMillis()
+    const now = endedAt
     this.cause = cause
     this.reason = reason
     this.exitCode = exitCode
@@ -608,6 +603,13 @@ class Actor {
       this.parked = false
       this.window!.clear()
     }
+  }
+
+  /** The attempt ended canceled (`cause`: what failed while it stopped). */
+  private canceled(endedAt: number, duration: Duration.Duration, cause: Cause.Cause<unknown> | undefined): void {
+    const { task } = this
+    this.publish("AttemptCanceled", { id: task.id, task: task.spec.name, attempt: task.attempt, duration, cause })
+    this.attemptEnded("canceled", endedAt, undefined, undefined)
   }
 
   /** An attempt ended: its metrics, how it ended, and a failure in the crash history. */
