@@ -137,10 +137,8 @@ class GroupRun implements Member {
     if (slot === undefined) return
     slot.running = true
     settle(slot.startedOrEnded)
-    if (this.pending[0] === slot) {
-      this.pending.shift()
-      this.advance()
-    }
+    // its turn to start is over: the next held child's comes
+    if (this.pending[0] === slot) this.advance()
   }
 
   restarting(task: Task, reason: string): void {
@@ -159,15 +157,8 @@ class GroupRun implements Member {
     if (slot === undefined) return
     this.attemptOver(slot)
     // held or not, it goes when resumed; its turn to start passes to the next held child
-    const gate = slot.gate
-    slot.gate = undefined
-    settle(gate)
-    if (this.pending[0] === slot) {
-      this.pending.shift()
-      this.advance()
-    } else {
-      this.pending = this.pending.filter((pending) => pending !== slot)
-    }
+    this.open(slot)
+    this.unqueue(slot)
   }
 
   get stopping(): boolean {
@@ -190,15 +181,22 @@ class GroupRun implements Member {
     const absorbed = !claimed && this.restartSet?.has(slot) === true && (slot.completed || slot.temporary)
     this.attemptOver(slot)
     settle(slot.startedOrEnded)
-    settle(slot.gate)
-    slot.gate = undefined
-    if (this.pending[0] === slot) {
-      this.pending.shift()
-      this.advance()
-    } else {
-      this.pending = this.pending.filter((pending) => pending !== slot)
-    }
+    this.open(slot)
+    this.unqueue(slot)
     if (!absorbed) this.signals.unsafeOffer({ _tag: "Finished", slot, task, outcome, claimed })
+  }
+
+  /** Open the child's gate, if it is held. */
+  private open(slot: Slot): void {
+    const gate = slot.gate
+    slot.gate = undefined
+    settle(gate)
+  }
+
+  /** The child leaves the queue of children held back; the next one's turn comes if it was first. */
+  private unqueue(slot: Slot): void {
+    this.pending = this.pending.filter((pending) => pending !== slot)
+    this.advance()
   }
 
   private attemptOver(slot: Slot): void {
@@ -219,9 +217,7 @@ class GroupRun implements Member {
         this.pending.shift()
         continue
       }
-      const gate = head.gate
-      head.gate = undefined
-      settle(gate)
+      this.open(head)
       if (head.task?.state._tag !== "Paused") return
       this.pending.shift()
     }
@@ -345,9 +341,7 @@ class GroupRun implements Member {
       reason
     })
     if (affected.length === 0) {
-      const gate = slot.gate
-      slot.gate = undefined
-      settle(gate)
+      this.open(slot)
       return Effect.succeed(undefined)
     }
     for (const each of restarted) each.gate ??= fresh()
@@ -413,7 +407,7 @@ class GroupRun implements Member {
     return Effect.forEach([...this.slots].reverse(), (slot) => {
       const task = slot.task
       if (task === undefined) return Effect.void
-      settle(slot.gate)
+      this.open(slot)
       this.host.stop(task, `group ${this.group} stopping`)
       // the registry force-aborts a child that outlives its grace
       return task.outcome.await

@@ -29,7 +29,6 @@ export interface Resolved {
   /** Milliseconds of uptime after which an attempt resets the backoff and retry budget. */
   readonly resetAfter: number | undefined
   readonly watchdog: Duration.Duration | undefined
-  readonly significant: boolean
   /** Whether it is a group, whose attempt supervises children. */
   readonly hostsChildren: boolean
   /** For a group: the most restarts of its children within a window. */
@@ -160,7 +159,6 @@ export const resolve = (
     intensity,
     resetAfter: resetAfter === undefined ? undefined : Duration.toMillis(resetAfter),
     watchdog,
-    significant: spec.significant === true,
     hostsChildren: spec.group !== undefined,
     groupIntensity,
     metrics: metrics === undefined ? undefined : recorderOf(metrics)
