@@ -8,6 +8,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
+import type * as MetricHook from "effect/MetricHook"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import type * as SupervisorEvent from "../SupervisorEvent.js"
@@ -39,8 +40,8 @@ interface Sink {
   pending: number
   /** Ordinary (non-diagnostic) events lost for it so far. */
   dropped: number
-  /** Counts a loss in the drops metric; `undefined` when metrics are off. */
-  readonly countDrop: ((count: number) => void) | undefined
+  /** Its losses in the drops metric; `undefined` when metrics are off. */
+  readonly drops: MetricHook.MetricHook.Counter<number> | undefined
   /** Called when its consumer is let go at its first loss (its mailbox fails with `Overflowed`); `undefined`: kept. */
   readonly letGo: (() => void) | undefined
 }
@@ -70,17 +71,10 @@ export class Bus {
   private sink(
     name: string,
     mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>,
-    capacity: number | undefined
+    capacity: number | undefined,
+    letGo: (() => void) | undefined
   ): Sink {
-    return {
-      name,
-      capacity,
-      mailbox,
-      pending: 0,
-      dropped: 0,
-      countDrop: this.metrics ? dropsOf(name) : undefined,
-      letGo: undefined
-    }
+    return { name, capacity, mailbox, pending: 0, dropped: 0, drops: this.metrics ? dropsOf(name) : undefined, letGo }
   }
 
   now(): number {
@@ -109,7 +103,7 @@ export class Bus {
         // only ordinary events count: a lost report of a loss is not a new loss
         if (!isDiagnostic(event)) {
           sink.dropped++
-          sink.countDrop?.(1)
+          sink.drops?.update(1)
           ;(overflowed ??= []).push(sink)
         }
       } else if (sink.capacity !== undefined) {
@@ -135,7 +129,7 @@ export class Bus {
     const mailbox = Effect.runSync(
       Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
-    const sink = this.sink(subscriber.name, mailbox, subscriber.capacity)
+    const sink = this.sink(subscriber.name, mailbox, subscriber.capacity, undefined)
     this.sinks.push(sink)
     const runtime = Runtime.make({
       context,
@@ -214,7 +208,7 @@ export class Bus {
         Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity, strategy: "dropping" })
       )
       if (this.closed) mailbox.unsafeDone(Exit.void)
-      else this.sinks.push({ ...this.sink(name, mailbox, undefined), letGo })
+      else this.sinks.push(this.sink(name, mailbox, undefined, letGo))
       return mailbox
     }
     const opened = listening ? open() : undefined

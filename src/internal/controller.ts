@@ -66,8 +66,8 @@ class Slots {
   private readonly slots = new Map<string, Slot>()
   private readonly owners = new Map<number, Slot>()
   private queued = 0
-  /** `Closed` once the supervisor shuts down or the controller's scope closes: nothing is admitted after. */
-  private state: { readonly _tag: "Open" } | { readonly _tag: "Closed" } = { _tag: "Open" }
+  /** Set once the supervisor shuts down or the controller's scope closes: nothing is admitted after. */
+  private closed = false
 
   /** Whether the slot gauges are updated. */
   private readonly metrics: boolean
@@ -222,13 +222,13 @@ class Slots {
   }
 
   get open(): boolean {
-    return this.state._tag === "Open"
+    return !this.closed
   }
 
   /** Shutdown: reject all queued work and admit nothing more. Owners are stopped by the supervisor. */
   close(): void {
-    if (this.state._tag === "Closed") return
-    this.state = { _tag: "Closed" }
+    if (this.closed) return
+    this.closed = true
     for (const slot of this.slots.values()) {
       for (const queued of slot.queue.splice(0)) {
         this.countQueued(-1)

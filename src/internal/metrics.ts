@@ -163,11 +163,9 @@ export const recorderOf = (
   settings: { readonly enabled: boolean; readonly taskLabel: boolean }
 ): Recorder | undefined => settings.enabled ? settings.taskLabel ? recorders.labelled : recorders.unlabelled : undefined
 
-/** Counts the drops of one subscriber's queue. */
-export const dropsOf = (subscriber: string): (count: number) => void => {
-  const hook: Counter = hookOf(eventsDroppedKey, [MetricLabel.make("subscriber", subscriber)])
-  return (count) => hook.update(count)
-}
+/** The drops of one subscriber's queue. */
+export const dropsOf = (subscriber: string): Counter =>
+  hookOf(eventsDroppedKey, [MetricLabel.make("subscriber", subscriber)])
 
 /** The controller's gauges, unlabelled. */
 export const slotGauges: { readonly running: Gauge; readonly queued: Gauge } = {
