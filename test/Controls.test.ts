@@ -4,6 +4,7 @@
  * crash history.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -18,6 +19,9 @@ import { supervisorWith } from "./utils/recorder.js"
 import { counting, neverEnding, perRun, states } from "./utils/tasks.js"
 
 const tenSeconds = BackoffPolicy.constant("10 seconds")
+
+/** A failure that carries an exit code, as a child process's would. */
+class Exiting extends Data.TaggedError("Exiting")<{ readonly message: string; readonly exitCode: number }> {}
 
 /** `AttemptStarting` of `task` as `attempt@ms`. */
 const starts = (events: Parameters<typeof ofTag>[0], task: string) =>
@@ -178,6 +182,52 @@ describe("pause and resume", () => {
     }))
 })
 
+describe("controls that wait for their turn", () => {
+  it.scoped("a paused task resumes with its retry budget and backoff as they were", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.restartable("budget", Effect.fail("boom")).pipe(
+          TaskSpec.withBackoff(tenSeconds),
+          TaskSpec.withMaxRetries(1)
+        )
+      )
+      yield* settle
+      // its first failure used its one retry's backoff; paused during it, resumed an hour later
+      assert.isTrue(yield* supervisor.pause("budget"))
+      yield* advance("1 hour")
+      assert.isTrue(yield* supervisor.resume("budget"))
+      yield* settle
+      const outcome = yield* outcomeNow(handle)
+      assert.strictEqual(outcome?._tag, "Failed")
+      assert.include(TaskOutcome.reason(outcome!), "retry limit reached after 1 of 1 retries")
+      assert.deepStrictEqual(starts(events, "budget"), ["1@0", "2@3600000"])
+    }))
+
+  it.scoped("restart of a task still waiting for its permit does not apply and publishes nothing", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith({ maxConcurrent: 1 })
+      yield* supervisor.add(TaskSpec.make("holder", neverEnding))
+      yield* supervisor.add(TaskSpec.make("queued", neverEnding))
+      yield* settle
+      assert.deepStrictEqual(states(yield* supervisor.list), ["holder:Running", "queued:Waiting"])
+      assert.isFalse(yield* supervisor.restart("queued"))
+      assert.isFalse(yield* supervisor.trigger("queued"))
+      assert.deepStrictEqual(ofTag(events, "TaskRestartRequested"), [])
+    }))
+
+  it.scoped("trigger cuts a failure's backoff short", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.restartable("flaky", Effect.fail("boom")).pipe(TaskSpec.withBackoff(tenSeconds)))
+      yield* advance("2 seconds")
+      assert.isTrue(yield* supervisor.trigger("flaky"))
+      yield* settle
+      assert.deepStrictEqual(starts(events, "flaky").slice(0, 2), ["1@0", "2@2000"])
+      assert.deepStrictEqual(ofTag(events, "TaskTriggered").map((e) => e.at), [2000])
+    }))
+})
+
 describe("trigger", () => {
   it.scoped("starts a periodic task's next attempt now; a running task is not triggered", () =>
     Effect.gen(function*() {
@@ -243,5 +293,18 @@ describe("inspect", () => {
         Array.from({ length: 10 }, (_, i) => [i + 3, `failure ${i + 3}`, (i + 2) * 1000])
       )
       assert.isUndefined(details.group)
+    }))
+
+  it.scoped("the crash history keeps a failure's exit code", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      yield* supervisor.add(
+        TaskSpec.restartable("exits", Effect.fail(new Exiting({ message: "exited", exitCode: 42 }))).pipe(
+          TaskSpec.withBackoff(tenSeconds)
+        )
+      )
+      yield* settle
+      const { failures } = Option.getOrThrow(yield* supervisor.inspect("exits"))
+      assert.deepStrictEqual(failures.map((f) => [f.attempt, f.exitCode]), [[1, 42]])
     }))
 })

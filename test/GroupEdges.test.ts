@@ -368,7 +368,7 @@ describe("nested groups and the no-deadline stop", () => {
 
   it.scoped("oneForAll: a nested group sibling whose one stubborn child is force-aborted after its grace", () =>
     Effect.gen(function*() {
-      const { supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "2 seconds" })
       const a = yield* child("a", "1 second")
       const handle = yield* supervisor.add(
         TaskSpec.group("g", [TaskSpec.group("h", [TaskSpec.make("x", stubborn)]), a], { strategy: "oneForAll" }).pipe(
@@ -378,6 +378,16 @@ describe("nested groups and the no-deadline stop", () => {
       yield* advance("10 seconds")
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, reasonOf(outcome))
+      // x outlived its grace in h's teardown; h started afresh with a new x
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
+        "g/h/x:ForceAborted"
+      ])
+      assert.deepStrictEqual(states(yield* supervisor.list), [
+        "g:Running",
+        "g/h:Running",
+        "g/a:Running",
+        "g/h/x:Running"
+      ])
     }))
 
   it.scoped("remove of a nested group: its name is reserved until its children stopped, then free", () =>
@@ -745,9 +755,10 @@ describe("restarts queued behind a slow one", () => {
         ofTag(events, "GroupRestarting").map((e) => `${e.child}@${e.at}`).join(", ")
       )
       assert.deepStrictEqual(early, [], `started before x: ${early.join(", ")}`)
+      assert.deepStrictEqual(startsAfter(events, "g", restarts[1].seq).slice(0, 4), ["x", "a", "b", "c"])
     }))
 
-  it.scoped("restForOne: the child started out of turn keeps a closed gate: its next crash leaves it waiting for ever", () =>
+  it.scoped("restForOne: a child held for a queued restart is not started out of turn with a closed gate: its next crash restarts it", () =>
     Effect.gen(function*() {
       // as above, but a's second crash comes 15 s into its run (at 18 s), after x (11.5 s), b and c started again
       const { events, handle, supervisor } = yield* queuedBehindSlowRestart("15 seconds")

@@ -4,7 +4,9 @@
  * the events), escalation, intensity, `autoShutdown`, paths and stops.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
@@ -323,6 +325,7 @@ describe("groups", () => {
   it.effect("a group's effect outside a supervisor dies with a message", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(TaskSpec.group("g", []).effect)
-      assert.isTrue(exit._tag === "Failure")
+      assert.isTrue(Exit.isFailure(exit) && Cause.isDie(exit.cause))
+      assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "group 'g' runs only as a supervised task")
     }))
 })

@@ -109,6 +109,8 @@ describe("SupervisorHttp", () => {
       assert.deepStrictEqual(poller.lastAttempt, { result: "failed", reason: "first run fails", at: 0 })
       assert.deepStrictEqual(poller.failures, [{ at: 0, attempt: 1, reason: "first run fails" }])
       assert.strictEqual(poller.uptimeMs, 0)
+      yield* advance("2 seconds")
+      assert.strictEqual((yield* request(`${base}/tasks/poller`)).body.uptimeMs, 2000)
       for (const path of ["g%2Fchild", "g/child"]) {
         const child = yield* request(`${base}/tasks/${path}`)
         assert.deepStrictEqual([child.status, child.body.name, child.body.group], [200, "g/child", "g"])
@@ -284,8 +286,13 @@ const sseClient = (port: number, reading: boolean) =>
             buffer += chunk
             let end = buffer.indexOf("\n\n")
             while (end >= 0) {
-              const data = /^data: (.*)$/m.exec(buffer.slice(0, end))
-              if (data !== null) received.push(JSON.parse(data[1]))
+              const event = buffer.slice(0, end)
+              const data = /^data: (.*)$/m.exec(event)
+              if (data !== null) {
+                // each event's id is its seq
+                const json = JSON.parse(data[1])
+                received.push({ ...json, id: Number(/^id: (.*)$/m.exec(event)?.[1]) })
+              }
               buffer = buffer.slice(end + 2)
               end = buffer.indexOf("\n\n")
             }
@@ -342,7 +349,6 @@ describe("SupervisorHttp events", () => {
         const stalled = yield* sseClient(port, false)
         const dropsBefore = (yield* Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")))
           .count
-        yield* until(() => true, "connected")
         yield* supervisor.add(TaskSpec.once("hello", Effect.void))
         yield* until(() => reader.received.some((e) => e.label === "task_removed"), "the reader got hello's events")
         assert.deepStrictEqual(reader.received.map((e) => e.label), [
@@ -356,6 +362,7 @@ describe("SupervisorHttp events", () => {
         const finished = reader.received.find((e) => e.label === "task_finished")
         assert.deepStrictEqual(finished.outcome, { _tag: "Completed" })
         assert.deepStrictEqual(reader.received.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
+        assert.deepStrictEqual(reader.received.map((e) => e.id), [1, 2, 3, 4, 5, 6])
 
         // bursts the reader keeps up with, until the one that stopped reading has filled the sockets' buffers (tens
         // of MB on loopback: long names make it quicker) and then its own, and is let go

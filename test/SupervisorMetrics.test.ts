@@ -145,6 +145,18 @@ describe("SupervisorMetrics", () => {
       assert.strictEqual((yield* gauge(SupervisorMetrics.registered)) - registeredBefore, 0)
     }))
 
+  it.scoped("a task name has no labelled metric until its first attempt ends", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.make("metrics-parked-name", neverEnding))
+      yield* settle
+      assert.deepStrictEqual(yield* gauges(), [1, 1, 0])
+      assert.isFalse(yield* seen({ task: "metrics-parked-name" }))
+      yield* supervisor.remove("metrics-parked-name")
+      yield* settle
+      assert.isTrue(yield* seen({ task: "metrics-parked-name" }))
+    }))
+
   it.scoped("metrics off: nothing is counted", () =>
     Effect.gen(function*() {
       const { supervisor } = yield* supervisorWith({ metrics: { enabled: false, taskLabel: false } })
