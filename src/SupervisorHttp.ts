@@ -163,8 +163,16 @@ class Endpoint {
   readonly started = new Set<string>()
   readonly streams = new Set<HttpServerRequest.HttpServerRequest>()
   private readonly watched = new WeakSet<object>()
+  private readonly names: ReadonlySet<string>
 
-  constructor(readonly ready: ReadonlyArray<string>) {}
+  constructor(readonly ready: ReadonlyArray<string>) {
+    this.names = new Set(ready)
+  }
+
+  /** Whether every `ready` task has been seen started: then nothing needs listing any more. */
+  get allStarted(): boolean {
+    return this.started.size === this.names.size
+  }
 
   /** Latch the `ready` tasks that finish from now on (once per supervisor); how to stop watching. */
   watch(supervisor: object): () => void {
@@ -173,7 +181,7 @@ class Endpoint {
     this.watched.add(registry)
     return registry.observe({
       onFinished: (task) => {
-        if (task.attempt > 0 && this.ready.includes(task.spec.name)) this.started.add(task.spec.name)
+        if (task.attempt > 0 && this.names.has(task.spec.name)) this.started.add(task.spec.name)
       },
       onShutdown: () => {}
     })
@@ -181,7 +189,7 @@ class Endpoint {
 
   /** The `ready` tasks that have not started an attempt yet, as far as `listed` and the latch say. */
   waiting(listed: ReadonlyArray<TaskInfo>): ReadonlyArray<string> {
-    for (const info of listed) if (info.attempt > 0 && this.ready.includes(info.name)) this.started.add(info.name)
+    for (const info of listed) if (info.attempt > 0 && this.names.has(info.name)) this.started.add(info.name)
     return this.ready.filter((name) => !this.started.has(name))
   }
 
@@ -271,7 +279,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
         if (!(yield* healthy)) return json({ ready: false, status: "shutting_down" }, 503)
         const supervisor = yield* TaskSupervisor
         endpoint.watch(supervisor)
-        const waiting = endpoint.waiting(yield* supervisor.list)
+        const waiting = endpoint.allStarted ? [] : endpoint.waiting(yield* supervisor.list)
         return json({ ready: waiting.length === 0, waiting }, waiting.length === 0 ? 200 : 503)
       })
     ],

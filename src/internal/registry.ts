@@ -141,14 +141,15 @@ export class Registry implements Host {
     return this.tasks.size
   }
 
-  resolve(spec: TaskSpec<unknown, unknown>): Resolved | ConfigError {
-    return resolve(spec, this.settings.defaults, this.settings.metrics)
+  /** `name`: the name it registers under, a group's child's path. */
+  resolve(spec: TaskSpec<unknown, unknown>, name: string = spec.name): Resolved | ConfigError {
+    return resolve(spec, this.settings.defaults, this.settings.metrics, name)
   }
 
   /** Validate a spec and issue its id; its attempts run with the caller's context and fiber refs. */
-  prepare(spec: TaskSpec<unknown, unknown>, caller: Caller): Submission | ShuttingDown | ConfigError {
+  prepare(spec: TaskSpec<unknown, unknown>, caller: Caller, name?: string): Submission | ShuttingDown | ConfigError {
     if (!this.open) return new ShuttingDown()
-    const resolved = this.resolve(spec)
+    const resolved = this.resolve(spec, name)
     return resolved instanceof ConfigError
       ? resolved
       : { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
@@ -191,10 +192,9 @@ export class Registry implements Host {
 
   /** A group's child: registered under its path, started once the group's attempt step is over. */
   admitChild(spec: TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | string {
-    if (!this.open) return "the supervisor is shutting down"
-    const resolved = resolve(spec, this.settings.defaults, this.settings.metrics, path)
-    if (resolved instanceof ConfigError) return resolved.message
-    const submission = { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
+    const submission = this.prepare(spec, caller, path)
+    if (submission instanceof ShuttingDown) return "the supervisor is shutting down"
+    if (submission instanceof ConfigError) return submission.message
     return this.admit(submission, "Later", member) ?? alreadyExistsReason
   }
 
