@@ -113,7 +113,7 @@ describe("a subscriber whose layer closed", () => {
       assert.deepStrictEqual(seen.filter((s) => s.endsWith("CLOSED")), [], "events delivered after its layer closed")
     }))
 
-  it.scoped("merged beside the supervisor (as the README allows), its requirements are open for the shutdown events", () =>
+  it.scoped("merged beside the supervisor (as the README allows), it never runs with its requirements released (it may miss the shutdown events)", () =>
     Effect.gen(function*() {
       const { seen, subscriber } = usingConnection()
       const scope = yield* Scope.make()
@@ -132,6 +132,8 @@ describe("a subscriber whose layer closed", () => {
         [],
         "shutdown events seen with released requirements"
       )
+      // as the README says, the layers close together: it stops before the shutdown's events reach it
+      assert.deepStrictEqual(seen, ["TaskAddRequested:open", "TaskAdded:open", "AttemptStarting:open"])
     }))
 })
 
