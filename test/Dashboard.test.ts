@@ -1,5 +1,5 @@
 /**
- * The dashboard in a real browser: Debian's Chromium, driven by
+ * The dashboard in a real browser: a headless Chromium (see `utils/browser.ts`), driven by
  * playwright-core, opens the page served by `SupervisorHttp.layer` and sees a
  * restart and an outcome appear in the table without a reload; then a fleet
  * of a thousand tasks, filtered. The supervisor runs on `TestClock`: the test
@@ -13,40 +13,16 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { chromium } from "playwright-core"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { browser } from "./utils/browser.js"
 import { advance, settle } from "./utils/fibers.js"
 import { neverEnding, perRun } from "./utils/tasks.js"
 
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium"
 const output = path.join(import.meta.dirname, "output")
-
-/** Chromium, headless, as root on a closed network (see `.ci/run`, which installs it). */
-const browser = Effect.acquireRelease(
-  Effect.promise(() => {
-    if (!fs.existsSync(executablePath)) {
-      throw new Error(`no Chromium at ${executablePath}: apt-get install chromium (or set CHROMIUM_PATH)`)
-    }
-    return chromium.launch({
-      executablePath,
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync"
-      ]
-    })
-  }),
-  (launched) => Effect.promise(() => launched.close())
-)
 
 /** A supervisor and its dashboard on a free loopback port. */
 const served = Effect.gen(function*() {
