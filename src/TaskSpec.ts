@@ -400,12 +400,14 @@ export const progress: Effect.Effect<void> = internal.progress
  * a child restarts, `strategy` says which others restart with it:
  * `oneForOne` none, `oneForAll` every other child, `restForOne` the children
  * started after it; they are stopped in reverse start order, then all start
- * again in start order (`GroupRestarting`). A child that gives up (`Failed`,
- * `Fatal`, force-aborted) ends the group's attempt with `GroupFailed` naming
- * it, as do more child restarts than the group's `intensity` allows; the
- * group's own restart policy decides what happens next. With `autoShutdown`,
- * the group's attempt succeeds once its significant children end by
- * themselves. Stopping a group stops its children first, in reverse order.
+ * again in start order (`GroupRestarting`). A permanent or transient child
+ * that gives up (`Failed`, `Fatal`, force-aborted) ends the group's attempt
+ * with `GroupFailed` naming it, as do more child restarts than the group's
+ * `intensity` allows; the group's own restart policy decides what happens
+ * next. A temporary child (restart `never`) is never restarted and its exit
+ * never escalates, as in OTP. With `autoShutdown`, the group's attempt
+ * succeeds once its significant children end by themselves, however they
+ * ended. Stopping a group stops its children first, in reverse order.
  * Children's names must be unique within the group (a `ConfigError` here if
  * not).
  *

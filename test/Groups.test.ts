@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
+import { TaskFatal } from "../src/TaskError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
@@ -20,6 +21,8 @@ import { supervisorWith } from "./utils/recorder.js"
 import { crashingChild, neverEnding } from "./utils/tasks.js"
 
 const child = crashingChild
+
+const fatal = (reason: string) => new TaskFatal({ reason })
 
 const three = (failing: string) =>
   Effect.all(["a", "b", "c"].map((name) => child(name, name === failing ? "5 seconds" : undefined)))
@@ -133,7 +136,8 @@ describe("groups", () => {
       const handle = yield* supervisor.add(
         TaskSpec.group("g", [
           TaskSpec.make("a", neverEnding),
-          TaskSpec.once("b", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("disk full"))),
+          // a transient child whose failure is fatal gives up (a temporary one would simply be gone)
+          TaskSpec.make("b", Effect.zipRight(Effect.sleep("1 second"), Effect.fail(fatal("disk full")))),
           TaskSpec.make("c", neverEnding)
         ]).pipe(TaskSpec.withRestart(RestartPolicy.never))
       )
@@ -151,8 +155,9 @@ describe("groups", () => {
   it.scoped("nested groups escalate two levels, each restarting by its own policy", () =>
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()
-      const leaf = TaskSpec.once("leaf", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom")))
-      const inner = TaskSpec.group("inner", [leaf]).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      const leaf = TaskSpec.make("leaf", Effect.zipRight(Effect.sleep("1 second"), Effect.fail(fatal("boom"))))
+      // transient with no retry: it gives up at once (a temporary inner group's exit would not escalate)
+      const inner = TaskSpec.group("inner", [leaf]).pipe(TaskSpec.withMaxRetries(0))
       const outer = TaskSpec.group("outer", [inner, TaskSpec.make("sibling", neverEnding)]).pipe(
         TaskSpec.withRestart(RestartPolicy.never)
       )
@@ -168,10 +173,10 @@ describe("groups", () => {
       const outcome = yield* outcomeNow(handle)
       assert.strictEqual(
         TaskOutcome.reason(outcome!),
-        "child 'outer/inner' gave up: child 'outer/inner/leaf' gave up: boom"
+        "child 'outer/inner' gave up: retry limit reached after 0 of 0 retries: child 'outer/inner/leaf' gave up: boom"
       )
       assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => [e.task, e.outcome._tag]), [
-        ["outer/inner/leaf", "Failed"],
+        ["outer/inner/leaf", "Fatal"],
         ["outer/inner", "Failed"],
         ["outer/sibling", "Canceled"],
         ["outer", "Failed"]
@@ -181,7 +186,7 @@ describe("groups", () => {
   it.scoped("a restarting group starts its children afresh", () =>
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()
-      const flaky = TaskSpec.once("flaky", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom")))
+      const flaky = TaskSpec.make("flaky", Effect.zipRight(Effect.sleep("1 second"), Effect.fail(fatal("boom"))))
       yield* supervisor.add(
         TaskSpec.group("g", [TaskSpec.make("steady", neverEnding), flaky]).pipe(
           TaskSpec.withBackoff(BackoffPolicy.constant("10 seconds"))
@@ -234,6 +239,49 @@ describe("groups", () => {
         ["pipeline/load", "Completed"],
         ["pipeline/tail", "Canceled"],
         ["pipeline", "Completed"]
+      ])
+    }))
+
+  it.scoped("a temporary child that fails is gone: its exit never escalates, its siblings keep running (OTP)", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("keeper", neverEnding).pipe(TaskSpec.withRestart(RestartPolicy.always())),
+          TaskSpec.make("temp", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("temp crashed"))).pipe(
+            TaskSpec.withRestart(RestartPolicy.never)
+          )
+        ], { strategy: "oneForOne" })
+      )
+      yield* advance("10 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => [e.task, e.outcome._tag]), [["g/temp", "Failed"]])
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting"), [])
+      assert.deepStrictEqual(moves(events, "g"), ["start keeper", "start temp", "stop temp"])
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.name, t.state, t.attempt]), [
+        ["g", "Running", 1],
+        ["g/keeper", "Running", 1]
+      ])
+    }))
+
+  it.scoped("a significant temporary child that crashes under anySignificant shuts the group down, not fails it", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("tail", neverEnding),
+          TaskSpec.make("job", Effect.zipRight(Effect.sleep("1 second"), Effect.fail("job crashed"))).pipe(
+            TaskSpec.withRestart(RestartPolicy.never),
+            TaskSpec.significant
+          )
+        ], { autoShutdown: "anySignificant" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("1 second")
+      assert.strictEqual((yield* outcomeNow(handle))?._tag, "Completed")
+      assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => [e.task, e.outcome._tag]), [
+        ["g/job", "Failed"],
+        ["g/tail", "Canceled"],
+        ["g", "Completed"]
       ])
     }))
 

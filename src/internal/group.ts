@@ -282,23 +282,22 @@ class GroupRun implements Member {
   }
 
   /**
-   * A child ended by itself: a child that gave up ends the attempt; a
-   * significant one may too. (A child a caller removed is simply gone.)
+   * A child ended by itself: a permanent or transient child that gave up
+   * ends the attempt (a temporary child's exit never escalates, as in OTP); a
+   * significant one, whatever its restart type and however it ended, may end
+   * it by `autoShutdown`. (A child a caller removed is simply gone.)
    */
   private ended(slot: Slot, outcome: TaskOutcome<unknown>): End | undefined {
-    switch (outcome._tag) {
-      case "Failed":
-      case "Fatal":
-      case "ForceAborted":
-        return {
-          _tag: "GaveUp",
-          error: new GroupFailed({
-            reason: `child '${slot.path}' gave up: ${
-              outcome._tag === "ForceAborted" ? "it did not stop within its grace" : outcome.reason
-            }`,
-            child: slot.path
-          })
-        }
+    if (!slot.temporary && (outcome._tag === "Failed" || outcome._tag === "Fatal" || outcome._tag === "ForceAborted")) {
+      return {
+        _tag: "GaveUp",
+        error: new GroupFailed({
+          reason: `child '${slot.path}' gave up: ${
+            outcome._tag === "ForceAborted" ? "it did not stop within its grace" : outcome.reason
+          }`,
+          child: slot.path
+        })
+      }
     }
     if (!slot.spec.significant) return undefined
     switch (this.definition.autoShutdown) {
