@@ -108,6 +108,48 @@ describe("restart", () => {
     }))
 })
 
+describe("controls while a failed attempt's finalizers run", () => {
+  /** A task that runs once: its first attempt fails at 1 s and releases its resource for 1 s; later ones run on. */
+  const failingSlowly = perRun((run) =>
+    run === 1
+      ? Effect.zipRight(
+        Effect.addFinalizer(() => Effect.sleep("1 second")),
+        Effect.zipRight(Effect.sleep("1 second"), Effect.fail("boom"))
+      )
+      : neverEnding
+  )
+
+  it.scoped("restart applies: the failure is reported, then the next attempt starts once the release is over", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const { task } = yield* failingSlowly
+      const handle = yield* supervisor.add(TaskSpec.once("job", task))
+      yield* advance("1500 millis")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["job:Running"])
+      assert.isTrue(yield* supervisor.restart("job"))
+      yield* advance("500 millis")
+      assert.isUndefined(yield* outcomeNow(handle), "a restart that returned true took effect")
+      assert.deepStrictEqual(starts(events, "job"), ["1@0", "2@2000"])
+      assert.deepStrictEqual(ofTag(events, "AttemptFailed", "job").map((e) => [e.attempt, e.reason]), [[1, "boom"]])
+      assert.deepStrictEqual(states(yield* supervisor.list), ["job:Running"])
+    }))
+
+  it.scoped("pause applies: the task is paused once the release is over, and resumes with a new attempt", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const { task } = yield* failingSlowly
+      const handle = yield* supervisor.add(TaskSpec.once("job", task))
+      yield* advance("1500 millis")
+      assert.isTrue(yield* supervisor.pause("job"))
+      yield* advance("10 seconds")
+      assert.isUndefined(yield* outcomeNow(handle), "a pause that returned true took effect")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["job:Paused"])
+      assert.isTrue(yield* supervisor.resume("job"))
+      yield* settle
+      assert.deepStrictEqual(starts(events, "job"), ["1@0", "2@11500"])
+    }))
+})
+
 describe("pause and resume", () => {
   it.scoped("a paused task runs nothing and uses no budget until resumed; then it starts at once", () =>
     Effect.gen(function*() {

@@ -241,17 +241,24 @@ describe("controls and permits", () => {
       assert.deepStrictEqual(yield* gauges(), [0, 0, 0])
     }))
 
-  it.scoped("a once task that pauses itself and then completes: Completed, gauges back to 0", () =>
+  it.scoped("a once task that pauses itself and then completes: the pause applies after its success is reported", () =>
     Effect.gen(function*() {
       const { events, live, supervisor } = yield* trackedSupervisor({ grace: "5 seconds" })
       const handle = yield* supervisor.add(TaskSpec.once("pause-then-done", TaskSupervisor.pause("pause-then-done")))
         .pipe(Effect.provideService(TaskSupervisor.TaskSupervisor, supervisor))
       yield* settle
-      const outcome = yield* outcomeNow(handle)
-      assert.strictEqual(outcome?._tag, "Completed")
+      // the pause returned true, so it takes effect: the attempt's success is reported, then the task waits paused
+      assert.isUndefined(yield* outcomeNow(handle))
+      assert.deepStrictEqual(states(yield* supervisor.list), ["pause-then-done:Paused"])
+      assert.deepStrictEqual(yield* gauges(), [1, 0, 0])
+      assert.deepStrictEqual(
+        events.filter((e) => "task" in e && e.task === "pause-then-done").map((e) => e._tag).slice(2),
+        ["AttemptStarting", "TaskPaused", "AttemptSucceeded"]
+      )
+      yield* shutdownAdvancing(supervisor)
+      assert.strictEqual((yield* handle.await)._tag, "Canceled")
       assertTaskOrder(events, "pause-then-done")
       assert.deepStrictEqual(yield* gauges(), [0, 0, 0])
-      yield* shutdownAdvancing(supervisor)
       assert.strictEqual(yield* live, 0)
     }))
 

@@ -385,10 +385,9 @@ class Actor {
     const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
 
     // ended for an operator's control: not a failure, nothing counted against the budget
-    if (interrupted && this.requested !== undefined && !task.stopped) {
+    if (interrupted && this.controlled) {
       this.canceled(endedAt, duration, undefined)
-      task.member?.recycled(task)
-      return this.respawn()
+      return this.obey()
     }
 
     // interrupted by itself, or stopped: once a stop is claimed it decides the outcome, and a failure while
@@ -404,13 +403,14 @@ class Actor {
       this.canceled(endedAt, duration, cause)
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       task.member!.recycled(task)
-      return this.wait("Delay", this.between(Effect.void))
+      return this.controlled ? this.respawn() : this.wait("Delay", this.between(Effect.void))
     }
 
     if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
       this.attemptEnded("succeeded", endedAt, undefined, undefined)
       this.recovered()
+      if (this.controlled) return this.obey()
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
       const gaveUp = this.restarting("restarted after a success", undefined, undefined)
@@ -455,6 +455,7 @@ class Actor {
         })
         this.attemptEnded("stalled", endedAt, reason, undefined)
       }
+      if (this.controlled) return this.obey()
     } else {
       // not interrupted only: a typed failure, else a defect
       const typed = Cause.failureOption(cause)
@@ -466,6 +467,7 @@ class Actor {
       exitCode = code instanceof Broken ? undefined : code
       this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
       this.attemptEnded("failed", endedAt, reason, exitCode)
+      if (this.controlled) return this.obey()
       if (code instanceof Broken) return this.commit(brokenOutcome(code, reason, exitCode, cause))
       if (Option.isSome(typed)) {
         const fatal = classify(spec, failure)
@@ -502,6 +504,21 @@ class Actor {
         >
       )))
     )
+  }
+
+  /**
+   * An operator's control came while the attempt ran or released its scope
+   * (the task is not stopping): it wins over whatever the attempt's end would
+   * have decided, once that end is reported.
+   */
+  private get controlled(): boolean {
+    return this.requested !== undefined && !this.task.stopped
+  }
+
+  /** The attempt is over and a control decides what comes next: nothing is counted, the group restarts nothing. */
+  private obey(): Effect.Effect<void> {
+    this.task.member?.recycled(this.task)
+    return this.respawn()
   }
 
   /** The retry schedule answered (`failed`: it failed, or was interrupted). */
