@@ -21,7 +21,7 @@ import type * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { assertIdOrder, assertSeq, assertTaskOrder, ms, ofTag, ofTask } from "./utils/events.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
-import { counting, cycling, failNTimes, gauge, logged, neverEnding, perRun } from "./utils/tasks.js"
+import { counting, cycling, failNTimes, gauge, logged, neverEnding, perRun, stubborn } from "./utils/tasks.js"
 
 class Boom extends Data.TaggedError("Boom")<{ readonly message: string }> {}
 class Silent extends Data.TaggedError("Silent")<{}> {}
@@ -59,6 +59,20 @@ const failureOf = <E>(cause: Cause.Cause<E>): E | undefined =>
 
 const attemptsOf = (events: ReadonlyArray<SupervisorEvent>, task: string) =>
   ofTag(events, "AttemptStarting", task).map((e) => [e.attempt, e.at])
+
+/** A tracer that records every span it makes, over the current one. */
+const recordingTracer = Effect.map(Effect.tracer, (native) => {
+  const spans: Array<Tracer.Span> = []
+  const recording = Tracer.make({
+    span: (...args) => {
+      const span = native.span(...args)
+      spans.push(span)
+      return span
+    },
+    context: native.context
+  })
+  return { recording, spans }
+})
 
 describe("TaskSupervisor lifecycle", () => {
   describe("single attempt", () => {
@@ -973,16 +987,7 @@ describe("TaskSupervisor lifecycle", () => {
 
     it.scoped("with a tracer installed, each attempt runs in a taskvisor.attempt span under the caller's span, with its id, result and reason, linked to the previous one", () =>
       Effect.gen(function*() {
-        const spans: Array<Tracer.Span> = []
-        const native = yield* Effect.tracer
-        const recording = Tracer.make({
-          span: (...args) => {
-            const span = native.span(...args)
-            spans.push(span)
-            return span
-          },
-          context: native.context
-        })
+        const { recording, spans } = yield* recordingTracer
         const { events, supervisor } = yield* supervisorWith()
         const seen = yield* Ref.make<ReadonlyArray<string>>([])
         const { task } = yield* failNTimes(1, boom)
@@ -1018,6 +1023,22 @@ describe("TaskSupervisor lifecycle", () => {
           attempts.map((span) => Option.map(span.parent, (parent) => (parent as Tracer.Span).name)),
           [Option.some("caller"), Option.some("caller")]
         )
+      }))
+
+    it.scoped("a force-aborted attempt's span is ended, as force_aborted and as an error", () =>
+      Effect.gen(function*() {
+        const { recording, spans } = yield* recordingTracer
+        const { supervisor } = yield* supervisorWith({ grace: "1 second" })
+        const handle = yield* supervisor.add(TaskSpec.make("stuck", stubborn)).pipe(Effect.withTracer(recording))
+        yield* settle
+        const canceled = yield* Effect.fork(supervisor.cancel(handle.id))
+        yield* TestClock.adjust("1 second")
+        assert.isTrue(yield* Fiber.join(canceled))
+        assert.strictEqual((yield* handle.await)._tag, "ForceAborted")
+        const [span] = spans.filter((span) => span.name === "taskvisor.attempt")
+        assert.strictEqual(span.status._tag, "Ended")
+        assert.strictEqual(span.attributes.get("result"), "force_aborted")
+        assert.isTrue(span.status._tag === "Ended" && Exit.isFailure(span.status.exit))
       }))
 
     it.scoped("with only Effect's built-in tracer, an attempt runs in its caller's span and adds none", () =>

@@ -638,14 +638,7 @@ class Actor {
   ): void {
     const { task } = this
     task.spec.metrics?.ended(task.spec.name, result, at - this.started)
-    const span = this.spans?.current
-    if (span !== undefined) {
-      span.attribute("result", result)
-      if (reason !== undefined) span.attribute("reason", reason)
-      span.end(this.clock.unsafeCurrentTimeNanos(), reason === undefined ? Exit.void : Exit.fail(reason))
-      this.spans!.previous = span
-      this.spans!.current = undefined
-    }
+    this.endSpan(result, reason)
     const last: LastAttempt = { result, reason, at }
     const history = this.history ??= { last, failures: undefined }
     history.last = last
@@ -653,6 +646,22 @@ class Actor {
     const failures = history.failures ??= []
     if (failures.length === historySize) failures.shift()
     failures.push({ at, attempt: task.attempt, reason, exitCode })
+  }
+
+  /** The running attempt's span ends with `result` (and `reason`, ending it as an error), if it has one. */
+  private endSpan(result: AttemptResult | "force_aborted", reason: string | undefined): void {
+    const span = this.spans?.current
+    if (span === undefined) return
+    span.attribute("result", result)
+    if (reason !== undefined) span.attribute("reason", reason)
+    span.end(this.clock.unsafeCurrentTimeNanos(), reason === undefined ? Exit.void : Exit.fail(reason))
+    this.spans!.previous = span
+    this.spans!.current = undefined
+  }
+
+  /** The task was force-aborted (see `Task.Actor`). */
+  abandoned(): void {
+    this.endSpan("force_aborted", "it did not stop within its grace")
   }
 
   /** An operator's control (see `Task.Actor`). */

@@ -283,6 +283,7 @@ export class Registry implements Host {
     const claimed = state._tag === "Stopping"
     const outcome = claimed ? stopped(decided) : decided
     if (!task.finish()) return
+    if (outcome._tag === "ForceAborted") task.actor?.abandoned()
     task.spec.metrics?.finished(task.spec.name, outcome, countedOf(state))
     const { id, spec: { name } } = task
     this.tasks.delete(id)

@@ -15,6 +15,8 @@ export interface Actor {
   control(kind: Control): boolean
   /** What `inspect` reports beyond the task's row. */
   details(): ActorDetails
+  /** The task was force-aborted: its attempt, which never returned, is over for the supervisor (its span ends). */
+  abandoned(): void
 }
 
 /** The runtime controls an operator has over a task. */
