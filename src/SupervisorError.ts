@@ -64,7 +64,9 @@ export {
    */
   ShuttingDown,
   /**
-   * A task with this name is registered, or still stopping, in the supervisor.
+   * A task with this name is registered, or still stopping, in the
+   * supervisor; or, as its `reason` says, the name is a path a registered
+   * group keeps for one of its children, or a group's child's path is taken.
    *
    * @since 0.1.0
    * @category Errors

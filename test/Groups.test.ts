@@ -18,7 +18,7 @@ import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
 import { assertSeq, assertTaskOrder, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { crashingChild, neverEnding } from "./utils/tasks.js"
+import { crashingChild, neverEnding, perRun } from "./utils/tasks.js"
 
 const child = crashingChild
 
@@ -335,12 +335,95 @@ describe("groups", () => {
       assert.deepStrictEqual(ofTag(events, "GroupRestarting"), [])
     }))
 
+  it.scoped("a group reserves its children's paths: a task named like one is refused, even between attempts", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      const { task } = yield* perRun((run) => run === 1 ? Effect.fail(fatal("boom")) : neverEnding)
+      // the group's first attempt gives up at once (its child fails fatally); it tries again after 10 s
+      const group = yield* supervisor.add(
+        TaskSpec.group("g", [
+          TaskSpec.make("a", task),
+          TaskSpec.group("inner", [TaskSpec.make("x", neverEnding)])
+        ]).pipe(TaskSpec.withBackoff(BackoffPolicy.constant("10 seconds")))
+      )
+      yield* settle
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.name, t.state]), [["g", "BackingOff"]])
+      for (const name of ["g/a", "g/inner", "g/inner/x"]) {
+        const refused = yield* Effect.flip(supervisor.add(TaskSpec.make(name, neverEnding)))
+        assert.strictEqual(refused._tag, "TaskAlreadyExists")
+        assert.strictEqual(
+          refused.message,
+          `task name '${name}' cannot be used: it is reserved for a child of group 'g'`
+        )
+      }
+      yield* settle
+      assert.deepStrictEqual(
+        ofTag(events, "TaskAddFailed").map((e) => [e.task, e.reason]),
+        ["g/a", "g/inner", "g/inner/x"].map((name) => [name, "it is reserved for a child of group 'g'"])
+      )
+      yield* advance("10 seconds")
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.name), ["g", "g/a", "g/inner", "g/inner/x"])
+      assert.isUndefined(yield* outcomeNow(group))
+      // once the group is gone, the paths are free again
+      yield* supervisor.cancel("g")
+      yield* supervisor.add(TaskSpec.make("g/a", neverEnding))
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => t.name), ["g/a"])
+    }))
+
+  it.scoped("a group whose child's path a registered task uses is refused at add; that task runs on undisturbed", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.make("g/b", neverEnding))
+      const group = TaskSpec.group("g", [TaskSpec.make("a", neverEnding), TaskSpec.make("b", neverEnding)])
+      const refused = yield* Effect.flip(supervisor.add(group))
+      assert.strictEqual(refused._tag, "TaskAlreadyExists")
+      assert.strictEqual(
+        refused.message,
+        "task name 'g' cannot be used: the path of its child 'g/b' is taken by a registered task"
+      )
+      const batch = yield* Effect.flip(supervisor.run([TaskSpec.make("other", neverEnding), group]))
+      assert.strictEqual(batch._tag, "TaskAlreadyExists")
+      yield* advance("1 minute")
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.name, t.state]), [["g/b", "Running"]])
+      assert.deepStrictEqual(ofTag(events, "GroupRestarting"), [])
+      assert.deepStrictEqual(ofTag(events, "TaskFinished"), [])
+    }))
+
+  it.scoped("one batch cannot hold a group and a task named like its child", () =>
+    Effect.gen(function*() {
+      const group = TaskSpec.group("g", [TaskSpec.make("a", neverEnding)])
+      for (const batch of [[group, TaskSpec.make("g/a", neverEnding)], [TaskSpec.make("g/a", neverEnding), group]]) {
+        // `run` is single-shot: a supervisor per batch
+        const { supervisor } = yield* supervisorWith()
+        const refused = yield* Effect.flip(supervisor.run(batch))
+        assert.strictEqual(refused._tag, "TaskAlreadyExists")
+        assert.deepStrictEqual(yield* supervisor.list, [])
+      }
+    }))
+
   it.effect("names of children are unique within their group: a ConfigError when the group is built", () =>
     Effect.sync(() => {
       assert.throws(
         () => TaskSpec.group("g", [TaskSpec.make("x", Effect.void), TaskSpec.make("x", Effect.void)]),
         /names must be unique within their group: 'x' is used twice/
       )
+    }))
+
+  it.scoped("a path used twice in a group's tree refuses the group at admission", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const error = yield* Effect.flip(
+        supervisor.add(TaskSpec.group("g", [
+          TaskSpec.make("a/b", neverEnding),
+          TaskSpec.group("a", [TaskSpec.make("b", neverEnding)])
+        ]))
+      )
+      assert.strictEqual(error._tag, "ConfigError")
+      assert.strictEqual(
+        error.message,
+        "invalid children of task 'g': the path 'g/a/b' is used twice in the group's tree"
+      )
+      assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 
   it.scoped("a child with an invalid setting refuses the group at admission, naming the child's path", () =>

@@ -10,7 +10,7 @@ import * as handle from "./handle.js"
 import { slotGauges } from "./metrics.js"
 import type { Registry, Submission } from "./registry.js"
 import { registryOf } from "./supervisor.js"
-import { ConfigError, ShuttingDown } from "./supervisorError.js"
+import { ConfigError, ShuttingDown, TaskAlreadyExists } from "./supervisorError.js"
 import type { Task } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
 
@@ -111,7 +111,7 @@ class Slots {
     // started later: a slot's owner must be recorded before it can finish, and an owner admitted from the
     // previous one's terminal commit must not run inside it
     const owner = this.registry.admit(queued.submission, "Later")
-    if (owner === undefined) return false
+    if (owner instanceof TaskAlreadyExists) return false
     const slot: Slot = { key, owner, status: "Running", since: this.bus.now(), queue }
     this.slots.set(key, slot)
     this.owners.set(owner.id, slot)

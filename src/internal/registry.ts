@@ -15,12 +15,19 @@ import type { Host } from "./group.js"
 import { Outcome } from "./handle.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
-import { AlreadyRunning, ConfigError, GraceExceeded, ShuttingDown, TaskNotFound } from "./supervisorError.js"
+import {
+  AlreadyRunning,
+  ConfigError,
+  GraceExceeded,
+  ShuttingDown,
+  TaskAlreadyExists,
+  TaskNotFound
+} from "./supervisorError.js"
 import { type Control, countedOf, type Member, Task, type TaskInfo } from "./task.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
-const alreadyExistsReason = "a registered task already uses this name"
+const alreadyExists = "a registered task already uses this name"
 
 /** The event each control publishes. */
 const controlEvents = {
@@ -82,6 +89,8 @@ export class Registry implements Host {
   private readonly result = Deferred.unsafeMake<void, GraceExceeded>(FiberId.none)
   private readonly tasks = new Map<number, Task>()
   private readonly names = new Map<string, number>()
+  /** The paths registered groups keep for their descendants, with the top-level group keeping each. */
+  private readonly kept = new Map<string, string>()
   /** Ids issued to work not registered yet (queued in a controller), with how to take it back. */
   private readonly pending = new Map<number, (reason: string | undefined) => void>()
   private readonly observers = new Set<Observer>()
@@ -159,22 +168,20 @@ export class Registry implements Host {
    * Register and start one task (a group's child with its `member`), or
    * reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken.
    */
-  admit(submission: Submission, when: actor.Start, member?: Member): Task | undefined {
-    const { id, spec: { name } } = submission
+  admit(submission: Submission, when: actor.Start, member?: Member): Task | TaskAlreadyExists {
+    const { id, spec } = submission
+    const { name } = spec
     const group = member?.group
     this.bus.emit("TaskAddRequested", { id, task: name, group })
-    if (this.names.has(name)) {
-      this.bus.emit("TaskAddFailed", {
-        id,
-        task: name,
-        group,
-        rejection: "AlreadyExists",
-        reason: alreadyExistsReason
-      })
-      submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", alreadyExistsReason))
-      return undefined
+    // a child's path is kept for it by its top-level group: only its name is checked
+    const conflict = member === undefined ? this.conflictOf(spec) : this.names.has(name) ? alreadyExists : undefined
+    if (conflict !== undefined) {
+      this.bus.emit("TaskAddFailed", { id, task: name, group, rejection: "AlreadyExists", reason: conflict })
+      submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", conflict))
+      return new TaskAlreadyExists({ taskName: name, reason: conflict === alreadyExists ? undefined : conflict })
     }
-    this.names.set(name, id)
+    if (member === undefined) this.take(id, spec)
+    else this.names.set(name, id)
     const task = this.register(id, submission.spec, submission.outcome)
     task.member = member
     this.bus.emit("TaskAdded", { id, task: name, group })
@@ -195,24 +202,53 @@ export class Registry implements Host {
     const submission = this.prepare(spec, caller, path)
     if (submission instanceof ShuttingDown) return "the supervisor is shutting down"
     if (submission instanceof ConfigError) return submission.message
-    return this.admit(submission, "Later", member) ?? alreadyExistsReason
+    const admitted = this.admit(submission, "Later", member)
+    return admitted instanceof TaskAlreadyExists ? admitted.reason ?? alreadyExists : admitted
+  }
+
+  /**
+   * Why a top-level task cannot take its name: it is registered, or kept by a
+   * group for its child; or, for a group, one of its descendants' paths is
+   * registered or kept. `undefined` when it can.
+   */
+  private conflictOf(spec: Resolved): string | undefined {
+    if (this.names.has(spec.name)) return alreadyExists
+    const keeper = this.kept.get(spec.name)
+    if (keeper !== undefined) return `it is reserved for a child of group '${keeper}'`
+    for (const path of spec.descendants) {
+      if (this.names.has(path) || this.kept.has(path)) {
+        return `the path of its child '${path}' is taken by a registered task`
+      }
+    }
+    return undefined
+  }
+
+  /** A top-level task takes its name, and a group keeps its descendants' paths, until its terminal commit. */
+  private take(id: number, spec: Resolved): void {
+    this.names.set(spec.name, id)
+    for (const path of spec.descendants) this.kept.set(path, spec.name)
+  }
+
+  /** What `take` took goes back. */
+  private giveBack(spec: Resolved): void {
+    this.names.delete(spec.name)
+    for (const path of spec.descendants) this.kept.delete(path)
   }
 
   /**
    * The static batch: all of it or none. Returns the tasks' outcome cells (the
    * tasks start only after every `TaskAdded`), or the name that rejected the batch.
    */
-  admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): ReadonlyArray<Outcome> | string {
+  admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): ReadonlyArray<Outcome> | TaskAlreadyExists {
     const firstId = this.nextId
     const count = specs.length
     this.nextId += count
     for (let i = 0; i < count; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i].name })
-    // the names are claimed as they are checked (a name used twice in the batch conflicts with itself), and given
+    // the names are taken as they are checked (a name used twice in the batch conflicts with itself), and given
     // back if one conflicts: the whole batch registers, or none of it
     for (let i = 0; i < count; i++) {
-      const { name } = specs[i]
-      if (this.names.has(name)) return this.rejectAll(specs, firstId, i)
-      this.names.set(name, firstId + i)
+      if (this.conflictOf(specs[i]) !== undefined) return this.rejectAll(specs, firstId, i)
+      this.take(firstId + i, specs[i])
     }
     const tasks = new Array<Task | undefined>(count)
     const outcomes = new Array<Outcome>(count)
@@ -225,21 +261,36 @@ export class Registry implements Host {
     return outcomes
   }
 
-  /** A batch whose item `conflict` uses a taken name: the names claimed before it go back, every item is refused. */
-  private rejectAll(specs: ReadonlyArray<Resolved>, firstId: number, conflict: number): string {
-    for (let i = 0; i < conflict; i++) this.names.delete(specs[i].name)
-    const seen = new Set<string>()
-    specs.forEach(({ name }, i) => {
-      const taken = this.names.has(name) || seen.has(name)
-      seen.add(name)
+  /**
+   * A batch whose item `index` cannot take its name: what the items before it
+   * took goes back, and every item is refused, as `AlreadyExists` if it could
+   * not take its name itself (with the items before it taken), else as
+   * `BatchRejected`; the error names the first.
+   */
+  private rejectAll(specs: ReadonlyArray<Resolved>, firstId: number, index: number): TaskAlreadyExists {
+    for (let i = 0; i < index; i++) this.giveBack(specs[i])
+    const taken: Array<Resolved> = []
+    let first: TaskAlreadyExists | undefined
+    specs.forEach((spec, i) => {
+      const conflict = this.conflictOf(spec)
+      if (conflict === undefined) {
+        this.take(firstId + i, spec)
+        taken.push(spec)
+      } else {
+        first ??= new TaskAlreadyExists({
+          taskName: spec.name,
+          reason: conflict === alreadyExists ? undefined : conflict
+        })
+      }
       this.bus.emit("TaskAddFailed", {
         id: firstId + i,
-        task: name,
-        rejection: taken ? "AlreadyExists" : "BatchRejected",
-        reason: taken ? alreadyExistsReason : "another item rejected the all-or-nothing batch"
+        task: spec.name,
+        rejection: conflict === undefined ? "BatchRejected" : "AlreadyExists",
+        reason: conflict ?? "another item rejected the all-or-nothing batch"
       })
     })
-    return specs[conflict].name
+    for (const spec of taken) this.giveBack(spec)
+    return first!
   }
 
   /**
@@ -285,10 +336,14 @@ export class Registry implements Host {
     if (!task.finish()) return
     if (outcome._tag === "ForceAborted") task.actor?.abandoned()
     task.spec.metrics?.finished(task.spec.name, outcome, countedOf(state))
-    const { id, spec: { name } } = task
+    const { id, spec } = task
+    const { name } = spec
     this.tasks.delete(id)
-    if (this.names.get(name) === id) this.names.delete(name)
     const { member } = task
+    if (this.names.get(name) === id) {
+      if (member === undefined) this.giveBack(spec)
+      else this.names.delete(name)
+    }
     this.bus.emit("TaskFinished", { id, task: name, group: member?.group, outcome })
     this.bus.emit("TaskRemoved", { id, task: name, group: member?.group })
     if (task.deadline !== undefined) this.deadlines.cancel(task.deadline)

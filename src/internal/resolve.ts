@@ -33,6 +33,8 @@ export interface Resolved {
   readonly hostsChildren: boolean
   /** For a group: the most restarts of its children within a window. */
   readonly groupIntensity: validate.Intensity | undefined
+  /** For a group: the paths of its children and of theirs, at every level (none for a plain task). */
+  readonly descendants: ReadonlyArray<string>
   /** Where its metrics go; `undefined`: the supervisor's metrics are off. */
   readonly metrics: Recorder | undefined
 }
@@ -140,8 +142,8 @@ export const resolve = (
     : validate.positiveDuration(fieldOf(spec, "watchdog"), spec.watchdog)
   if (watchdog instanceof ConfigError) return watchdog
   // a group's children are checked with it: a bad child refuses the group at admission
-  const groupIntensity = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
-  if (groupIntensity instanceof ConfigError) return groupIntensity
+  const group = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
+  if (group instanceof ConfigError) return group
   const effect = spec.effect as Effect.Effect<unknown, unknown>
   return {
     name,
@@ -159,8 +161,9 @@ export const resolve = (
     intensity,
     resetAfter: resetAfter === undefined ? undefined : Duration.toMillis(resetAfter),
     watchdog,
-    hostsChildren: spec.group !== undefined,
-    groupIntensity,
+    hostsChildren: group !== undefined,
+    groupIntensity: group?.intensity,
+    descendants: group?.descendants ?? [],
     metrics: metrics === undefined ? undefined : recorderOf(metrics)
   }
 }
@@ -168,12 +171,20 @@ export const resolve = (
 const strategies: ReadonlySet<unknown> = new Set(["oneForOne", "oneForAll", "restForOne"])
 const autoShutdowns: ReadonlySet<unknown> = new Set(["never", "anySignificant", "allSignificant"])
 
-/** A group's options and children, each child resolved under its path: the intensity of its children, checked. */
+/**
+ * A group's options and children, each child resolved under its path: the
+ * intensity of its children, checked, and the paths of its descendants (a
+ * path used twice in its tree, as a child named `a/b` beside a group `a` with
+ * a child `b` would make, is refused).
+ */
 const checkGroup = (
   spec: TaskSpec<unknown, unknown>,
   defaults: TaskDefaults,
   name: string
-): validate.Intensity | undefined | ConfigError => {
+):
+  | { readonly intensity: validate.Intensity | undefined; readonly descendants: ReadonlyArray<string> }
+  | ConfigError =>
+{
   const { children, options } = spec.group!
   if (options.strategy !== undefined && !strategies.has(options.strategy)) {
     return new ConfigError({ field: fieldOf(spec, "strategy"), reason: "must be oneForOne, oneForAll or restForOne" })
@@ -188,9 +199,19 @@ const checkGroup = (
     ? undefined
     : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)
   if (intensity instanceof ConfigError) return intensity
+  const descendants = new Set<string>()
   for (const child of children) {
     const resolved = resolve(child, defaults, undefined, `${name}/${child.name}`)
     if (resolved instanceof ConfigError) return resolved
+    for (const path of [resolved.name, ...resolved.descendants]) {
+      if (descendants.has(path)) {
+        return new ConfigError({
+          field: fieldOf(spec, "children"),
+          reason: `the path '${path}' is used twice in the group's tree`
+        })
+      }
+      descendants.add(path)
+    }
   }
-  return intensity
+  return { intensity, descendants: Array.from(descendants) }
 }

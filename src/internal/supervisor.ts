@@ -67,8 +67,9 @@ export const make = (settings: Settings) =>
       > => {
         const submission = registry.prepare(spec, callerOf(fiber))
         if (submission instanceof ShuttingDown || submission instanceof ConfigError) return Effect.fail(submission)
-        return registry.admit(submission, "Now") === undefined
-          ? Effect.fail(new TaskAlreadyExists({ taskName: submission.spec.name }))
+        const admitted = registry.admit(submission, "Now")
+        return admitted instanceof TaskAlreadyExists
+          ? Effect.fail(admitted)
           : Effect.succeed(handle.make<E>(submission.id, submission.spec.name, submission.outcome))
       })
 
@@ -88,7 +89,7 @@ export const make = (settings: Settings) =>
           resolved.push(r)
         }
         const cells = registry.admitAll(resolved, callerOf(fiber))
-        if (typeof cells === "string") return Effect.fail(new TaskAlreadyExists({ taskName: cells }))
+        if (cells instanceof TaskAlreadyExists) return Effect.fail(cells)
         const waitEmpty: Effect.Effect<void> = Effect.flatMap(
           registry.empty.await,
           () => registry.size === 0 ? Effect.void : waitEmpty

@@ -8,6 +8,8 @@ export type TypeId = typeof TypeId
 
 export class TaskAlreadyExists extends Data.TaggedError("TaskAlreadyExists")<{
   readonly taskName: string
+  /** Why the name cannot be used, when it is not simply registered already (a group's child's path). */
+  readonly reason?: string | undefined
 }> {
   /**
    * @since 0.1.0
@@ -17,7 +19,9 @@ export class TaskAlreadyExists extends Data.TaggedError("TaskAlreadyExists")<{
    * @since 0.1.0
    */
   override get message(): string {
-    return `task name '${this.taskName}' already exists`
+    return this.reason === undefined
+      ? `task name '${this.taskName}' already exists`
+      : `task name '${this.taskName}' cannot be used: ${this.reason}`
   }
 }
 
