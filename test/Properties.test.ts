@@ -1039,7 +1039,7 @@ const simulate = (config: TaskConfig, stop: number, grace: number): Prediction =
       failure = { reason: `timed out after ${Duration.format(Duration.millis(config.timeout!))}`, exitCode: undefined }
     } else if (step._tag === "Fail" || step._tag === "Die" || step._tag === "Fatal") {
       failure = step._tag === "Fail"
-        ? { reason: `flaky@${attempt}`, exitCode: step.exitCode }
+        ? { reason: `Flaky: flaky@${attempt}`, exitCode: step.exitCode }
         : step._tag === "Die"
         ? { reason: `task panicked: crash@${attempt}`, exitCode: undefined }
         : { reason: `fatal@${attempt}`, exitCode: step.exitCode }

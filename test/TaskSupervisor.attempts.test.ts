@@ -214,7 +214,7 @@ describe("attempt scopes", () => {
         Effect.acquireRelease(Effect.void, () => Effect.orDie(Effect.fail(new Refused({ message: "close refused" }))))
       )
       const outcome = narrow(yield* (yield* supervisor.add(TaskSpec.once("closing", task))).await, "Failed")
-      assert.strictEqual(outcome.reason, "task panicked: close refused")
+      assert.strictEqual(outcome.reason, "task panicked: Refused: close refused")
       assert.isTrue(Option.isSome(Cause.dieOption(outcome.cause)))
     }))
 
@@ -520,7 +520,10 @@ describe("user values are read under a guard", () => {
       })
       const { events, outcome, runs } = yield* brokenOutcome("step", refused, throwing)
       assert.strictEqual(runs, 1)
-      assert.strictEqual(outcome.reason, "retry schedule failed: step exploded (while handling: connection refused)")
+      assert.strictEqual(
+        outcome.reason,
+        "retry schedule failed: step exploded (while handling: Refused: connection refused)"
+      )
       assert.deepStrictEqual(failures(outcome.cause), [refused])
       assert.deepStrictEqual(defects(outcome.cause), ["step exploded"])
       assert.deepStrictEqual(ofTag(events, "AttemptFailed", "step").map((e) => e.attempt), [1])
@@ -537,7 +540,7 @@ describe("user values are read under a guard", () => {
           )
       )
       const { outcome } = yield* brokenOutcome("garbage", refused, garbage)
-      assert.match(outcome.reason, /^retry schedule failed: .* \(while handling: connection refused\)$/)
+      assert.match(outcome.reason, /^retry schedule failed: .* \(while handling: Refused: connection refused\)$/)
       assert.deepStrictEqual(failures(outcome.cause), [refused])
     }))
 
@@ -547,7 +550,7 @@ describe("user values are read under a guard", () => {
         Effect.succeed([0, 0, ScheduleDecision.continueWith({ startMillis: NaN, endMillis: NaN } as never)] as const))
       const { outcome, runs } = yield* brokenOutcome("nan", refused, endless)
       assert.strictEqual(runs, 1)
-      assert.match(outcome.reason, /^retry schedule failed: .*delay.* \(while handling: connection refused\)$/)
+      assert.match(outcome.reason, /^retry schedule failed: .*delay.* \(while handling: Refused: connection refused\)$/)
     }))
 
   it.scoped("a failure whose message getter throws is described as such and handled like any failure", () =>

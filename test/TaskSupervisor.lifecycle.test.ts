@@ -17,7 +17,7 @@ import * as RestartPolicy from "../src/RestartPolicy.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskError from "../src/TaskError.js"
 import type { TaskHandle } from "../src/TaskHandle.js"
-import type * as TaskOutcome from "../src/TaskOutcome.js"
+import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { assertIdOrder, assertSeq, assertTaskOrder, ms, ofTag, ofTask } from "./utils/events.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
@@ -108,7 +108,7 @@ describe("TaskSupervisor lifecycle", () => {
         assert.isTrue(events.every((e) => e.at === 0))
       }))
 
-    it.scoped("never: a typed failure ends the task Failed with its message as reason and its cause", () =>
+    it.scoped("never: a typed failure ends the task Failed with its tag and message as reason, and its cause", () =>
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith()
         const { runs, task } = yield* counting(Effect.fail(boom))
@@ -117,7 +117,7 @@ describe("TaskSupervisor lifecycle", () => {
         yield* supervisor.shutdown
 
         const failed = narrow(outcome, "Failed")
-        assert.strictEqual(failed.reason, "boom")
+        assert.strictEqual(failed.reason, "Boom: boom")
         assert.isUndefined(failed.exitCode)
         assert.strictEqual(failureOf(failed.cause), boom)
         assert.strictEqual(yield* Ref.get(runs), 1)
@@ -131,7 +131,7 @@ describe("TaskSupervisor lifecycle", () => {
         ])
         const attemptFailed = ofTag(events, "AttemptFailed", "failing")[0]
         assert.strictEqual(attemptFailed.attempt, 1)
-        assert.strictEqual(attemptFailed.reason, "boom")
+        assert.strictEqual(attemptFailed.reason, "Boom: boom")
         assert.isUndefined(attemptFailed.exitCode)
         const finished = finishedOf(events, "failing")
         assert.strictEqual(finished.outcome, outcome)
@@ -152,6 +152,25 @@ describe("TaskSupervisor lifecycle", () => {
         assert.strictEqual(ofTag(events, "AttemptFailed", "silent")[0].reason, "Silent")
       }))
 
+    it.scoped("a reason names a typed error by its _tag and message; the supervisor's own errors by their message", () =>
+      Effect.gen(function*() {
+        const { supervisor } = yield* supervisorWith()
+        class ParseError extends Data.TaggedError("ParseError")<{ readonly message: string }> {}
+        class Empty extends Data.TaggedError("Empty")<{}> {}
+        const reasons = [
+          [new ParseError({ message: "cannot decode BAD" }), "ParseError: cannot decode BAD"],
+          [new ParseError({ message: "ParseError: already prefixed" }), "ParseError: already prefixed"],
+          [new Empty(), "Empty"],
+          [new Error("plain"), "plain"],
+          ["a string", "a string"],
+          [new TaskError.TaskFatal({ reason: "disk full" }), "disk full"]
+        ] as const
+        for (const [error, reason] of reasons) {
+          const handle = yield* supervisor.add(TaskSpec.once(`fails-${reason}`, Effect.fail(error)))
+          assert.strictEqual(TaskOutcome.reason(yield* handle.await), reason)
+        }
+      }))
+
     it.scoped("a numeric exitCode on the error reaches AttemptFailed, TaskFinished and the outcome", () =>
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith()
@@ -169,9 +188,9 @@ describe("TaskSupervisor lifecycle", () => {
         yield* supervisor.shutdown
 
         assert.strictEqual(narrow(a, "Failed").exitCode, 42)
-        assert.strictEqual(narrow(a, "Failed").reason, "exited")
+        assert.strictEqual(narrow(a, "Failed").reason, "Exiting: exited")
         assert.strictEqual(narrow(b, "Failed").exitCode, 42)
-        assert.strictEqual(narrow(b, "Failed").reason, "retry limit reached after 1 of 1 retries: exited")
+        assert.strictEqual(narrow(b, "Failed").reason, "retry limit reached after 1 of 1 retries: Exiting: exited")
         assert.deepStrictEqual(ofTag(events, "AttemptFailed", "exit-once").map((e) => e.exitCode), [42])
         assert.deepStrictEqual(ofTag(events, "AttemptFailed", "exit-retried").map((e) => e.exitCode), [42, 42])
         assert.strictEqual(narrow(finishedOf(events, "exit-once").outcome, "Failed").exitCode, 42)
@@ -217,11 +236,11 @@ describe("TaskSupervisor lifecycle", () => {
         assert.deepStrictEqual(attemptsOf(events, "flaky"), [[1, 0], [2, 100], [3, 300]])
         assert.deepStrictEqual(
           ofTag(events, "BackoffScheduled", "flaky").map((e) => [e.attempt, ms(e.delay), e.source, e.reason, e.at]),
-          [[1, 100, "Failure", "boom", 0], [2, 200, "Failure", "boom", 100]]
+          [[1, 100, "Failure", "Boom: boom", 0], [2, 200, "Failure", "Boom: boom", 100]]
         )
         assert.deepStrictEqual(
           ofTag(events, "AttemptFailed", "flaky").map((e) => [e.attempt, e.reason, e.at]),
-          [[1, "boom", 0], [2, "boom", 100]]
+          [[1, "Boom: boom", 0], [2, "Boom: boom", 100]]
         )
         assert.strictEqual(finishedOf(events, "flaky").at, 300)
         assertSeq(events)
@@ -243,7 +262,7 @@ describe("TaskSupervisor lifecycle", () => {
 
           assert.strictEqual(yield* Ref.get(runs), k + 1)
           const failed = narrow(outcome, "Failed")
-          assert.strictEqual(failed.reason, `retry limit reached after ${k} of ${k} retries: boom`)
+          assert.strictEqual(failed.reason, `retry limit reached after ${k} of ${k} retries: Boom: boom`)
           assert.strictEqual(failureOf(failed.cause), boom)
           assert.deepStrictEqual(
             attemptsOf(events, "doomed"),
@@ -334,7 +353,7 @@ describe("TaskSupervisor lifecycle", () => {
         yield* supervisor.shutdown
 
         assert.strictEqual(yield* Ref.get(runs), 5)
-        assert.strictEqual(narrow(outcome, "Failed").reason, "retry limit reached after 1 of 1 retries: boom")
+        assert.strictEqual(narrow(outcome, "Failed").reason, "retry limit reached after 1 of 1 retries: Boom: boom")
         assert.deepStrictEqual(attemptsOf(events, "ticker"), [[1, 0], [2, 1000], [3, 2000], [4, 3000], [5, 3010]])
         assert.deepStrictEqual(
           ofTag(events, "BackoffScheduled", "ticker").map((e) => [e.attempt, ms(e.delay), e.source, e.reason, e.at]),
@@ -342,7 +361,7 @@ describe("TaskSupervisor lifecycle", () => {
             [1, 1000, "Success", undefined, 0],
             [2, 1000, "Success", undefined, 1000],
             [3, 1000, "Success", undefined, 2000],
-            [4, 10, "Failure", "boom", 3000]
+            [4, 10, "Failure", "Boom: boom", 3000]
           ]
         )
         assertTaskOrder(events, "ticker")
@@ -583,9 +602,9 @@ describe("TaskSupervisor lifecycle", () => {
         const [a, b, c] = yield* Fiber.join(waiter)
         yield* supervisor.shutdown
 
-        assert.strictEqual(narrow(a, "Failed").reason, "retry limit reached after 0 of 0 retries: boom")
+        assert.strictEqual(narrow(a, "Failed").reason, "retry limit reached after 0 of 0 retries: Boom: boom")
         assert.strictEqual(b._tag, "Completed")
-        assert.strictEqual(narrow(c, "Failed").reason, "retry limit reached after 2 of 2 retries: boom")
+        assert.strictEqual(narrow(c, "Failed").reason, "retry limit reached after 2 of 2 retries: Boom: boom")
         assert.deepStrictEqual(
           [yield* Ref.get(inherits.runs), yield* Ref.get(unlimited.runs), yield* Ref.get(two.runs)],
           [1, 4, 3]
@@ -608,7 +627,7 @@ describe("TaskSupervisor lifecycle", () => {
         const [pa, pb] = yield* Fiber.join(waiter)
         yield* supervisor.shutdown
 
-        assert.strictEqual(narrow(pa, "Failed").reason, "boom")
+        assert.strictEqual(narrow(pa, "Failed").reason, "Boom: boom")
         assert.strictEqual(yield* Ref.get(plain.runs), 1)
         assert.strictEqual(ofTag(events, "BackoffScheduled", "plain").length, 0)
         assert.strictEqual(pb._tag, "Completed")
@@ -842,7 +861,7 @@ describe("TaskSupervisor lifecycle", () => {
         yield* supervisor.shutdown
 
         assert.strictEqual(yield* Ref.get(runs), 3)
-        assert.strictEqual(outcome.reason, "retry schedule ended after 2 retries: boom")
+        assert.strictEqual(outcome.reason, "retry schedule ended after 2 retries: Boom: boom")
         assert.deepStrictEqual(ofTag(events, "BackoffScheduled", "scheduled").map((e) => ms(e.delay)), [10, 10])
         assert.deepStrictEqual(attemptsOf(events, "scheduled"), [[1, 0], [2, 10], [3, 20]])
         assertTaskOrder(events, "scheduled")
@@ -863,7 +882,7 @@ describe("TaskSupervisor lifecycle", () => {
         yield* supervisor.shutdown
 
         assert.strictEqual(yield* Ref.get(runs), 4)
-        assert.strictEqual(outcome.reason, "retry schedule ended after 3 retries: boom")
+        assert.strictEqual(outcome.reason, "retry schedule ended after 3 retries: Boom: boom")
         assert.deepStrictEqual(ofTag(events, "BackoffScheduled", "intersected").map((e) => ms(e.delay)), [10, 20, 40])
         assert.deepStrictEqual(attemptsOf(events, "intersected"), [[1, 0], [2, 10], [3, 30], [4, 70]])
       }))

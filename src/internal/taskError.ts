@@ -74,12 +74,35 @@ export const describe = (error: unknown): string => {
   }
 }
 
-const describeUnsafe = (error: unknown): string => {
-  if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== "") {
-    return error.message
+/** A failure's `_tag`, if it has a readable one (a getter that throws is read as none: it is reported elsewhere). */
+const tagOf = (error: unknown): string | undefined => {
+  try {
+    return Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && error._tag !== ""
+      ? error._tag
+      : undefined
+  } catch {
+    return undefined
   }
-  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
-    return error._tag
+}
+
+/** The supervisor's own errors, whose message says what they are (`timed out after 5s`). */
+const own: ReadonlySet<unknown> = new Set(["TaskFatal", "TaskTimeout", "TaskStalled", "TaskPanicked", "GroupFailed"])
+
+/**
+ * A failure as a reason: a tagged error by its tag and its message
+ * (`ParseError: cannot decode BAD`), the supervisor's own errors by their
+ * message, anything else by its message or its text.
+ */
+const describeUnsafe = (error: unknown): string => {
+  const tag = tagOf(error)
+  if (Predicate.hasProperty(error, "message") && typeof error.message === "string" && error.message !== "") {
+    const message = error.message
+    return tag === undefined || own.has(tag) || message === tag || message.startsWith(`${tag}:`)
+      ? message
+      : `${tag}: ${message}`
+  }
+  if (tag !== undefined) {
+    return tag
   }
   if (typeof error === "string") {
     return error
