@@ -431,5 +431,18 @@ describe("Subscriber", () => {
         const late = yield* Stream.runCollect(supervisor.events)
         assert.strictEqual(late.length, 0, "a stream started after shutdown ends at once")
       }))
+
+    it.scoped("every event takes a seq, listened to or not: a consumer that comes late sees how many came before", () =>
+      Effect.gen(function*() {
+        const supervisor = yield* supervisorFrom(Layer.empty)
+        // nobody listens: TaskAddRequested, TaskAdded, AttemptStarting, AttemptSucceeded, TaskFinished, TaskRemoved
+        yield* supervisor.add(TaskSpec.once("unheard", Effect.void))
+        const consumer = yield* Effect.fork(Stream.runCollect(Stream.take(supervisor.events, 2)))
+        yield* Effect.yieldNow()
+        yield* Effect.yieldNow()
+        yield* supervisor.add(TaskSpec.make("heard", neverEnding))
+        const heard = Array.from(yield* Fiber.join(consumer))
+        assert.deepStrictEqual(heard.map((e) => [e._tag, e.seq]), [["TaskAddRequested", 7], ["TaskAdded", 8]])
+      }))
   })
 })

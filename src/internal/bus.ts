@@ -83,13 +83,15 @@ export class Bus {
 
   /**
    * Publish an event of kind `tag`, stamped with the next `seq` and the
-   * clock's time, to everybody listening; with nobody listening nothing is
-   * built and no `seq` is used. `fields` is a fresh object of the caller's.
+   * clock's time, to everybody listening. Every event takes a `seq`, listened
+   * to or not (so a late listener sees how many came before); with nobody
+   * listening nothing else is done. `fields` is a fresh object of the caller's.
    */
   emit<K extends SupervisorEvent.Kind>(tag: K, fields: Fields<K>): void {
+    const seq = ++this.seq
     if (this.sinks.length === 0) return
     const stamped = fields as Fields<K> & { seq: number; at: number }
-    stamped.seq = ++this.seq
+    stamped.seq = seq
     stamped.at = this.clock.unsafeCurrentTimeMillis()
     this.publish(constructors[tag](stamped))
   }
