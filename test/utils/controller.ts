@@ -28,7 +28,7 @@ export const recordingSupervisor = (config: TestConfig) => Effect.tap(supervisor
 
 /**
  * A supervisor in the current scope with exactly the given subscribers (none:
- * nobody listens, so nothing is published at all).
+ * nobody listens, so no event is built).
  */
 export const supervisorWithSubscribers = (config: TestConfig, subscribers: ReadonlyArray<Subscriber.Subscriber>) =>
   Effect.map(controllerWithSubscribers(config, subscribers), ({ supervisor }) => supervisor)

@@ -32,7 +32,7 @@ export interface TestConfig extends SupervisorConfig.Input {
 /**
  * A supervisor and a controller over it (`Controller.layer` provided the
  * supervisor) with exactly the given subscribers: none means nobody listens,
- * so nothing is published at all.
+ * so no event is built (each still takes its seq).
  */
 export const buildSupervisor = (
   { controller, ...config }: TestConfig,
