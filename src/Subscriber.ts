@@ -172,6 +172,7 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
   const head = `[${String(event.seq).padStart(3, "0")}] ${SupervisorEvent.label(event)}`
   switch (event._tag) {
     case "ShutdownRequested":
+      return event.reason === undefined ? head : `${head} reason=${JSON.stringify(event.reason)}`
     case "AllStoppedWithinGrace":
       return head
     case "GraceExceeded":

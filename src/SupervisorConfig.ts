@@ -15,7 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
 import { Subscribers } from "./internal/subscriber.js"
-import type { Intensity, Retry } from "./internal/taskSpec.js"
+import type { AutoShutdown, Intensity, Retry } from "./internal/taskSpec.js"
 import * as validate from "./internal/validate.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./SupervisorError.js"
@@ -66,6 +66,12 @@ export interface Settings {
   readonly defaults: TaskDefaults
   /** The supervisor's Effect `Metric`s (see `SupervisorMetrics`). */
   readonly metrics: MetricsSettings
+  /**
+   * When significant tasks added to the supervisor (`TaskSpec.significant`)
+   * shut it down by ending by themselves, as OTP's `auto_shutdown`: `never`,
+   * `anySignificant` or `allSignificant`.
+   */
+  readonly autoShutdown: AutoShutdown
   /**
    * The subscribers `Subscriber.layer` adds, with their requirements provided;
    * each `make` (and each build of a config layer) has a set of its own.
@@ -118,7 +124,8 @@ export const defaults: Omit<Settings, "subscribers"> = {
   maxConcurrent: undefined,
   busCapacity: 1024,
   defaults: taskDefaults,
-  metrics: { enabled: true, taskLabel: true }
+  metrics: { enabled: true, taskLabel: true },
+  autoShutdown: "never"
 }
 
 /**
@@ -132,6 +139,8 @@ export interface Input {
   readonly subscriberShutdownTimeout?: Duration.DurationInput | undefined
   readonly maxConcurrent?: number | null | undefined
   readonly busCapacity?: number | undefined
+  /** Whether significant tasks shut the supervisor down when they end by themselves (default `never`). */
+  readonly autoShutdown?: AutoShutdown | undefined
   /** Metrics on (the default) or off, with the `task` label (the default) or without. */
   readonly metrics?: {
     readonly enabled?: boolean | undefined
@@ -168,6 +177,11 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         (v) => v === null ? undefined : validate.integer("maxConcurrent", v, 1)
       ),
       busCapacity: optional(input.busCapacity, defaults.busCapacity, (v) => validate.integer("busCapacity", v, 1)),
+      autoShutdown: optional(
+        input.autoShutdown,
+        defaults.autoShutdown,
+        (v) => validate.autoShutdown("autoShutdown", v)
+      ),
       metricsEnabled: optional(
         input.metrics?.enabled,
         defaults.metrics.enabled,
@@ -204,6 +218,7 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
       maxConcurrent: valid.maxConcurrent,
       busCapacity: valid.busCapacity,
       metrics: { enabled: valid.metricsEnabled, taskLabel: valid.metricsTaskLabel },
+      autoShutdown: valid.autoShutdown,
       defaults: {
         restart: d.restart ?? taskDefaults.restart,
         retry: d.retry ?? taskDefaults.retry,
@@ -245,7 +260,9 @@ export const layerDefaults: Layer.Layer<SupervisorConfig> = Layer.sync(
  * `<PREFIX>_SUBSCRIBER_SHUTDOWN_TIMEOUT`, `<PREFIX>_TIMEOUT` (durations:
  * Effect duration text such as `"5 seconds"`, or milliseconds),
  * `<PREFIX>_MAX_CONCURRENT`, `<PREFIX>_BUS_CAPACITY` and `<PREFIX>_MAX_RETRIES`
- * (whole numbers). Read it under a prefix with `Config.nested`.
+ * (whole numbers), `<PREFIX>_METRICS`, `<PREFIX>_METRICS_TASK_LABEL` (`true`
+ * or `false`) and `<PREFIX>_AUTO_SHUTDOWN` (`never`, `anySignificant` or
+ * `allSignificant`). Read it under a prefix with `Config.nested`.
  *
  * @since 0.1.0
  * @category Constructors
@@ -257,6 +274,12 @@ export const config: Config.Config<Input> = Config.all({
   ),
   maxConcurrent: Config.option(validate.integerConfig("MAX_CONCURRENT", 1, "the most attempts running at once")),
   busCapacity: Config.option(validate.integerConfig("BUS_CAPACITY", 1, "the buffer of each events stream")),
+  autoShutdown: Config.option(
+    Config.withDescription(
+      Config.literal("never", "anySignificant", "allSignificant")("AUTO_SHUTDOWN"),
+      "whether significant tasks that end shut the supervisor down"
+    )
+  ),
   metricsEnabled: Config.option(Config.withDescription(Config.boolean("METRICS"), "whether metrics are updated")),
   metricsTaskLabel: Config.option(
     Config.withDescription(Config.boolean("METRICS_TASK_LABEL"), "whether metrics carry the task label")
@@ -268,6 +291,7 @@ export const config: Config.Config<Input> = Config.all({
   subscriberShutdownTimeout: Option.getOrUndefined(raw.subscriberShutdownTimeout),
   maxConcurrent: Option.getOrUndefined(raw.maxConcurrent),
   busCapacity: Option.getOrUndefined(raw.busCapacity),
+  autoShutdown: Option.getOrUndefined(raw.autoShutdown),
   metrics: {
     enabled: Option.getOrUndefined(raw.metricsEnabled),
     taskLabel: Option.getOrUndefined(raw.metricsTaskLabel)
@@ -281,6 +305,7 @@ const fields: Readonly<Record<string, string>> = {
   SUBSCRIBER_SHUTDOWN_TIMEOUT: "subscriberShutdownTimeout",
   MAX_CONCURRENT: "maxConcurrent",
   BUS_CAPACITY: "busCapacity",
+  AUTO_SHUTDOWN: "autoShutdown",
   METRICS: "metrics.enabled",
   METRICS_TASK_LABEL: "metrics.taskLabel",
   TIMEOUT: "defaults.timeout",

@@ -64,6 +64,16 @@ export {
    */
   ShuttingDown,
   /**
+   * A significant task added to a supervisor with `autoShutdown` ended
+   * `Failed` or `Fatal` by itself, and the supervisor shut down for it:
+   * `TaskSupervisor.join` fails with it, so a program whose main effect joins
+   * the supervisor ends with an error (`NodeRuntime.runMain` exits non-zero).
+   *
+   * @since 0.1.0
+   * @category Errors
+   */
+  SignificantTaskFailed,
+  /**
    * A task with this name is registered, or still stopping, in the
    * supervisor; or, as its `reason` says, the name is a path a registered
    * group keeps for one of its children, or a group's child's path is taken.
@@ -102,5 +112,6 @@ export type SupervisorError =
   | internal.GraceExceeded
   | internal.TaskTerminationTimeout
   | internal.AlreadyRunning
+  | internal.SignificantTaskFailed
   | internal.ConfigError
   | internal.InvalidBackoff

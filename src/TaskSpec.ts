@@ -375,7 +375,12 @@ export const withWatchdog: {
 )
 
 /**
- * Mark a group's child significant: its group's `autoShutdown` watches it.
+ * Mark a task significant: a group's `autoShutdown` watches its significant
+ * children, and a supervisor's `autoShutdown` (`SupervisorConfig`) the
+ * significant tasks added to it. Ending by itself (not stopped by a caller or
+ * a shutdown), however it ended, it shuts its group or supervisor down; a
+ * significant task added to the supervisor that ends `Failed` or `Fatal`
+ * makes `TaskSupervisor.join` fail, so the program notices.
  *
  * @since 0.1.0
  * @category Combinators

@@ -20,6 +20,7 @@ import type {
   ConfigError,
   GraceExceeded,
   ShuttingDown,
+  SignificantTaskFailed,
   TaskAlreadyExists,
   TaskNotFound,
   TaskTerminationTimeout
@@ -193,6 +194,17 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   readonly events: Stream.Stream<SupervisorEvent>
   /** Resolves when no task is registered. */
   readonly awaitEmpty: Effect.Effect<void>
+  /**
+   * Wait until the supervisor has shut down, however it was asked to, with
+   * the shutdown's result (`GraceExceeded` if it force-aborted tasks). With
+   * `autoShutdown`, the supervisor shuts itself down when its significant
+   * tasks end by themselves; if one of them ended `Failed` or `Fatal`, `join`
+   * fails with `SignificantTaskFailed` naming it. As a program's main effect
+   * (`TaskSupervisor.join.pipe(Effect.provide(AppLive), NodeRuntime.runMain)`),
+   * a critical task that gives up ends the program with a non-zero exit code,
+   * as `FiberMap.join` fails with the first fiber that failed.
+   */
+  readonly join: Effect.Effect<void, GraceExceeded | SignificantTaskFailed>
   /**
    * Close admission, interrupt every task and wait for them against one grace
    * deadline; tasks still running then are force-aborted and named in
@@ -368,6 +380,39 @@ export const events: Stream.Stream<SupervisorEvent, never, TaskSupervisor> = Str
 export const awaitEmpty: Effect.Effect<void, never, TaskSupervisor> = Effect.flatMap(
   TaskSupervisor,
   (supervisor) => supervisor.awaitEmpty
+)
+
+/**
+ * Wait until the supervisor has shut down; fails with `SignificantTaskFailed`
+ * when a significant task's failure shut it down (see the service's `join`).
+ *
+ * @example
+ * ```ts
+ * import { NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+ *
+ * // the consumer is critical: when it gives up, the supervisor shuts down and the program fails
+ * const consumer = TaskSpec.restartable("orders-consumer", Effect.fail("broker unreachable")).pipe(
+ *   TaskSpec.withMaxRetries(5),
+ *   TaskSpec.significant
+ * )
+ *
+ * const AppLive = TaskSpec.toLayer(consumer).pipe(
+ *   Layer.provideMerge(TaskSupervisor.layer),
+ *   Layer.provide(SupervisorConfig.layer({ autoShutdown: "anySignificant" }))
+ * )
+ *
+ * // runs until Ctrl-C (exit code 0) or until the consumer gives up (exit code 1)
+ * TaskSupervisor.join.pipe(Effect.provide(AppLive), NodeRuntime.runMain)
+ * ```
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const join: Effect.Effect<void, GraceExceeded | SignificantTaskFailed, TaskSupervisor> = Effect.flatMap(
+  TaskSupervisor,
+  (supervisor) => supervisor.join
 )
 
 /**

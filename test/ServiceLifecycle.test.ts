@@ -187,6 +187,7 @@ describe("Controller.layer over any TaskSupervisor", () => {
           isAlive: inner.isAlive,
           events: inner.events,
           awaitEmpty: inner.awaitEmpty,
+          join: inner.join,
           shutdown: inner.shutdown
         }))
       )

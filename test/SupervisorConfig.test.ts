@@ -286,6 +286,18 @@ describe("SupervisorConfig", () => {
         assert.strictEqual((error as SupervisorError.ConfigError).variable, "TASKVISOR_METRICS_TASK_LABEL")
       }))
 
+    it.scoped("autoShutdown: TASKVISOR_AUTO_SHUTDOWN; a value that is not one of the three names its variable", () =>
+      Effect.gen(function*() {
+        assert.strictEqual(
+          (yield* buildFromEnv([["TASKVISOR_AUTO_SHUTDOWN", "allSignificant"]])).autoShutdown,
+          "allSignificant"
+        )
+        assert.strictEqual((yield* buildFromEnv([])).autoShutdown, "never")
+        const error = yield* Effect.flip(buildFromEnv([["TASKVISOR_AUTO_SHUTDOWN", "sometimes"]]))
+        assertConfigError(error, "autoShutdown")
+        assert.strictEqual((error as SupervisorError.ConfigError).variable, "TASKVISOR_AUTO_SHUTDOWN")
+      }))
+
     it.scoped("bare numbers are milliseconds", () =>
       Effect.gen(function*() {
         const settings = yield* buildFromEnv([["TASKVISOR_GRACE", "1500"], ["TASKVISOR_TIMEOUT", "250"]])

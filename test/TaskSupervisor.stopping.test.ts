@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -19,6 +20,7 @@ import * as Scope from "effect/Scope"
 import * as ControllerSpec from "../src/ControllerSpec.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import type * as SupervisorError from "../src/SupervisorError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
@@ -333,5 +335,98 @@ describe("a shutdown that abandons tasks", () => {
         }).pipe(Effect.provide(clean.layer))
       )
       assert.deepStrictEqual(clean.lines.filter((l) => l.level === LogLevel.Warning), [])
+    }))
+})
+
+describe("autoShutdown: significant tasks added to the supervisor", () => {
+  const significantFailure = (error: SupervisorError.SupervisorError): SupervisorError.SignificantTaskFailed => {
+    assert.strictEqual(error._tag, "SignificantTaskFailed")
+    return error as SupervisorError.SignificantTaskFailed
+  }
+
+  /** A task that fails at `after` and gives up (no retry). */
+  const givingUp = (name: string, after: Duration.DurationInput) =>
+    TaskSpec.make(name, Effect.zipRight(Effect.sleep(after), Effect.fail(new Refused({ message: "broker gone" }))))
+      .pipe(
+        TaskSpec.withMaxRetries(0)
+      )
+
+  it.scoped("anySignificant: one that gives up shuts the supervisor down, and join fails naming it", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith({ autoShutdown: "anySignificant" })
+      const other = yield* supervisor.add(TaskSpec.make("other", neverEnding))
+      yield* supervisor.add(givingUp("consumer", "1 second").pipe(TaskSpec.significant))
+      const joined = yield* Effect.fork(supervisor.join)
+      yield* advance("1 second")
+      const error = significantFailure(yield* Effect.flip(Fiber.join(joined)))
+      assert.strictEqual(error.taskName, "consumer")
+      assert.strictEqual(error.outcome._tag, "Failed")
+      assert.strictEqual(
+        error.message,
+        "significant task 'consumer' ended Failed: retry limit reached after 0 of 0 retries: Refused: broker gone; " +
+          "the supervisor shut down"
+      )
+      assert.strictEqual((yield* other.await)._tag, "Canceled")
+      const [requested] = ofTag(events, "ShutdownRequested")
+      assert.strictEqual(
+        requested.reason,
+        "significant task 'consumer' ended Failed: retry limit reached after 0 of 0 retries: Refused: broker gone"
+      )
+      assert.strictEqual((yield* Effect.flip(supervisor.add(TaskSpec.make("late", neverEnding))))._tag, "ShuttingDown")
+    }))
+
+  it.scoped("anySignificant: one that completes shuts the supervisor down, and join succeeds", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith({ autoShutdown: "anySignificant" })
+      const other = yield* supervisor.add(TaskSpec.make("other", neverEnding))
+      yield* supervisor.add(TaskSpec.once("migration", Effect.sleep("1 second")).pipe(TaskSpec.significant))
+      const joined = yield* Effect.fork(supervisor.join)
+      yield* advance("1 second")
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(joined)))
+      assert.strictEqual((yield* other.await)._tag, "Canceled")
+    }))
+
+  it.scoped("a significant task stopped by a caller, or one that is not significant, shuts nothing down", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith({ autoShutdown: "anySignificant" })
+      yield* supervisor.add(TaskSpec.make("removed", neverEnding).pipe(TaskSpec.significant))
+      yield* supervisor.add(givingUp("ordinary", "1 second"))
+      yield* settle
+      assert.isTrue(yield* supervisor.cancel("removed"))
+      yield* advance("2 seconds")
+      assert.deepStrictEqual(ofTag(events, "ShutdownRequested"), [])
+      yield* supervisor.add(TaskSpec.make("still-open", neverEnding))
+    }))
+
+  it.scoped("allSignificant: the supervisor shuts down once the last one ends; join fails with the one that gave up", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith({ autoShutdown: "allSignificant" })
+      yield* supervisor.add(givingUp("first", "1 second").pipe(TaskSpec.significant))
+      yield* supervisor.add(TaskSpec.once("second", Effect.sleep("3 seconds")).pipe(TaskSpec.significant))
+      const joined = yield* Effect.fork(supervisor.join)
+      yield* advance("2 seconds")
+      assert.deepStrictEqual(ofTag(events, "ShutdownRequested"), [])
+      yield* advance("1 second")
+      assert.strictEqual(significantFailure(yield* Effect.flip(Fiber.join(joined))).taskName, "first")
+    }))
+
+  it.scoped("never (the default): a significant task that gives up is only a task that ended", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(givingUp("consumer", "1 second").pipe(TaskSpec.significant))
+      yield* advance("2 seconds")
+      assert.deepStrictEqual(ofTag(events, "ShutdownRequested"), [])
+      const joined = yield* Effect.fork(supervisor.join)
+      yield* supervisor.shutdown
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(joined)), "join has the shutdown's result")
+    }))
+
+  it.effect("an autoShutdown that is not one of the three is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(SupervisorConfig.make({ autoShutdown: "sometimes" as never }))
+      assert.strictEqual(
+        error.message,
+        "invalid autoShutdown: must be never, anySignificant or allSignificant, got sometimes"
+      )
     }))
 })

@@ -18,8 +18,10 @@ import { resolve, type Resolved } from "./resolve.js"
 import {
   AlreadyRunning,
   ConfigError,
+  endingOf,
   GraceExceeded,
   ShuttingDown,
+  SignificantTaskFailed,
   TaskAlreadyExists,
   TaskNotFound
 } from "./supervisorError.js"
@@ -91,6 +93,10 @@ export class Registry implements Host {
   private readonly names = new Map<string, number>()
   /** The paths registered groups keep for their descendants, with the top-level group keeping each. */
   private readonly kept = new Map<string, string>()
+  /** Significant tasks added to the supervisor and not finished (see `autoShutdown`). */
+  private significant = 0
+  /** The significant task whose failure shut the supervisor down, if one did. */
+  private gaveUp: SignificantTaskFailed | undefined = undefined
   /** Ids issued to work not registered yet (queued in a controller), with how to take it back. */
   private readonly pending = new Map<number, (reason: string | undefined) => void>()
   private readonly observers = new Set<Observer>()
@@ -223,16 +229,21 @@ export class Registry implements Host {
     return undefined
   }
 
-  /** A top-level task takes its name, and a group keeps its descendants' paths, until its terminal commit. */
+  /**
+   * A top-level task takes its name, and a group keeps its descendants'
+   * paths, until its terminal commit; a significant one is counted.
+   */
   private take(id: number, spec: Resolved): void {
     this.names.set(spec.name, id)
     for (const path of spec.descendants) this.kept.set(path, spec.name)
+    if (spec.significant) this.significant++
   }
 
   /** What `take` took goes back. */
   private giveBack(spec: Resolved): void {
     this.names.delete(spec.name)
     for (const path of spec.descendants) this.kept.delete(path)
+    if (spec.significant) this.significant--
   }
 
   /**
@@ -355,10 +366,42 @@ export class Registry implements Host {
     task.outcome.complete(outcome)
     for (const observer of this.observers) observer.onFinished(task)
     member?.finished(task, outcome, claimed)
+    if (member === undefined && spec.significant && !claimed) this.significantEnded(name, outcome)
     if (this.tasks.size === 0) {
       this.inIdOrder = true
       this.empty.unsafeOpen()
     }
+  }
+
+  /**
+   * A significant task added to the supervisor ended by itself: with
+   * `autoShutdown`, the supervisor shuts down (once this commit is over), as
+   * OTP's `auto_shutdown` does; `join` then fails if it ended `Failed` or
+   * `Fatal` (with `allSignificant`, if any of them did).
+   */
+  private significantEnded(name: string, outcome: TaskOutcome.TaskOutcome<unknown>): void {
+    const { autoShutdown } = this.settings
+    if (autoShutdown === "never" || !this.open) return
+    if (outcome._tag === "Failed" || outcome._tag === "Fatal") {
+      this.gaveUp ??= new SignificantTaskFailed({ taskName: name, outcome })
+    }
+    if (autoShutdown === "allSignificant" && this.significant > 0) return
+    const why = this.gaveUp?.ending ?? endingOf(name, outcome)
+    this.fork(
+      Effect.ignore(Effect.zipRight(Effect.logWarning(`${why}: shutting down`), this.shutdown("Requested", why)))
+    )
+  }
+
+  /**
+   * Wait until the supervisor has shut down: its result, or the significant
+   * task whose failure shut it down.
+   */
+  get join(): Effect.Effect<void, GraceExceeded | SignificantTaskFailed> {
+    return Effect.flatMap(
+      Effect.exit(Deferred.await(this.result)),
+      (exit): Effect.Effect<void, GraceExceeded | SignificantTaskFailed> =>
+        this.gaveUp === undefined ? exit : Effect.fail(this.gaveUp)
+    )
   }
 
   /**
@@ -452,14 +495,15 @@ export class Registry implements Host {
   /**
    * Close admission, stop every task against one grace deadline, then let the
    * subscribers drain; one operation whoever asks. `Requested` publishes
-   * `ShutdownRequested` (a batch's natural end does not).
+   * `ShutdownRequested` (with `reason` when the supervisor shuts itself down;
+   * a batch's natural end publishes none).
    */
-  shutdown(trigger: "Requested" | "Natural"): Effect.Effect<void, GraceExceeded> {
+  shutdown(trigger: "Requested" | "Natural", reason?: string): Effect.Effect<void, GraceExceeded> {
     return Effect.suspend(() => {
       if (this.open) {
         const ran = this.lifecycle._tag === "Running"
         this.lifecycle = { _tag: "ShuttingDown", ran }
-        if (trigger === "Requested") this.bus.emit("ShutdownRequested", {})
+        if (trigger === "Requested") this.bus.emit("ShutdownRequested", { reason })
         for (const observer of this.observers) observer.onShutdown()
         this.fork(Effect.flatMap(Effect.exit(this.drain()), (exit) => {
           this.lifecycle = { _tag: "Closed", ran }

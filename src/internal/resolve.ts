@@ -29,6 +29,8 @@ export interface Resolved {
   /** Milliseconds of uptime after which an attempt resets the backoff and retry budget. */
   readonly resetAfter: number | undefined
   readonly watchdog: Duration.Duration | undefined
+  /** Whether ending by itself shuts its supervisor down (`autoShutdown`), for a task added to the supervisor. */
+  readonly significant: boolean
   /** Whether it is a group, whose attempt supervises children. */
   readonly hostsChildren: boolean
   /** For a group: the most restarts of its children within a window. */
@@ -161,6 +163,7 @@ export const resolve = (
     intensity,
     resetAfter: resetAfter === undefined ? undefined : Duration.toMillis(resetAfter),
     watchdog,
+    significant: spec.significant === true,
     hostsChildren: group !== undefined,
     groupIntensity: group?.intensity,
     descendants: group?.descendants ?? [],
@@ -169,7 +172,6 @@ export const resolve = (
 }
 
 const strategies: ReadonlySet<unknown> = new Set(["oneForOne", "oneForAll", "restForOne"])
-const autoShutdowns: ReadonlySet<unknown> = new Set(["never", "anySignificant", "allSignificant"])
 
 /**
  * A group's options and children, each child resolved under its path: the
@@ -189,12 +191,10 @@ const checkGroup = (
   if (options.strategy !== undefined && !strategies.has(options.strategy)) {
     return new ConfigError({ field: fieldOf(spec, "strategy"), reason: "must be oneForOne, oneForAll or restForOne" })
   }
-  if (options.autoShutdown !== undefined && !autoShutdowns.has(options.autoShutdown)) {
-    return new ConfigError({
-      field: fieldOf(spec, "autoShutdown"),
-      reason: "must be never, anySignificant or allSignificant"
-    })
-  }
+  const autoShutdown = options.autoShutdown === undefined
+    ? undefined
+    : validate.autoShutdown(fieldOf(spec, "autoShutdown"), options.autoShutdown)
+  if (autoShutdown instanceof ConfigError) return autoShutdown
   const intensity = options.intensity === undefined
     ? undefined
     : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)

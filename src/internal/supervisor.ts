@@ -154,6 +154,7 @@ export const make = (settings: Settings) =>
       isAlive: (name: string) => Effect.sync(() => registry.isAlive(name)),
       events: bus.events as Stream.Stream<SupervisorEvent>,
       awaitEmpty: registry.empty.await,
+      join: registry.join,
       shutdown: registry.shutdown("Requested")
     }
   })

@@ -1,6 +1,7 @@
 /** The errors the supervisor raises, sharing one `TypeId`. */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
+import { reason, type TaskOutcome } from "./taskOutcome.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/SupervisorError")
 
@@ -116,6 +117,38 @@ export class ConfigError extends Data.TaggedError("ConfigError")<{
       ? `invalid ${this.field}: ${this.reason}`
       : `invalid ${this.field} (${this.variable}): ${this.reason}`
   }
+}
+
+export class SignificantTaskFailed extends Data.TaggedError("SignificantTaskFailed")<{
+  readonly taskName: string
+  /** How it ended: `Failed` or `Fatal`, with its reason and cause. */
+  readonly outcome: TaskOutcome<unknown>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `${this.ending}; the supervisor shut down`
+  }
+
+  /**
+   * How the task ended.
+   *
+   * @since 0.1.0
+   */
+  get ending(): string {
+    return endingOf(this.taskName, this.outcome)
+  }
+}
+
+/** How a significant task ended, as its supervisor's shutdown reason says it. */
+export const endingOf = (taskName: string, outcome: TaskOutcome<unknown>): string => {
+  const why = reason(outcome)
+  return `significant task '${taskName}' ended ${outcome._tag}${why === undefined ? "" : `: ${why}`}`
 }
 
 export class InvalidBackoff extends Data.TaggedError("InvalidBackoff")<{

@@ -139,6 +139,8 @@ export interface TaskRemoved extends TaskRef {
 
 export interface ShutdownRequested extends Base {
   readonly _tag: "ShutdownRequested"
+  /** Why, when the supervisor shut itself down (`autoShutdown`); `undefined` for `shutdown` or its scope closing. */
+  readonly reason?: string | undefined
 }
 
 export interface AllStoppedWithinGrace extends Base {

@@ -166,3 +166,11 @@ const firstProblem = (error: ConfigErrors.ConfigError): readonly [ReadonlyArray<
 /** A boolean setting. */
 export const boolean = (field: string, value: unknown): boolean | ConfigError =>
   typeof value === "boolean" ? value : new ConfigError({ field, reason: `must be true or false, got ${String(value)}` })
+
+const autoShutdowns = ["never", "anySignificant", "allSignificant"] as const
+
+/** When significant tasks (or a group's significant children) shut their supervisor (or group) down. */
+export const autoShutdown = (field: string, value: unknown): typeof autoShutdowns[number] | ConfigError =>
+  autoShutdowns.includes(value as never)
+    ? value as typeof autoShutdowns[number]
+    : new ConfigError({ field, reason: `must be never, anySignificant or allSignificant, got ${String(value)}` })
