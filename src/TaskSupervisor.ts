@@ -114,9 +114,11 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
     spec: TaskSpec<E, R>
   ) => Effect.Effect<TaskHandle<E>, TaskAlreadyExists | ShuttingDown | ConfigError, Exclude<R, Scope.Scope>>
   /**
-   * Static mode: admit the whole batch or none of it (every `TaskAdded` comes
-   * before any `AttemptStarting`), wait until the registry is empty, shut
-   * down, and return each spec's outcome in batch order. A batch may mix
+   * Static mode: admit the whole batch or none of it, announce and start its
+   * tasks in order, a thousand at a time (each wave's `TaskAdded`s before its
+   * attempts; a task's `TaskAdded` always before its own events), wait until
+   * the registry is empty, shut down, and return each spec's outcome in batch
+   * order. A batch may mix
    * specs of any error and requirement types. A second call fails with
    * `AlreadyRunning`, a first call after shutdown began with `ShuttingDown`;
    * a batch with a conflicting name fails with `TaskAlreadyExists` and leaves

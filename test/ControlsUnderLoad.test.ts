@@ -19,7 +19,7 @@ import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
-import { assertIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
+import { assertEveryIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
 import { gauge as runningGauge, neverEnding, perRun, slowToStop, states, stubborn } from "./utils/tasks.js"
 
@@ -49,11 +49,6 @@ const shutdownAdvancing = (supervisor: { readonly shutdown: Effect.Effect<void, 
     }
     return yield* Fiber.join(fiber)
   })
-
-const everyIdInOrder = (events: ReadonlyArray<SupervisorEvent>, openIds: ReadonlyArray<number> = []) => {
-  const ids = new Set(ofTag(events, "TaskAdded").map((e) => e.id))
-  for (const id of ids) assertIdOrder(events, id, { lastAttemptOpen: openIds.includes(id) })
-}
 
 /**
  * A group of `children` under `strategy` with `paused` paused: `crashing`
@@ -99,7 +94,7 @@ const pausedChildThroughRestart = (
     assert.deepStrictEqual(states(yield* supervisor.list), running("Running"))
     yield* shutdownAdvancing(supervisor)
     assert.strictEqual(yield* live, 0)
-    everyIdInOrder(events)
+    assertEveryIdOrder(events)
   })
 
 /** After shutdown: no fiber left, every task's events in order, no control applied nor attempt started once it began. */
@@ -110,7 +105,7 @@ const assertQuietShutdown = (events: ReadonlyArray<SupervisorEvent>, live: numbe
     (e._tag === "AttemptStarting" || e._tag === "TaskResumed" || e._tag === "TaskRestartRequested")
   )
   assert.strictEqual(live, 0)
-  everyIdInOrder(events)
+  assertEveryIdOrder(events)
   assert.deepStrictEqual(late.map((e) => e._tag), [], "during shutdown")
 }
 
@@ -137,7 +132,7 @@ describe("controls and permits", () => {
       assert.deepStrictEqual(states(yield* supervisor.list), ["p-b:Running"])
       yield* shutdownAdvancing(supervisor)
       assert.strictEqual(yield* live, 0)
-      everyIdInOrder(events)
+      assertEveryIdOrder(events)
       for (const name of ["p-a", "p-b", "p-c"]) assert.deepStrictEqual(yield* gauges(), [0, 0, 0], name)
     }))
 
@@ -162,7 +157,7 @@ describe("controls and permits", () => {
       assert.strictEqual(running.length, 1, "a permit is held by exactly one running task")
       yield* shutdownAdvancing(supervisor)
       assert.strictEqual(yield* live, 0)
-      everyIdInOrder(events)
+      assertEveryIdOrder(events)
     }))
 
   it.scoped("rapid control sequences in one tick: one attempt at a time, one TaskFinished, gauges back to 0", () =>
@@ -390,7 +385,7 @@ describe("controls and permits", () => {
       assert.deepStrictEqual(states(yield* supervisor.list).sort(), ["fin:Waiting", "waiter:Running"].sort())
       yield* shutdownAdvancing(supervisor)
       assert.strictEqual(yield* live, 0)
-      everyIdInOrder(events)
+      assertEveryIdOrder(events)
     }))
 })
 
@@ -422,7 +417,7 @@ describe("controls of groups and their children", () => {
       yield* shutdownAdvancing(supervisor)
       yield* advance("1 second")
       assert.strictEqual(yield* live, 0)
-      everyIdInOrder(events)
+      assertEveryIdOrder(events)
       for (const name of ["pg", "pg/a", "pg/b"]) assert.deepStrictEqual(yield* gauges(), [0, 0, 0], name)
     }))
 
@@ -462,7 +457,7 @@ describe("controls of groups and their children", () => {
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* shutdownAdvancing(supervisor)
       assert.strictEqual(yield* live, 0, `b was ${bState}, paused=${paused}, rows=${rows.join(" ")}`)
-      everyIdInOrder(events)
+      assertEveryIdOrder(events)
     }))
 })
 
@@ -489,7 +484,7 @@ describe("metrics and inspect after controls", () => {
       assert.isTrue(Exit.isFailure(exit))
       assert.deepStrictEqual(yield* gauges(), [0, 0, 0])
       const stubbornIds = ofTag(events, "TaskAdded").filter((e) => e.task.startsWith("m-stubborn")).map((e) => e.id)
-      everyIdInOrder(events, stubbornIds)
+      assertEveryIdOrder(events, stubbornIds)
     }))
 
   it.scoped("restarts counter equals attempts - 1 across controls, group restarts and failures", () =>

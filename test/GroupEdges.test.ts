@@ -18,7 +18,7 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { outcomeNow, recordingSupervisor, trackedSupervisor } from "./utils/controller.js"
-import { assertIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
+import { assertEveryIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
 import { advance, poll, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
@@ -27,13 +27,6 @@ const child = crashingChild
 
 const reasonOf = (outcome: TaskOutcome.TaskOutcome<unknown> | undefined) =>
   outcome === undefined ? "running" : `${outcome._tag}: ${TaskOutcome.reason(outcome) ?? ""}`
-
-/** Every id that was added: per-id order, exactly one TaskFinished. */
-const assertAllIds = (events: ReadonlyArray<SupervisorEvent>, open: ReadonlyArray<number> = []) => {
-  for (const e of ofTag(events, "TaskAdded")) {
-    assertIdOrder(events, e.id, { lastAttemptOpen: open.includes(e.id) })
-  }
-}
 
 /** `name@ms` of the group's children's AttemptStarting after `afterSeq`. */
 const startsAfter = (events: ReadonlyArray<SupervisorEvent>, group: string, afterSeq: number) =>
@@ -95,7 +88,7 @@ describe("re-admission of completed transient children", () => {
       const [restart] = ofTag(events, "GroupRestarting")
       assert.deepStrictEqual(startsAfter(events, "g", restart.seq), ["done", "b"])
       yield* supervisor.shutdown
-      assertAllIds(events)
+      assertEveryIdOrder(events)
     }))
 
   it.scoped("oneForAll: a transient child that completes while the group stops siblings restarts in start order", () =>
@@ -159,7 +152,7 @@ describe("re-admission of completed transient children", () => {
       yield* advance("200 millis")
       assert.strictEqual((yield* outcomeNow(handle))?._tag, "Completed")
       assert.deepStrictEqual(yield* supervisor.list, [])
-      assertAllIds(events)
+      assertEveryIdOrder(events)
     }))
 
   it.scoped("allSignificant: a significant child removed by a caller, then the other ends: the group is done", () =>
@@ -198,7 +191,7 @@ describe("re-admission of completed transient children", () => {
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* supervisor.shutdown
       yield* settle
-      assertAllIds(events)
+      assertEveryIdOrder(events)
       assert.strictEqual(yield* live, 0)
     }))
 })
@@ -290,7 +283,7 @@ describe("absorbed crashes and intensity", () => {
       const stopping = yield* Effect.fork(supervisor.shutdown)
       yield* advance("5 seconds")
       yield* Fiber.join(stopping)
-      assertAllIds(events)
+      assertEveryIdOrder(events)
     }))
 })
 
@@ -444,7 +437,7 @@ describe("park after a success, and the default timeout", () => {
       assert.isTrue(parked.length > 0)
       for (const e of parked) assert.strictEqual(e.source, "Success")
       yield* supervisor.shutdown
-      assertAllIds(events)
+      assertEveryIdOrder(events)
     }))
 
   it.scoped("a group (and a nested group) takes no default timeout; children do; withTimeout on the group bounds it", () =>
@@ -551,7 +544,7 @@ describe("more edges", () => {
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* supervisor.shutdown
       yield* settle
-      assertAllIds(events)
+      assertEveryIdOrder(events)
       assert.strictEqual(yield* live, 0)
     }))
 
@@ -572,7 +565,7 @@ describe("more edges", () => {
       yield* Effect.ignore(Fiber.join(stopping))
       yield* settle
       assert.deepStrictEqual(yield* supervisor.list, [])
-      assertAllIds(events)
+      assertEveryIdOrder(events)
       assert.strictEqual(yield* live, 0)
     }))
 

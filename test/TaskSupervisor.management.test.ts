@@ -18,7 +18,7 @@ import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { CurrentTask } from "../src/TaskSpec.js"
 import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
-import { ofId, ofTag } from "./utils/events.js"
+import { assertEveryIdOrder, ofId, ofTag } from "./utils/events.js"
 import { advance, isRunning, pad, poll, settle, spin } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
 import { endlessFinalizer, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
@@ -716,6 +716,57 @@ describe("TaskSupervisor management", () => {
         assert.deepStrictEqual(ofTag(events, "ShutdownRequested"), [], "a natural end is not a requested shutdown")
         assert.strictEqual(events[events.length - 1]._tag, "AllStoppedWithinGrace")
       }))
+    it.scoped("a large batch is announced a wave at a time, in order, each task's TaskAdded before its own events", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const specs = Array.from({ length: 2500 }, (_, i) => TaskSpec.once(`w-${i}`, Effect.void))
+        const running = yield* Effect.fork(supervisor.run(specs))
+        yield* settle
+        const added = ofTag(events, "TaskAdded")
+        // the first wave runs before the second is even announced
+        assert.deepStrictEqual(added.map((e) => e.task), specs.map((spec) => spec.name))
+        const firstStart = ofTag(events, "AttemptStarting")[0]
+        assert.isBelow(firstStart.seq, added[1000].seq)
+        assert.isAbove(firstStart.seq, added[999].seq)
+        const outcomes = yield* Fiber.join(running)
+        assert.strictEqual(outcomes.filter((o) => o._tag === "Completed").length, 2500)
+        assertEveryIdOrder(events)
+      }))
+
+    it.scoped("a batch's items whose wave has not come are listed, found, stopped and shut down like registered tasks", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith()
+        const specs = Array.from({ length: 3500 }, (_, i) => TaskSpec.once(`w-${i}`, neverEnding))
+        // a first item that reads the registry from inside the first wave, before the others are announced
+        const seen: Array<unknown> = []
+        const first = TaskSpec.once(
+          "w-0",
+          Effect.gen(function*() {
+            const listed = yield* supervisor.list
+            seen.push(listed.length, listed[3499].name, listed[3499].state)
+            seen.push(Option.map(yield* supervisor.inspect("w-3000"), (details) => details.state))
+            seen.push(yield* supervisor.remove("w-2000"), yield* supervisor.isAlive("w-2500"))
+            return yield* neverEnding
+          })
+        )
+        const running = yield* Effect.fork(supervisor.run([first, ...specs.slice(1)]))
+        yield* settle
+        assert.deepStrictEqual(seen, [3500, "w-3499", "Waiting", Option.some("Waiting"), true, false])
+        // w-2000 was announced (with every item before it, in order) to be stopped
+        const added = ofTag(events, "TaskAdded").map((e) => e.task)
+        assert.deepStrictEqual(added.slice(0, 3001), specs.slice(0, 3001).map((spec) => spec.name))
+        const [removed] = ofTag(events, "TaskFinished").filter((e) => e.task === "w-2000")
+        assert.strictEqual(removed.outcome._tag, "Canceled")
+        assert.deepStrictEqual(ofTag(events, "AttemptStarting").filter((e) => e.task === "w-2000"), [])
+        // the shutdown stops the others, the items whose wave had not come included
+        yield* supervisor.shutdown
+        const outcomes = yield* Fiber.join(running)
+        assert.strictEqual(outcomes.length, 3500)
+        assert.isTrue(outcomes.every((o) => o._tag === "Canceled"))
+        assert.strictEqual(ofTag(events, "TaskFinished").length, 3500)
+        assertEveryIdOrder(events)
+      }))
+
     it.effect("a mixed batch type-checks with the union of its errors and requirements, and returns each outcome in order", () =>
       Effect.gen(function*() {
         class NotFound extends Data.TaggedError("NotFound")<{}> {}

@@ -83,6 +83,26 @@ export interface Observer {
   readonly onShutdown: () => void
 }
 
+/** The static batch: its items, announced and started a wave at a time, and their outcomes as they are announced. */
+export class Batch {
+  /** Items announced and registered, in order. */
+  announced = 0
+  /** Items whose wave has started. */
+  started = 0
+  /** The outcome cell of each item announced. */
+  readonly outcomes: Array<Outcome>
+
+  constructor(readonly specs: ReadonlyArray<Resolved>, readonly firstId: number, readonly caller: Caller) {
+    this.outcomes = new Array(specs.length)
+  }
+
+  /** The item of an id this batch issued, or -1. */
+  indexOf(id: number): number {
+    const index = id - this.firstId
+    return index >= 0 && index < this.specs.length ? index : -1
+  }
+}
+
 export class Registry implements Host {
   private lifecycle: Lifecycle = { _tag: "Open" }
   /** Open while no task is registered. */
@@ -93,6 +113,8 @@ export class Registry implements Host {
   private readonly names = new Map<string, number>()
   /** The paths registered groups keep for their descendants, with the top-level group keeping each. */
   private readonly kept = new Map<string, string>()
+  /** The static batch, while some of its items wait for their wave to be announced. */
+  private batch: Batch | undefined = undefined
   /** Significant tasks added to the supervisor and not finished (see `autoShutdown`). */
   private significant = 0
   /** The significant task whose failure shut the supervisor down, if one did. */
@@ -152,8 +174,9 @@ export class Registry implements Host {
     return () => this.observers.delete(observer)
   }
 
+  /** The tasks registered, and the items of a batch whose wave has not come. */
   get size(): number {
-    return this.tasks.size
+    return this.tasks.size + (this.batch === undefined ? 0 : this.batch.specs.length - this.batch.announced)
   }
 
   /** `name`: the name it registers under, a group's child's path. */
@@ -247,29 +270,64 @@ export class Registry implements Host {
   }
 
   /**
-   * The static batch: all of it or none. Returns the tasks' outcome cells (the
-   * tasks start only after every `TaskAdded`), or the name that rejected the batch.
+   * The static batch: all of it or none. Its names are taken at once; its
+   * tasks are announced (`TaskAddRequested`, `TaskAdded`), registered and
+   * started a wave at a time, in order. Returns the batch (its outcomes fill
+   * in as its tasks are announced), or why it was refused.
    */
-  admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): ReadonlyArray<Outcome> | TaskAlreadyExists {
+  admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): Batch | TaskAlreadyExists {
     const firstId = this.nextId
-    const count = specs.length
-    this.nextId += count
-    for (let i = 0; i < count; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i].name })
+    this.nextId += specs.length
     // the names are taken as they are checked (a name used twice in the batch conflicts with itself), and given
     // back if one conflicts: the whole batch registers, or none of it
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < specs.length; i++) {
       if (this.conflictOf(specs[i]) !== undefined) return this.rejectAll(specs, firstId, i)
       this.take(firstId + i, specs[i])
     }
-    const tasks = new Array<Task | undefined>(count)
-    const outcomes = new Array<Outcome>(count)
-    for (let i = 0; i < count; i++) {
-      const task = tasks[i] = this.register(firstId + i, specs[i], new Outcome())
-      outcomes[i] = task.outcome
+    const batch = new Batch(specs, firstId, caller)
+    this.batch = batch
+    this.startWave(batch)
+    return batch
+  }
+
+  /**
+   * Announce and register the batch's tasks up to (not including) item
+   * `end`, in order: each wave does before it starts, and a stop, a control
+   * or shutdown does when it names a task whose wave has not come.
+   */
+  private announce(batch: Batch, end: number): void {
+    const from = batch.announced
+    if (end <= from) return
+    const { firstId, specs } = batch
+    for (let i = from; i < end; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i].name })
+    for (let i = from; i < end; i++) {
+      batch.outcomes[i] = this.register(firstId + i, specs[i], new Outcome()).outcome
+      this.bus.emit("TaskAdded", { id: firstId + i, task: specs[i].name })
     }
-    for (let i = 0; i < count; i++) this.bus.emit("TaskAdded", { id: firstId + i, task: specs[i].name })
-    this.startInWaves(tasks, caller, 0)
-    return outcomes
+    batch.announced = end
+    if (end === specs.length && this.batch === batch) this.batch = undefined
+  }
+
+  /**
+   * Start a batch's next wave, and the one after once this one had its turn:
+   * tasks that end at once are gone before the next ones are even
+   * registered, so a large batch holds neither a task nor a fiber per item
+   * all at the same time.
+   */
+  private startWave(batch: Batch): void {
+    const from = batch.started
+    const end = Math.min(from + wave, batch.specs.length)
+    this.announce(batch, end)
+    batch.started = end
+    for (let id = batch.firstId + from; id < batch.firstId + end; id++) {
+      // a task stopped before its wave came has ended already
+      const task = this.tasks.get(id)
+      if (task !== undefined && !task.finished) actor.start(this.env, task, batch.caller, "Now")
+    }
+    if (end < batch.specs.length) {
+      // after the fibers of this wave had their first turn
+      this.fork(Effect.zipRight(Effect.yieldNow(), Effect.sync(() => this.startWave(batch))))
+    }
   }
 
   /**
@@ -280,6 +338,7 @@ export class Registry implements Host {
    */
   private rejectAll(specs: ReadonlyArray<Resolved>, firstId: number, index: number): TaskAlreadyExists {
     for (let i = 0; i < index; i++) this.giveBack(specs[i])
+    specs.forEach((spec, i) => this.bus.emit("TaskAddRequested", { id: firstId + i, task: spec.name }))
     const taken: Array<Resolved> = []
     let first: TaskAlreadyExists | undefined
     specs.forEach((spec, i) => {
@@ -302,25 +361,6 @@ export class Registry implements Host {
     })
     for (const spec of taken) this.giveBack(spec)
     return first!
-  }
-
-  /**
-   * Start a batch's actors a wave at a time, each wave after the previous one
-   * had its turn: tasks that end at once are gone before the next ones start,
-   * so a large batch does not hold a fiber per task all at the same time.
-   */
-  private startInWaves(tasks: Array<Task | undefined>, caller: Caller, from: number): void {
-    const end = Math.min(from + wave, tasks.length)
-    for (let i = from; i < end; i++) {
-      // a task stopped before its wave came has ended already
-      if (!tasks[i]!.finished) actor.start(this.env, tasks[i]!, caller, "Now")
-      // started, a task is the registry's alone: a finished one is not kept until the batch ends
-      tasks[i] = undefined
-    }
-    if (end < tasks.length) {
-      // after the fibers of this wave had their first turn
-      this.fork(Effect.zipRight(Effect.yieldNow(), Effect.sync(() => this.startInWaves(tasks, caller, end))))
-    }
   }
 
   /** Register a task whose name its caller has claimed. */
@@ -367,7 +407,7 @@ export class Registry implements Host {
     for (const observer of this.observers) observer.onFinished(task)
     member?.finished(task, outcome, claimed)
     if (member === undefined && spec.significant && !claimed) this.significantEnded(name, outcome)
-    if (this.tasks.size === 0) {
+    if (this.size === 0) {
       this.inIdOrder = true
       this.empty.unsafeOpen()
     }
@@ -448,8 +488,16 @@ export class Registry implements Host {
     return true
   }
 
+  /** A registered task by id or name; one of a batch whose wave has not come is announced (with those before it). */
   find(target: number | string): Task | undefined {
-    return typeof target === "number" ? this.tasks.get(target) : this.tasks.get(this.names.get(target) ?? -1)
+    const id = typeof target === "number" ? target : this.names.get(target)
+    if (id === undefined) return undefined
+    const task = this.tasks.get(id)
+    if (task !== undefined || this.batch === undefined) return task
+    const index = this.batch.indexOf(id)
+    if (index < this.batch.announced) return undefined
+    this.announce(this.batch, index + 1)
+    return this.tasks.get(id)
   }
 
   /** Keep an issued id for work not registered yet, with how to take it back if a stop names it first. */
@@ -484,7 +532,13 @@ export class Registry implements Host {
 
   list(): Array<TaskInfo> {
     const infos = Array.from(this.tasks.values(), (task) => task.info())
-    return this.inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
+    const { batch } = this
+    if (batch === undefined) return this.inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
+    // a batch's items whose wave has not come wait to start, as `list` says of any task before its first attempt
+    for (let i = batch.announced; i < batch.specs.length; i++) {
+      infos.push({ id: batch.firstId + i, name: batch.specs[i].name, state: "Waiting", attempt: 0 })
+    }
+    return infos.sort((a, b) => a.id - b.id)
   }
 
   isAlive(name: string): boolean {
@@ -517,6 +571,8 @@ export class Registry implements Host {
 
   private drain(): Effect.Effect<void, GraceExceeded> {
     const { grace, subscriberShutdownTimeout } = this.settings
+    // a batch's items whose wave has not come are registered now, to be stopped with the rest
+    if (this.batch !== undefined) this.announce(this.batch, this.batch.specs.length)
     const present = Array.from(this.tasks.values())
     // a group stops its own children, in reverse start order
     for (const task of present) if (task.member === undefined) this.claim(task)

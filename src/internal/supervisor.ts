@@ -88,8 +88,8 @@ export const make = (settings: Settings) =>
           if (r instanceof ConfigError) return Effect.fail(r)
           resolved.push(r)
         }
-        const cells = registry.admitAll(resolved, callerOf(fiber))
-        if (cells instanceof TaskAlreadyExists) return Effect.fail(cells)
+        const batch = registry.admitAll(resolved, callerOf(fiber))
+        if (batch instanceof TaskAlreadyExists) return Effect.fail(batch)
         const waitEmpty: Effect.Effect<void> = Effect.flatMap(
           registry.empty.await,
           () => registry.size === 0 ? Effect.void : waitEmpty
@@ -97,7 +97,7 @@ export const make = (settings: Settings) =>
         // every outcome is in once the registry is empty and shutdown committed what was left
         return waitEmpty.pipe(
           Effect.zipRight(registry.shutdown("Natural")),
-          Effect.zipRight(Effect.sync(() => cells.map((cell) => cell.completed!) as Outcomes<Specs>))
+          Effect.zipRight(Effect.sync(() => batch.outcomes.map((cell) => cell.completed!) as Outcomes<Specs>))
         )
       })
 

@@ -65,6 +65,22 @@ export const assertIdOrder = (
   options?: { readonly lastAttemptOpen?: boolean | undefined }
 ): void => assertOwnOrder(ofId(events, id), `#${id}`, options?.lastAttemptOpen === true)
 
+/**
+ * `assertIdOrder` for every task added (its events grouped once, so a batch
+ * of thousands is checked in one pass); `open`: the ids whose last attempt
+ * has no terminal event.
+ */
+export const assertEveryIdOrder = (events: ReadonlyArray<SupervisorEvent>, open: ReadonlyArray<number> = []): void => {
+  const byId = new Map<number, Array<SupervisorEvent>>()
+  for (const e of events) {
+    if (!("id" in e)) continue
+    const own = byId.get(e.id)
+    if (own === undefined) byId.set(e.id, [e])
+    else own.push(e)
+  }
+  for (const e of ofTag(events, "TaskAdded")) assertOwnOrder(byId.get(e.id)!, `#${e.id}`, open.includes(e.id))
+}
+
 const assertOwnOrder = (own: ReadonlyArray<SupervisorEvent>, task: string, lastAttemptOpen: boolean): void => {
   const tags = own.map((e) => e._tag)
   assert.deepStrictEqual(tags.slice(0, 2), ["TaskAddRequested", "TaskAdded"], `${task}: admission`)
