@@ -38,13 +38,12 @@ export interface TaskDefaults {
 }
 
 /**
- * @since 0.1.0
- * @category Models
- */
-/**
- * Whether the supervisor updates its Effect `Metric`s, and whether they carry
- * the `task` label. Effect keeps every labelled metric for the life of the
- * process: leave the label out when task names are many and short-lived.
+ * Whether the supervisor updates its Effect `Metric`s, whether they carry the
+ * `task` label, and for how many task names at most: Effect keeps every
+ * labelled metric for the life of the process, and an exporter sends a series
+ * per label value, so the names that come after the first `maxTaskLabels` of
+ * the process count under `task="(other)"` (and in
+ * `taskvisor_task_labels_folded_total`).
  *
  * @since 0.1.0
  * @category Models
@@ -52,6 +51,7 @@ export interface TaskDefaults {
 export interface MetricsSettings {
   readonly enabled: boolean
   readonly taskLabel: boolean
+  readonly maxTaskLabels: number
 }
 
 export interface Settings {
@@ -124,7 +124,7 @@ export const defaults: Omit<Settings, "subscribers"> = {
   maxConcurrent: undefined,
   busCapacity: 1024,
   defaults: taskDefaults,
-  metrics: { enabled: true, taskLabel: true },
+  metrics: { enabled: true, taskLabel: true, maxTaskLabels: 256 },
   autoShutdown: "never"
 }
 
@@ -145,6 +145,7 @@ export interface Input {
   readonly metrics?: {
     readonly enabled?: boolean | undefined
     readonly taskLabel?: boolean | undefined
+    readonly maxTaskLabels?: number | undefined
   } | undefined
   readonly defaults?: {
     readonly restart?: RestartPolicy.RestartPolicy | undefined
@@ -192,6 +193,11 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         defaults.metrics.taskLabel,
         (v) => validate.boolean("metrics.taskLabel", v)
       ),
+      metricsMaxTaskLabels: optional(
+        input.metrics?.maxTaskLabels,
+        defaults.metrics.maxTaskLabels,
+        (v) => validate.integer("metrics.maxTaskLabels", v, 0)
+      ),
       timeout: optional(d.timeout, taskDefaults.timeout, (v) => {
         if (v === null) return undefined
         const decoded = validate.duration("defaults.timeout", v)
@@ -217,7 +223,11 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
       subscriberShutdownTimeout: valid.subscriberShutdownTimeout,
       maxConcurrent: valid.maxConcurrent,
       busCapacity: valid.busCapacity,
-      metrics: { enabled: valid.metricsEnabled, taskLabel: valid.metricsTaskLabel },
+      metrics: {
+        enabled: valid.metricsEnabled,
+        taskLabel: valid.metricsTaskLabel,
+        maxTaskLabels: valid.metricsMaxTaskLabels
+      },
       autoShutdown: valid.autoShutdown,
       defaults: {
         restart: d.restart ?? taskDefaults.restart,
@@ -261,7 +271,7 @@ export const layerDefaults: Layer.Layer<SupervisorConfig> = Layer.sync(
  * Effect duration text such as `"5 seconds"`, or milliseconds),
  * `<PREFIX>_MAX_CONCURRENT`, `<PREFIX>_BUS_CAPACITY` and `<PREFIX>_MAX_RETRIES`
  * (whole numbers), `<PREFIX>_METRICS`, `<PREFIX>_METRICS_TASK_LABEL` (`true`
- * or `false`) and `<PREFIX>_AUTO_SHUTDOWN` (`never`, `anySignificant` or
+ * or `false`), `<PREFIX>_METRICS_MAX_TASK_LABELS` (a whole number) and `<PREFIX>_AUTO_SHUTDOWN` (`never`, `anySignificant` or
  * `allSignificant`). Read it under a prefix with `Config.nested`.
  *
  * @since 0.1.0
@@ -284,6 +294,9 @@ export const config: Config.Config<Input> = Config.all({
   metricsTaskLabel: Config.option(
     Config.withDescription(Config.boolean("METRICS_TASK_LABEL"), "whether metrics carry the task label")
   ),
+  metricsMaxTaskLabels: Config.option(
+    validate.integerConfig("METRICS_MAX_TASK_LABELS", 0, "the most task names given a label of their own")
+  ),
   timeout: Config.option(validate.durationConfig("TIMEOUT", "the default per-attempt timeout; 0 means none")),
   maxRetries: Config.option(validate.integerConfig("MAX_RETRIES", 0, "the default retries per failure streak"))
 }).pipe(Config.map((raw): Input => ({
@@ -294,7 +307,8 @@ export const config: Config.Config<Input> = Config.all({
   autoShutdown: Option.getOrUndefined(raw.autoShutdown),
   metrics: {
     enabled: Option.getOrUndefined(raw.metricsEnabled),
-    taskLabel: Option.getOrUndefined(raw.metricsTaskLabel)
+    taskLabel: Option.getOrUndefined(raw.metricsTaskLabel),
+    maxTaskLabels: Option.getOrUndefined(raw.metricsMaxTaskLabels)
   },
   defaults: { timeout: Option.getOrUndefined(raw.timeout), maxRetries: Option.getOrUndefined(raw.maxRetries) }
 })))
@@ -308,6 +322,7 @@ const fields: Readonly<Record<string, string>> = {
   AUTO_SHUTDOWN: "autoShutdown",
   METRICS: "metrics.enabled",
   METRICS_TASK_LABEL: "metrics.taskLabel",
+  METRICS_MAX_TASK_LABELS: "metrics.maxTaskLabels",
   TIMEOUT: "defaults.timeout",
   MAX_RETRIES: "defaults.maxRetries"
 }

@@ -59,6 +59,15 @@ export {
    */
   finished,
   /**
+   * `taskvisor_task_labels_folded_total`: tasks counted under
+   * `task="(other)"` because their name came after the first
+   * `metrics.maxTaskLabels` names of the process (256 by default).
+   *
+   * @since 0.1.0
+   * @category Metrics
+   */
+  labelsFolded,
+  /**
    * `taskvisor_tasks_registered`: tasks added and not finished yet.
    *
    * @since 0.1.0

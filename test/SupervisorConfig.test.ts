@@ -279,8 +279,20 @@ describe("SupervisorConfig", () => {
     it.scoped("metrics: TASKVISOR_METRICS and TASKVISOR_METRICS_TASK_LABEL; a value that is not a boolean names its variable", () =>
       Effect.gen(function*() {
         const off = yield* buildFromEnv([["TASKVISOR_METRICS", "false"], ["TASKVISOR_METRICS_TASK_LABEL", "false"]])
-        assert.deepStrictEqual(off.metrics, { enabled: false, taskLabel: false })
-        assert.deepStrictEqual((yield* buildFromEnv([])).metrics, { enabled: true, taskLabel: true })
+        assert.deepStrictEqual(off.metrics, { enabled: false, taskLabel: false, maxTaskLabels: 256 })
+        assert.deepStrictEqual((yield* buildFromEnv([])).metrics, {
+          enabled: true,
+          taskLabel: true,
+          maxTaskLabels: 256
+        })
+        assert.strictEqual(
+          (yield* buildFromEnv([["TASKVISOR_METRICS_MAX_TASK_LABELS", "10"]])).metrics.maxTaskLabels,
+          10
+        )
+        assertConfigError(
+          yield* Effect.flip(buildFromEnv([["TASKVISOR_METRICS_MAX_TASK_LABELS", "-1"]])),
+          "metrics.maxTaskLabels"
+        )
         const error = yield* Effect.flip(buildFromEnv([["TASKVISOR_METRICS_TASK_LABEL", "sometimes"]]))
         assertConfigError(error, "metrics.taskLabel")
         assert.strictEqual((error as SupervisorError.ConfigError).variable, "TASKVISOR_METRICS_TASK_LABEL")

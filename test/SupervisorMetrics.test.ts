@@ -15,6 +15,7 @@ import * as Subscriber from "../src/Subscriber.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
+import type * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { recordingSupervisor, supervisorWithSubscribers } from "./utils/controller.js"
 import { ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
@@ -50,6 +51,10 @@ const seen = (labels: Record<string, string>) =>
     ))
 
 const second = BackoffPolicy.constant("1 second")
+
+/** Run one task named `name` that succeeds at once, to its end. */
+const runOnce = (supervisor: TaskSupervisor.TaskSupervisor["Type"], name: string) =>
+  Effect.flatMap(supervisor.add(TaskSpec.once(name, Effect.void)), (handle) => handle.await)
 
 describe("SupervisorMetrics", () => {
   it.scoped("a task's history: attempts by result, restarts, durations, its outcome and the state gauges", () =>
@@ -155,6 +160,33 @@ describe("SupervisorMetrics", () => {
       yield* supervisor.remove("metrics-parked-name")
       yield* settle
       assert.isTrue(yield* seen({ task: "metrics-parked-name" }))
+    }))
+
+  it.scoped("past maxTaskLabels names in the process, tasks count under task=\"(other)\" and the fold is counted", () =>
+    Effect.gen(function*() {
+      // a name that has its label already keeps it; with a cap of 0, every other name is folded
+      const { supervisor: roomy } = yield* supervisorWith()
+      yield* runOnce(roomy, "metrics-labelled-first")
+      const { supervisor } = yield* supervisorWith({ metrics: { maxTaskLabels: 0 } })
+      const other = { task: "(other)", result: "succeeded" }
+      const [otherBefore, foldsBefore] = [
+        yield* count(SupervisorMetrics.attempts, other),
+        yield* count(SupervisorMetrics.labelsFolded)
+      ]
+      for (const name of ["metrics-folded-a", "metrics-folded-b", "metrics-labelled-first"]) {
+        yield* runOnce(supervisor, name)
+      }
+      assert.strictEqual((yield* count(SupervisorMetrics.attempts, other)) - otherBefore, 2)
+      assert.strictEqual((yield* count(SupervisorMetrics.labelsFolded)) - foldsBefore, 2, "once per task folded")
+      assert.strictEqual(
+        yield* count(SupervisorMetrics.attempts, { task: "metrics-labelled-first", result: "succeeded" }),
+        2
+      )
+      assert.isFalse(yield* seen({ task: "metrics-folded-a" }))
+      assert.strictEqual(
+        (yield* Effect.flip(SupervisorConfig.make({ metrics: { maxTaskLabels: 1.5 } }))).field,
+        "metrics.maxTaskLabels"
+      )
     }))
 
   it.scoped("metrics off: nothing is counted", () =>

@@ -286,7 +286,9 @@ class Actor {
     const attempt = ++task.attempt
     task.enter("Running")
     this.publish("AttemptStarting", { id: task.id, task: spec.name, attempt })
-    spec.metrics?.started(spec.name, attempt)
+    if (attempt > 1 && spec.metrics !== undefined) {
+      spec.metrics.restarted(task.counters ??= spec.metrics.counters(spec.name))
+    }
     this.started = this.lastProgress = this.clock.unsafeCurrentTimeMillis()
     task.member?.started(task)
     return this.wait("Attempt", this.attemptOf(attempt))
@@ -637,7 +639,10 @@ class Actor {
     exitCode: number | undefined
   ): void {
     const { task } = this
-    task.spec.metrics?.ended(task.spec.name, result, at - this.started)
+    const { metrics } = task.spec
+    if (metrics !== undefined) {
+      metrics.ended(task.counters ??= metrics.counters(task.spec.name), result, at - this.started)
+    }
     this.endSpan(result, reason)
     const last: LastAttempt = { result, reason, at }
     const history = this.history ??= { last, failures: undefined }

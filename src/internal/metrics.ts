@@ -45,6 +45,10 @@ const eventsDroppedKey = MetricKey.counter("taskvisor_events_dropped_total", {
   description: "Events a subscriber's full queue dropped, by subscriber",
   incremental: true
 })
+const labelsFoldedKey = MetricKey.counter("taskvisor_task_labels_folded_total", {
+  description: "Tasks counted under task=\"(other)\" because the task label's cap (metrics.maxTaskLabels) was reached",
+  incremental: true
+})
 const slotsRunningKey = MetricKey.gauge("taskvisor_controller_slots_running", {
   description: "Controller slots whose owner runs (not being replaced)"
 })
@@ -60,6 +64,7 @@ export const running = Metric.fromMetricKey(runningKey)
 export const backingOff = Metric.fromMetricKey(backingOffKey)
 export const attemptDuration = Metric.fromMetricKey(attemptDurationKey)
 export const eventsDropped = Metric.fromMetricKey(eventsDroppedKey)
+export const labelsFolded = Metric.fromMetricKey(labelsFoldedKey)
 export const slotsRunning = Metric.fromMetricKey(slotsRunningKey)
 export const slotsQueued = Metric.fromMetricKey(slotsQueuedKey)
 
@@ -73,7 +78,7 @@ type Counter = MetricHook.MetricHook.Counter<number>
 type Gauge = MetricHook.MetricHook.Gauge<number>
 
 /** The counters of the tasks of one name (or of every task, without the task label), their hooks found on first use. */
-class Counters {
+export class Counters {
   private restartsHook: Counter | undefined = undefined
   private durationHook: MetricHook.MetricHook.Histogram | undefined = undefined
   private readonly results: { [R in AttemptResult]?: Counter } = {}
@@ -102,27 +107,38 @@ class Counters {
 const registeredHook: Gauge = hookOf(registeredKey, [])
 const runningHook: Gauge = hookOf(runningKey, [])
 const backingOffHook: Gauge = hookOf(backingOffKey, [])
+const foldedHook: Counter = hookOf(labelsFoldedKey, [])
 
-/** The counters of each task name seen, process-wide as Effect's metric registry is. */
+/** The `task` label of the tasks whose names came past the cap. */
+export const otherTasks = "(other)"
+
+/** The counters of each task name given its own label, process-wide as Effect's metric registry is. */
 const byName = new Map<string, Counters>()
+/** The counters of the tasks past the cap, and of every task of a supervisor without the task label. */
+let other: Counters | undefined
+let unlabelled: Counters | undefined
 
 /**
  * Where a supervisor's tasks count: the gauges, and the counters by task name
- * or unlabelled. Nothing is kept per task, nor per name before its first
- * attempt ends.
+ * (at most `maxTaskLabels` names in the process, the others folded into
+ * `task="(other)"` and counted) or unlabelled. A task finds its counters once,
+ * when its first attempt ends (or it ends without one): nothing is kept per
+ * name before.
  */
 export class Recorder {
-  private unlabelled: Counters | undefined = undefined
+  constructor(private readonly taskLabel: boolean, private readonly maxTaskLabels: number) {}
 
-  constructor(private readonly taskLabel: boolean) {}
-
-  private counters(name: string): Counters {
-    if (!this.taskLabel) return this.unlabelled ??= new Counters([])
-    let counters = byName.get(name)
-    if (counters === undefined) {
-      counters = new Counters([MetricLabel.make("task", name)])
-      byName.set(name, counters)
+  /** The counters the task named `name` counts under. */
+  counters(name: string): Counters {
+    if (!this.taskLabel) return unlabelled ??= new Counters([])
+    const named = byName.get(name)
+    if (named !== undefined) return named
+    if (byName.size >= this.maxTaskLabels) {
+      foldedHook.update(1)
+      return other ??= new Counters([MetricLabel.make("task", otherTasks)])
     }
+    const counters = new Counters([MetricLabel.make("task", name)])
+    byName.set(name, counters)
     return counters
   }
 
@@ -131,12 +147,12 @@ export class Recorder {
     registeredHook.modify(1)
   }
 
-  started(name: string, attempt: number): void {
-    if (attempt > 1) this.counters(name).restarts.update(1)
+  /** An attempt after the task's first started. */
+  restarted(counters: Counters): void {
+    counters.restarts.update(1)
   }
 
-  ended(name: string, result: AttemptResult, millis: number): void {
-    const counters = this.counters(name)
+  ended(counters: Counters, result: AttemptResult, millis: number): void {
     counters.result(result).update(1)
     counters.duration.update(millis / 1000)
   }
@@ -148,20 +164,17 @@ export class Recorder {
     if (to !== undefined) (to === "Running" ? runningHook : backingOffHook).modify(1)
   }
 
-  finished(name: string, outcome: TaskOutcome<unknown>, last: Counted): void {
+  finished(counters: Counters, outcome: TaskOutcome<unknown>, last: Counted): void {
     this.moved(last, undefined)
     registeredHook.modify(-1)
-    this.counters(name).outcome(outcome._tag).update(1)
+    counters.outcome(outcome._tag).update(1)
   }
 }
 
-/** The recorders, by whether they label by task name. */
-const recorders = { labelled: new Recorder(true), unlabelled: new Recorder(false) }
-
 /** The recorder of a supervisor's settings; `undefined` when its metrics are off. */
 export const recorderOf = (
-  settings: { readonly enabled: boolean; readonly taskLabel: boolean }
-): Recorder | undefined => settings.enabled ? settings.taskLabel ? recorders.labelled : recorders.unlabelled : undefined
+  settings: { readonly enabled: boolean; readonly taskLabel: boolean; readonly maxTaskLabels: number }
+): Recorder | undefined => settings.enabled ? new Recorder(settings.taskLabel, settings.maxTaskLabels) : undefined
 
 /** The drops of one subscriber's queue. */
 export const dropsOf = (subscriber: string): Counter =>

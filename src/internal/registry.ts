@@ -13,6 +13,7 @@ import type { Caller } from "./caller.js"
 import { Deadlines } from "./deadlines.js"
 import type { Host } from "./group.js"
 import { Outcome } from "./handle.js"
+import { type Recorder, recorderOf } from "./metrics.js"
 import type { Permits } from "./permits.js"
 import { resolve, type Resolved } from "./resolve.js"
 import {
@@ -130,6 +131,8 @@ export class Registry implements Host {
   private readonly env: actor.ActorEnv
   /** The force-abort deadlines of individual stops. */
   private readonly deadlines: Deadlines<Task>
+  /** Where the tasks' metrics go; `undefined` when they are off. */
+  private readonly recorder: Recorder | undefined
 
   constructor(
     readonly settings: Settings,
@@ -139,6 +142,7 @@ export class Registry implements Host {
     clock: Clock.Clock
   ) {
     this.fork = Runtime.runFork(runtime)
+    this.recorder = recorderOf(settings.metrics)
     this.env = { bus, host: this, permits, commit: (task, outcome) => this.commit(task, outcome) }
     this.deadlines = new Deadlines(
       settings.grace,
@@ -181,7 +185,7 @@ export class Registry implements Host {
 
   /** `name`: the name it registers under, a group's child's path. */
   resolve(spec: TaskSpec<unknown, unknown>, name: string = spec.name): Resolved | ConfigError {
-    return resolve(spec, this.settings.defaults, this.settings.metrics, name)
+    return resolve(spec, this.settings.defaults, this.recorder, name)
   }
 
   /** Validate a spec and issue its id; its attempts run with the caller's context and fiber refs. */
@@ -386,7 +390,10 @@ export class Registry implements Host {
     const outcome = claimed ? stopped(decided) : decided
     if (!task.finish()) return
     if (outcome._tag === "ForceAborted") task.actor?.abandoned()
-    task.spec.metrics?.finished(task.spec.name, outcome, countedOf(state))
+    const { metrics } = task.spec
+    if (metrics !== undefined) {
+      metrics.finished(task.counters ??= metrics.counters(task.spec.name), outcome, countedOf(state))
+    }
     const { id, spec } = task
     const { name } = spec
     this.tasks.delete(id)

@@ -3,9 +3,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import type * as RestartPolicy from "../RestartPolicy.js"
-import type { MetricsSettings, TaskDefaults } from "../SupervisorConfig.js"
+import type { TaskDefaults } from "../SupervisorConfig.js"
 import * as BackoffPolicy from "./backoff.js"
-import { type Recorder, recorderOf } from "./metrics.js"
+import type { Recorder } from "./metrics.js"
 import { ConfigError } from "./supervisorError.js"
 import type { TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
@@ -72,8 +72,8 @@ const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${
 export const resolve = (
   spec: TaskSpec<unknown, unknown>,
   defaults: TaskDefaults,
-  /** `undefined`: checked only, not to run. */
-  metrics: MetricsSettings | undefined,
+  /** Where its metrics go; `undefined`: nowhere (metrics are off, or it is only checked, not to run). */
+  metrics: Recorder | undefined,
   /** The name it registers under: a group's child's path. */
   name: string = spec.name
 ): Resolved | ConfigError => {
@@ -167,7 +167,7 @@ export const resolve = (
     hostsChildren: group !== undefined,
     groupIntensity: group?.intensity,
     descendants: group?.descendants ?? [],
-    metrics: metrics === undefined ? undefined : recorderOf(metrics)
+    metrics
   }
 }
 

@@ -4,7 +4,7 @@ import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type { Deadline } from "./deadlines.js"
 import type { Outcome } from "./handle.js"
-import type { AttemptResult, Counted } from "./metrics.js"
+import type { AttemptResult, Counted, Counters } from "./metrics.js"
 import type { Holder } from "./permits.js"
 import type { Resolved } from "./resolve.js"
 import type { TaskOutcome } from "./taskOutcome.js"
@@ -160,6 +160,8 @@ export class Task implements Holder {
   member: Member | undefined = undefined
   /** Its actor, once started: what an operator's controls and `inspect` reach. */
   actor: Actor | undefined = undefined
+  /** The metric counters it counts under, found when its first attempt ends (or it ends without one). */
+  counters: Counters | undefined = undefined
 
   constructor(
     readonly id: number,
