@@ -42,8 +42,9 @@ import { TaskSupervisor } from "./TaskSupervisor.js"
 export interface Options {
   /**
    * The bearer token of the mutating routes (`POST /tasks/:name/cancel`,
-   * `/restart`, `/pause`, `/resume`, `/trigger`); without one they do not
-   * exist. A wrong or missing token gets 401.
+   * `/restart`, `/pause`, `/resume`, `/trigger`). A wrong or missing token
+   * gets 401; without a configured token runtime controls are off, and every
+   * control gets 403 with a JSON `error` saying so.
    */
   readonly token?: Redacted.Redacted<string> | string | undefined
   /** The tasks `GET /ready` waits for: ready once each has started an attempt. None: ready while healthy. */
@@ -127,7 +128,7 @@ const pathOf = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
  * 405 (with `Allow`), a task path that is not valid percent-encoding 400, the
  * rest 404; each with a JSON error.
  */
-const unmatched = (mutable: boolean, reads: ReadonlySet<string>) =>
+const unmatched = (reads: ReadonlySet<string>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const path = yield* pathOf
@@ -136,7 +137,7 @@ const unmatched = (mutable: boolean, reads: ReadonlySet<string>) =>
       const name = nameOf(path.slice("/tasks/".length))
       if (typeof name !== "string" && request.method === "GET") return name
     }
-    const allowed = task && mutable ? "GET, POST" : reads.has(path) || task ? "GET" : undefined
+    const allowed = task ? "GET, POST" : reads.has(path) ? "GET" : undefined
     return allowed === undefined
       ? problem(404, `no route for ${request.method} ${path.slice(0, 200)}`)
       : HttpServerResponse.unsafeJson({ error: `${request.method} is not allowed here` }, {
@@ -221,7 +222,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
 
   const control = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (expected === undefined || !authorized(expected, request.headers["authorization"])) {
+    if (expected === undefined) return problem(403, "runtime controls are disabled: no token was configured")
+    if (!authorized(expected, request.headers["authorization"])) {
       return HttpServerResponse.unsafeJson({ error: "a valid bearer token is required" }, {
         status: 401,
         headers: { "www-authenticate": "Bearer" }
@@ -319,8 +321,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
     routes = HttpRouter.get(routes, path, handler)
     if (path !== "/events") routes = HttpRouter.head(routes, path, handler)
   }
-  if (token !== undefined) routes = HttpRouter.post(routes, "/tasks/*", control)
-  const fallback = unmatched(token !== undefined, new Set(reads.map(([path]) => path)))
+  routes = HttpRouter.post(routes, "/tasks/*", control)
+  const fallback = unmatched(new Set(reads.map(([path]) => path)))
   return {
     router: routes.pipe(
       HttpRouter.all("*", fallback),

@@ -181,15 +181,22 @@ describe("SupervisorHttp", () => {
       assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 
-  it.scoped("without a token the mutating routes do not exist", () =>
+  it.scoped("without a token every control is refused with 403, saying controls are disabled", () =>
     Effect.gen(function*() {
       const { base, supervisor } = yield* serve()
       yield* supervisor.add(TaskSpec.make("worker", neverEnding))
       yield* settle
-      const refused = yield* post(`${base}/tasks/worker/cancel`, token)
-      assert.strictEqual(refused.status, 405)
-      assert.strictEqual(refused.headers.get("allow"), "GET")
+      for (const action of ["cancel", "restart", "pause", "resume", "trigger", "explode"]) {
+        for (const bearer of [token, undefined]) {
+          const refused = yield* post(`${base}/tasks/worker/${action}`, bearer)
+          assert.deepStrictEqual([refused.status, refused.body], [403, {
+            error: "runtime controls are disabled: no token was configured"
+          }], action)
+        }
+      }
       assert.deepStrictEqual((yield* supervisor.list).map((t) => t.state), ["Running"])
+      const deleted = yield* request(`${base}/tasks/worker`, { method: "DELETE" })
+      assert.deepStrictEqual([deleted.status, deleted.headers.get("allow")], [405, "GET, POST"])
     }))
 
   it.scoped("malformed paths, huge names, bad methods and unknown routes: a clear 4xx with a JSON error", () =>
