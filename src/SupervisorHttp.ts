@@ -23,7 +23,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { createServer } from "node:http"
 import * as Controller from "./Controller.js"
@@ -31,6 +31,7 @@ import { page } from "./internal/dashboard.js"
 import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http.js"
 import { registryOf } from "./internal/supervisor.js"
 import type { TaskInfo } from "./internal/task.js"
+import { ConfigError } from "./SupervisorError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
 /**
@@ -44,7 +45,10 @@ export interface Options {
    * The bearer token of the mutating routes (`POST /tasks/:name/cancel`,
    * `/restart`, `/pause`, `/resume`, `/trigger`). A wrong or missing token
    * gets 401; without a configured token runtime controls are off, and every
-   * control gets 403 with a JSON `error` saying so.
+   * control gets 403 with a JSON `error` saying so. The token is visible ASCII
+   * (`!` to `~`, a superset of RFC 6750's `b64token`), as a request can carry
+   * it: an empty one, or one with a space, a control character or a character
+   * beyond ASCII, is refused with a `ConfigError` naming `token`.
    */
   readonly token?: Redacted.Redacted<string> | string | undefined
   /** The tasks `GET /ready` waits for: ready once each has started an attempt. None: ready while healthy. */
@@ -148,13 +152,17 @@ const unmatched = (reads: ReadonlySet<string>) =>
 
 /**
  * The endpoint's routes. They need the `TaskSupervisor`, and serve
- * `/controller` when a `Controller` is in the context too.
+ * `/controller` when a `Controller` is in the context too. Throws a
+ * `ConfigError` naming `token` for a token no request can carry.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> =>
-  routes(options, new Endpoint(options.ready ?? [])).router
+export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> => {
+  const built = routes(options, new Endpoint(options.ready ?? []))
+  if (built instanceof ConfigError) throw built
+  return built.router
+}
 
 /**
  * What one endpoint keeps: the `ready` tasks seen started (a latch: one that
@@ -201,10 +209,10 @@ class Endpoint {
   }
 }
 
-/** The routes of `endpoint`, and what answers a request none of them takes. */
+/** The routes of `endpoint`, and what answers a request none of them takes; or what is wrong with `options`. */
 const routes = (options: Options, endpoint: Endpoint) => {
-  const token = typeof options.token === "string" ? Redacted.make(options.token) : options.token
-  const expected = token === undefined ? undefined : bearer(token)
+  const expected = options.token === undefined ? undefined : bearer(options.token)
+  if (expected instanceof ConfigError) return expected
   const eventsBuffer = options.eventsBuffer ?? 1024
 
   const healthy = Effect.map(TaskSupervisor, (supervisor) => registryOf(supervisor)?.open ?? true)
@@ -337,29 +345,36 @@ const routes = (options: Options, endpoint: Endpoint) => {
  * Serve `router(options)` with `@effect/platform-node` on `host` (default
  * 127.0.0.1) and `port`, for the life of the layer. It gives the
  * `HttpServer`, whose `address` says where it listens (a port of 0 picks a
- * free one).
+ * free one). It fails with a `ConfigError` naming `token` for a token no
+ * request can carry, before it listens.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layer = (
   options: ServeOptions
-): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, TaskSupervisor> =>
-  Layer.scopedDiscard(Effect.gen(function*() {
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ConfigError, TaskSupervisor> =>
+  Layer.unwrapEffect(Effect.suspend(() => {
     const endpoint = new Endpoint(options.ready ?? [])
-    const { fallback, router } = routes(options, endpoint)
-    const unwatch = endpoint.watch(yield* TaskSupervisor)
-    // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
-    yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
-    // before the server closes, which waits for every open connection: the `/events` clients are cut off
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        unwatch()
-        endpoint.disconnectAll()
-      })
+    const built = routes(options, endpoint)
+    if (built instanceof ConfigError) return Effect.fail(built)
+    const { fallback, router } = built
+    return Effect.succeed(
+      Layer.scopedDiscard(Effect.gen(function*() {
+        const unwatch = endpoint.watch(yield* TaskSupervisor)
+        // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
+        yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
+        // before the server closes, which waits for every open connection: the `/events` clients are cut off
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            unwatch()
+            endpoint.disconnectAll()
+          })
+        )
+      })).pipe(
+        Layer.provideMerge(
+          NodeHttpServer.layerServer(createServer, { host: options.host ?? "127.0.0.1", port: options.port })
+        )
+      )
     )
-  })).pipe(
-    Layer.provideMerge(
-      NodeHttpServer.layerServer(createServer, { host: options.host ?? "127.0.0.1", port: options.port })
-    )
-  )
+  }))

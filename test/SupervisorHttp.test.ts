@@ -19,6 +19,7 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import * as SupervisorError from "../src/SupervisorError.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
@@ -70,6 +71,14 @@ const request = (url: string, init?: RequestInit) =>
 
 const post = (url: string, bearer?: string) =>
   request(url, { method: "POST", headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` } })
+
+/** Assert a `ConfigError` with exactly this field and reason (and the message built from them). */
+const assertConfigError = (error: unknown, field: string, reason: string): void => {
+  assert.instanceOf(error, SupervisorError.ConfigError)
+  const e = error as SupervisorError.ConfigError
+  assert.deepStrictEqual({ field: e.field, reason: e.reason }, { field, reason })
+  assert.strictEqual(e.message, `invalid ${field}: ${reason}`)
+}
 
 /** A raw request line, for what `fetch` refuses to send. */
 const raw = (port: number, line: string) =>
@@ -245,6 +254,36 @@ describe("SupervisorHttp", () => {
       for (const header of ["Basic Zm9vOmJhcg==", "Bearer", token, `Bearer ${token} x`, `Bearer\t${token}`]) {
         assert.strictEqual(yield* status(header), 401, header)
       }
+    }))
+
+  it.effect("a token that cannot be sent as a bearer token is refused at configuration with a ConfigError", () =>
+    Effect.gen(function*() {
+      const refusals: ReadonlyArray<readonly [string, string]> = [
+        ["tökén", "character 2 is outside ASCII"],
+        ["密钥", "character 1 is outside ASCII"],
+        ["two words", "character 4 is a space"],
+        ["tab\tbed", "character 4 is a control character"],
+        ["", "must not be empty (leave it out to turn runtime controls off)"]
+      ]
+      for (const [text, problem] of refusals) {
+        const reason = text === "" ? problem : `must be visible ASCII, as a bearer token is sent (RFC 6750): ${problem}`
+        for (const given of [text, Redacted.make(text)]) {
+          let thrown: unknown = undefined
+          try {
+            SupervisorHttp.router({ token: given })
+          } catch (error) {
+            thrown = error
+          }
+          assertConfigError(thrown, "token", reason)
+          const failed = yield* Layer.build(SupervisorHttp.layer({ port: 0, token: given })).pipe(
+            Effect.provide(TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer()))),
+            Effect.scoped,
+            Effect.flip
+          )
+          assertConfigError(failed, "token", reason)
+        }
+      }
+      for (const text of ["s3cret-token", "a+b/c==", "!#$%&'*.^_`|~", "~"]) SupervisorHttp.router({ token: text })
     }))
 
   it.scoped("readiness is a latch: a ready task that has started counts while it is paused or after it ended", () =>
