@@ -29,6 +29,7 @@ import { createServer } from "node:http"
 import * as Controller from "./Controller.js"
 import { page } from "./internal/dashboard.js"
 import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http.js"
+import type { Registry } from "./internal/registry.js"
 import { registryOf } from "./internal/supervisor.js"
 import type { TaskInfo } from "./internal/task.js"
 import { ConfigError } from "./SupervisorError.js"
@@ -51,7 +52,12 @@ export interface Options {
    * beyond ASCII, is refused with a `ConfigError` naming `token`.
    */
   readonly token?: Redacted.Redacted<string> | string | undefined
-  /** The tasks `GET /ready` waits for: ready once each has started an attempt. None: ready while healthy. */
+  /**
+   * The tasks `GET /ready` waits for: ready once each has started an attempt
+   * (a latch). None: ready while healthy. The supervisor is watched for them
+   * (by `layer` from its start, by `router` from its first `/ready`) until
+   * each was seen started or it shuts down.
+   */
   readonly ready?: ReadonlyArray<string> | undefined
   /** How many events an `/events` client may have waiting before it is let go (default 1024). */
   readonly eventsBuffer?: number | undefined
@@ -166,40 +172,63 @@ export const router = (options: Options = {}): HttpRouter.HttpRouter<never, Task
 
 /**
  * What one endpoint keeps: the `ready` tasks seen started (a latch: one that
- * ended since still counts), and the `/events` requests being answered.
+ * ended since still counts), the supervisors watched for them, and the
+ * `/events` requests being answered.
  */
 class Endpoint {
   readonly started = new Set<string>()
   readonly streams = new Set<HttpServerRequest.HttpServerRequest>()
-  private readonly watched = new WeakSet<object>()
   private readonly names: ReadonlySet<string>
+  /** The registries observed for `ready` tasks that finish, each with how to stop observing it. */
+  private readonly watching = new Map<Registry, () => void>()
 
   constructor(readonly ready: ReadonlyArray<string>) {
     this.names = new Set(ready)
   }
 
-  /** Whether every `ready` task has been seen started: then nothing needs listing any more. */
+  /** Whether every `ready` task has been seen started: then nothing needs listing or watching any more. */
   get allStarted(): boolean {
     return this.started.size === this.names.size
   }
 
-  /** Latch the `ready` tasks that finish from now on (once per supervisor); how to stop watching. */
-  watch(supervisor: object): () => void {
+  /**
+   * Latch the `ready` tasks of `supervisor` that finish from now on: watched
+   * once, until every `ready` task was seen started or it shuts down.
+   */
+  watch(supervisor: object): void {
     const registry = registryOf(supervisor)
-    if (registry === undefined || this.ready.length === 0 || this.watched.has(registry)) return () => {}
-    this.watched.add(registry)
-    return registry.observe({
-      onFinished: (task) => {
-        if (task.attempt > 0 && this.names.has(task.spec.name)) this.started.add(task.spec.name)
-      },
-      onShutdown: () => {}
-    })
+    if (registry === undefined || !registry.open || this.allStarted || this.watching.has(registry)) return
+    this.watching.set(
+      registry,
+      registry.observe({
+        onFinished: (task) => {
+          if (task.attempt > 0) this.seen(task.spec.name)
+        },
+        onShutdown: () => {
+          this.watching.get(registry)?.()
+          this.watching.delete(registry)
+        }
+      })
+    )
   }
 
   /** The `ready` tasks that have not started an attempt yet, as far as `listed` and the latch say. */
   waiting(listed: ReadonlyArray<TaskInfo>): ReadonlyArray<string> {
-    for (const info of listed) if (info.attempt > 0 && this.names.has(info.name)) this.started.add(info.name)
+    for (const info of listed) if (info.attempt > 0) this.seen(info.name)
     return this.ready.filter((name) => !this.started.has(name))
+  }
+
+  /** Latch `name` if it is a `ready` task; once all were, stop watching. */
+  private seen(name: string): void {
+    if (!this.names.has(name)) return
+    this.started.add(name)
+    if (this.allStarted) this.unwatch()
+  }
+
+  /** Stop watching every supervisor. */
+  unwatch(): void {
+    for (const unobserve of this.watching.values()) unobserve()
+    this.watching.clear()
   }
 
   /** Cut every `/events` client off, so that a closing server does not wait for them. */
@@ -361,13 +390,13 @@ export const layer = (
     const { fallback, router } = built
     return Effect.succeed(
       Layer.scopedDiscard(Effect.gen(function*() {
-        const unwatch = endpoint.watch(yield* TaskSupervisor)
+        endpoint.watch(yield* TaskSupervisor)
         // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
         yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
         // before the server closes, which waits for every open connection: the `/events` clients are cut off
         yield* Effect.addFinalizer(() =>
           Effect.sync(() => {
-            unwatch()
+            endpoint.unwatch()
             endpoint.disconnectAll()
           })
         )

@@ -4,7 +4,10 @@
  * token rules, malformed requests, and Server-Sent Events with a client that
  * stops reading.
  */
+import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -18,6 +21,7 @@ import * as net from "node:net"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
+import { registryOf } from "../src/internal/supervisor.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorError from "../src/SupervisorError.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
@@ -295,6 +299,51 @@ describe("SupervisorHttp", () => {
       yield* settle
       assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
     }))
+
+  it.scoped("router: its readiness watch is unregistered once every ready task was seen started, or at shutdown", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* TaskSupervisor.make
+      // the registry's observers are internal: the watch is one of them
+      const observers = () => (registryOf(supervisor) as unknown as { readonly observers: Set<unknown> }).observers.size
+      const baseline = observers()
+      const ready = (router: HttpRouter.HttpRouter<never, TaskSupervisor.TaskSupervisor>) =>
+        Effect.flatMap(
+          router.pipe(
+            Effect.provideService(
+              HttpServerRequest.HttpServerRequest,
+              HttpServerRequest.fromWeb(new Request("http://localhost/ready"))
+            ),
+            Effect.provideService(TaskSupervisor.TaskSupervisor, supervisor)
+          ),
+          (response) =>
+            Effect.map(
+              Effect.promise(() => HttpServerResponse.toWeb(response).json()),
+              (body) => ({ status: response.status, body })
+            )
+        )
+
+      const both = SupervisorHttp.router({ ready: ["steady", "once"] })
+      assert.deepStrictEqual(yield* ready(both), { status: 503, body: { ready: false, waiting: ["steady", "once"] } })
+      assert.strictEqual(observers(), baseline + 1, "watching from the first /ready")
+      yield* ready(both)
+      assert.strictEqual(observers(), baseline + 1, "once")
+      yield* supervisor.add(TaskSpec.make("steady", neverEnding))
+      yield* settle
+      assert.deepStrictEqual((yield* ready(both)).body, { ready: false, waiting: ["once"] })
+      // seen started only by the watch: it ended before the next /ready
+      yield* (yield* supervisor.add(TaskSpec.once("once", Effect.void))).await
+      assert.strictEqual(observers(), baseline, "unregistered as the last ready task was seen started")
+      assert.deepStrictEqual(yield* ready(both), { status: 200, body: { ready: true, waiting: [] } })
+      assert.strictEqual(observers(), baseline, "not registered again")
+
+      const never = SupervisorHttp.router({ ready: ["never-added"] })
+      assert.strictEqual((yield* ready(never)).status, 503)
+      assert.strictEqual(observers(), baseline + 1)
+      yield* supervisor.shutdown
+      assert.strictEqual(observers(), baseline, "unregistered at shutdown")
+      assert.strictEqual((yield* ready(never)).status, 503)
+      assert.strictEqual(observers(), baseline, "a supervisor shut down is not watched")
+    }).pipe(Effect.provide(SupervisorConfig.layer({ grace: "5 seconds" }))))
 
   it.scoped("the dashboard page is self-contained", () =>
     Effect.gen(function*() {
