@@ -20,12 +20,15 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { createServer } from "node:http"
+import { createServer, type Server, type ServerResponse } from "node:http"
 import * as Controller from "./Controller.js"
 import { page } from "./internal/dashboard.js"
 import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http.js"
@@ -370,12 +373,21 @@ const routes = (options: Options, endpoint: Endpoint) => {
   }
 }
 
+/** How long closing `layer` lets responses in flight end before it cuts every connection left. */
+const closeGrace = Duration.seconds(1)
+
 /**
  * Serve `router(options)` with `@effect/platform-node` on `host` (default
  * 127.0.0.1) and `port`, for the life of the layer. It gives the
  * `HttpServer`, whose `address` says where it listens (a port of 0 picks a
  * free one). It fails with a `ConfigError` naming `token` for a token no
  * request can carry, before it listens.
+ *
+ * Closing the layer takes at most 1 second (of Effect's `Clock`), whatever
+ * the clients do: it stops listening and ends the `/events` streams and the
+ * idle connections at once; a response in flight may end within the second
+ * (its connection is closed once it has); then every connection left is cut,
+ * a half-sent request or a response still going included.
  *
  * @since 0.1.0
  * @category Layers
@@ -388,22 +400,46 @@ export const layer = (
     const built = routes(options, endpoint)
     if (built instanceof ConfigError) return Effect.fail(built)
     const { fallback, router } = built
+    const server = createServer()
+    // once it stopped listening, a connection whose response ended is closed (Node keeps it alive)
+    server.on("request", (_, response: ServerResponse) =>
+      response.on("finish", () => {
+        if (!server.listening) server.closeIdleConnections()
+      }))
     return Effect.succeed(
       Layer.scopedDiscard(Effect.gen(function*() {
         endpoint.watch(yield* TaskSupervisor)
         // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
         yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
-        // before the server closes, which waits for every open connection: the `/events` clients are cut off
+        // before the platform closes the server, which would wait for every connection
         yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
+          Effect.suspend(() => {
             endpoint.unwatch()
             endpoint.disconnectAll()
+            return closeWithin(server, closeGrace)
           })
         )
       })).pipe(
         Layer.provideMerge(
-          NodeHttpServer.layerServer(createServer, { host: options.host ?? "127.0.0.1", port: options.port })
+          NodeHttpServer.layerServer(() => server, { host: options.host ?? "127.0.0.1", port: options.port })
         )
       )
     )
   }))
+
+/**
+ * Close `server` within `grace`: stop listening and close the idle
+ * connections (Node's `close`), wait up to `grace` for the others to end,
+ * then cut those left.
+ */
+const closeWithin = (server: Server, grace: Duration.Duration): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const closed = yield* Deferred.make<void>()
+    server.close(() => Deferred.unsafeDone(closed, Exit.void))
+    // a finalizer runs uninterruptibly: the wait must be interruptible for the timeout to end it
+    const ended = yield* Deferred.await(closed).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+    if (Option.isNone(ended)) {
+      server.closeAllConnections()
+      yield* Deferred.await(closed)
+    }
+  })

@@ -9,13 +9,18 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
@@ -403,13 +408,119 @@ const sseClient = (port: number, reading: boolean) =>
 
 /** Wait, in real time, until `condition` holds; fail after `rounds` checks. */
 const until = (condition: () => boolean, what: string, rounds = 2000) =>
+  eventually(Effect.sync(condition), what, rounds)
+
+/** Wait, in real time, until `condition` succeeds with `true`; fail after `rounds` checks. */
+const eventually = <R>(condition: Effect.Effect<boolean, never, R>, what: string, rounds = 2000) =>
   Effect.gen(function*() {
     for (let i = 0; i < rounds; i++) {
-      if (condition()) return
+      if (yield* condition) return
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
     }
     assert.fail(`timed out waiting until ${what}`)
   })
+
+/** A raw connection that sends `bytes` and nothing more: what it received, and whether it was closed. */
+const rawClient = (port: number, bytes: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      let received = ""
+      let closed = false
+      const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes))
+      socket.on("data", (chunk) => (received += chunk.toString()))
+      socket.on("close", () => (closed = true))
+      socket.on("error", () => (closed = true))
+      return { socket, received: () => received, closed: () => closed }
+    }),
+    ({ socket }) => Effect.sync(() => socket.destroy())
+  )
+
+/** A GET on a keep-alive connection: its reply once complete, and whether its connection was closed. */
+const keptAlive = (port: number, path: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      let reply: { readonly status: number; readonly body: string } | undefined = undefined
+      let closed = false
+      const agent = new http.Agent({ keepAlive: true })
+      const request = http.get({ host: "127.0.0.1", port, path, agent }, (response) => {
+        let body = ""
+        response.setEncoding("utf8")
+        response.on("data", (chunk: string) => (body += chunk))
+        response.on("end", () => (reply = { status: response.statusCode!, body }))
+      })
+      request.on("socket", (socket) => socket.on("close", () => (closed = true)))
+      request.on("error", () => (closed = true))
+      return { agent, reply: () => reply, closed: () => closed }
+    }),
+    ({ agent }) => Effect.sync(() => agent.destroy())
+  )
+
+/** Close `scope` on a fiber of its own: how closing the layer goes. */
+const closing = (scope: Scope.CloseableScope) => Effect.fork(Scope.close(scope, Exit.void))
+
+/** Whether closing the layer is waiting out its grace for the connections still open (a sleep of 1 s from now). */
+const inGrace = Effect.gen(function*() {
+  const now = yield* Clock.currentTimeMillis
+  return Chunk.some(yield* TestClock.sleeps(), (at) => at === now + 1000)
+})
+
+describe("SupervisorHttp closing", () => {
+  it.scoped(
+    "closing the layer ends idle connections at once, lets a response in flight end within 1 s, then cuts",
+    () =>
+      Effect.gen(function*() {
+        const release = yield* Deferred.make<void>()
+        let exports = 0
+        const metrics = Effect.suspend(() =>
+          exports++ === 0 ? Effect.as(Deferred.await(release), "text") : Effect.never
+        )
+        const scope = yield* Scope.make()
+        const { base, port } = yield* Scope.extend(serve({ metrics }), scope)
+        // an idle keep-alive connection
+        assert.strictEqual((yield* request(`${base}/health`)).status, 200)
+        const ending = yield* keptAlive(port, "/metrics")
+        const stuck = yield* keptAlive(port, "/metrics")
+        yield* until(() => exports === 2, "both exports began")
+
+        const closed = yield* closing(scope)
+        yield* eventually(inGrace, "closing waits for the responses in flight")
+        assert.isTrue(Option.isNone(yield* closed.poll), "still closing")
+        // within the grace, a response that ends is delivered, then its connection is closed
+        yield* Deferred.succeed(release, undefined)
+        yield* until(() => ending.closed(), "the ended response's connection was closed")
+        assert.deepStrictEqual(ending.reply(), { status: 200, body: "text" })
+        assert.isTrue(Option.isNone(yield* closed.poll), "still closing: a response is in flight")
+        // after it, the one still going is cut
+        yield* TestClock.adjust("1 second")
+        yield* eventually(Effect.map(closed.poll, Option.isSome), "the layer closed")
+        yield* until(() => stuck.closed(), "the stuck response's connection was cut")
+        assert.isUndefined(stuck.reply())
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scoped(
+    "closing the layer cuts a half-sent request within 1 s, whatever the client does",
+    () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const { port } = yield* Scope.extend(serve(), scope)
+        const half = "GET /health HTTP/1.1\r\nHost: x\r\n"
+        const silent = yield* rawClient(port, half)
+        // one answered request, then half of another: once the answer is in, the server has read the half
+        const after = yield* rawClient(port, `GET /health HTTP/1.1\r\nHost: x\r\n\r\n${half}`)
+        yield* until(() => after.received().includes("\r\n\r\n{\"status\":\"ok\"}"), "the first request was answered")
+
+        const closed = yield* closing(scope)
+        yield* eventually(inGrace, "closing waits for the requests in flight")
+        assert.isTrue(Option.isNone(yield* closed.poll), "still closing")
+        yield* TestClock.adjust("1 second")
+        yield* eventually(Effect.map(closed.poll, Option.isSome), "the layer closed")
+        yield* until(() => silent.closed() && after.closed(), "both connections were cut")
+      }),
+    { timeout: 30_000 }
+  )
+})
 
 describe("SupervisorHttp events", () => {
   it.live(
