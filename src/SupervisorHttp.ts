@@ -27,14 +27,16 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { createServer, type Server, type ServerResponse } from "node:http"
+import { createServer, type Server, ServerResponse } from "node:http"
 import * as Controller from "./Controller.js"
 import { page } from "./internal/dashboard.js"
 import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http.js"
 import type { Registry } from "./internal/registry.js"
 import { registryOf } from "./internal/supervisor.js"
 import type { TaskInfo } from "./internal/task.js"
+import { integer, positiveDuration } from "./internal/validate.js"
 import { ConfigError } from "./SupervisorError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
@@ -62,8 +64,21 @@ export interface Options {
    * each was seen started or it shuts down.
    */
   readonly ready?: ReadonlyArray<string> | undefined
-  /** How many events an `/events` client may have waiting before it is let go (default 1024). */
+  /**
+   * How many events an `/events` client may have waiting (default 1024, at
+   * least 1): a burst beyond it is lost for the client, which is told where
+   * (an SSE `gap` event) and stays connected.
+   */
   readonly eventsBuffer?: number | undefined
+  /**
+   * How long an `/events` client may leave its connection full, not reading,
+   * before it is let go (default 10 seconds, of Effect's `Clock`; more than
+   * zero): each client is looked at every `eventsStall`, and let go when two
+   * looks in a row find its response waiting for the connection to drain,
+   * with no drain in between: between one and two `eventsStall` after it
+   * stopped taking data. Only on Node's server, whose connections it sees.
+   */
+  readonly eventsStall?: Duration.DurationInput | undefined
   /**
    * The text of `GET /metrics` (Prometheus' exposition format), from an
    * exporter the application installed; without it, `/metrics` is 404.
@@ -88,7 +103,7 @@ export interface ServeOptions extends Options {
 type Handler = Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   unknown,
-  TaskSupervisor | HttpServerRequest.HttpServerRequest
+  TaskSupervisor | HttpServerRequest.HttpServerRequest | Scope.Scope
 >
 
 /** The longest task name a path may carry. */
@@ -121,13 +136,36 @@ const nameOf = (encoded: string): string | HttpServerResponse.HttpServerResponse
   return name.length > maxName ? problem(414, `a task name is at most ${maxName} characters`) : name
 }
 
-/** Close a request's connection, on Node (a server of another platform ends the response instead). */
+/** The Node response to `request`; `undefined` on a server of another platform. */
+const nodeResponse = (request: HttpServerRequest.HttpServerRequest): ServerResponse | undefined => {
+  const response: unknown = NodeHttpServerRequest.toServerResponse(request)
+  return response instanceof ServerResponse ? response : undefined
+}
+
+/** Close a request's connection, on Node. */
 const disconnect = (request: HttpServerRequest.HttpServerRequest): void => {
-  try {
-    NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
-  } catch {
-    // not a Node request: its stream failing ends the response
-  }
+  nodeResponse(request)?.destroy()
+}
+
+/**
+ * Succeeds once the client of `request` has stopped reading: its response,
+ * looked at every `stall`, was waiting for the connection to drain at two
+ * looks in a row and did not drain in between. Never on a server of another
+ * platform, whose connection it cannot see.
+ */
+const stalled = (request: HttpServerRequest.HttpServerRequest, stall: Duration.Duration): Effect.Effect<void> => {
+  const response = nodeResponse(request)
+  if (response === undefined) return Effect.never
+  let drains = 0
+  response.on("drain", () => drains++)
+  /** How many drains there had been when the last look found it waiting; `undefined`: it was not. */
+  let waiting: number | undefined = undefined
+  const look = Effect.sync(() => {
+    const stuck = response.writableNeedDrain && waiting === drains
+    waiting = response.writableNeedDrain ? drains : undefined
+    return stuck
+  })
+  return Effect.repeat(Effect.zipRight(Effect.sleep(stall), look), { until: (stuck) => stuck })
 }
 
 /** The path of the request, without its query. */
@@ -161,8 +199,10 @@ const unmatched = (reads: ReadonlySet<string>) =>
 
 /**
  * The endpoint's routes. They need the `TaskSupervisor`, and serve
- * `/controller` when a `Controller` is in the context too. Throws a
- * `ConfigError` naming `token` for a token no request can carry.
+ * `/controller` when a `Controller` is in the context too. A bad option
+ * throws a `ConfigError` naming it: a token no request can carry, an
+ * `eventsBuffer` that is not a whole number of at least 1, an `eventsStall`
+ * that is not a positive, finite duration.
  *
  * @since 0.1.0
  * @category Constructors
@@ -245,7 +285,10 @@ class Endpoint {
 const routes = (options: Options, endpoint: Endpoint) => {
   const expected = options.token === undefined ? undefined : bearer(options.token)
   if (expected instanceof ConfigError) return expected
-  const eventsBuffer = options.eventsBuffer ?? 1024
+  const eventsBuffer = integer("eventsBuffer", options.eventsBuffer ?? 1024, 1)
+  if (eventsBuffer instanceof ConfigError) return eventsBuffer
+  const eventsStall = positiveDuration("eventsStall", options.eventsStall ?? "10 seconds")
+  if (eventsStall instanceof ConfigError) return eventsStall
 
   const healthy = Effect.map(TaskSupervisor, (supervisor) => registryOf(supervisor)?.open ?? true)
 
@@ -292,12 +335,17 @@ const routes = (options: Options, endpoint: Endpoint) => {
     const registry = registryOf(supervisor)
     if (registry === undefined) return problem(404, "events need the supervisor built by TaskSupervisor")
     const request = yield* HttpServerRequest.HttpServerRequest
-    // a client that stopped reading is cut off: its response may be blocked on a full socket, never to read again
-    // listening from now: what is published while the response starts is not lost
-    const stream = registry.bus.stream("http", eventsBuffer, () => disconnect(request), true).pipe(
-      Stream.onStart(Effect.sync(() => endpoint.streams.add(request))),
-      Stream.ensuring(Effect.sync(() => endpoint.streams.delete(request))),
-      Stream.map(sse),
+    // listening from now until the request ends: what is published while the response starts is not lost
+    const events = yield* registry.bus.follow("http", eventsBuffer)
+    yield* Effect.acquireRelease(
+      Effect.sync(() => endpoint.streams.add(request)),
+      () => Effect.sync(() => endpoint.streams.delete(request))
+    )
+    // a client that stopped reading is let go: its response may be blocked on a full socket, never to read again
+    yield* Effect.forkScoped(Effect.andThen(stalled(request, eventsStall), () => disconnect(request)))
+    const stream = events.pipe(
+      // one write per batch taken, not one per event
+      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(Chunk.map(chunk, sse), ""))),
       // a comment first, so the response starts at once, and a client let go reconnects after a second
       Stream.prepend(Chunk.of(": connected\nretry: 1000\n\n")),
       Stream.encodeText
@@ -380,8 +428,8 @@ const closeGrace = Duration.seconds(1)
  * Serve `router(options)` with `@effect/platform-node` on `host` (default
  * 127.0.0.1) and `port`, for the life of the layer. It gives the
  * `HttpServer`, whose `address` says where it listens (a port of 0 picks a
- * free one). It fails with a `ConfigError` naming `token` for a token no
- * request can carry, before it listens.
+ * free one). It fails with a `ConfigError` naming a bad option (as `router`
+ * throws it) before it listens.
  *
  * Closing the layer takes at most 1 second (of Effect's `Clock`), whatever
  * the clients do: it stops listening and ends the `/events` streams and the

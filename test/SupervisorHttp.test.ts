@@ -1,7 +1,8 @@
 /**
  * The HTTP endpoint served by `SupervisorHttp.layer` on a real loopback
  * socket, asked by real HTTP clients: every route's status and body, the
- * token rules, malformed requests, and Server-Sent Events with a client that
+ * token rules, malformed requests, closing the layer whatever the clients
+ * do, and Server-Sent Events with a client outrun by a burst and one that
  * stops reading.
  */
 import type * as HttpRouter from "@effect/platform/HttpRouter"
@@ -389,9 +390,10 @@ const sseClient = (port: number, reading: boolean) =>
               const event = buffer.slice(0, end)
               const data = /^data: (.*)$/m.exec(event)
               if (data !== null) {
-                // each event's id is its seq
+                // each event's id is its seq; a gap's the seq of the last event lost
                 const json = JSON.parse(data[1])
-                received.push({ ...json, id: Number(/^id: (.*)$/m.exec(event)?.[1]) })
+                const type = /^event: (.*)$/m.exec(event)?.[1] ?? "message"
+                received.push({ ...json, id: Number(/^id: (.*)$/m.exec(event)?.[1]), type })
               }
               buffer = buffer.slice(end + 2)
               end = buffer.indexOf("\n\n")
@@ -455,14 +457,24 @@ const keptAlive = (port: number, path: string) =>
     ({ agent }) => Effect.sync(() => agent.destroy())
   )
 
+/** The events lost for `/events` clients so far, as the drops metric counts them. */
+const httpDrops = Effect.map(
+  Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")),
+  (state) => state.count
+)
+
 /** Close `scope` on a fiber of its own: how closing the layer goes. */
 const closing = (scope: Scope.CloseableScope) => Effect.fork(Scope.close(scope, Exit.void))
 
-/** Whether closing the layer is waiting out its grace for the connections still open (a sleep of 1 s from now). */
-const inGrace = Effect.gen(function*() {
-  const now = yield* Clock.currentTimeMillis
-  return Chunk.some(yield* TestClock.sleeps(), (at) => at === now + 1000)
-})
+/** Whether `fibers` fibers sleep until `millis` from now on the `TestClock`. */
+const sleepsFor = (millis: number, fibers = 1) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    return Chunk.size(Chunk.filter(yield* TestClock.sleeps(), (at) => at === now + millis)) >= fibers
+  })
+
+/** Whether closing the layer is waiting out its grace for the connections still open. */
+const inGrace = sleepsFor(1000)
 
 describe("SupervisorHttp closing", () => {
   it.scoped(
@@ -546,61 +558,158 @@ describe("SupervisorHttp events", () => {
     { timeout: 60_000 }
   )
 
-  it.live(
-    "every event as SSE, in order, with its label; a client that stops reading is let go, not waited for",
+  it.scoped("every event as SSE, in order, with its label, its seq as id", () =>
+    Effect.gen(function*() {
+      const { port, supervisor } = yield* serve()
+      const reader = yield* sseClient(port, true)
+      yield* supervisor.add(TaskSpec.once("hello", Effect.void))
+      yield* until(() => reader.received.some((e) => e.label === "task_removed"), "the reader got hello's events")
+      assert.deepStrictEqual(reader.received.map((e) => e.label), [
+        "task_add_requested",
+        "task_added",
+        "attempt_starting",
+        "attempt_succeeded",
+        "task_finished",
+        "task_removed"
+      ])
+      const finished = reader.received.find((e) => e.label === "task_finished")
+      assert.deepStrictEqual(finished.outcome, { _tag: "Completed" })
+      assert.deepStrictEqual(reader.received.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
+      assert.deepStrictEqual(reader.received.map((e) => e.id), [1, 2, 3, 4, 5, 6])
+      assert.deepStrictEqual(reader.received.map((e) => e.type), Array(6).fill("message"))
+    }))
+
+  it.scoped(
+    "a reading client outrun by a burst far beyond its buffer stays connected and is told, in place, what it lost",
     () =>
       Effect.gen(function*() {
-        const { port, supervisor } = yield* serve({ eventsBuffer: 256 })
+        const { port, supervisor } = yield* serve({ eventsBuffer: 64 })
+        const reader = yield* sseClient(port, true)
+        const dropsBefore = yield* httpDrops
+        // a batch announces its 5000 tasks (10,000 events) in one step, before any reader can run
+        yield* Effect.fork(
+          supervisor.run(Array.from({ length: 5000 }, (_, i) => TaskSpec.make(`burst-${i}`, neverEnding)))
+        )
+        yield* eventually(
+          Effect.map(supervisor.list, (tasks) => tasks.length === 5000 && tasks.every((task) => task.attempt === 1)),
+          "the batch started"
+        )
+        // 15,000 events, and a report of each run of losses (the reader's, the only client)
+        const gapsOf = () => reader.received.filter((e) => e.type === "gap")
+        yield* until(() => {
+          const last = reader.received.at(-1)
+          return last !== undefined && (last.type === "gap" ? last.to : last.seq) === 15_000 + gapsOf().length
+        }, "the reader caught up with the burst")
+        // it lost none of what came next
+        yield* supervisor.add(TaskSpec.once("after", Effect.void))
+        yield* until(
+          () => reader.received.some((e) => e.label === "task_removed" && e.task === "after"),
+          "the reader got the events after the burst"
+        )
+        assert.isFalse(reader.closed(), "the reader stays connected")
+
+        // events and gaps, in order, account for every seq exactly once
+        let next = 1
+        let lost = 0
+        for (const item of reader.received) {
+          if (item.type === "gap") {
+            assert.deepStrictEqual([item.from, item.id, item.lost], [next, item.to, item.to - item.from + 1])
+            lost += item.lost
+            next = item.to + 1
+          } else {
+            assert.strictEqual(item.seq, next)
+            next++
+          }
+        }
+        const gaps = gapsOf()
+        // the first 64 announcements fit its buffer: the loss begins right after them
+        assert.deepStrictEqual(reader.received.slice(0, 65).map((e) => e.type === "gap" ? "gap" : e.seq), [
+          ...Array.from({ length: 64 }, (_, i) => i + 1),
+          "gap"
+        ])
+        assert.strictEqual(gaps[0].from, 65)
+        assert.isAbove(lost, 9000)
+        // each run is reported once: its ordinary events in the drops metric, the run in one SubscriberOverflow
+        const drops = (yield* httpDrops) - dropsBefore
+        const overflows = reader.received.filter((e) => e.label === "subscriber_overflow")
+        for (const overflow of overflows) assert.strictEqual(overflow.subscriber, "http")
+        // the reports it did not get are in the gaps, and are not counted: a lost report is not a new loss
+        assert.strictEqual(drops, lost - (gaps.length - overflows.length))
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scoped(
+    "a client that stopped reading is not let go at its first loss, but once its connection stayed full for eventsStall",
+    () =>
+      Effect.gen(function*() {
+        const { port, supervisor } = yield* serve({ eventsBuffer: 256, eventsStall: "10 seconds" })
         const reader = yield* sseClient(port, true)
         const stalled = yield* sseClient(port, false)
-        const dropsBefore = (yield* Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")))
-          .count
-        yield* supervisor.add(TaskSpec.once("hello", Effect.void))
-        yield* until(() => reader.received.some((e) => e.label === "task_removed"), "the reader got hello's events")
-        assert.deepStrictEqual(reader.received.map((e) => e.label), [
-          "task_add_requested",
-          "task_added",
-          "attempt_starting",
-          "attempt_succeeded",
-          "task_finished",
-          "task_removed"
-        ])
-        const finished = reader.received.find((e) => e.label === "task_finished")
-        assert.deepStrictEqual(finished.outcome, { _tag: "Completed" })
-        assert.deepStrictEqual(reader.received.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
-        assert.deepStrictEqual(reader.received.map((e) => e.id), [1, 2, 3, 4, 5, 6])
+        const dropsBefore = yield* httpDrops
+        const drops = Effect.map(httpDrops, (count) => count - dropsBefore)
 
         // bursts the reader keeps up with, until the one that stopped reading has filled the sockets' buffers (tens
-        // of MB on loopback: long names make it quicker) and then its own, and is let go
-        const drops = () =>
-          Effect.map(
-            Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")),
-            (state) => state.count - dropsBefore
-          )
-        const padding = "x".repeat(2000)
+        // of MB on loopback: long names make it quicker) and then its own
+        const padding = "x".repeat(4000)
         let round = 0
-        while ((yield* drops()) === 0) {
+        const burst = Effect.gen(function*() {
           const before = reader.received.length
           for (let i = 0; i < 20; i++) {
             yield* supervisor.add(TaskSpec.once(`burst-${round}-${i}-${padding}`, Effect.void))
           }
           yield* until(() => reader.received.length >= before + 120, "the reader kept up")
           round++
-          assert.isBelow(round, 1000, "the stalled client was never let go")
+        })
+        while ((yield* drops) === 0) {
+          yield* burst
+          assert.isBelow(round, 1000, "the stalled client never lost an event")
         }
-        assert.strictEqual(yield* drops(), 1, "one event lost for the stalled client, then it was let go")
-        // read at last, it gets what was on its way, in order, then its connection ends: a prefix of the events
+        // still connected: a burst more is lost for it too (it would not be, were it let go)
+        const lostBefore = yield* drops
+        yield* burst
+        assert.strictEqual((yield* drops) - lostBefore, 120, "the stalled client lost the next burst")
+
+        // each client is looked at every 10 s; one is let go when two looks in a row find its connection full
+        yield* TestClock.adjust("10 seconds")
+        yield* eventually(sleepsFor(10_000, 2), "the next looks are due")
+        const lostAtFirstLook = yield* drops
+        yield* burst
+        assert.strictEqual((yield* drops) - lostAtFirstLook, 120, "not let go at the first look")
+        yield* TestClock.adjust("10 seconds")
+        // read at last, it gets what was on its way, in order, then its connection ends
         stalled.read()
         yield* until(stalled.closed, "the stalled client's connection ended")
         const got = stalled.received.map((e) => e.seq)
         assert.deepStrictEqual(got, got.map((_, i) => i + 1))
-        assert.isBelow(got.length, 6 + round * 120)
-        // the reader lost nothing: every task's 6 events, and the report of the other one's loss
-        yield* until(() => reader.received.length === 6 + round * 120 + 1, "the reader got every event")
+        // the reader lost nothing and stays: every task's 6 events and the reports of the other one's losses
+        assert.isFalse(reader.closed())
+        assert.isTrue(reader.received.every((e) => e.type === "message"))
         assert.deepStrictEqual(reader.received.map((e) => e.seq), reader.received.map((_, i) => i + 1))
         const overflows = reader.received.filter((e) => e.label === "subscriber_overflow")
-        assert.deepStrictEqual(overflows.map((e) => [e.subscriber, e.dropped]), [["http", 1]])
-      }).pipe(Effect.scoped),
+        assert.deepStrictEqual(overflows.map((e) => e.subscriber), ["http"], "one run of losses, reported once")
+      }),
     { timeout: 60_000 }
   )
+
+  it.effect("eventsBuffer and eventsStall are checked at configuration", () =>
+    Effect.gen(function*() {
+      const problems: ReadonlyArray<readonly [SupervisorHttp.Options, string, string]> = [
+        [{ eventsBuffer: 0 }, "eventsBuffer", "must be greater than zero, got 0"],
+        [{ eventsBuffer: 1.5 }, "eventsBuffer", "must be a whole number, got 1.5"],
+        [{ eventsBuffer: Number.NaN }, "eventsBuffer", "must be a whole number, got NaN"],
+        [{ eventsStall: 0 }, "eventsStall", "must be greater than zero"],
+        [{ eventsStall: "-1 second" }, "eventsStall", "must not be negative, got -1 second"],
+        [{ eventsStall: Infinity }, "eventsStall", "must be finite"]
+      ]
+      for (const [options, field, reason] of problems) {
+        let thrown: unknown = undefined
+        try {
+          SupervisorHttp.router(options)
+        } catch (error) {
+          thrown = error
+        }
+        assertConfigError(thrown, field, reason)
+      }
+    }))
 })

@@ -4,6 +4,7 @@ import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { SupervisorEvent } from "../SupervisorEvent.js"
+import { Gap } from "./bus.js"
 import type { ControllerSnapshot } from "./controller.js"
 import { ConfigError } from "./supervisorError.js"
 import { labelOf } from "./supervisorEvent.js"
@@ -48,8 +49,17 @@ export const eventJson = (event: SupervisorEvent): Record<string, unknown> => {
   return json
 }
 
-/** One Server-Sent Event (a `message`): its `seq` as id, its JSON with its `label`. */
-export const sse = (event: SupervisorEvent): string => `id: ${event.seq}\ndata: ${JSON.stringify(eventJson(event))}\n\n`
+/**
+ * One Server-Sent Event: an event as a `message`, its `seq` as id, its JSON
+ * with its `label`; a run of events lost for the client as a `gap`, the seqs
+ * of the first and last lost and how many, the last's seq as id.
+ */
+export const sse = (item: SupervisorEvent | Gap): string =>
+  item instanceof Gap
+    ? `event: gap\nid: ${item.last}\ndata: ${
+      JSON.stringify({ from: item.first, to: item.last, lost: item.last - item.first + 1 })
+    }\n\n`
+    : `id: ${item.seq}\ndata: ${JSON.stringify(eventJson(item))}\n\n`
 
 /** A controller's slots as JSON, durations in milliseconds. */
 export const controllerJson = (snapshot: ControllerSnapshot) => ({
