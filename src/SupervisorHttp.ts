@@ -20,17 +20,24 @@ import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { createServer } from "node:http"
+import { createServer, type Server, ServerResponse } from "node:http"
 import * as Controller from "./Controller.js"
 import { page } from "./internal/dashboard.js"
 import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http.js"
+import type { Registry } from "./internal/registry.js"
 import { registryOf } from "./internal/supervisor.js"
 import type { TaskInfo } from "./internal/task.js"
+import { integer, positiveDuration } from "./internal/validate.js"
+import { ConfigError } from "./SupervisorError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
 
 /**
@@ -42,14 +49,36 @@ import { TaskSupervisor } from "./TaskSupervisor.js"
 export interface Options {
   /**
    * The bearer token of the mutating routes (`POST /tasks/:name/cancel`,
-   * `/restart`, `/pause`, `/resume`, `/trigger`); without one they do not
-   * exist. A wrong or missing token gets 401.
+   * `/restart`, `/pause`, `/resume`, `/trigger`). A wrong or missing token
+   * gets 401; without a configured token runtime controls are off, and every
+   * control gets 403 with a JSON `error` saying so. The token is visible ASCII
+   * (`!` to `~`, a superset of RFC 6750's `b64token`), as a request can carry
+   * it: an empty one, or one with a space, a control character or a character
+   * beyond ASCII, is refused with a `ConfigError` naming `token`.
    */
   readonly token?: Redacted.Redacted<string> | string | undefined
-  /** The tasks `GET /ready` waits for: ready once each has started an attempt. None: ready while healthy. */
+  /**
+   * The tasks `GET /ready` waits for: ready once each has started an attempt
+   * (a latch). None: ready while healthy. The supervisor is watched for them
+   * (by `layer` from its start, by `router` from its first `/ready`) until
+   * each was seen started or it shuts down.
+   */
   readonly ready?: ReadonlyArray<string> | undefined
-  /** How many events an `/events` client may have waiting before it is let go (default 1024). */
+  /**
+   * How many events an `/events` client may have waiting (default 1024, at
+   * least 1): a burst beyond it is lost for the client, which is told where
+   * (an SSE `gap` event) and stays connected.
+   */
   readonly eventsBuffer?: number | undefined
+  /**
+   * How long an `/events` client may leave its connection full, not reading,
+   * before it is let go (default 10 seconds, of Effect's `Clock`; more than
+   * zero): each client is looked at every `eventsStall`, and let go when two
+   * looks in a row find its response waiting for the connection to drain,
+   * with no drain in between: between one and two `eventsStall` after it
+   * stopped taking data. Only on Node's server, whose connections it sees.
+   */
+  readonly eventsStall?: Duration.DurationInput | undefined
   /**
    * The text of `GET /metrics` (Prometheus' exposition format), from an
    * exporter the application installed; without it, `/metrics` is 404.
@@ -74,7 +103,7 @@ export interface ServeOptions extends Options {
 type Handler = Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   unknown,
-  TaskSupervisor | HttpServerRequest.HttpServerRequest
+  TaskSupervisor | HttpServerRequest.HttpServerRequest | Scope.Scope
 >
 
 /** The longest task name a path may carry. */
@@ -107,13 +136,36 @@ const nameOf = (encoded: string): string | HttpServerResponse.HttpServerResponse
   return name.length > maxName ? problem(414, `a task name is at most ${maxName} characters`) : name
 }
 
-/** Close a request's connection, on Node (a server of another platform ends the response instead). */
+/** The Node response to `request`; `undefined` on a server of another platform. */
+const nodeResponse = (request: HttpServerRequest.HttpServerRequest): ServerResponse | undefined => {
+  const response: unknown = NodeHttpServerRequest.toServerResponse(request)
+  return response instanceof ServerResponse ? response : undefined
+}
+
+/** Close a request's connection, on Node. */
 const disconnect = (request: HttpServerRequest.HttpServerRequest): void => {
-  try {
-    NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
-  } catch {
-    // not a Node request: its stream failing ends the response
-  }
+  nodeResponse(request)?.destroy()
+}
+
+/**
+ * Succeeds once the client of `request` has stopped reading: its response,
+ * looked at every `stall`, was waiting for the connection to drain at two
+ * looks in a row and did not drain in between. Never on a server of another
+ * platform, whose connection it cannot see.
+ */
+const stalled = (request: HttpServerRequest.HttpServerRequest, stall: Duration.Duration): Effect.Effect<void> => {
+  const response = nodeResponse(request)
+  if (response === undefined) return Effect.never
+  let drains = 0
+  response.on("drain", () => drains++)
+  /** How many drains there had been when the last look found it waiting; `undefined`: it was not. */
+  let waiting: number | undefined = undefined
+  const look = Effect.sync(() => {
+    const stuck = response.writableNeedDrain && waiting === drains
+    waiting = response.writableNeedDrain ? drains : undefined
+    return stuck
+  })
+  return Effect.repeat(Effect.zipRight(Effect.sleep(stall), look), { until: (stuck) => stuck })
 }
 
 /** The path of the request, without its query. */
@@ -127,7 +179,7 @@ const pathOf = Effect.map(HttpServerRequest.HttpServerRequest, (request) => {
  * 405 (with `Allow`), a task path that is not valid percent-encoding 400, the
  * rest 404; each with a JSON error.
  */
-const unmatched = (mutable: boolean, reads: ReadonlySet<string>) =>
+const unmatched = (reads: ReadonlySet<string>) =>
   Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
     const path = yield* pathOf
@@ -136,7 +188,7 @@ const unmatched = (mutable: boolean, reads: ReadonlySet<string>) =>
       const name = nameOf(path.slice("/tasks/".length))
       if (typeof name !== "string" && request.method === "GET") return name
     }
-    const allowed = task && mutable ? "GET, POST" : reads.has(path) || task ? "GET" : undefined
+    const allowed = task ? "GET, POST" : reads.has(path) ? "GET" : undefined
     return allowed === undefined
       ? problem(404, `no route for ${request.method} ${path.slice(0, 200)}`)
       : HttpServerResponse.unsafeJson({ error: `${request.method} is not allowed here` }, {
@@ -147,50 +199,79 @@ const unmatched = (mutable: boolean, reads: ReadonlySet<string>) =>
 
 /**
  * The endpoint's routes. They need the `TaskSupervisor`, and serve
- * `/controller` when a `Controller` is in the context too.
+ * `/controller` when a `Controller` is in the context too. A bad option
+ * throws a `ConfigError` naming it: a token no request can carry, an
+ * `eventsBuffer` that is not a whole number of at least 1, an `eventsStall`
+ * that is not a positive, finite duration.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> =>
-  routes(options, new Endpoint(options.ready ?? [])).router
+export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> => {
+  const built = routes(options, new Endpoint(options.ready ?? []))
+  if (built instanceof ConfigError) throw built
+  return built.router
+}
 
 /**
  * What one endpoint keeps: the `ready` tasks seen started (a latch: one that
- * ended since still counts), and the `/events` requests being answered.
+ * ended since still counts), the supervisors watched for them, and the
+ * `/events` requests being answered.
  */
 class Endpoint {
   readonly started = new Set<string>()
   readonly streams = new Set<HttpServerRequest.HttpServerRequest>()
-  private readonly watched = new WeakSet<object>()
   private readonly names: ReadonlySet<string>
+  /** The registries observed for `ready` tasks that finish, each with how to stop observing it. */
+  private readonly watching = new Map<Registry, () => void>()
 
   constructor(readonly ready: ReadonlyArray<string>) {
     this.names = new Set(ready)
   }
 
-  /** Whether every `ready` task has been seen started: then nothing needs listing any more. */
+  /** Whether every `ready` task has been seen started: then nothing needs listing or watching any more. */
   get allStarted(): boolean {
     return this.started.size === this.names.size
   }
 
-  /** Latch the `ready` tasks that finish from now on (once per supervisor); how to stop watching. */
-  watch(supervisor: object): () => void {
+  /**
+   * Latch the `ready` tasks of `supervisor` that finish from now on: watched
+   * once, until every `ready` task was seen started or it shuts down.
+   */
+  watch(supervisor: object): void {
     const registry = registryOf(supervisor)
-    if (registry === undefined || this.ready.length === 0 || this.watched.has(registry)) return () => {}
-    this.watched.add(registry)
-    return registry.observe({
-      onFinished: (task) => {
-        if (task.attempt > 0 && this.names.has(task.spec.name)) this.started.add(task.spec.name)
-      },
-      onShutdown: () => {}
-    })
+    if (registry === undefined || !registry.open || this.allStarted || this.watching.has(registry)) return
+    this.watching.set(
+      registry,
+      registry.observe({
+        onFinished: (task) => {
+          if (task.attempt > 0) this.seen(task.spec.name)
+        },
+        onShutdown: () => {
+          this.watching.get(registry)?.()
+          this.watching.delete(registry)
+        }
+      })
+    )
   }
 
   /** The `ready` tasks that have not started an attempt yet, as far as `listed` and the latch say. */
   waiting(listed: ReadonlyArray<TaskInfo>): ReadonlyArray<string> {
-    for (const info of listed) if (info.attempt > 0 && this.names.has(info.name)) this.started.add(info.name)
+    for (const info of listed) if (info.attempt > 0) this.seen(info.name)
     return this.ready.filter((name) => !this.started.has(name))
+  }
+
+  /** Latch `name` if it is a `ready` task; once all were, stop watching. */
+  private seen(name: string): void {
+    if (!this.names.has(name)) return
+    this.started.add(name)
+    if (this.allStarted) this.unwatch()
+  }
+
+  /** Stop watching every supervisor. */
+  unwatch(): void {
+    for (const unobserve of this.watching.values()) unobserve()
+    this.watching.clear()
   }
 
   /** Cut every `/events` client off, so that a closing server does not wait for them. */
@@ -200,11 +281,14 @@ class Endpoint {
   }
 }
 
-/** The routes of `endpoint`, and what answers a request none of them takes. */
+/** The routes of `endpoint`, and what answers a request none of them takes; or what is wrong with `options`. */
 const routes = (options: Options, endpoint: Endpoint) => {
-  const token = typeof options.token === "string" ? Redacted.make(options.token) : options.token
-  const expected = token === undefined ? undefined : bearer(token)
-  const eventsBuffer = options.eventsBuffer ?? 1024
+  const expected = options.token === undefined ? undefined : bearer(options.token)
+  if (expected instanceof ConfigError) return expected
+  const eventsBuffer = integer("eventsBuffer", options.eventsBuffer ?? 1024, 1)
+  if (eventsBuffer instanceof ConfigError) return eventsBuffer
+  const eventsStall = positiveDuration("eventsStall", options.eventsStall ?? "10 seconds")
+  if (eventsStall instanceof ConfigError) return eventsStall
 
   const healthy = Effect.map(TaskSupervisor, (supervisor) => registryOf(supervisor)?.open ?? true)
 
@@ -221,7 +305,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
 
   const control = Effect.gen(function*() {
     const request = yield* HttpServerRequest.HttpServerRequest
-    if (expected === undefined || !authorized(expected, request.headers["authorization"])) {
+    if (expected === undefined) return problem(403, "runtime controls are disabled: no token was configured")
+    if (!authorized(expected, request.headers["authorization"])) {
       return HttpServerResponse.unsafeJson({ error: "a valid bearer token is required" }, {
         status: 401,
         headers: { "www-authenticate": "Bearer" }
@@ -250,12 +335,17 @@ const routes = (options: Options, endpoint: Endpoint) => {
     const registry = registryOf(supervisor)
     if (registry === undefined) return problem(404, "events need the supervisor built by TaskSupervisor")
     const request = yield* HttpServerRequest.HttpServerRequest
-    // a client that stopped reading is cut off: its response may be blocked on a full socket, never to read again
-    // listening from now: what is published while the response starts is not lost
-    const stream = registry.bus.stream("http", eventsBuffer, () => disconnect(request), true).pipe(
-      Stream.onStart(Effect.sync(() => endpoint.streams.add(request))),
-      Stream.ensuring(Effect.sync(() => endpoint.streams.delete(request))),
-      Stream.map(sse),
+    // listening from now until the request ends: what is published while the response starts is not lost
+    const events = yield* registry.bus.follow("http", eventsBuffer)
+    yield* Effect.acquireRelease(
+      Effect.sync(() => endpoint.streams.add(request)),
+      () => Effect.sync(() => endpoint.streams.delete(request))
+    )
+    // a client that stopped reading is let go: its response may be blocked on a full socket, never to read again
+    yield* Effect.forkScoped(Effect.andThen(stalled(request, eventsStall), () => disconnect(request)))
+    const stream = events.pipe(
+      // one write per batch taken, not one per event
+      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(Chunk.map(chunk, sse), ""))),
       // a comment first, so the response starts at once, and a client let go reconnects after a second
       Stream.prepend(Chunk.of(": connected\nretry: 1000\n\n")),
       Stream.encodeText
@@ -319,8 +409,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
     routes = HttpRouter.get(routes, path, handler)
     if (path !== "/events") routes = HttpRouter.head(routes, path, handler)
   }
-  if (token !== undefined) routes = HttpRouter.post(routes, "/tasks/*", control)
-  const fallback = unmatched(token !== undefined, new Set(reads.map(([path]) => path)))
+  routes = HttpRouter.post(routes, "/tasks/*", control)
+  const fallback = unmatched(new Set(reads.map(([path]) => path)))
   return {
     router: routes.pipe(
       HttpRouter.all("*", fallback),
@@ -331,33 +421,73 @@ const routes = (options: Options, endpoint: Endpoint) => {
   }
 }
 
+/** How long closing `layer` lets responses in flight end before it cuts every connection left. */
+const closeGrace = Duration.seconds(1)
+
 /**
  * Serve `router(options)` with `@effect/platform-node` on `host` (default
  * 127.0.0.1) and `port`, for the life of the layer. It gives the
  * `HttpServer`, whose `address` says where it listens (a port of 0 picks a
- * free one).
+ * free one). It fails with a `ConfigError` naming a bad option (as `router`
+ * throws it) before it listens.
+ *
+ * Closing the layer takes at most 1 second (of Effect's `Clock`), whatever
+ * the clients do: it stops listening and ends the `/events` streams and the
+ * idle connections at once; a response in flight may end within the second
+ * (its connection is closed once it has); then every connection left is cut,
+ * a half-sent request or a response still going included.
  *
  * @since 0.1.0
  * @category Layers
  */
 export const layer = (
   options: ServeOptions
-): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError, TaskSupervisor> =>
-  Layer.scopedDiscard(Effect.gen(function*() {
+): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ConfigError, TaskSupervisor> =>
+  Layer.unwrapEffect(Effect.suspend(() => {
     const endpoint = new Endpoint(options.ready ?? [])
-    const { fallback, router } = routes(options, endpoint)
-    const unwatch = endpoint.watch(yield* TaskSupervisor)
-    // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
-    yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
-    // before the server closes, which waits for every open connection: the `/events` clients are cut off
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => {
-        unwatch()
-        endpoint.disconnectAll()
-      })
+    const built = routes(options, endpoint)
+    if (built instanceof ConfigError) return Effect.fail(built)
+    const { fallback, router } = built
+    const server = createServer()
+    // once it stopped listening, a connection whose response ended is closed (Node keeps it alive)
+    server.on("request", (_, response: ServerResponse) =>
+      response.on("finish", () => {
+        if (!server.listening) server.closeIdleConnections()
+      }))
+    return Effect.succeed(
+      Layer.scopedDiscard(Effect.gen(function*() {
+        endpoint.watch(yield* TaskSupervisor)
+        // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
+        yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
+        // before the platform closes the server, which would wait for every connection
+        yield* Effect.addFinalizer(() =>
+          Effect.suspend(() => {
+            endpoint.unwatch()
+            endpoint.disconnectAll()
+            return closeWithin(server, closeGrace)
+          })
+        )
+      })).pipe(
+        Layer.provideMerge(
+          NodeHttpServer.layerServer(() => server, { host: options.host ?? "127.0.0.1", port: options.port })
+        )
+      )
     )
-  })).pipe(
-    Layer.provideMerge(
-      NodeHttpServer.layerServer(createServer, { host: options.host ?? "127.0.0.1", port: options.port })
-    )
-  )
+  }))
+
+/**
+ * Close `server` within `grace`: stop listening and close the idle
+ * connections (Node's `close`), wait up to `grace` for the others to end,
+ * then cut those left.
+ */
+const closeWithin = (server: Server, grace: Duration.Duration): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const closed = yield* Deferred.make<void>()
+    server.close(() => Deferred.unsafeDone(closed, Exit.void))
+    // a finalizer runs uninterruptibly: the wait must be interruptible for the timeout to end it
+    const ended = yield* Deferred.await(closed).pipe(Effect.interruptible, Effect.timeoutOption(grace))
+    if (Option.isNone(ended)) {
+      server.closeAllConnections()
+      yield* Deferred.await(closed)
+    }
+  })

@@ -1,24 +1,35 @@
 /**
  * The HTTP endpoint served by `SupervisorHttp.layer` on a real loopback
  * socket, asked by real HTTP clients: every route's status and body, the
- * token rules, malformed requests, and Server-Sent Events with a client that
+ * token rules, malformed requests, closing the layer whatever the clients
+ * do, and Server-Sent Events with a client outrun by a burst and one that
  * stops reading.
  */
+import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as http from "node:http"
 import * as net from "node:net"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
+import { registryOf } from "../src/internal/supervisor.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import * as SupervisorError from "../src/SupervisorError.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
@@ -70,6 +81,14 @@ const request = (url: string, init?: RequestInit) =>
 
 const post = (url: string, bearer?: string) =>
   request(url, { method: "POST", headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` } })
+
+/** Assert a `ConfigError` with exactly this field and reason (and the message built from them). */
+const assertConfigError = (error: unknown, field: string, reason: string): void => {
+  assert.instanceOf(error, SupervisorError.ConfigError)
+  const e = error as SupervisorError.ConfigError
+  assert.deepStrictEqual({ field: e.field, reason: e.reason }, { field, reason })
+  assert.strictEqual(e.message, `invalid ${field}: ${reason}`)
+}
 
 /** A raw request line, for what `fetch` refuses to send. */
 const raw = (port: number, line: string) =>
@@ -181,15 +200,22 @@ describe("SupervisorHttp", () => {
       assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 
-  it.scoped("without a token the mutating routes do not exist", () =>
+  it.scoped("without a token every control is refused with 403, saying controls are disabled", () =>
     Effect.gen(function*() {
       const { base, supervisor } = yield* serve()
       yield* supervisor.add(TaskSpec.make("worker", neverEnding))
       yield* settle
-      const refused = yield* post(`${base}/tasks/worker/cancel`, token)
-      assert.strictEqual(refused.status, 405)
-      assert.strictEqual(refused.headers.get("allow"), "GET")
+      for (const action of ["cancel", "restart", "pause", "resume", "trigger", "explode"]) {
+        for (const bearer of [token, undefined]) {
+          const refused = yield* post(`${base}/tasks/worker/${action}`, bearer)
+          assert.deepStrictEqual([refused.status, refused.body], [403, {
+            error: "runtime controls are disabled: no token was configured"
+          }], action)
+        }
+      }
       assert.deepStrictEqual((yield* supervisor.list).map((t) => t.state), ["Running"])
+      const deleted = yield* request(`${base}/tasks/worker`, { method: "DELETE" })
+      assert.deepStrictEqual([deleted.status, deleted.headers.get("allow")], [405, "GET, POST"])
     }))
 
   it.scoped("malformed paths, huge names, bad methods and unknown routes: a clear 4xx with a JSON error", () =>
@@ -240,6 +266,36 @@ describe("SupervisorHttp", () => {
       }
     }))
 
+  it.effect("a token that cannot be sent as a bearer token is refused at configuration with a ConfigError", () =>
+    Effect.gen(function*() {
+      const refusals: ReadonlyArray<readonly [string, string]> = [
+        ["tökén", "character 2 is outside ASCII"],
+        ["密钥", "character 1 is outside ASCII"],
+        ["two words", "character 4 is a space"],
+        ["tab\tbed", "character 4 is a control character"],
+        ["", "must not be empty (leave it out to turn runtime controls off)"]
+      ]
+      for (const [text, problem] of refusals) {
+        const reason = text === "" ? problem : `must be visible ASCII, as a bearer token is sent (RFC 6750): ${problem}`
+        for (const given of [text, Redacted.make(text)]) {
+          let thrown: unknown = undefined
+          try {
+            SupervisorHttp.router({ token: given })
+          } catch (error) {
+            thrown = error
+          }
+          assertConfigError(thrown, "token", reason)
+          const failed = yield* Layer.build(SupervisorHttp.layer({ port: 0, token: given })).pipe(
+            Effect.provide(TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer()))),
+            Effect.scoped,
+            Effect.flip
+          )
+          assertConfigError(failed, "token", reason)
+        }
+      }
+      for (const text of ["s3cret-token", "a+b/c==", "!#$%&'*.^_`|~", "~"]) SupervisorHttp.router({ token: text })
+    }))
+
   it.scoped("readiness is a latch: a ready task that has started counts while it is paused or after it ended", () =>
     Effect.gen(function*() {
       const { base, supervisor } = yield* serve({ ready: ["steady", "once"] })
@@ -249,6 +305,51 @@ describe("SupervisorHttp", () => {
       yield* settle
       assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
     }))
+
+  it.scoped("router: its readiness watch is unregistered once every ready task was seen started, or at shutdown", () =>
+    Effect.gen(function*() {
+      const supervisor = yield* TaskSupervisor.make
+      // the registry's observers are internal: the watch is one of them
+      const observers = () => (registryOf(supervisor) as unknown as { readonly observers: Set<unknown> }).observers.size
+      const baseline = observers()
+      const ready = (router: HttpRouter.HttpRouter<never, TaskSupervisor.TaskSupervisor>) =>
+        Effect.flatMap(
+          router.pipe(
+            Effect.provideService(
+              HttpServerRequest.HttpServerRequest,
+              HttpServerRequest.fromWeb(new Request("http://localhost/ready"))
+            ),
+            Effect.provideService(TaskSupervisor.TaskSupervisor, supervisor)
+          ),
+          (response) =>
+            Effect.map(
+              Effect.promise(() => HttpServerResponse.toWeb(response).json()),
+              (body) => ({ status: response.status, body })
+            )
+        )
+
+      const both = SupervisorHttp.router({ ready: ["steady", "once"] })
+      assert.deepStrictEqual(yield* ready(both), { status: 503, body: { ready: false, waiting: ["steady", "once"] } })
+      assert.strictEqual(observers(), baseline + 1, "watching from the first /ready")
+      yield* ready(both)
+      assert.strictEqual(observers(), baseline + 1, "once")
+      yield* supervisor.add(TaskSpec.make("steady", neverEnding))
+      yield* settle
+      assert.deepStrictEqual((yield* ready(both)).body, { ready: false, waiting: ["once"] })
+      // seen started only by the watch: it ended before the next /ready
+      yield* (yield* supervisor.add(TaskSpec.once("once", Effect.void))).await
+      assert.strictEqual(observers(), baseline, "unregistered as the last ready task was seen started")
+      assert.deepStrictEqual(yield* ready(both), { status: 200, body: { ready: true, waiting: [] } })
+      assert.strictEqual(observers(), baseline, "not registered again")
+
+      const never = SupervisorHttp.router({ ready: ["never-added"] })
+      assert.strictEqual((yield* ready(never)).status, 503)
+      assert.strictEqual(observers(), baseline + 1)
+      yield* supervisor.shutdown
+      assert.strictEqual(observers(), baseline, "unregistered at shutdown")
+      assert.strictEqual((yield* ready(never)).status, 503)
+      assert.strictEqual(observers(), baseline, "a supervisor shut down is not watched")
+    }).pipe(Effect.provide(SupervisorConfig.layer({ grace: "5 seconds" }))))
 
   it.scoped("the dashboard page is self-contained", () =>
     Effect.gen(function*() {
@@ -289,9 +390,10 @@ const sseClient = (port: number, reading: boolean) =>
               const event = buffer.slice(0, end)
               const data = /^data: (.*)$/m.exec(event)
               if (data !== null) {
-                // each event's id is its seq
+                // each event's id is its seq; a gap's the seq of the last event lost
                 const json = JSON.parse(data[1])
-                received.push({ ...json, id: Number(/^id: (.*)$/m.exec(event)?.[1]) })
+                const type = /^event: (.*)$/m.exec(event)?.[1] ?? "message"
+                received.push({ ...json, id: Number(/^id: (.*)$/m.exec(event)?.[1]), type })
               }
               buffer = buffer.slice(end + 2)
               end = buffer.indexOf("\n\n")
@@ -308,13 +410,129 @@ const sseClient = (port: number, reading: boolean) =>
 
 /** Wait, in real time, until `condition` holds; fail after `rounds` checks. */
 const until = (condition: () => boolean, what: string, rounds = 2000) =>
+  eventually(Effect.sync(condition), what, rounds)
+
+/** Wait, in real time, until `condition` succeeds with `true`; fail after `rounds` checks. */
+const eventually = <R>(condition: Effect.Effect<boolean, never, R>, what: string, rounds = 2000) =>
   Effect.gen(function*() {
     for (let i = 0; i < rounds; i++) {
-      if (condition()) return
+      if (yield* condition) return
       yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
     }
     assert.fail(`timed out waiting until ${what}`)
   })
+
+/** A raw connection that sends `bytes` and nothing more: what it received, and whether it was closed. */
+const rawClient = (port: number, bytes: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      let received = ""
+      let closed = false
+      const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes))
+      socket.on("data", (chunk) => (received += chunk.toString()))
+      socket.on("close", () => (closed = true))
+      socket.on("error", () => (closed = true))
+      return { socket, received: () => received, closed: () => closed }
+    }),
+    ({ socket }) => Effect.sync(() => socket.destroy())
+  )
+
+/** A GET on a keep-alive connection: its reply once complete, and whether its connection was closed. */
+const keptAlive = (port: number, path: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      let reply: { readonly status: number; readonly body: string } | undefined = undefined
+      let closed = false
+      const agent = new http.Agent({ keepAlive: true })
+      const request = http.get({ host: "127.0.0.1", port, path, agent }, (response) => {
+        let body = ""
+        response.setEncoding("utf8")
+        response.on("data", (chunk: string) => (body += chunk))
+        response.on("end", () => (reply = { status: response.statusCode!, body }))
+      })
+      request.on("socket", (socket) => socket.on("close", () => (closed = true)))
+      request.on("error", () => (closed = true))
+      return { agent, reply: () => reply, closed: () => closed }
+    }),
+    ({ agent }) => Effect.sync(() => agent.destroy())
+  )
+
+/** The events lost for `/events` clients so far, as the drops metric counts them. */
+const httpDrops = Effect.map(
+  Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")),
+  (state) => state.count
+)
+
+/** Close `scope` on a fiber of its own: how closing the layer goes. */
+const closing = (scope: Scope.CloseableScope) => Effect.fork(Scope.close(scope, Exit.void))
+
+/** Whether `fibers` fibers sleep until `millis` from now on the `TestClock`. */
+const sleepsFor = (millis: number, fibers = 1) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    return Chunk.size(Chunk.filter(yield* TestClock.sleeps(), (at) => at === now + millis)) >= fibers
+  })
+
+/** Whether closing the layer is waiting out its grace for the connections still open. */
+const inGrace = sleepsFor(1000)
+
+describe("SupervisorHttp closing", () => {
+  it.scoped(
+    "closing the layer ends idle connections at once, lets a response in flight end within 1 s, then cuts",
+    () =>
+      Effect.gen(function*() {
+        const release = yield* Deferred.make<void>()
+        let exports = 0
+        const metrics = Effect.suspend(() =>
+          exports++ === 0 ? Effect.as(Deferred.await(release), "text") : Effect.never
+        )
+        const scope = yield* Scope.make()
+        const { base, port } = yield* Scope.extend(serve({ metrics }), scope)
+        // an idle keep-alive connection
+        assert.strictEqual((yield* request(`${base}/health`)).status, 200)
+        const ending = yield* keptAlive(port, "/metrics")
+        const stuck = yield* keptAlive(port, "/metrics")
+        yield* until(() => exports === 2, "both exports began")
+
+        const closed = yield* closing(scope)
+        yield* eventually(inGrace, "closing waits for the responses in flight")
+        assert.isTrue(Option.isNone(yield* closed.poll), "still closing")
+        // within the grace, a response that ends is delivered, then its connection is closed
+        yield* Deferred.succeed(release, undefined)
+        yield* until(() => ending.closed(), "the ended response's connection was closed")
+        assert.deepStrictEqual(ending.reply(), { status: 200, body: "text" })
+        assert.isTrue(Option.isNone(yield* closed.poll), "still closing: a response is in flight")
+        // after it, the one still going is cut
+        yield* TestClock.adjust("1 second")
+        yield* eventually(Effect.map(closed.poll, Option.isSome), "the layer closed")
+        yield* until(() => stuck.closed(), "the stuck response's connection was cut")
+        assert.isUndefined(stuck.reply())
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scoped(
+    "closing the layer cuts a half-sent request within 1 s, whatever the client does",
+    () =>
+      Effect.gen(function*() {
+        const scope = yield* Scope.make()
+        const { port } = yield* Scope.extend(serve(), scope)
+        const half = "GET /health HTTP/1.1\r\nHost: x\r\n"
+        const silent = yield* rawClient(port, half)
+        // one answered request, then half of another: once the answer is in, the server has read the half
+        const after = yield* rawClient(port, `GET /health HTTP/1.1\r\nHost: x\r\n\r\n${half}`)
+        yield* until(() => after.received().includes("\r\n\r\n{\"status\":\"ok\"}"), "the first request was answered")
+
+        const closed = yield* closing(scope)
+        yield* eventually(inGrace, "closing waits for the requests in flight")
+        assert.isTrue(Option.isNone(yield* closed.poll), "still closing")
+        yield* TestClock.adjust("1 second")
+        yield* eventually(Effect.map(closed.poll, Option.isSome), "the layer closed")
+        yield* until(() => silent.closed() && after.closed(), "both connections were cut")
+      }),
+    { timeout: 30_000 }
+  )
+})
 
 describe("SupervisorHttp events", () => {
   it.live(
@@ -340,61 +558,158 @@ describe("SupervisorHttp events", () => {
     { timeout: 60_000 }
   )
 
-  it.live(
-    "every event as SSE, in order, with its label; a client that stops reading is let go, not waited for",
+  it.scoped("every event as SSE, in order, with its label, its seq as id", () =>
+    Effect.gen(function*() {
+      const { port, supervisor } = yield* serve()
+      const reader = yield* sseClient(port, true)
+      yield* supervisor.add(TaskSpec.once("hello", Effect.void))
+      yield* until(() => reader.received.some((e) => e.label === "task_removed"), "the reader got hello's events")
+      assert.deepStrictEqual(reader.received.map((e) => e.label), [
+        "task_add_requested",
+        "task_added",
+        "attempt_starting",
+        "attempt_succeeded",
+        "task_finished",
+        "task_removed"
+      ])
+      const finished = reader.received.find((e) => e.label === "task_finished")
+      assert.deepStrictEqual(finished.outcome, { _tag: "Completed" })
+      assert.deepStrictEqual(reader.received.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
+      assert.deepStrictEqual(reader.received.map((e) => e.id), [1, 2, 3, 4, 5, 6])
+      assert.deepStrictEqual(reader.received.map((e) => e.type), Array(6).fill("message"))
+    }))
+
+  it.scoped(
+    "a reading client outrun by a burst far beyond its buffer stays connected and is told, in place, what it lost",
     () =>
       Effect.gen(function*() {
-        const { port, supervisor } = yield* serve({ eventsBuffer: 256 })
+        const { port, supervisor } = yield* serve({ eventsBuffer: 64 })
+        const reader = yield* sseClient(port, true)
+        const dropsBefore = yield* httpDrops
+        // a batch announces its 5000 tasks (10,000 events) in one step, before any reader can run
+        yield* Effect.fork(
+          supervisor.run(Array.from({ length: 5000 }, (_, i) => TaskSpec.make(`burst-${i}`, neverEnding)))
+        )
+        yield* eventually(
+          Effect.map(supervisor.list, (tasks) => tasks.length === 5000 && tasks.every((task) => task.attempt === 1)),
+          "the batch started"
+        )
+        // 15,000 events, and a report of each run of losses (the reader's, the only client)
+        const gapsOf = () => reader.received.filter((e) => e.type === "gap")
+        yield* until(() => {
+          const last = reader.received.at(-1)
+          return last !== undefined && (last.type === "gap" ? last.to : last.seq) === 15_000 + gapsOf().length
+        }, "the reader caught up with the burst")
+        // it lost none of what came next
+        yield* supervisor.add(TaskSpec.once("after", Effect.void))
+        yield* until(
+          () => reader.received.some((e) => e.label === "task_removed" && e.task === "after"),
+          "the reader got the events after the burst"
+        )
+        assert.isFalse(reader.closed(), "the reader stays connected")
+
+        // events and gaps, in order, account for every seq exactly once
+        let next = 1
+        let lost = 0
+        for (const item of reader.received) {
+          if (item.type === "gap") {
+            assert.deepStrictEqual([item.from, item.id, item.lost], [next, item.to, item.to - item.from + 1])
+            lost += item.lost
+            next = item.to + 1
+          } else {
+            assert.strictEqual(item.seq, next)
+            next++
+          }
+        }
+        const gaps = gapsOf()
+        // the first 64 announcements fit its buffer: the loss begins right after them
+        assert.deepStrictEqual(reader.received.slice(0, 65).map((e) => e.type === "gap" ? "gap" : e.seq), [
+          ...Array.from({ length: 64 }, (_, i) => i + 1),
+          "gap"
+        ])
+        assert.strictEqual(gaps[0].from, 65)
+        assert.isAbove(lost, 9000)
+        // each run is reported once: its ordinary events in the drops metric, the run in one SubscriberOverflow
+        const drops = (yield* httpDrops) - dropsBefore
+        const overflows = reader.received.filter((e) => e.label === "subscriber_overflow")
+        for (const overflow of overflows) assert.strictEqual(overflow.subscriber, "http")
+        // the reports it did not get are in the gaps, and are not counted: a lost report is not a new loss
+        assert.strictEqual(drops, lost - (gaps.length - overflows.length))
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scoped(
+    "a client that stopped reading is not let go at its first loss, but once its connection stayed full for eventsStall",
+    () =>
+      Effect.gen(function*() {
+        const { port, supervisor } = yield* serve({ eventsBuffer: 256, eventsStall: "10 seconds" })
         const reader = yield* sseClient(port, true)
         const stalled = yield* sseClient(port, false)
-        const dropsBefore = (yield* Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")))
-          .count
-        yield* supervisor.add(TaskSpec.once("hello", Effect.void))
-        yield* until(() => reader.received.some((e) => e.label === "task_removed"), "the reader got hello's events")
-        assert.deepStrictEqual(reader.received.map((e) => e.label), [
-          "task_add_requested",
-          "task_added",
-          "attempt_starting",
-          "attempt_succeeded",
-          "task_finished",
-          "task_removed"
-        ])
-        const finished = reader.received.find((e) => e.label === "task_finished")
-        assert.deepStrictEqual(finished.outcome, { _tag: "Completed" })
-        assert.deepStrictEqual(reader.received.map((e) => e.seq), [1, 2, 3, 4, 5, 6])
-        assert.deepStrictEqual(reader.received.map((e) => e.id), [1, 2, 3, 4, 5, 6])
+        const dropsBefore = yield* httpDrops
+        const drops = Effect.map(httpDrops, (count) => count - dropsBefore)
 
         // bursts the reader keeps up with, until the one that stopped reading has filled the sockets' buffers (tens
-        // of MB on loopback: long names make it quicker) and then its own, and is let go
-        const drops = () =>
-          Effect.map(
-            Metric.value(Metric.tagged(SupervisorMetrics.eventsDropped, "subscriber", "http")),
-            (state) => state.count - dropsBefore
-          )
-        const padding = "x".repeat(2000)
+        // of MB on loopback: long names make it quicker) and then its own
+        const padding = "x".repeat(4000)
         let round = 0
-        while ((yield* drops()) === 0) {
+        const burst = Effect.gen(function*() {
           const before = reader.received.length
           for (let i = 0; i < 20; i++) {
             yield* supervisor.add(TaskSpec.once(`burst-${round}-${i}-${padding}`, Effect.void))
           }
           yield* until(() => reader.received.length >= before + 120, "the reader kept up")
           round++
-          assert.isBelow(round, 1000, "the stalled client was never let go")
+        })
+        while ((yield* drops) === 0) {
+          yield* burst
+          assert.isBelow(round, 1000, "the stalled client never lost an event")
         }
-        assert.strictEqual(yield* drops(), 1, "one event lost for the stalled client, then it was let go")
-        // read at last, it gets what was on its way, in order, then its connection ends: a prefix of the events
+        // still connected: a burst more is lost for it too (it would not be, were it let go)
+        const lostBefore = yield* drops
+        yield* burst
+        assert.strictEqual((yield* drops) - lostBefore, 120, "the stalled client lost the next burst")
+
+        // each client is looked at every 10 s; one is let go when two looks in a row find its connection full
+        yield* TestClock.adjust("10 seconds")
+        yield* eventually(sleepsFor(10_000, 2), "the next looks are due")
+        const lostAtFirstLook = yield* drops
+        yield* burst
+        assert.strictEqual((yield* drops) - lostAtFirstLook, 120, "not let go at the first look")
+        yield* TestClock.adjust("10 seconds")
+        // read at last, it gets what was on its way, in order, then its connection ends
         stalled.read()
         yield* until(stalled.closed, "the stalled client's connection ended")
         const got = stalled.received.map((e) => e.seq)
         assert.deepStrictEqual(got, got.map((_, i) => i + 1))
-        assert.isBelow(got.length, 6 + round * 120)
-        // the reader lost nothing: every task's 6 events, and the report of the other one's loss
-        yield* until(() => reader.received.length === 6 + round * 120 + 1, "the reader got every event")
+        // the reader lost nothing and stays: every task's 6 events and the reports of the other one's losses
+        assert.isFalse(reader.closed())
+        assert.isTrue(reader.received.every((e) => e.type === "message"))
         assert.deepStrictEqual(reader.received.map((e) => e.seq), reader.received.map((_, i) => i + 1))
         const overflows = reader.received.filter((e) => e.label === "subscriber_overflow")
-        assert.deepStrictEqual(overflows.map((e) => [e.subscriber, e.dropped]), [["http", 1]])
-      }).pipe(Effect.scoped),
+        assert.deepStrictEqual(overflows.map((e) => e.subscriber), ["http"], "one run of losses, reported once")
+      }),
     { timeout: 60_000 }
   )
+
+  it.effect("eventsBuffer and eventsStall are checked at configuration", () =>
+    Effect.gen(function*() {
+      const problems: ReadonlyArray<readonly [SupervisorHttp.Options, string, string]> = [
+        [{ eventsBuffer: 0 }, "eventsBuffer", "must be greater than zero, got 0"],
+        [{ eventsBuffer: 1.5 }, "eventsBuffer", "must be a whole number, got 1.5"],
+        [{ eventsBuffer: Number.NaN }, "eventsBuffer", "must be a whole number, got NaN"],
+        [{ eventsStall: 0 }, "eventsStall", "must be greater than zero"],
+        [{ eventsStall: "-1 second" }, "eventsStall", "must not be negative, got -1 second"],
+        [{ eventsStall: Infinity }, "eventsStall", "must be finite"]
+      ]
+      for (const [options, field, reason] of problems) {
+        let thrown: unknown = undefined
+        try {
+          SupervisorHttp.router(options)
+        } catch (error) {
+          thrown = error
+        }
+        assertConfigError(thrown, field, reason)
+      }
+    }))
 })

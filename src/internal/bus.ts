@@ -1,7 +1,7 @@
 /** The event bus: one `emit` that stamps every event, and a bounded queue and worker per subscriber. */
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -9,7 +9,9 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import type * as MetricHook from "effect/MetricHook"
+import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as SupervisorEvent from "../SupervisorEvent.js"
 import { dropsOf } from "./metrics.js"
@@ -30,7 +32,7 @@ const constructors: {
 
 interface Sink {
   readonly name: string
-  readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>
+  readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>
   /**
    * A subscriber's bound: events accepted and not yet handed to it, counted when accepted (not
    * when its worker takes them, which may be long before it starts on them). `undefined` for an
@@ -42,12 +44,68 @@ interface Sink {
   dropped: number
   /** Its losses in the drops metric; `undefined` when metrics are off. */
   readonly drops: MetricHook.MetricHook.Counter<number> | undefined
-  /** Called when its consumer is let go at its first loss (its mailbox fails with `Overflowed`); `undefined`: kept. */
-  readonly letGo: (() => void) | undefined
+  /** For a stream that marks where it lost events, where it did; `undefined` for the others. */
+  readonly losses: Losses | undefined
 }
 
-/** A consumer's buffer overflowed and it was let go. */
-export class Overflowed extends Data.TaggedError("Overflowed")<{ readonly dropped: number }> {}
+/**
+ * A run of events lost for a stream's consumer, where its stream tells it:
+ * the seqs of the first and the last (every event published between them
+ * was lost too), and how many ordinary (not diagnostic) events it holds.
+ */
+export class Gap {
+  last: number
+  dropped = 0
+  constructor(readonly first: number) {
+    this.last = first
+  }
+}
+
+/** Where a stream's consumer lost events, until its stream has told it. */
+class Losses {
+  /** The runs lost and not told yet, in order. */
+  private readonly gaps: Array<Gap> = []
+  /** The last run while nothing was taken after it: the next loss extends it. */
+  private open: Gap | undefined = undefined
+
+  accepted(): void {
+    this.open = undefined
+  }
+
+  /** `event` was lost: whether it is the first ordinary event of its run (the run is reported once). */
+  lost(event: SupervisorEvent.SupervisorEvent, ordinary: boolean): boolean {
+    if (this.open === undefined) this.gaps.push(this.open = new Gap(event.seq))
+    else this.open.last = event.seq
+    return ordinary && this.open.dropped++ === 0
+  }
+
+  /**
+   * `chunk`, the events its consumer takes next, with the runs lost among
+   * them in place; and the runs after them, when nothing else is buffered
+   * (`drained`). Seqs grow in the order events are published: a run goes
+   * before the first event taken after it.
+   */
+  tell(
+    chunk: Chunk.Chunk<SupervisorEvent.SupervisorEvent>,
+    drained: () => boolean
+  ): Chunk.Chunk<SupervisorEvent.SupervisorEvent | Gap> {
+    if (this.gaps.length === 0) return chunk
+    const told: Array<SupervisorEvent.SupervisorEvent | Gap> = []
+    for (const event of chunk) {
+      while (this.gaps.length > 0 && this.gaps[0].first < event.seq) told.push(this.next())
+      told.push(event)
+    }
+    if (drained()) { while (this.gaps.length > 0) told.push(this.next()) }
+    return Chunk.unsafeFromArray(told)
+  }
+
+  /** The next run to tell; once told it is never extended (a loss after it begins a new one). */
+  private next(): Gap {
+    const gap = this.gaps.shift()!
+    if (gap === this.open) this.open = undefined
+    return gap
+  }
+}
 
 /**
  * Fans every event out to one bounded mailbox per subscriber and per `events`
@@ -70,11 +128,11 @@ export class Bus {
 
   private sink(
     name: string,
-    mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>,
+    mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>,
     capacity: number | undefined,
-    letGo: (() => void) | undefined
+    losses: Losses | undefined
   ): Sink {
-    return { name, capacity, mailbox, pending: 0, dropped: 0, drops: this.metrics ? dropsOf(name) : undefined, letGo }
+    return { name, capacity, mailbox, pending: 0, dropped: 0, drops: this.metrics ? dropsOf(name) : undefined, losses }
   }
 
   now(): number {
@@ -103,22 +161,22 @@ export class Bus {
       const sink = sinks[i]
       if ((sink.capacity !== undefined && sink.pending >= sink.capacity) || !sink.mailbox.unsafeOffer(event)) {
         // only ordinary events count: a lost report of a loss is not a new loss
-        if (!isDiagnostic(event)) {
+        const ordinary = !isDiagnostic(event)
+        // a stream that marks its losses reports each run of them once
+        const reported = sink.losses === undefined ? ordinary : sink.losses.lost(event, ordinary)
+        if (ordinary) {
           sink.dropped++
           sink.drops?.update(1)
-          ;(overflowed ??= []).push(sink)
         }
+        if (reported) (overflowed ??= []).push(sink)
       } else if (sink.capacity !== undefined) {
         sink.pending++
+      } else {
+        sink.losses?.accepted()
       }
     }
     if (overflowed !== undefined) {
       for (const sink of overflowed) {
-        if (sink.letGo !== undefined) {
-          this.detach(sink.mailbox)
-          sink.mailbox.unsafeDone(Exit.fail(new Overflowed({ dropped: sink.dropped })))
-          sink.letGo()
-        }
         this.emit("SubscriberOverflow", { subscriber: sink.name, reason: "full", dropped: sink.dropped })
       }
     }
@@ -129,7 +187,7 @@ export class Bus {
     const { context, subscriber } = attached
     if (this.closed || this.attached.has(attached)) return
     const mailbox = Effect.runSync(
-      Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity: subscriber.capacity, strategy: "dropping" })
+      Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity: subscriber.capacity, strategy: "dropping" })
     )
     const sink = this.sink(subscriber.name, mailbox, subscriber.capacity, undefined)
     this.sinks.push(sink)
@@ -170,9 +228,8 @@ export class Bus {
       })
     // Whole batches, one wake-up each; an event leaves `pending` when its delivery starts, so a
     // blocked subscriber holds at most its capacity plus the event in hand.
-    // a subscriber's mailbox only ends (it is never let go at a loss), it never fails
     const loop: Effect.Effect<void> = Effect.flatMap(
-      Effect.orDie(sink.mailbox.takeAll),
+      sink.mailbox.takeAll,
       ([events, done]) =>
         Effect.zipRight(
           Effect.forEach(events, (event) => {
@@ -187,45 +244,48 @@ export class Bus {
 
   /** A stream of the events published from now on, buffered up to the bus capacity; a full buffer drops events. */
   get events(): Stream.Stream<SupervisorEvent.SupervisorEvent> {
-    return Stream.catchAll(this.stream("events", this.streamCapacity, undefined), () => Stream.empty)
+    return Stream.unwrapScoped(Effect.map(this.listen("events", this.streamCapacity, undefined), Mailbox.toStream))
   }
 
   /**
-   * A stream of the events published from now on, for one consumer, buffered
-   * up to `capacity`: its buffer is registered when the stream starts, or at
-   * once with `listening` (the events published before the stream runs are
-   * kept for it). A full buffer drops the event (counted as `name`'s loss);
-   * with `letGo` the stream then fails with `Overflowed` and `letGo` is
-   * called, so a consumer that stopped reading is let go instead of missing
-   * events (its reader may be blocked elsewhere: `letGo` can cut it off).
+   * The events published from now on, for one consumer that must learn
+   * where it lost some: listening from now until the scope closes, buffered
+   * up to `capacity`. An event its full buffer cannot take is lost for it
+   * (counted as `name`'s loss, each run reported once as `SubscriberOverflow`),
+   * and its stream has a `Gap` where each run of losses was.
    */
-  stream(
+  follow(
+    name: string,
+    capacity: number
+  ): Effect.Effect<Stream.Stream<SupervisorEvent.SupervisorEvent | Gap>, never, Scope.Scope> {
+    const losses = new Losses()
+    return Effect.map(this.listen(name, capacity, losses), (mailbox) =>
+      Stream.mapChunks(
+        Mailbox.toStream(mailbox),
+        (chunk) => losses.tell(chunk, () => Option.getOrElse(mailbox.unsafeSize(), () => 0) === 0)
+      ))
+  }
+
+  /** A buffer of `capacity` events for `name`, fed until the scope closes (at once ended if the bus is closed). */
+  private listen(
     name: string,
     capacity: number,
-    letGo: (() => void) | undefined,
-    listening = false
-  ): Stream.Stream<SupervisorEvent.SupervisorEvent, Overflowed> {
-    const open = () => {
-      const mailbox = Effect.runSync(
-        Mailbox.make<SupervisorEvent.SupervisorEvent, Overflowed>({ capacity, strategy: "dropping" })
-      )
-      if (this.closed) mailbox.unsafeDone(Exit.void)
-      else this.sinks.push(this.sink(name, mailbox, undefined, letGo))
-      return mailbox
-    }
-    const opened = listening ? open() : undefined
-    return Stream.unwrapScoped(
-      Effect.map(
-        Effect.acquireRelease(
-          Effect.sync(() => opened ?? open()),
-          (mailbox) => Effect.sync(() => this.detach(mailbox))
-        ),
-        Mailbox.toStream
-      )
+    losses: Losses | undefined
+  ): Effect.Effect<Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>, never, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.sync(() => {
+        const mailbox = Effect.runSync(
+          Mailbox.make<SupervisorEvent.SupervisorEvent>({ capacity, strategy: "dropping" })
+        )
+        if (this.closed) mailbox.unsafeDone(Exit.void)
+        else this.sinks.push(this.sink(name, mailbox, undefined, losses))
+        return mailbox
+      }),
+      (mailbox) => Effect.sync(() => this.detach(mailbox))
     )
   }
 
-  private detach(mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent, Overflowed>): void {
+  private detach(mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>): void {
     this.sinks = this.sinks.filter((sink) => sink.mailbox !== mailbox)
   }
 

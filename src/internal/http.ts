@@ -4,7 +4,9 @@ import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { SupervisorEvent } from "../SupervisorEvent.js"
+import { Gap } from "./bus.js"
 import type { ControllerSnapshot } from "./controller.js"
+import { ConfigError } from "./supervisorError.js"
 import { labelOf } from "./supervisorEvent.js"
 import type { TaskDetails } from "./task.js"
 import { exitCode, reason, type TaskOutcome } from "./taskOutcome.js"
@@ -47,8 +49,17 @@ export const eventJson = (event: SupervisorEvent): Record<string, unknown> => {
   return json
 }
 
-/** One Server-Sent Event (a `message`): its `seq` as id, its JSON with its `label`. */
-export const sse = (event: SupervisorEvent): string => `id: ${event.seq}\ndata: ${JSON.stringify(eventJson(event))}\n\n`
+/**
+ * One Server-Sent Event: an event as a `message`, its `seq` as id, its JSON
+ * with its `label`; a run of events lost for the client as a `gap`, the seqs
+ * of the first and last lost and how many, the last's seq as id.
+ */
+export const sse = (item: SupervisorEvent | Gap): string =>
+  item instanceof Gap
+    ? `event: gap\nid: ${item.last}\ndata: ${
+      JSON.stringify({ from: item.first, to: item.last, lost: item.last - item.first + 1 })
+    }\n\n`
+    : `id: ${item.seq}\ndata: ${JSON.stringify(eventJson(item))}\n\n`
 
 /** A controller's slots as JSON, durations in milliseconds. */
 export const controllerJson = (snapshot: ControllerSnapshot) => ({
@@ -65,8 +76,33 @@ export const controllerJson = (snapshot: ControllerSnapshot) => ({
 
 const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest()
 
-/** What an `Authorization` header is checked against: the token's digest, worked out once. */
-export const bearer = (token: Redacted.Redacted<string>): Buffer => digest(Redacted.value(token))
+/**
+ * What an `Authorization` header is checked against: the token's digest,
+ * worked out once; or a `ConfigError` naming what makes the token one no
+ * request can carry. A bearer token is sent as visible ASCII (RFC 6750's
+ * `b64token` is a subset): a header's bytes reach Node as Latin-1, browsers
+ * refuse to send characters beyond it, and a space or a control character
+ * ends the token.
+ */
+export const bearer = (token: unknown): Buffer | ConfigError => {
+  const text = typeof token === "string" ? token : Redacted.isRedacted(token) ? Redacted.value(token) : token
+  if (typeof text !== "string") {
+    return new ConfigError({ field: "token", reason: "must be a string or a Redacted string" })
+  }
+  if (text === "") {
+    return new ConfigError({ field: "token", reason: "must not be empty (leave it out to turn runtime controls off)" })
+  }
+  // the character's position and kind, never the character: the message must not give the secret away
+  const characters = Array.from(text)
+  const at = characters.findIndex((c) => c < "!" || c > "~")
+  if (at < 0) return digest(text)
+  const code = characters[at].codePointAt(0)!
+  const kind = code === 0x20 ? "a space" : code > 0x7e && code !== 0x7f ? "outside ASCII" : "a control character"
+  return new ConfigError({
+    field: "token",
+    reason: `must be visible ASCII, as a bearer token is sent (RFC 6750): character ${at + 1} is ${kind}`
+  })
+}
 
 /**
  * Whether an `Authorization` header carries the bearer token (`expected`, from
