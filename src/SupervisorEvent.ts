@@ -248,7 +248,7 @@ export type AllStoppedWithinGrace = internal.AllStoppedWithinGrace
 export type GraceExceeded = internal.GraceExceeded
 
 /**
- * A subscriber's queue was full (or closed); `dropped` counts the ordinary
+ * A subscriber's queue was full; `dropped` counts the ordinary
  * events it lost so far (never diagnostic ones, such as the reports of its own
  * losses).
  *
@@ -266,7 +266,9 @@ export type SubscriberOverflow = internal.SubscriberOverflow
 export type SubscriberPanicked = internal.SubscriberPanicked
 
 /**
- * An internal component failed; the supervisor carries on.
+ * An internal component failed and the supervisor carried on: an HTTP route
+ * that failed unexpectedly (`component: "http"`), or a component following
+ * the registry (the controller, the HTTP endpoint's readiness) that threw.
  *
  * @since 0.1.0
  * @category Events

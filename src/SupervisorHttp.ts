@@ -19,6 +19,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -36,6 +37,7 @@ import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/ht
 import type { Registry } from "./internal/registry.js"
 import { registryOf } from "./internal/supervisor.js"
 import type { TaskInfo } from "./internal/task.js"
+import { describe } from "./internal/taskError.js"
 import { integer, positiveDuration } from "./internal/validate.js"
 import { ConfigError } from "./SupervisorError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
@@ -244,6 +246,7 @@ class Endpoint {
     this.watching.set(
       registry,
       registry.observe({
+        component: "http",
         onFinished: (task) => {
           if (task.attempt > 0) this.seen(task.spec.name)
         },
@@ -414,8 +417,19 @@ const routes = (options: Options, endpoint: Endpoint) => {
   return {
     router: routes.pipe(
       HttpRouter.all("*", fallback),
-      // a task id this supervisor never issued cannot come from a path (names only): nothing else fails
-      HttpRouter.catchAllCause(() => Effect.succeed(problem(500, "internal error")))
+      // a task id this supervisor never issued cannot come from a path (names only): what fails is unexpected (a
+      // metrics exporter that fails or dies, say), answered 500 and reported as a failure of this component
+      HttpRouter.catchAllCause((cause) =>
+        Effect.gen(function*() {
+          const request = yield* HttpServerRequest.HttpServerRequest
+          const path = yield* pathOf
+          registryOf(yield* TaskSupervisor)?.bus.emit("RuntimeFailure", {
+            component: "http",
+            reason: `${request.method} ${path.slice(0, 200)}: ${describe(Cause.squash(cause))}`
+          })
+          return problem(500, "internal error")
+        })
+      )
     ),
     fallback
   }

@@ -16,11 +16,13 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as http from "node:http"
 import * as net from "node:net"
@@ -168,6 +170,23 @@ describe("SupervisorHttp", () => {
       assert.strictEqual(metrics.status, 200)
       assert.include(metrics.headers.get("content-type") ?? "", "text/plain; version=0.0.4")
       assert.strictEqual(metrics.body, "taskvisor_tasks_registered 0\n")
+    }))
+
+  it.scoped("a route that fails unexpectedly (an exporter that dies) answers 500 and is a RuntimeFailure of http", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve({ metrics: Effect.die(new Error("exporter broke")) })
+      const reported = yield* Effect.fork(
+        Stream.runHead(Stream.filter(supervisor.events, (e) => e._tag === "RuntimeFailure"))
+      )
+      yield* Effect.yieldNow()
+      const reply = yield* request(`${base}/metrics`)
+      assert.deepStrictEqual([reply.status, reply.body], [500, { error: "internal error" }])
+      const failure = Option.getOrThrow(yield* Fiber.join(reported))
+      assert.deepStrictEqual(
+        failure._tag === "RuntimeFailure" ? [failure.component, failure.reason] : [],
+        ["http", "GET /metrics: exporter broke"]
+      )
+      assert.strictEqual((yield* request(`${base}/health`)).status, 200, "the endpoint carries on")
     }))
 
   it.scoped("controls need the bearer token: 401 without it or with a wrong one; then 200, 409 or 404", () =>

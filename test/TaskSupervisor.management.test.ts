@@ -12,6 +12,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import { registryOf } from "../src/internal/supervisor.js"
 import type * as SupervisorError from "../src/SupervisorError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
@@ -1050,4 +1051,30 @@ describe("TaskSupervisor management", () => {
         })
       }))
   })
+})
+
+describe("internal components", () => {
+  it.scoped("an observer of the registry that throws is reported as a RuntimeFailure; the registry carries on", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      registryOf(supervisor)!.observe({
+        component: "faulty",
+        onFinished: () => {
+          throw new Error("observer bug")
+        },
+        onShutdown: () => {}
+      })
+      const handle = yield* supervisor.add(TaskSpec.once("observed", Effect.void))
+      assert.strictEqual((yield* handle.await)._tag, "Completed")
+      yield* settle
+      assert.deepStrictEqual(
+        ofTag(events, "RuntimeFailure").map((e) => [e.component, e.reason]),
+        [["faulty", "observer bug"]]
+      )
+      assert.deepStrictEqual(yield* supervisor.list, [])
+      assert.strictEqual(
+        (yield* (yield* supervisor.add(TaskSpec.once("observed", Effect.void))).await)._tag,
+        "Completed"
+      )
+    }))
 })

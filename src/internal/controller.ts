@@ -265,6 +265,7 @@ export const make = (supervisor: object, settings: Settings) =>
     }
     const slots = new Slots(registry, settings)
     const unobserve = registry.observe({
+      component: "controller",
       onFinished: (task) => slots.onFinished(task),
       onShutdown: () => slots.close()
     })

@@ -27,6 +27,7 @@ import {
   TaskNotFound
 } from "./supervisorError.js"
 import { type Control, countedOf, type Member, Task, type TaskInfo } from "./task.js"
+import { describe } from "./taskError.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
@@ -78,6 +79,8 @@ export interface Submission {
 
 /** What other components (the controller) learn from the registry, as it happens. */
 export interface Observer {
+  /** The component, as a `RuntimeFailure` names it if it throws. */
+  readonly component: string
   /** A task's terminal commit, after its `TaskRemoved`. */
   readonly onFinished: (task: Task) => void
   /** Shutdown began (after `ShutdownRequested`): admission is closed, nothing queued may start. */
@@ -170,6 +173,19 @@ export class Registry implements Host {
       case "ShuttingDown":
       case "Closed":
         return this.lifecycle.ran ? new AlreadyRunning() : new ShuttingDown()
+    }
+  }
+
+  /**
+   * Tell an observer (an internal component: the controller, the HTTP
+   * endpoint's readiness) what happened; one that throws is reported as a
+   * `RuntimeFailure` of its component, and the registry carries on.
+   */
+  private guard(observer: Observer, tell: () => void): void {
+    try {
+      tell()
+    } catch (defect) {
+      this.bus.emit("RuntimeFailure", { component: observer.component, reason: describe(defect) })
     }
   }
 
@@ -411,7 +427,7 @@ export class Registry implements Host {
     // a force-aborted attempt may never return; its permit must not be lost with it
     this.permits?.release(task)
     task.outcome.complete(outcome)
-    for (const observer of this.observers) observer.onFinished(task)
+    for (const observer of this.observers) this.guard(observer, () => observer.onFinished(task))
     member?.finished(task, outcome, claimed)
     if (member === undefined && spec.significant && !claimed) this.significantEnded(name, outcome)
     if (this.size === 0) {
@@ -565,7 +581,7 @@ export class Registry implements Host {
         const ran = this.lifecycle._tag === "Running"
         this.lifecycle = { _tag: "ShuttingDown", ran }
         if (trigger === "Requested") this.bus.emit("ShutdownRequested", { reason })
-        for (const observer of this.observers) observer.onShutdown()
+        for (const observer of this.observers) this.guard(observer, () => observer.onShutdown())
         this.fork(Effect.flatMap(Effect.exit(this.drain()), (exit) => {
           this.lifecycle = { _tag: "Closed", ran }
           this.deadlines.close()

@@ -156,7 +156,7 @@ export interface GraceExceeded extends Base {
 export interface SubscriberOverflow extends Base {
   readonly _tag: "SubscriberOverflow"
   readonly subscriber: string
-  readonly reason: "full" | "closed"
+  readonly reason: "full"
   readonly dropped: number
 }
 
