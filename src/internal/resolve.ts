@@ -7,7 +7,7 @@ import type { MetricsSettings, TaskDefaults } from "../SupervisorConfig.js"
 import * as BackoffPolicy from "./backoff.js"
 import { type Recorder, recorderOf } from "./metrics.js"
 import { ConfigError } from "./supervisorError.js"
-import type { TaskSpec } from "./taskSpec.js"
+import type { AutoShutdown, Strategy, TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
 /** What a timed-out attempt returns instead of its value (private: no task can return it). */
@@ -33,8 +33,19 @@ export interface Resolved {
   readonly hostsChildren: boolean
   /** For a group: the most restarts of its children within a window. */
   readonly groupIntensity: validate.Intensity | undefined
+  /** For a group: how it supervises its children, as `inspect` reports it. */
+  readonly supervision: Supervision | undefined
   /** Where its metrics go; `undefined`: the supervisor's metrics are off. */
   readonly metrics: Recorder | undefined
+}
+
+/** How a group supervises its children: its options resolved, its children by path in start order. */
+export interface Supervision {
+  readonly strategy: Strategy
+  readonly autoShutdown: AutoShutdown
+  /** The most restarts of its children within a window; `undefined`: no limit. */
+  readonly intensity: { readonly maxRestarts: number; readonly within: Duration.Duration } | undefined
+  readonly children: ReadonlyArray<string>
 }
 
 /** One schedule per backoff policy, shared by every task that uses it. */
@@ -161,6 +172,14 @@ export const resolve = (
     watchdog,
     hostsChildren: spec.group !== undefined,
     groupIntensity,
+    supervision: spec.group === undefined ? undefined : {
+      strategy: spec.group.options.strategy ?? "oneForOne",
+      autoShutdown: spec.group.options.autoShutdown ?? "never",
+      intensity: groupIntensity === undefined
+        ? undefined
+        : { maxRestarts: groupIntensity.maxRestarts, within: groupIntensity.within },
+      children: spec.group.children.map((child) => `${name}/${child.name}`)
+    },
     metrics: metrics === undefined ? undefined : recorderOf(metrics)
   }
 }
