@@ -73,6 +73,7 @@ export const page = (options: PageOptions): string =>
   #tasks tbody tr { cursor: pointer; }
   #tasks tbody tr:hover { background: #8881; }
   #tasks tbody tr.selected td { background: var(--sel); }
+  #done tr:first-child td { border-top: 2px solid var(--line); }
   /* fixed columns: laid out once, whatever a thousand rows hold; a long reason is cut (its full text in its title) */
   #tasks { table-layout: fixed; }
   #tasks td { overflow: hidden; text-overflow: ellipsis; }
@@ -154,7 +155,8 @@ export const page = (options: PageOptions): string =>
   <colgroup><col style="width:3.5em"><col style="width:30%"><col style="width:7.5em"><col style="width:5.5em">
     <col style="width:5.5em"><col style="width:10.5em"><col></colgroup>
   <thead><tr><th>id</th><th>task</th><th>state</th><th>attempt</th><th>restarts</th><th>last</th><th>reason</th></tr></thead>
-  <tbody></tbody>
+  <tbody id="live"></tbody>
+  <tbody id="done" aria-label="finished tasks"></tbody>
 </table>
 </main>
 <aside id="detail" hidden aria-label="task details">
@@ -163,9 +165,10 @@ export const page = (options: PageOptions): string =>
   <h3>attempts</h3>
   <div id="d-timeline" class="timeline"></div>
   <div class="axis muted" id="d-axis"><span></span><span></span></div>
-  <ol id="d-attempts"></ol>
   <h3>crash history</h3>
   <table id="d-failures"><thead><tr><th>time</th><th>attempt</th><th>reason</th><th>exit</th></tr></thead><tbody></tbody></table>
+  <h3>latest attempts</h3>
+  <ol id="d-attempts"></ol>
 </aside>
 </div>
 <pre id="log" aria-label="events"></pre>
@@ -178,7 +181,10 @@ const windowSeconds = 300;
 const tokenKey = "effect-taskvisor.token";
 const controlsOn = document.body.dataset.controls === "on";
 
-const tbody = document.querySelector("#tasks tbody");
+/** The tasks still registered (top-level ones in id order), then those finished (the latest first). */
+const liveBody = document.getElementById("live");
+const doneBody = document.getElementById("done");
+const tasksEl = document.getElementById("tasks");
 const logEl = document.getElementById("log");
 const statusEl = document.getElementById("status");
 const filterEl = document.getElementById("filter");
@@ -331,8 +337,8 @@ function place(row) {
     kids.splice(kids.indexOf(row), 1);
     row.parent = undefined;
   }
-  // the subtree goes after anchor, or before before, or at the end
-  let anchor = null, before = null;
+  // the subtree goes after anchor, or in body before before (at its end if null)
+  let anchor = null, body = liveBody, before = null;
   if (parent !== undefined && parent !== row) {
     const order = parent.supervision ? parent.supervision.children : [];
     const index = order.indexOf(row.name);
@@ -352,23 +358,26 @@ function place(row) {
       if (waiting === undefined) orphans.set(row.group, waiting = new Set());
       waiting.add(row);
     }
-    // top-level rows in id order: only a row the snapshot brings after newer ones' events needs looking for its place
-    if (row.id !== undefined && row.id < topId) {
+    if (row.finished) {
+      body = doneBody;
+      before = doneBody.firstElementChild;
+    } else if (row.id !== undefined && row.id < topId) {
+      // in id order: only a row the snapshot brings after newer ones' events needs looking for its place
       let next = null;
       for (const other of rows.values()) {
-        if (other.parent === undefined && other !== row && other.el !== null && other.el.parentNode === tbody &&
+        if (other.parent === undefined && other !== row && other.el !== null && other.el.parentNode === liveBody &&
           other.id > row.id && (next === null || other.id < next.id)) next = other;
       }
       if (next !== null) before = next.el;
     }
-    if (row.id !== undefined && row.id > topId) topId = row.id;
+    if (!row.finished && row.id !== undefined && row.id > topId) topId = row.id;
   }
   for (const each of subtree(row, [])) {
     if (each.el === null) continue;
     if (anchor !== null) {
       anchor.after(each.el);
       anchor = each.el;
-    } else tbody.insertBefore(each.el, before);
+    } else body.insertBefore(each.el, before);
     dirty.add(each);
   }
   const waiting = orphans.get(row.name);
@@ -391,6 +400,8 @@ function badgeOf(row) {
 function render(row) {
   ensureEl(row);
   const tr = row.el;
+  // a top-level task that finished moves to the finished ones, and back when a new task takes its name
+  if (row.parent === undefined && tr.parentNode !== (row.finished ? doneBody : liveBody)) place(row);
   const isGroup = row.supervision !== undefined || row.kids.length > 0;
   tr.dataset.task = row.name;
   tr.dataset.id = String(row.id ?? "");
@@ -498,7 +509,7 @@ function draw() {
 
 filterEl.addEventListener("input", () => { layoutDirty = true; schedule(); });
 
-tbody.addEventListener("click", (event) => {
+tasksEl.addEventListener("click", (event) => {
   const tr = event.target.closest("tr");
   const row = tr === null ? undefined : rowOfEl.get(tr);
   if (row === undefined) return;
@@ -509,7 +520,7 @@ tbody.addEventListener("click", (event) => {
   }
   select(row === selected ? undefined : row);
 });
-tbody.addEventListener("keydown", (event) => {
+tasksEl.addEventListener("keydown", (event) => {
   if (event.key !== "Enter") return;
   const row = rowOfEl.get(event.target);
   if (row !== undefined) select(row);
@@ -774,7 +785,7 @@ function renderDetail() {
         style: "left:" + ((start - from) / total * 100).toFixed(2) + "%;width:" + ((stop - start) / total * 100).toFixed(2) + "%",
         title: "#" + a.attempt + " " + result + (a.reason ? ": " + a.reason : "") });
     }));
-    list.replaceChildren(...attempts.slice(-12).reverse().map((a) => {
+    list.replaceChildren(...attempts.slice(-8).reverse().map((a) => {
       const result = a.result ?? "running";
       const took = a.start !== undefined ? span((a.end ?? now ?? a.start) - a.start) : "";
       return h("li", { "data-attempt": String(a.attempt) }, "#" + a.attempt + " ", h("span", { class: result }, result),
