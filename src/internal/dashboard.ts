@@ -153,7 +153,7 @@ export const page = (options: PageOptions): string =>
 <main>
 <table id="tasks">
   <colgroup><col style="width:3.5em"><col style="width:30%"><col style="width:7.5em"><col style="width:5.5em">
-    <col style="width:5.5em"><col style="width:10.5em"><col></colgroup>
+    <col style="width:5.5em"><col style="width:11.5em"><col></colgroup>
   <thead><tr><th>id</th><th>task</th><th>state</th><th>attempt</th><th>restarts</th><th>last</th><th>reason</th></tr></thead>
   <tbody id="live"></tbody>
   <tbody id="done" aria-label="finished tasks"></tbody>
