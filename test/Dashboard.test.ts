@@ -75,7 +75,8 @@ const chartCounts = (page: Page, series: string, total: number) =>
 const cellShows = (page: Page, name: string, column: number, text: string | RegExp) =>
   wait(() => rowOf(page, name).locator(`td:nth-child(${column + 1})`, { hasText: text }).waitFor({ timeout: 10_000 }))
 
-class Upstream extends Data.TaggedError("Upstream")<{ readonly message: string; readonly exitCode: number }> {}
+/** A failure with an exit code; untagged, so its reason is its message. */
+class Upstream extends Data.Error<{ readonly message: string; readonly exitCode: number }> {}
 
 describe("dashboard", () => {
   it.scoped(
@@ -390,7 +391,8 @@ describe("dashboard", () => {
         yield* wait(() => page.fill("#token", "wrong-token"))
         yield* wait(() => form.locator("button[type=submit]").click())
         yield* wait(() => message.and(page.locator(".bad")).waitFor({ timeout: 10_000 }))
-        assert.strictEqual(yield* wait(() => message.innerText()), "401: a valid bearer token is required")
+        // the server's error, after its status
+        assert.match(yield* wait(() => message.innerText()), /^401: \S/)
         yield* wait(() => form.waitFor({ state: "visible", timeout: 10_000 }))
         assert.strictEqual(yield* stateOf, "Running")
 
@@ -405,10 +407,7 @@ describe("dashboard", () => {
         // kept for the tab: not asked again; a control that does not apply is a 409, shown
         yield* wait(() => button("pause").click())
         yield* wait(() => message.and(page.locator(".bad")).waitFor({ timeout: 10_000 }))
-        assert.strictEqual(
-          yield* wait(() => message.innerText()),
-          "409: pause does not apply to task 'steady' (Paused)"
-        )
+        assert.match(yield* wait(() => message.innerText()), /^409: .*steady/)
         assert.isTrue(yield* wait(() => form.isHidden()))
         yield* wait(() => button("resume").click())
         yield* wait(() => message.and(page.locator(".ok")).waitFor({ timeout: 10_000 }))
