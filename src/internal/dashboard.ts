@@ -233,6 +233,8 @@ const orphans = new Map();
 let dirty = new Set();
 let layoutDirty = false;
 let finishedSeq = 0;
+/** Events received: a row keeps the count at its last event (touched), to tell it from an older snapshot. */
+let eventCount = 0;
 /** The largest id of a top-level row placed. */
 let topId = 0;
 let logLines = [];
@@ -242,7 +244,7 @@ function rowNamed(name) {
   if (row === undefined) {
     row = { id: undefined, name, group: undefined, state: "Waiting", attempt: 0, restarts: 0, last: "", reason: "",
       finished: false, finishedAt: 0, supervision: undefined, groupRestarts: 0, lastGroupRestart: "", note: undefined,
-      attempts: [], failures: [], uptimeMs: undefined, fetchedAt: undefined, infoAsked: false,
+      attempts: [], failures: [], uptimeMs: undefined, fetchedAt: undefined, infoAsked: false, touched: 0,
       el: null, parent: undefined, kids: [], collapsed: false };
     rows.set(name, row);
   }
@@ -252,6 +254,7 @@ function rowNamed(name) {
 /** The row of task id named name; undefined for an event of an older task whose name a newer one has taken. */
 function rowOf(id, name, group) {
   let row = byId.get(id);
+  if (row !== undefined) row.touched = eventCount;
   if (row === undefined) {
     row = rowNamed(name);
     if (row.id !== undefined && id < row.id) return undefined;
@@ -261,6 +264,7 @@ function rowOf(id, name, group) {
         failures: [], note: undefined });
     }
     row.id = id;
+    row.touched = eventCount;
     byId.set(id, row);
   }
   if (group !== undefined && row.group !== group) {
@@ -923,6 +927,7 @@ function attemptOf(row, event) {
 }
 
 function apply(event) {
+  eventCount++;
   log(event);
   if (typeof event.at === "number") seen(event.at);
   switch (event._tag) {
@@ -1005,30 +1010,45 @@ function apply(event) {
   }
 }
 
-// the snapshot of /tasks: at first, the rows no event has reached yet; after a reconnection (the server lets a
-// client go when it falls too far behind), every row, as the events missed meanwhile are lost
+// the snapshot of /tasks: at first, the rows no event has reached yet; after events were lost (a gap the server
+// tells of, or a reconnection after it let the page go), every row no event has reached since it was asked for
+let loading = false, loadAgain = false;
 async function load(resync) {
-  const response = await fetch("tasks");
-  const tasks = await response.json();
-  const present = new Set();
-  for (const task of tasks) {
-    present.add(task.id);
-    const known = byId.get(task.id);
-    if (!resync && known !== undefined) {
-      // what the events since did not say
-      update(known, { attempt: Math.max(known.attempt, task.attempt), restarts: Math.max(known.restarts, task.restarts),
-        last: known.last || (task.lastAttempt ? task.lastAttempt.result : ""),
-        reason: known.last ? known.reason : task.lastAttempt?.reason ?? "",
-        failures: task.failures, supervision: task.supervision ?? known.supervision });
-      continue;
+  if (loading) { loadAgain = loadAgain || resync; return; }
+  loading = true;
+  const asked = eventCount;
+  try {
+    const response = await fetch("tasks");
+    const tasks = await response.json();
+    const present = new Set();
+    for (const task of tasks) {
+      present.add(task.id);
+      const known = byId.get(task.id);
+      if (known !== undefined && (!resync || known.touched > asked)) {
+        // what the events did not say
+        update(known, { attempt: Math.max(known.attempt, task.attempt), restarts: Math.max(known.restarts, task.restarts),
+          last: known.last || (task.lastAttempt ? task.lastAttempt.result : ""),
+          reason: known.last ? known.reason : task.lastAttempt?.reason ?? "",
+          failures: task.failures, supervision: task.supervision ?? known.supervision });
+        continue;
+      }
+      const row = rowOf(task.id, task.name, task.group);
+      if (row === undefined) continue;
+      update(row, { state: task.state, attempt: task.attempt, restarts: task.restarts,
+        last: task.lastAttempt ? task.lastAttempt.result : "", reason: task.lastAttempt?.reason ?? "",
+        finished: false, failures: task.failures, supervision: task.supervision ?? row.supervision });
     }
-    const row = rowOf(task.id, task.name, task.group);
-    if (row === undefined) continue;
-    update(row, { state: task.state, attempt: task.attempt, restarts: task.restarts,
-      last: task.lastAttempt ? task.lastAttempt.result : "", reason: task.lastAttempt?.reason ?? "",
-      finished: false, failures: task.failures, supervision: task.supervision ?? row.supervision });
+    if (resync) {
+      for (const row of rows.values()) {
+        if (!present.has(row.id) && !row.finished && !(row.touched > asked)) update(row, { finished: true, finishedAt: ++finishedSeq });
+      }
+    }
+  } catch {
+    // the next loss or reconnection asks again
+  } finally {
+    loading = false;
+    if (loadAgain) { loadAgain = false; load(true); }
   }
-  if (resync) for (const row of rows.values()) if (!present.has(row.id) && !row.finished) update(row, { finished: true, finishedAt: ++finishedSeq });
   loadSlots();
 }
 
@@ -1052,6 +1072,19 @@ function connect() {
     load(connections++ > 0);
   };
   source.onmessage = (message) => apply(JSON.parse(message.data));
+  // the server lost events for this page (its buffer overflowed in a burst): the table is reloaded from /tasks
+  source.addEventListener("gap", (message) => {
+    let lost = "events lost";
+    try {
+      const gap = JSON.parse(message.data);
+      lost = gap.lost + " events lost (seq " + gap.from + "–" + gap.to + ")";
+    } catch {
+      // said anyway
+    }
+    logLines.push("-- " + lost + ": the table is reloaded\\n");
+    schedule();
+    load(true);
+  });
   source.onerror = () => { statusEl.textContent = "disconnected, retrying…"; statusEl.className = "down"; };
 }
 
