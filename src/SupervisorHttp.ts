@@ -269,7 +269,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
   // what GET serves; HEAD too, but for the event stream, which never ends
   const reads: ReadonlyArray<readonly [HttpRouter.PathInput, Handler]> = [
     // the page shows the control buttons only when the control routes exist
-    ["/", Effect.succeed(HttpServerResponse.html(page({ controls: token !== undefined })))],
+    ["/", Effect.succeed(HttpServerResponse.html(page({ controls: options.token !== undefined })))],
     [
       "/health",
       Effect.map(healthy, (open) => open ? json({ status: "ok" }) : json({ status: "shutting_down" }, 503))
