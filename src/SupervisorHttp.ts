@@ -361,7 +361,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
 
   // what GET serves; HEAD too, but for the event stream, which never ends
   const reads: ReadonlyArray<readonly [HttpRouter.PathInput, Handler]> = [
-    ["/", Effect.succeed(HttpServerResponse.html(page))],
+    // the page shows the control buttons only when the control routes exist
+    ["/", Effect.succeed(HttpServerResponse.html(page({ controls: options.token !== undefined })))],
     [
       "/health",
       Effect.map(healthy, (open) => open ? json({ status: "ok" }) : json({ status: "shutting_down" }, 503))

@@ -48,7 +48,7 @@ export type {
   /**
    * What `inspect` reports of a registered task: its `list` row, its group,
    * its restarts, how its last attempt ended, the uptime of its running
-   * attempt and its last 10 failures.
+   * attempt, its last 10 failures and, for a group, its `supervision`.
    *
    * @since 0.1.0
    * @category Models
@@ -75,6 +75,18 @@ export type {
    */
   TaskState
 } from "./internal/task.js"
+
+export type {
+  /**
+   * How a group supervises its children, as `inspect` reports it: its
+   * `strategy`, `autoShutdown`, the `intensity` of its children's restarts
+   * (`undefined`: no limit) and its children's paths in start order.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Supervision
+} from "./internal/resolve.js"
 
 export type {
   /**

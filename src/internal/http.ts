@@ -11,7 +11,10 @@ import { labelOf } from "./supervisorEvent.js"
 import type { TaskDetails } from "./task.js"
 import { exitCode, reason, type TaskOutcome } from "./taskOutcome.js"
 
-/** A task's details as JSON: times as the clock's milliseconds, the uptime in milliseconds. */
+/**
+ * A task's details as JSON: times as the clock's milliseconds, the uptime in
+ * milliseconds; for a group, how it supervises its children (`withinMs`).
+ */
 export const taskJson = (details: TaskDetails) => ({
   id: details.id,
   name: details.name,
@@ -21,7 +24,16 @@ export const taskJson = (details: TaskDetails) => ({
   restarts: details.restarts,
   lastAttempt: details.lastAttempt,
   uptimeMs: details.uptime === undefined ? undefined : Duration.toMillis(details.uptime),
-  failures: details.failures
+  failures: details.failures,
+  supervision: details.supervision === undefined ? undefined : {
+    strategy: details.supervision.strategy,
+    autoShutdown: details.supervision.autoShutdown,
+    intensity: details.supervision.intensity === undefined ? undefined : {
+      maxRestarts: details.supervision.intensity.maxRestarts,
+      withinMs: Duration.toMillis(details.supervision.intensity.within)
+    },
+    children: details.supervision.children
+  }
 })
 
 const outcomeJson = (outcome: TaskOutcome<unknown>) => ({

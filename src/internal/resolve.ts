@@ -7,7 +7,7 @@ import type { TaskDefaults } from "../SupervisorConfig.js"
 import * as BackoffPolicy from "./backoff.js"
 import type { Recorder } from "./metrics.js"
 import { ConfigError } from "./supervisorError.js"
-import type { TaskSpec } from "./taskSpec.js"
+import type { AutoShutdown, Group, Strategy, TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
 /** What a timed-out attempt returns instead of its value (private: no task can return it). */
@@ -16,6 +16,8 @@ export const TimedOut: unique symbol = Symbol("effect-taskvisor/TimedOut")
 /** A task spec with every setting resolved against the supervisor defaults. */
 export interface Resolved {
   readonly name: string
+  /** For a group: how it supervises its children, as `inspect` reports it. */
+  readonly supervision: Supervision | undefined
   /** One attempt: the task's effect bounded by its timeout (a timed-out attempt succeeds with `TimedOut`). */
   readonly body: Effect.Effect<unknown, unknown>
   readonly restart: RestartPolicy.RestartPolicy
@@ -39,6 +41,15 @@ export interface Resolved {
   readonly descendants: ReadonlyArray<string>
   /** Where its metrics go; `undefined`: the supervisor's metrics are off. */
   readonly metrics: Recorder | undefined
+}
+
+/** How a group supervises its children: its options resolved, its children by path in start order. */
+export interface Supervision {
+  readonly strategy: Strategy
+  readonly autoShutdown: AutoShutdown
+  /** The most restarts of its children within a window; `undefined`: no limit. */
+  readonly intensity: { readonly maxRestarts: number; readonly within: Duration.Duration } | undefined
+  readonly children: ReadonlyArray<string>
 }
 
 /** One schedule per backoff policy, shared by every task that uses it. */
@@ -149,6 +160,7 @@ export const resolve = (
   const effect = spec.effect as Effect.Effect<unknown, unknown>
   return {
     name,
+    supervision: spec.group === undefined ? undefined : supervisionOf(spec.group, name),
     body: timeout === undefined ? effect : Effect.timeoutTo(effect, {
       duration: timeout,
       onTimeout: () => TimedOut,
@@ -170,6 +182,17 @@ export const resolve = (
     metrics
   }
 }
+
+/** A group's options as `inspect` reports them (checked by `checkGroup`), its children by path. */
+const supervisionOf = (group: Group, name: string): Supervision => ({
+  strategy: group.options.strategy ?? "oneForOne",
+  autoShutdown: group.options.autoShutdown ?? "never",
+  intensity: group.options.intensity === undefined ? undefined : {
+    maxRestarts: group.options.intensity.maxRestarts,
+    within: Duration.decode(group.options.intensity.within)
+  },
+  children: group.children.map((child) => `${name}/${child.name}`)
+})
 
 const strategies: ReadonlySet<unknown> = new Set(["oneForOne", "oneForAll", "restForOne"])
 

@@ -6,7 +6,7 @@ import type { Deadline } from "./deadlines.js"
 import type { Outcome } from "./handle.js"
 import type { AttemptResult, Counted, Counters } from "./metrics.js"
 import type { Holder } from "./permits.js"
-import type { Resolved } from "./resolve.js"
+import type { Resolved, Supervision } from "./resolve.js"
 import type { TaskOutcome } from "./taskOutcome.js"
 
 /** What the registry asks of a task's actor. */
@@ -146,6 +146,8 @@ export interface TaskDetails extends TaskInfo {
   readonly uptime: Duration.Duration | undefined
   /** Its last failures (at most 10), oldest first. */
   readonly failures: ReadonlyArray<Failure>
+  /** For a group: its strategy, autoShutdown, intensity and children's paths; `undefined` for a plain task. */
+  readonly supervision: Supervision | undefined
 }
 
 export class Task implements Holder {
@@ -218,7 +220,8 @@ export class Task implements Holder {
       restarts: Math.max(0, this.attempt - 1),
       lastAttempt: last,
       uptime: attemptStartedAt === undefined ? undefined : Duration.millis(Math.max(0, now - attemptStartedAt)),
-      failures
+      failures,
+      supervision: this.spec.supervision
     }
   }
 
