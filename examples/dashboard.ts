@@ -1,12 +1,15 @@
 /**
  * The operator's view: a small fleet (a flaky poller, a periodic report, a controller slot that takes a new import
  * every few seconds) served with the dashboard, the JSON routes and the live events on http://127.0.0.1:8080/ until
- * Ctrl-C. With TASKVISOR_TOKEN set, the POST routes (restart, pause, resume, trigger, cancel) accept it as a bearer
- * token: `curl -X POST -H "Authorization: Bearer $TASKVISOR_TOKEN" http://127.0.0.1:8080/tasks/poller/pause`.
+ * Ctrl-C (`PORT` sets another port, 0 a free one), which shuts the supervisor down gracefully: each task's stop and
+ * outcome are logged, then the end of the shutdown. With TASKVISOR_TOKEN set, the POST routes (restart, pause, resume,
+ * trigger, cancel) accept it as a bearer token:
+ * `curl -X POST -H "Authorization: Bearer $TASKVISOR_TOKEN" http://127.0.0.1:8080/tasks/poller/pause`.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { Config, Effect, Layer, Option, Random, Schedule } from "effect"
-import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+import { Controller, ControllerSpec, Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 import * as SupervisorHttp from "effect-taskvisor/SupervisorHttp"
 
 /** Fails about one run in three, after a little while. */
@@ -30,20 +33,32 @@ const fleet = Effect.gen(function*() {
     ),
     Schedule.spaced("3 seconds")
   ).pipe(Effect.forkScoped)
-  yield* Effect.log("dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)")
+  const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+  yield* Effect.log(`dashboard on http://127.0.0.1:${address.port}/ (Ctrl-C stops)`)
   return yield* Effect.never
 })
 
 const HttpLive = Layer.unwrapEffect(
   Effect.map(
-    Config.option(Config.redacted("TASKVISOR_TOKEN")),
-    (token) => SupervisorHttp.layer({ port: 8080, token: Option.getOrUndefined(token) })
+    Config.all([Config.option(Config.redacted("TASKVISOR_TOKEN")), Config.withDefault(Config.integer("PORT"), 8080)]),
+    ([token, port]) => SupervisorHttp.layer({ port, token: Option.getOrUndefined(token) })
   )
 )
+
+// from the shutdown on, every event is logged: the tasks stopping, their outcomes, and the end within the grace
+let stopping = false
+const shutdownLog = Subscriber.make({
+  name: "shutdown-log",
+  onEvent: (event) => {
+    if (event._tag === "ShutdownRequested") stopping = true
+    return stopping ? Effect.log(Subscriber.formatEvent(event)) : Effect.void
+  }
+})
 
 const MainLive = HttpLive.pipe(
   Layer.provideMerge(Controller.layer()),
   Layer.provideMerge(TaskSupervisor.layer),
+  Layer.provide(Subscriber.layer(shutdownLog)),
   Layer.provide(SupervisorConfig.layer({ grace: "5 seconds" }))
 )
 
