@@ -1,9 +1,10 @@
 /**
  * The operator's view: a small fleet served with the dashboard, the JSON routes, the live events and the Prometheus
  * scrape endpoint (`/metrics`, through @effect/opentelemetry and the OpenTelemetry Prometheus exporter, as in
- * `metrics.ts`) on http://127.0.0.1:8080/ (`PORT` sets another port) until Ctrl-C. The fleet: a flaky poller, a
- * periodic report, a pipeline group (fetch → parse → store under `restForOne`, its parser crashing now and then, so
- * the store restarts with it) and a controller slot that takes a new import every few seconds.
+ * `metrics.ts`) on http://127.0.0.1:8080/ (`PORT` sets another port, 0 a free one) until Ctrl-C. The fleet: a flaky
+ * poller, a periodic report, a pipeline group (fetch → parse → store under `restForOne`, its parser crashing now and then, so
+ * the store restarts with it) and a controller slot that takes a new import every few seconds. Ctrl-C shuts the
+ * supervisor down gracefully: from then on each task's stop and outcome are logged, then the end of the shutdown.
  *
  * With TASKVISOR_TOKEN set, the page shows buttons to restart, pause, resume, trigger and cancel a task (it asks for
  * the token once and keeps it for the browser tab), and the POST routes accept it as a bearer token:
@@ -11,9 +12,10 @@
  */
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as HttpServer from "@effect/platform/HttpServer"
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
 import { Config, Data, Effect, Layer, Option, Random, Schedule } from "effect"
-import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+import { Controller, ControllerSpec, Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 import * as SupervisorHttp from "effect-taskvisor/SupervisorHttp"
 
 /** Fails about one run in three, after a little while. */
@@ -53,6 +55,8 @@ const fleet = Effect.gen(function*() {
     ),
     Schedule.spaced("3 seconds")
   ).pipe(Effect.forkScoped)
+  const address = (yield* HttpServer.HttpServer).address as HttpServer.TcpAddress
+  yield* Effect.log(`dashboard on http://127.0.0.1:${address.port}/, metrics on /metrics (Ctrl-C stops)`)
   return yield* Effect.never
 })
 
@@ -65,18 +69,25 @@ const HttpLive = Layer.unwrapEffect(
   Effect.gen(function*() {
     const token = yield* Config.option(Config.redacted("TASKVISOR_TOKEN"))
     const port = yield* Config.integer("PORT").pipe(Config.withDefault(8080))
-    yield* Effect.log(
-      `dashboard on http://127.0.0.1:${port}/, metrics on /metrics, controls ${
-        Option.isSome(token) ? "on" : "off (set TASKVISOR_TOKEN)"
-      } (Ctrl-C stops)`
-    )
+    yield* Effect.log(`controls ${Option.isSome(token) ? "on" : "off (set TASKVISOR_TOKEN)"}`)
     return SupervisorHttp.layer({ port, token: Option.getOrUndefined(token), metrics: prometheusText })
   })
 )
 
+// from the shutdown on, every event is logged: the tasks stopping, their outcomes, and the end within the grace
+let stopping = false
+const shutdownLog = Subscriber.make({
+  name: "shutdown-log",
+  onEvent: (event) => {
+    if (event._tag === "ShutdownRequested") stopping = true
+    return stopping ? Effect.log(Subscriber.formatEvent(event)) : Effect.void
+  }
+})
+
 const MainLive = HttpLive.pipe(
   Layer.provideMerge(Controller.layer()),
   Layer.provideMerge(TaskSupervisor.layer),
+  Layer.provide(Subscriber.layer(shutdownLog)),
   Layer.provide(SupervisorConfig.layer({ grace: "5 seconds" })),
   Layer.provide(NodeSdk.layer(() => ({ resource: { serviceName: "taskvisor-dashboard" }, metricReader: exporter })))
 )

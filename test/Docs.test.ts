@@ -56,7 +56,26 @@ const compilerOptions = (): ts.CompilerOptions => {
   }
 }
 
+/** The names in the README's "More in examples/" paragraph, in backticks. */
+const examplesListed = (): ReadonlyArray<string> => {
+  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+  const start = readme.indexOf("More in [`examples/`](examples):")
+  assert.isAtLeast(start, 0, "the README lists the examples")
+  const paragraph = readme.slice(start, readme.indexOf("\n\n", start))
+  const sentence = paragraph.slice(0, paragraph.indexOf("; each runs with"))
+  return [...sentence.matchAll(/`(\w+)`/g)].map((match) => match[1]).sort()
+}
+
 describe("docs", () => {
+  it("the README's list of examples names every file of examples/, and nothing else", () => {
+    const files = fs.readdirSync(path.join(root, "examples"))
+      .filter((name) => name.endsWith(".ts"))
+      .map((name) => name.slice(0, -3))
+      .sort()
+    assert.isNotEmpty(files)
+    assert.deepStrictEqual(examplesListed(), files)
+  })
+
   it("every ts block of the README and every @example type-checks on its own", { timeout: 60_000 }, () => {
     const snippets = blocks()
     assert.isAbove(snippets.filter((b) => b.at.startsWith("README")).length, 0, "the README shows code")

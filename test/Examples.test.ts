@@ -1,0 +1,106 @@
+/**
+ * The examples as the README starts them, with `npm run example examples/<name>.ts`: `effect-taskvisor` resolves to
+ * `src/` (not to a `dist/` a build may have left), and one Ctrl-C of a long-running example is a graceful shutdown.
+ * A terminal sends Ctrl-C's SIGINT to the whole foreground process group (npm, the shell npm starts, node), and npm
+ * passes it on to the shell as well: the test does the same to a process group of its own.
+ */
+import { afterEach, assert, describe, it } from "@effect/vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import * as path from "node:path"
+
+const root = path.resolve(import.meta.dirname, "..")
+
+interface Started {
+  readonly child: ChildProcess
+  /** Everything written to stdout and stderr so far. */
+  readonly output: () => string
+  /** Resolves with how the process ended. */
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+}
+
+const groups = new Set<number>()
+
+/** Whether a process of the group `pgid` is still running. */
+const groupAlive = (pgid: number) => {
+  try {
+    process.kill(-pgid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** `npm run example <file>` in a process group of its own, as a terminal runs a foreground job. */
+const example = (file: string, env: Record<string, string> = {}): Started => {
+  const child = spawn("npm", ["run", "--silent", "example", file], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env }
+  })
+  groups.add(child.pid!)
+  let output = ""
+  child.stdout!.on("data", (chunk) => output += chunk)
+  child.stderr!.on("data", (chunk) => output += chunk)
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal }))
+  )
+  return { child, output: () => output, exited }
+}
+
+/** Waits until `condition` holds, checking every 50 ms, failing with the output after `ms`. */
+const until = async (condition: () => boolean, ms: number, what: string, output: () => string) => {
+  const deadline = Date.now() + ms
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms; output:\n${output()}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** The process ended, or was killed with its group after `ms`. */
+const ended = async (started: Started, ms: number) => {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not end within ${ms} ms; output:\n${started.output()}`)), ms)
+  })
+  try {
+    return await Promise.race([started.exited, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+afterEach(() => {
+  for (const pgid of groups) {
+    if (groupAlive(pgid)) process.kill(-pgid, "SIGKILL")
+  }
+  groups.clear()
+})
+
+describe("examples run as the README says", () => {
+  it("npm run example resolves effect-taskvisor to src/, through tsconfig.examples.json", async () => {
+    const started = example("test/fixtures/resolve.ts")
+    const exit = await ended(started, 60_000)
+    assert.deepStrictEqual(exit, { code: 0, signal: null }, started.output())
+    const found = JSON.parse(started.output().trim().split("\n").at(-1)!)
+    assert.strictEqual(found.root, new URL("../src/index.ts", import.meta.url).href)
+    assert.strictEqual(found.module, new URL("../src/SupervisorHttp.ts", import.meta.url).href)
+    assert.include(found.namespaces, "TaskSupervisor")
+  }, 60_000)
+
+  // the dashboard is ready in 2 to 4 s (tsx compiles it) and stops in milliseconds; a budget for a loaded machine
+  it("one Ctrl-C of a long-running example shuts it down gracefully: its tasks stop, npm exits 0", async () => {
+    const started = example("examples/dashboard.ts", { PORT: "0" })
+    const pgid = started.child.pid!
+    await until(() => started.output().includes("dashboard on http://127.0.0.1:"), 60_000, "started", started.output)
+    process.kill(-pgid, "SIGINT")
+    const exit = await ended(started, 30_000)
+    const output = started.output()
+    assert.include(output, "shutdown_requested", output)
+    assert.match(output, /task_finished task=poller outcome=outcome_canceled/, output)
+    assert.include(output, "all_stopped_within_grace", output)
+    // NodeRuntime.runMain exits 0 once an interruption by a signal has closed the program's scope; npm passes it on
+    assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
+    assert.isFalse(groupAlive(pgid), "no process of the example is left")
+  }, 120_000)
+})
