@@ -147,12 +147,12 @@ export class Registry implements Host {
     this.fork = Runtime.runFork(runtime)
     this.recorder = recorderOf(settings.metrics)
     this.env = { bus, host: this, permits, commit: (task, outcome) => this.commit(task, outcome) }
-    this.deadlines = new Deadlines(
-      settings.grace,
-      clock,
-      this.fork,
-      (task) => this.commit(task, TaskOutcome.ForceAborted)
-    )
+    // past its grace a task is force-aborted; a group's child its group never got to stop is stopped now too, not
+    // abandoned running
+    this.deadlines = new Deadlines(settings.grace, clock, this.fork, (task) => {
+      this.claim(task)
+      this.commit(task, TaskOutcome.ForceAborted)
+    })
   }
 
   get open(): boolean {
@@ -495,7 +495,9 @@ export class Registry implements Host {
       return true
     }
     // a group's stop lasts as long as its children's, each bounded by its own grace
-    if (!task.finished && !task.spec.hostsChildren) task.deadline = this.deadlines.add(task)
+    if (!task.finished && !task.spec.hostsChildren && task.deadline === undefined) {
+      task.deadline = this.deadlines.add(task)
+    }
     return true
   }
 
@@ -599,17 +601,18 @@ export class Registry implements Host {
     const present = Array.from(this.tasks.values())
     // a group stops its own children, in reverse start order
     for (const task of present) if (task.member === undefined) this.claim(task)
-    const stopped = present.length === 0
-      ? Effect.void
-      : Effect.timeoutOption(Effect.forEach(present, (task) => task.outcome.await, { discard: true }), grace)
-    return Effect.flatMap(stopped, () => {
-      const stuck: Array<string> = []
+    // one grace for all: each task still here once the stopped ones had their turn is force-aborted by its deadline,
+    // all due at the same time (one stopped on its own before keeps its earlier one), so waiting for every outcome is
+    // waiting at most the grace; most have ended by then, and no timer is armed for them
+    const graced = Effect.suspend(() => {
       for (const task of present) {
-        // a group's child its group never got to stop is stopped now, not abandoned running
-        this.claim(task)
-        this.commit(task, TaskOutcome.ForceAborted)
-        if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
+        if (!task.finished && task.deadline === undefined) task.deadline = this.deadlines.add(task)
       }
+      return Effect.forEach(present, (task) => task.outcome.await, { discard: true })
+    })
+    return Effect.flatMap(Effect.zipRight(Effect.yieldNow(), graced), () => {
+      const stuck: Array<string> = []
+      for (const task of present) if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
       if (stuck.length === 0) {
         this.bus.emit("AllStoppedWithinGrace", {})
         return this.bus.close(subscriberShutdownTimeout)
