@@ -290,20 +290,19 @@ export class Bus {
   }
 
   /**
-   * End every mailbox, let the workers drain within `timeout`, then interrupt
-   * the ones still busy without waiting for them.
+   * End every mailbox now; the effect returned lets the workers drain within
+   * `timeout`, then interrupts the ones still busy without waiting for them
+   * (with no worker, it is done already).
    */
   close(timeout: Duration.Duration): Effect.Effect<void> {
-    return Effect.suspend(() => {
-      if (this.closed) return Effect.void
-      this.closed = true
-      for (const sink of this.sinks) sink.mailbox.unsafeDone(Exit.void)
-      // nothing published after this point can be delivered
-      this.sinks = []
-      const workers = Array.from(this.attached.values(), (entry) => entry.worker)
-      this.attached.clear()
-      return drain(workers, timeout)
-    })
+    if (this.closed) return Effect.void
+    this.closed = true
+    for (const sink of this.sinks) sink.mailbox.unsafeDone(Exit.void)
+    // nothing published after this point can be delivered
+    this.sinks = []
+    const workers = Array.from(this.attached.values(), (entry) => entry.worker)
+    this.attached.clear()
+    return drain(workers, timeout)
   }
 }
 

@@ -3,6 +3,7 @@ import type * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
@@ -60,14 +61,14 @@ const stopped = (outcome: TaskOutcome.TaskOutcome<unknown>): TaskOutcome.TaskOut
 /**
  * `Open` until `run` is called, `Running` after (it runs once, its batch
  * admitted or not), `ShuttingDown` from the first shutdown request, `Closed`
- * once every task is committed and the subscribers drained; the last two
- * remember whether `run` was called.
+ * once every task is committed and the subscribers drained, with the
+ * shutdown's result; the last two remember whether `run` was called.
  */
 export type Lifecycle =
   | { readonly _tag: "Open" }
   | { readonly _tag: "Running" }
   | { readonly _tag: "ShuttingDown"; readonly ran: boolean }
-  | { readonly _tag: "Closed"; readonly ran: boolean }
+  | { readonly _tag: "Closed"; readonly ran: boolean; readonly exit: Exit.Exit<void, GraceExceeded> }
 
 /** Work ready to be registered: validated, with its id, its caller and the cell its outcome goes to. */
 export interface Submission {
@@ -455,13 +456,18 @@ export class Registry implements Host {
     )
   }
 
+  /** The result of the shutdown, once it is over (at once if it is: no waiting on an asynchronous operation). */
+  private get closed(): Effect.Effect<void, GraceExceeded> {
+    return this.lifecycle._tag === "Closed" ? this.lifecycle.exit : Deferred.await(this.result)
+  }
+
   /**
    * Wait until the supervisor has shut down: its result, or the significant
    * task whose failure shut it down.
    */
   get join(): Effect.Effect<void, GraceExceeded | SignificantTaskFailed> {
     return Effect.flatMap(
-      Effect.exit(Deferred.await(this.result)),
+      Effect.exit(this.closed),
       (exit): Effect.Effect<void, GraceExceeded | SignificantTaskFailed> =>
         this.gaveUp === undefined ? exit : Effect.fail(this.gaveUp)
     )
@@ -584,18 +590,22 @@ export class Registry implements Host {
         this.lifecycle = { _tag: "ShuttingDown", ran }
         if (trigger === "Requested") this.bus.emit("ShutdownRequested", { reason })
         for (const observer of this.observers) this.guard(observer, () => observer.onShutdown())
-        this.fork(Effect.flatMap(Effect.exit(this.drain()), (exit) => {
-          this.lifecycle = { _tag: "Closed", ran }
+        const drained = this.drain()
+        const closed = (exit: Exit.Exit<void, GraceExceeded>) => {
+          this.lifecycle = { _tag: "Closed", ran, exit }
           this.deadlines.close()
-          return Deferred.done(this.result, exit)
-        }))
+          Deferred.unsafeDone(this.result, exit)
+        }
+        // with nothing to wait for (no task, no subscriber to drain) it is over already; otherwise it goes on a fiber
+        // of its own, whoever stops waiting for it
+        if (Exit.isExit(drained)) closed(drained as Exit.Exit<void, GraceExceeded>)
+        else this.fork(Effect.flatMap(Effect.exit(drained), (exit) => Effect.sync(() => closed(exit))))
       }
-      return Deferred.await(this.result)
+      return this.closed
     })
   }
 
   private drain(): Effect.Effect<void, GraceExceeded> {
-    const { grace, subscriberShutdownTimeout } = this.settings
     // a batch's items whose wave has not come are registered now, to be stopped with the rest
     if (this.batch !== undefined) this.announce(this.batch, this.batch.specs.length)
     const present = Array.from(this.tasks.values())
@@ -610,21 +620,28 @@ export class Registry implements Host {
       }
       return Effect.forEach(present, (task) => task.outcome.await, { discard: true })
     })
-    return Effect.flatMap(Effect.zipRight(Effect.yieldNow(), graced), () => {
-      const stuck: Array<string> = []
-      for (const task of present) if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
-      if (stuck.length === 0) {
+    return present.length === 0
+      ? this.drained(present)
+      : Effect.flatMap(Effect.zipRight(Effect.yieldNow(), graced), () => this.drained(present))
+  }
+
+  /** Every task `present` at shutdown has ended: say how, then let the subscribers drain. */
+  private drained(present: ReadonlyArray<Task>): Effect.Effect<void, GraceExceeded> {
+    const { grace, subscriberShutdownTimeout } = this.settings
+    const stuck: Array<string> = []
+    for (const task of present) if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
+    if (stuck.length === 0) {
         this.bus.emit("AllStoppedWithinGrace", {})
         return this.bus.close(subscriberShutdownTimeout)
       }
       this.bus.emit("GraceExceeded", { grace, stuck })
       const exceeded = new GraceExceeded({ grace, stuck })
       // a scope that closes swallows the error: the log says which tasks were abandoned, bus or no bus
-      return Effect.logWarning(exceeded.message).pipe(
-        Effect.annotateLogs("stuck", stuck),
-        Effect.zipRight(this.bus.close(subscriberShutdownTimeout)),
-        Effect.zipRight(Effect.fail(exceeded))
-      )
-    })
+    const draining = this.bus.close(subscriberShutdownTimeout)
+    return Effect.logWarning(exceeded.message).pipe(
+      Effect.annotateLogs("stuck", stuck),
+      Effect.zipRight(draining),
+      Effect.zipRight(Effect.fail(exceeded))
+    )
   }
 }

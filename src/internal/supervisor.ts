@@ -90,9 +90,9 @@ export const make = (settings: Settings) =>
         }
         const batch = registry.admitAll(resolved, callerOf(fiber))
         if (batch instanceof TaskAlreadyExists) return Effect.fail(batch)
-        const waitEmpty: Effect.Effect<void> = Effect.flatMap(
-          registry.empty.await,
-          () => registry.size === 0 ? Effect.void : waitEmpty
+        // read first: a batch whose tasks all ended at once waits for nothing
+        const waitEmpty: Effect.Effect<void> = Effect.suspend(() =>
+          registry.size === 0 ? Effect.void : Effect.zipRight(registry.empty.await, waitEmpty)
         )
         // every outcome is in once the registry is empty and shutdown committed what was left
         return waitEmpty.pipe(
