@@ -88,17 +88,30 @@ export interface Observer {
   readonly onShutdown: () => void
 }
 
-/** The static batch: its items, announced and started a wave at a time, and their outcomes as they are announced. */
+/**
+ * The static batch: its items, announced and started a wave at a time (an
+ * item's spec is let go once its task holds it), and each item's outcome,
+ * written at its terminal commit.
+ */
 export class Batch {
   /** Items announced and registered, in order. */
   announced = 0
   /** Items whose wave has started. */
   started = 0
-  /** The outcome cell of each item announced. */
-  readonly outcomes: Array<Outcome>
+  /** Each item's outcome, once it has one. */
+  readonly outcomes: Array<TaskOutcome.TaskOutcome<unknown>>
 
-  constructor(readonly specs: ReadonlyArray<Resolved>, readonly firstId: number, readonly caller: Caller) {
+  constructor(
+    readonly specs: Array<Resolved | undefined>,
+    readonly firstId: number,
+    readonly caller: Caller
+  ) {
     this.outcomes = new Array(specs.length)
+  }
+
+  /** Items not announced yet. */
+  get unannounced(): number {
+    return this.specs.length - this.announced
   }
 
   /** The item of an id this batch issued, or -1. */
@@ -118,7 +131,7 @@ export class Registry implements Host {
   private readonly names = new Map<string, number>()
   /** The paths registered groups keep for their descendants, with the top-level group keeping each. */
   private readonly kept = new Map<string, string>()
-  /** The static batch, while some of its items wait for their wave to be announced. */
+  /** The static batch of `run`, once admitted. */
   private batch: Batch | undefined = undefined
   /** Significant tasks added to the supervisor and not finished (see `autoShutdown`). */
   private significant = 0
@@ -197,7 +210,7 @@ export class Registry implements Host {
 
   /** The tasks registered, and the items of a batch whose wave has not come. */
   get size(): number {
-    return this.tasks.size + (this.batch === undefined ? 0 : this.batch.specs.length - this.batch.announced)
+    return this.tasks.size + (this.batch === undefined ? 0 : this.batch.unannounced)
   }
 
   /** `name`: the name it registers under, a group's child's path. */
@@ -296,7 +309,7 @@ export class Registry implements Host {
    * started a wave at a time, in order. Returns the batch (its outcomes fill
    * in as its tasks are announced), or why it was refused.
    */
-  admitAll(specs: ReadonlyArray<Resolved>, caller: Caller): Batch | TaskAlreadyExists {
+  admitAll(specs: Array<Resolved>, caller: Caller): Batch | TaskAlreadyExists {
     const firstId = this.nextId
     this.nextId += specs.length
     // the names are taken as they are checked (a name used twice in the batch conflicts with itself), and given
@@ -320,13 +333,13 @@ export class Registry implements Host {
     const from = batch.announced
     if (end <= from) return
     const { firstId, specs } = batch
-    for (let i = from; i < end; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i].name })
+    for (let i = from; i < end; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i]!.name })
     for (let i = from; i < end; i++) {
-      batch.outcomes[i] = this.register(firstId + i, specs[i], new Outcome()).outcome
-      this.bus.emit("TaskAdded", { id: firstId + i, task: specs[i].name })
+      const { name } = this.register(firstId + i, specs[i]!, new Outcome()).spec
+      specs[i] = undefined
+      this.bus.emit("TaskAdded", { id: firstId + i, task: name })
     }
     batch.announced = end
-    if (end === specs.length && this.batch === batch) this.batch = undefined
   }
 
   /**
@@ -428,6 +441,8 @@ export class Registry implements Host {
     // a force-aborted attempt may never return; its permit must not be lost with it
     this.permits?.release(task)
     task.outcome.complete(outcome)
+    const index = this.batch === undefined || member !== undefined ? -1 : this.batch.indexOf(id)
+    if (index >= 0) this.batch!.outcomes[index] = outcome
     for (const observer of this.observers) this.guard(observer, () => observer.onFinished(task))
     member?.finished(task, outcome, claimed)
     if (member === undefined && spec.significant && !claimed) this.significantEnded(name, outcome)
@@ -526,6 +541,7 @@ export class Registry implements Host {
     const task = this.tasks.get(id)
     if (task !== undefined || this.batch === undefined) return task
     const index = this.batch.indexOf(id)
+    // one announced already and gone, or not the batch's
     if (index < this.batch.announced) return undefined
     this.announce(this.batch, index + 1)
     return this.tasks.get(id)
@@ -564,10 +580,14 @@ export class Registry implements Host {
   list(): Array<TaskInfo> {
     const infos = Array.from(this.tasks.values(), (task) => task.info())
     const { batch } = this
-    if (batch === undefined) return this.inIdOrder ? infos : infos.sort((a, b) => a.id - b.id)
+    if (batch === undefined || batch.unannounced === 0) {
+      return this.inIdOrder
+        ? infos
+        : infos.sort((a, b) => a.id - b.id)
+    }
     // a batch's items whose wave has not come wait to start, as `list` says of any task before its first attempt
     for (let i = batch.announced; i < batch.specs.length; i++) {
-      infos.push({ id: batch.firstId + i, name: batch.specs[i].name, state: "Waiting", attempt: 0 })
+      infos.push({ id: batch.firstId + i, name: batch.specs[i]!.name, state: "Waiting", attempt: 0 })
     }
     return infos.sort((a, b) => a.id - b.id)
   }
@@ -631,12 +651,12 @@ export class Registry implements Host {
     const stuck: Array<string> = []
     for (const task of present) if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
     if (stuck.length === 0) {
-        this.bus.emit("AllStoppedWithinGrace", {})
-        return this.bus.close(subscriberShutdownTimeout)
-      }
-      this.bus.emit("GraceExceeded", { grace, stuck })
-      const exceeded = new GraceExceeded({ grace, stuck })
-      // a scope that closes swallows the error: the log says which tasks were abandoned, bus or no bus
+      this.bus.emit("AllStoppedWithinGrace", {})
+      return this.bus.close(subscriberShutdownTimeout)
+    }
+    this.bus.emit("GraceExceeded", { grace, stuck })
+    const exceeded = new GraceExceeded({ grace, stuck })
+    // a scope that closes swallows the error: the log says which tasks were abandoned, bus or no bus
     const draining = this.bus.close(subscriberShutdownTimeout)
     return Effect.logWarning(exceeded.message).pipe(
       Effect.annotateLogs("stuck", stuck),

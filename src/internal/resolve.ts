@@ -52,6 +52,9 @@ export interface Supervision {
   readonly children: ReadonlyArray<string>
 }
 
+/** A plain task's descendants: none, one array for all of them. */
+const noDescendants: ReadonlyArray<string> = []
+
 /** One schedule per backoff policy, shared by every task that uses it. */
 const schedules = new WeakMap<BackoffPolicy.BackoffPolicy, Schedule.Schedule<unknown, unknown>>()
 const scheduleOf = (policy: BackoffPolicy.BackoffPolicy): Schedule.Schedule<unknown, unknown> => {
@@ -178,7 +181,7 @@ export const resolve = (
     significant: spec.significant === true,
     hostsChildren: group !== undefined,
     groupIntensity: group?.intensity,
-    descendants: group?.descendants ?? [],
+    descendants: group?.descendants ?? noDescendants,
     metrics
   }
 }

@@ -97,7 +97,7 @@ export const make = (settings: Settings) =>
         // every outcome is in once the registry is empty and shutdown committed what was left
         return waitEmpty.pipe(
           Effect.zipRight(registry.shutdown("Natural")),
-          Effect.zipRight(Effect.sync(() => batch.outcomes.map((cell) => cell.completed!) as Outcomes<Specs>))
+          Effect.as(batch.outcomes as Outcomes<Specs>)
         )
       })
 
