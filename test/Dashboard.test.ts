@@ -120,9 +120,11 @@ describe("dashboard", () => {
         assert.strictEqual(yield* wait(() => page.locator("#tasks tbody tr").count()), 1002)
         assert.include(yield* wait(() => page.locator("#summary").innerText()), "1001 tasks · 1001 running")
         yield* wait(() => page.fill("#filter", "worker-0500"))
-        yield* wait(() => page.locator("#tasks tbody tr:not([hidden])").first().waitFor({ timeout: 10_000 }))
-        const visible = yield* wait(() => page.locator("#tasks tbody tr:not([hidden])").count())
-        assert.strictEqual(visible, 1)
+        // the filter applies at the next frame: wait until the rows it hides are hidden, then read what is left
+        yield* wait(() => row("worker-0499").waitFor({ state: "hidden", timeout: 10_000 }))
+        const visible = yield* wait(() => page.locator("#tasks tbody tr:not([hidden])").allInnerTexts())
+        assert.strictEqual(visible.length, 1)
+        assert.include(visible[0], "worker-0500")
         yield* screenshot(page, "dashboard-1000.png")
       }),
     { timeout: 120_000 }
