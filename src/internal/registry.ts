@@ -276,7 +276,7 @@ export class Registry implements Host {
    */
   private conflictOf(spec: Resolved): string | undefined {
     if (this.names.has(spec.name)) return alreadyExists
-    const keeper = this.kept.get(spec.name)
+    const keeper = this.kept.size === 0 ? undefined : this.kept.get(spec.name)
     if (keeper !== undefined) return `it is reserved for a child of group '${keeper}'`
     for (const path of spec.descendants) {
       if (this.names.has(path) || this.kept.has(path)) {
@@ -428,10 +428,9 @@ export class Registry implements Host {
     const { name } = spec
     this.tasks.delete(id)
     const { member } = task
-    if (this.names.get(name) === id) {
-      if (member === undefined) this.giveBack(spec)
-      else this.names.delete(name)
-    }
+    // the name, taken since the task's admission, is its own to give back
+    if (member === undefined) this.giveBack(spec)
+    else this.names.delete(name)
     this.bus.emit("TaskFinished", { id, task: name, group: member?.group, outcome })
     this.bus.emit("TaskRemoved", { id, task: name, group: member?.group })
     if (task.deadline !== undefined) this.deadlines.cancel(task.deadline)
