@@ -13,7 +13,7 @@ import { globalValue } from "effect/GlobalValue"
  * stretch. The state is process-wide, as the event loop is.
  */
 const maxPauses = 256
-const maxMillis = 2
+const maxMillis = 1
 
 interface Stretch {
   /** A `setImmediate` is pending: it ends the stretch when the event loop turns. */
