@@ -115,7 +115,7 @@ const plan: ReadonlyArray<Planned> = [
     baseline: baselines.retryLoop(RESTART_RETRIES)
   },
   { workload: workloads.groupStartStop(100), baseline: workloads.plainStartStop(100) },
-  ...(["restart", "batch"] as const).map((row) => {
+  ...(["restart", "batch", "add"] as const).map((row) => {
     const size = row === "restart" ? RESTART_RETRIES : 500
     return { workload: workloads.metricsCost(row, true, size), baseline: workloads.metricsCost(row, false, size) }
   }),
