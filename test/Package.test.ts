@@ -201,26 +201,29 @@ describe("the packed package", () => {
     if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true })
   })
 
-  it("a plain node process imports the root and every public module, each with its exports", async () => {
-    const specifiers = ["effect-taskvisor", ...publicModules.map((name) => `effect-taskvisor/${name}`)]
+  /** Each specifier imported by a plain node process in the consumer project: its export names, or the error's code. */
+  const importEach = async (
+    specifiers: ReadonlyArray<string>
+  ): Promise<Record<string, ReadonlyArray<string> | string>> => {
     const script = `
       const found = {}
       for (const specifier of process.argv.slice(1)) {
         try {
           found[specifier] = Object.keys(await import(specifier)).sort()
         } catch (error) {
-          found[specifier] = String(error)
+          found[specifier] = error.code ?? String(error)
         }
       }
       console.log(JSON.stringify(found))
     `
-    const output = await succeed(
-      process.execPath,
-      ["--input-type=module", "-e", script, ...specifiers],
-      consumer,
-      60_000
+    return JSON.parse(
+      await succeed(process.execPath, ["--input-type=module", "-e", script, ...specifiers], consumer, 60_000)
     )
-    const found: Record<string, ReadonlyArray<string> | string> = JSON.parse(output)
+  }
+
+  it("a plain node process imports the root and every public module, each with its exports", async () => {
+    const specifiers = ["effect-taskvisor", ...publicModules.map((name) => `effect-taskvisor/${name}`)]
+    const found = await importEach(specifiers)
     assert.isAbove(publicModules.length, 10, "the modules are found in src/")
     for (const specifier of specifiers) {
       const keys = found[specifier]
@@ -235,25 +238,7 @@ describe("the packed package", () => {
       `effect-taskvisor/internal/${name}`,
       `effect-taskvisor/internal/${name}.js`
     ])
-    const script = `
-      const found = {}
-      for (const specifier of process.argv.slice(1)) {
-        try {
-          await import(specifier)
-          found[specifier] = "imported"
-        } catch (error) {
-          found[specifier] = error.code
-        }
-      }
-      console.log(JSON.stringify(found))
-    `
-    const output = await succeed(
-      process.execPath,
-      ["--input-type=module", "-e", script, ...specifiers],
-      consumer,
-      60_000
-    )
-    const found: Record<string, string> = JSON.parse(output)
+    const found = await importEach(specifiers)
     assert.isNotEmpty(specifiers)
     for (const specifier of specifiers) assert.strictEqual(found[specifier], "ERR_PACKAGE_PATH_NOT_EXPORTED", specifier)
   }, 60_000)
