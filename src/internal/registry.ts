@@ -306,8 +306,8 @@ export class Registry implements Host {
   /**
    * The static batch: all of it or none. Its names are taken at once; its
    * tasks are announced (`TaskAddRequested`, `TaskAdded`), registered and
-   * started a wave at a time, in order. Returns the batch (its outcomes fill
-   * in as its tasks are announced), or why it was refused.
+   * started a wave at a time, in order. Returns the batch (each item's
+   * outcome is written at its task's terminal commit), or why it was refused.
    */
   admitAll(specs: Array<Resolved>, caller: Caller): Batch | TaskAlreadyExists {
     const firstId = this.nextId
