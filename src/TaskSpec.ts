@@ -378,9 +378,11 @@ export const withWatchdog: {
  * Mark a task significant: a group's `autoShutdown` watches its significant
  * children, and a supervisor's `autoShutdown` (`SupervisorConfig`) the
  * significant tasks added to it. Ending by itself (not stopped by a caller or
- * a shutdown), however it ended, it shuts its group or supervisor down; a
- * significant task added to the supervisor that ends `Failed` or `Fatal`
- * makes `TaskSupervisor.join` fail, so the program notices.
+ * a shutdown), it shuts its group or supervisor down (with `allSignificant`,
+ * once all of them have); a permanent or transient child that gives up fails
+ * its group instead, as any child does. A significant task added to the
+ * supervisor that ends `Failed` or `Fatal` makes `TaskSupervisor.join` fail
+ * when it shuts the supervisor down, so the program notices.
  *
  * @since 0.1.0
  * @category Combinators

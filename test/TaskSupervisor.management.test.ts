@@ -745,19 +745,32 @@ describe("TaskSupervisor management", () => {
           Effect.gen(function*() {
             const listed = yield* supervisor.list
             seen.push(listed.length, listed[3499].name, listed[3499].state)
-            seen.push(Option.map(yield* supervisor.inspect("w-3000"), (details) => details.state))
+            seen.push(Option.map(yield* supervisor.inspect("w-3000"), (details) => [details.state, details.attempt]))
+            seen.push(yield* supervisor.restart("w-3000"), yield* supervisor.pause("w-3000"))
             seen.push(yield* supervisor.remove("w-2000"), yield* supervisor.isAlive("w-2500"))
             return yield* neverEnding
           })
         )
         const running = yield* Effect.fork(supervisor.run([first, ...specs.slice(1)]))
         yield* settle
-        assert.deepStrictEqual(seen, [3500, "w-3499", "Waiting", Option.some("Waiting"), true, false])
-        // w-2000 was announced (with every item before it, in order) to be stopped
-        const added = ofTag(events, "TaskAdded").map((e) => e.task)
-        assert.deepStrictEqual(added.slice(0, 3001), specs.slice(0, 3001).map((spec) => spec.name))
+        // inspected, it waits to start; no control applies to it yet; a stop applies
+        assert.deepStrictEqual(seen, [
+          3500,
+          "w-3499",
+          "Waiting",
+          Option.some(["Waiting", 0]),
+          false,
+          false,
+          true,
+          false
+        ])
+        // w-2000 was announced (with every item before it, in order) to be stopped; reading w-3000 announced nothing
+        const added = ofTag(events, "TaskAdded")
+        assert.deepStrictEqual(added.map((e) => e.task), specs.map((spec) => spec.name))
         const [removed] = ofTag(events, "TaskFinished").filter((e) => e.task === "w-2000")
         assert.strictEqual(removed.outcome._tag, "Canceled")
+        assert.isBelow(added[2000].seq, removed.seq)
+        assert.isAbove(added[2001].seq, removed.seq, "the items after w-2000 were announced by their waves")
         assert.deepStrictEqual(ofTag(events, "AttemptStarting").filter((e) => e.task === "w-2000"), [])
         // the shutdown stops the others, the items whose wave had not come included
         yield* supervisor.shutdown
@@ -766,6 +779,20 @@ describe("TaskSupervisor management", () => {
         assert.isTrue(outcomes.every((o) => o._tag === "Canceled"))
         assert.strictEqual(ofTag(events, "TaskFinished").length, 3500)
         assertEveryIdOrder(events)
+      }))
+
+    it.scoped("a shutdown right after a large run stops the items whose wave has not come at once, whatever the grace", () =>
+      Effect.gen(function*() {
+        const { events, supervisor } = yield* supervisorWith({ grace: 0 })
+        const specs = Array.from({ length: 3500 }, (_, i) => TaskSpec.once(`w-${i}`, neverEnding))
+        const running = yield* Effect.fork(supervisor.run(specs))
+        yield* Effect.yieldNow()
+        // the first wave runs; the items of later waves never started, so they cannot have ignored the stop
+        yield* supervisor.shutdown
+        const outcomes = yield* Fiber.join(running)
+        assert.strictEqual(outcomes.filter((o) => o._tag === "Canceled").length, 3500)
+        assert.deepStrictEqual(ofTag(events, "GraceExceeded"), [])
+        assert.isBelow(ofTag(events, "AttemptStarting").length, 3500, "some items never started")
       }))
 
     it.effect("a mixed batch type-checks with the union of its errors and requirements, and returns each outcome in order", () =>

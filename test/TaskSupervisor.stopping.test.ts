@@ -416,6 +416,21 @@ describe("autoShutdown: significant tasks added to the supervisor", () => {
       assert.strictEqual(significantFailure(yield* Effect.flip(Fiber.join(joined))).taskName, "first")
     }))
 
+  it.scoped("allSignificant: a failure that shut nothing down (the other was removed) leaves join a caller's shutdown", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith({ autoShutdown: "allSignificant" })
+      yield* supervisor.add(givingUp("first", "1 second").pipe(TaskSpec.significant))
+      yield* supervisor.add(TaskSpec.make("second", neverEnding).pipe(TaskSpec.significant))
+      const joined = yield* Effect.fork(supervisor.join)
+      yield* advance("1 second")
+      // the other significant task is stopped by a caller: it did not end by itself, nothing shuts down
+      assert.isTrue(yield* supervisor.cancel("second"))
+      yield* settle
+      assert.deepStrictEqual(ofTag(events, "ShutdownRequested").map((e) => e.reason), [])
+      yield* supervisor.shutdown
+      assert.isTrue(Exit.isSuccess(yield* Fiber.await(joined)), "join has the caller's shutdown's result")
+    }))
+
   it.scoped("never (the default): a significant task that gives up is only a task that ended", () =>
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()

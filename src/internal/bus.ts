@@ -51,11 +51,12 @@ interface Sink {
 /**
  * A run of events lost for a stream's consumer, where its stream tells it:
  * the seqs of the first and the last (every event published between them
- * was lost too), and how many ordinary (not diagnostic) events it holds.
+ * was lost too), and whether an ordinary (not diagnostic) one was among
+ * them (the run is then reported, once).
  */
 export class Gap {
   last: number
-  dropped = 0
+  reported = false
   constructor(readonly first: number) {
     this.last = first
   }
@@ -76,7 +77,9 @@ class Losses {
   lost(event: SupervisorEvent.SupervisorEvent, ordinary: boolean): boolean {
     if (this.open === undefined) this.gaps.push(this.open = new Gap(event.seq))
     else this.open.last = event.seq
-    return ordinary && this.open.dropped++ === 0
+    if (!ordinary || this.open.reported) return false
+    this.open.reported = true
+    return true
   }
 
   /**

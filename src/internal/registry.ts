@@ -27,12 +27,16 @@ import {
   TaskAlreadyExists,
   TaskNotFound
 } from "./supervisorError.js"
-import { type Control, countedOf, type Member, Task, type TaskInfo } from "./task.js"
+import { type Control, countedOf, type Member, Task, type TaskDetails, type TaskInfo } from "./task.js"
 import { describe } from "./taskError.js"
 import * as TaskOutcome from "./taskOutcome.js"
 import type { TaskSpec } from "./taskSpec.js"
 
 const alreadyExists = "a registered task already uses this name"
+
+/** The error of a name that cannot be taken (`reason`: why, when it is not simply registered already). */
+const refused = (taskName: string, conflict: string): TaskAlreadyExists =>
+  new TaskAlreadyExists({ taskName, reason: conflict === alreadyExists ? undefined : conflict })
 
 /** The event each control publishes. */
 const controlEvents = {
@@ -123,7 +127,7 @@ export class Batch {
 
 export class Registry implements Host {
   private lifecycle: Lifecycle = { _tag: "Open" }
-  /** Open while no task is registered. */
+  /** Open while no task is registered and no item of a batch waits for its wave. */
   readonly empty = Effect.unsafeMakeLatch(true)
   /** The result of the one shutdown. */
   private readonly result = Deferred.unsafeMake<void, GraceExceeded>(FiberId.none)
@@ -135,6 +139,8 @@ export class Registry implements Host {
   private batch: Batch | undefined = undefined
   /** Significant tasks added to the supervisor and not finished (see `autoShutdown`). */
   private significant = 0
+  /** The first significant task that ended `Failed` or `Fatal` by itself, while `allSignificant` waits for the others. */
+  private firstFailure: SignificantTaskFailed | undefined = undefined
   /** The significant task whose failure shut the supervisor down, if one did. */
   private gaveUp: SignificantTaskFailed | undefined = undefined
   /** Ids issued to work not registered yet (queued in a controller), with how to take it back. */
@@ -229,7 +235,8 @@ export class Registry implements Host {
 
   /**
    * Register and start one task (a group's child with its `member`), or
-   * reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken.
+   * reject it (`TaskAddFailed`, outcome `Rejected`) if its name is taken,
+   * kept for a group's child, or (for a group) a child's path is taken.
    */
   admit(submission: Submission, when: actor.Start, member?: Member): Task | TaskAlreadyExists {
     const { id, spec } = submission
@@ -241,7 +248,7 @@ export class Registry implements Host {
     if (conflict !== undefined) {
       this.bus.emit("TaskAddFailed", { id, task: name, group, rejection: "AlreadyExists", reason: conflict })
       submission.outcome.complete(TaskOutcome.Rejected("AlreadyExists", conflict))
-      return new TaskAlreadyExists({ taskName: name, reason: conflict === alreadyExists ? undefined : conflict })
+      return refused(name, conflict)
     }
     if (member === undefined) this.take(id, spec)
     else this.names.set(name, id)
@@ -381,10 +388,7 @@ export class Registry implements Host {
         this.take(firstId + i, spec)
         taken.push(spec)
       } else {
-        first ??= new TaskAlreadyExists({
-          taskName: spec.name,
-          reason: conflict === alreadyExists ? undefined : conflict
-        })
+        first ??= refused(spec.name, conflict)
       }
       this.bus.emit("TaskAddFailed", {
         id: firstId + i,
@@ -455,19 +459,24 @@ export class Registry implements Host {
    * A significant task added to the supervisor ended by itself: with
    * `autoShutdown`, the supervisor shuts down (once this commit is over), as
    * OTP's `auto_shutdown` does; `join` then fails if it ended `Failed` or
-   * `Fatal` (with `allSignificant`, if any of them did).
+   * `Fatal` (with `allSignificant`, if any of them did). A shutdown it did
+   * not cause leaves `join` the shutdown's own result.
    */
   private significantEnded(name: string, outcome: TaskOutcome.TaskOutcome<unknown>): void {
     const { autoShutdown } = this.settings
     if (autoShutdown === "never" || !this.open) return
     if (outcome._tag === "Failed" || outcome._tag === "Fatal") {
-      this.gaveUp ??= new SignificantTaskFailed({ taskName: name, outcome })
+      this.firstFailure ??= new SignificantTaskFailed({ taskName: name, outcome })
     }
     if (autoShutdown === "allSignificant" && this.significant > 0) return
-    const why = this.gaveUp?.ending ?? endingOf(name, outcome)
-    this.fork(
-      Effect.ignore(Effect.zipRight(Effect.logWarning(`${why}: shutting down`), this.shutdown("Requested", why)))
-    )
+    const why = this.firstFailure?.ending ?? endingOf(name, outcome)
+    const gaveUp = this.firstFailure
+    // after this commit, on a fiber of its own; a shutdown begun meanwhile (by a caller) is left as it is
+    this.fork(Effect.suspend(() => {
+      if (!this.open) return Effect.void
+      this.gaveUp = gaveUp
+      return Effect.ignore(Effect.zipRight(Effect.logWarning(`${why}: shutting down`), this.shutdown("Requested", why)))
+    }))
   }
 
   /** The result of the shutdown, once it is over (at once if it is: no waiting on an asynchronous operation). */
@@ -489,12 +498,13 @@ export class Registry implements Host {
 
   /**
    * Claim a task's stop and interrupt its actor; false if a stop was claimed
-   * already. A paused task has no fiber to interrupt: it ends now.
+   * already. A paused task, or one of a batch whose wave has not come, has no
+   * fiber to interrupt: it ends now.
    */
   private claim(task: Task): boolean {
-    const paused = task.state._tag === "Paused"
+    const idle = task.state._tag === "Paused" || task.state._tag === "Admitted"
     if (!task.claim()) return false
-    if (paused) this.commit(task, TaskOutcome.Canceled)
+    if (idle) this.commit(task, TaskOutcome.Canceled)
     else task.fiber?.unsafeInterruptAsFork(FiberId.none)
     return true
   }
@@ -507,13 +517,7 @@ export class Registry implements Host {
   stop(task: Task, reason: string | undefined): boolean {
     if (task.stopped) return false
     this.bus.emit("TaskRemoveRequested", { id: task.id, task: task.spec.name, group: task.member?.group, reason })
-    const started = task.state._tag !== "Admitted"
     this.claim(task)
-    // a task of a batch whose wave has not come has nothing to interrupt: it ends now
-    if (!started) {
-      this.commit(task, TaskOutcome.Canceled)
-      return true
-    }
     // a group's stop lasts as long as its children's, each bounded by its own grace
     if (!task.finished && !task.spec.hostsChildren && task.deadline === undefined) {
       task.deadline = this.deadlines.add(task)
@@ -533,17 +537,51 @@ export class Registry implements Host {
     return true
   }
 
-  /** A registered task by id or name; one of a batch whose wave has not come is announced (with those before it). */
+  /** A registered task by id or name (an item of a batch whose wave has not come is not registered yet). */
   find(target: number | string): Task | undefined {
-    const id = typeof target === "number" ? target : this.names.get(target)
-    if (id === undefined) return undefined
-    const task = this.tasks.get(id)
-    if (task !== undefined || this.batch === undefined) return task
+    const id = this.idOf(target)
+    return id === undefined ? undefined : this.tasks.get(id)
+  }
+
+  /** A registered task to stop: an item of a batch whose wave has not come is announced (with those before it). */
+  findToStop(target: number | string): Task | undefined {
+    const task = this.find(target)
+    if (task !== undefined) return task
+    const index = this.waitingItem(target)
+    if (index === undefined) return undefined
+    this.announce(this.batch!, index + 1)
+    return this.tasks.get(this.batch!.firstId + index)
+  }
+
+  /**
+   * What `inspect` says of a registered task, or of an item of a batch whose
+   * wave has not come (waiting to start, as any task before its first attempt).
+   */
+  details(target: number | string): TaskDetails | undefined {
+    const now = this.now()
+    const task = this.find(target)
+    if (task !== undefined) return task.details(now)
+    const index = this.waitingItem(target)
+    if (index === undefined) return undefined
+    const { firstId, specs } = this.batch!
+    return new Task(firstId + index, specs[index]!, new Outcome()).details(now)
+  }
+
+  /** Whether the target is an item of a batch whose wave has not come: registered, but with nothing to control. */
+  waiting(target: number | string): boolean {
+    return this.waitingItem(target) !== undefined
+  }
+
+  private idOf(target: number | string): number | undefined {
+    return typeof target === "number" ? target : this.names.get(target)
+  }
+
+  /** The index of the batch's item the target names, if its wave has not come. */
+  private waitingItem(target: number | string): number | undefined {
+    const id = this.idOf(target)
+    if (id === undefined || this.batch === undefined) return undefined
     const index = this.batch.indexOf(id)
-    // one announced already and gone, or not the batch's
-    if (index < this.batch.announced) return undefined
-    this.announce(this.batch, index + 1)
-    return this.tasks.get(id)
+    return index < this.batch.announced ? undefined : index
   }
 
   /** Keep an issued id for work not registered yet, with how to take it back if a stop names it first. */

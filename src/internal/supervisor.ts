@@ -103,7 +103,7 @@ export const make = (settings: Settings) =>
 
     const remove = (target: number | string): Effect.Effect<boolean, TaskNotFound> =>
       Effect.suspend(() => {
-        const task = registry.find(target)
+        const task = registry.findToStop(target)
         return task === undefined
           ? registry.stopAbsent(target, undefined)
           : Effect.succeed(registry.stop(task, undefined))
@@ -116,7 +116,7 @@ export const make = (settings: Settings) =>
       Effect.suspend((): Effect.Effect<boolean, TaskNotFound | TaskTerminationTimeout | ConfigError> => {
         const timeout = options?.timeout === undefined ? undefined : validate.duration("timeout", options.timeout)
         if (timeout instanceof ConfigError) return Effect.fail(timeout)
-        const task = registry.find(target)
+        const task = registry.findToStop(target)
         if (task === undefined) return registry.stopAbsent(target, "manual_cancel")
         const done = Effect.as(task.outcome.await, registry.stop(task, "manual_cancel"))
         return timeout === undefined ? done : Effect.timeoutFail(done, {
@@ -128,15 +128,17 @@ export const make = (settings: Settings) =>
     const control = (kind: Control) => (target: number | string): Effect.Effect<boolean, TaskNotFound> =>
       Effect.suspend(() => {
         const task = registry.find(target)
-        return task === undefined ? registry.absent(target) : Effect.succeed(registry.control(task, kind))
+        // a task waiting for its batch's wave has not started: no control applies to it yet
+        if (task === undefined) return registry.waiting(target) ? Effect.succeed(false) : registry.absent(target)
+        return Effect.succeed(registry.control(task, kind))
       })
 
     const inspect = (target: number | string): Effect.Effect<Option.Option<TaskDetails>, TaskNotFound> =>
       Effect.suspend(() => {
-        const task = registry.find(target)
-        return task === undefined
+        const details = registry.details(target)
+        return details === undefined
           ? Effect.as(registry.absent(target), Option.none())
-          : Effect.succeed(Option.some(task.details(clock.unsafeCurrentTimeMillis())))
+          : Effect.succeed(Option.some(details))
       })
 
     return {
