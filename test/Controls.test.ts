@@ -271,6 +271,18 @@ describe("controls that wait for their turn", () => {
 })
 
 describe("trigger", () => {
+  it.scoped("a trigger after a pause in the same tick does not apply: the pause takes effect", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* supervisorWith()
+      yield* supervisor.add(TaskSpec.restartable("flaky", Effect.fail("boom")).pipe(TaskSpec.withBackoff(tenSeconds)))
+      yield* advance("2 seconds")
+      assert.isTrue(yield* supervisor.pause("flaky"))
+      assert.isFalse(yield* supervisor.trigger("flaky"))
+      yield* advance("1 minute")
+      assert.deepStrictEqual(states(yield* supervisor.list), ["flaky:Paused"])
+      assert.deepStrictEqual(starts(events, "flaky"), ["1@0"])
+    }))
+
   it.scoped("starts a periodic task's next attempt now; a running task is not triggered", () =>
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()

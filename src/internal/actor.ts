@@ -639,6 +639,8 @@ class Actor {
     exitCode: number | undefined
   ): void {
     const { task } = this
+    // an attempt that returns after its task was force-aborted counts nowhere: the task's end is reported already
+    if (task.finished) return
     const { metrics } = task.spec
     if (metrics !== undefined) {
       metrics.ended(task.counters ??= metrics.counters(task.spec.name), result, at - this.started)
@@ -689,7 +691,10 @@ class Actor {
         if (phase === "Paused") return this.resumed()
         return phase === "Running" || phase === "BackingOff" || phase === "Parked" ? this.interrupt("Restart") : false
       case "Trigger":
-        return phase === "BackingOff" || phase === "Parked" ? this.interrupt("Restart") : false
+        // a pause on its way is not a wait to cut short
+        return (phase === "BackingOff" || phase === "Parked") && this.requested !== "Pause"
+          ? this.interrupt("Restart")
+          : false
     }
   }
 
