@@ -1,6 +1,7 @@
 /**
  * The examples as the README starts them, with `npm run example examples/<name>.ts`: `effect-taskvisor` resolves to
- * `src/` (not to a `dist/` a build may have left), and one Ctrl-C of a long-running example is a graceful shutdown.
+ * `src/` (not to a `dist/` a build may have left), one Ctrl-C of a long-running example is a graceful shutdown, and
+ * an example whose critical task gives up exits non-zero.
  * A terminal sends Ctrl-C's SIGINT to the whole foreground process group (npm, the shell npm starts, node), and npm
  * passes it on to the shell as well: the test does the same to a process group of its own.
  */
@@ -102,5 +103,17 @@ describe("examples run as the README says", () => {
     // NodeRuntime.runMain exits 0 once an interruption by a signal has closed the program's scope; npm passes it on
     assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
     assert.isFalse(groupAlive(pgid), "no process of the example is left")
+  }, 120_000)
+
+  // the consumer gives up after three retries (about 1.4 s of backoff) once tsx has compiled it (2 to 4 s)
+  it("a significant task that gives up ends the program with exit code 1, after a graceful shutdown", async () => {
+    const started = example("examples/critical_task.ts")
+    const exit = await ended(started, 60_000)
+    const output = started.output()
+    assert.match(output, /task_finished task=orders-consumer outcome=outcome_failed/, output)
+    assert.match(output, /task_finished task=heartbeat outcome=outcome_canceled/, output)
+    assert.include(output, "database: pool closed", output)
+    assert.include(output, "SignificantTaskFailed: significant task 'orders-consumer' ended Failed", output)
+    assert.deepStrictEqual(exit, { code: 1, signal: null }, output)
   }, 120_000)
 })
