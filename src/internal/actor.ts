@@ -217,8 +217,8 @@ class Actor {
     // interrupted for an operator's control between attempts: the wait is given up (an attempt ends first)
     // (the attempt's release decides through `released`: the attempt ends, its permit is given back)
     if (
-      cause !== undefined && this.requested !== undefined && this.waiting !== "Attempt" &&
-      this.waiting !== "Release" && !this.task.stopped && Cause.isInterruptedOnly(cause)
+      cause !== undefined && this.controlled && this.waiting !== "Attempt" && this.waiting !== "Release" &&
+      Cause.isInterruptedOnly(cause)
     ) {
       if (this.waiting === "Permit") this.env.permits!.release(this.task)
       this.cause = undefined
@@ -385,34 +385,77 @@ class Actor {
     this.cause = undefined
     if (released !== undefined) cause = cause === undefined ? released : Cause.sequential(cause, released)
     const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
+    // interrupted (for a stop, a control, or by itself), stopped while it failed, or restarted by its group
+    const canceled = interrupted || (task.stopped && cause !== undefined) || ending === Recycled
 
-    // ended for an operator's control: not a failure, nothing counted against the budget
-    if (interrupted && this.controlled) {
-      this.canceled(endedAt, duration, undefined)
-      return this.obey()
-    }
-
-    // interrupted by itself, or stopped: once a stop is claimed it decides the outcome, and a failure while
-    // stopping is kept on it
-    if (interrupted || (task.stopped && cause !== undefined)) {
-      const kept = interrupted ? undefined : cause
-      this.canceled(endedAt, duration, kept)
-      return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
-    }
-
-    // restarted by its group: it waits at its gate for its turn to start again
-    if (ending === Recycled) {
-      this.canceled(endedAt, duration, cause)
-      if (task.stopped) return this.commit(TaskOutcome.Canceled)
-      task.member!.recycled(task)
-      return this.controlled ? this.respawn() : this.wait("Delay", this.between(Effect.void))
-    }
-
-    if (cause === undefined) {
+    // first the attempt's end is reported, however it ended
+    let failure: unknown
+    let reason = ""
+    let exitCode: number | undefined
+    let unreadable: Broken | undefined
+    let typed = Option.none<unknown>()
+    if (canceled) {
+      // a failure while stopping (or being restarted) is kept on it
+      this.canceled(endedAt, duration, interrupted ? undefined : cause)
+    } else if (cause === undefined) {
       this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
       this.attemptEnded("succeeded", endedAt, undefined, undefined)
       this.recovered()
-      if (this.controlled) return this.obey()
+    } else {
+      // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
+      if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recovered()
+      if (ending === TimedOut || ending instanceof Stalled) {
+        // the failure `ended` recorded for it
+        failure = Cause.squash(cause)
+        reason = describe(failure)
+        if (ending === TimedOut) {
+          this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
+          this.attemptEnded("timed_out", endedAt, reason, undefined)
+        } else {
+          this.publish("AttemptStalled", {
+            id,
+            task: name,
+            attempt,
+            duration,
+            sinceProgress: Duration.millis(ending.sinceProgress),
+            watchdog: spec.watchdog!
+          })
+          this.attemptEnded("stalled", endedAt, reason, undefined)
+        }
+      } else {
+        // not interrupted only: a typed failure, else a defect
+        typed = Cause.failureOption(cause)
+        failure = Option.isSome(typed)
+          ? typed.value
+          : new TaskPanicked({ defect: Option.getOrUndefined(Cause.dieOption(cause)) })
+        reason = describe(failure)
+        const code = guard("reading exitCode", () => exitCodeOf(failure))
+        if (code instanceof Broken) unreadable = code
+        else exitCode = code
+        this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
+        this.attemptEnded("failed", endedAt, reason, exitCode)
+      }
+    }
+
+    // an operator's control that came while the attempt ran or released its scope decides what comes next, whatever
+    // its end would have: nothing is counted against the budget, the group restarts nothing
+    if (this.controlled) {
+      task.member?.recycled(task)
+      return this.respawn()
+    }
+
+    if (canceled) {
+      // once a stop is claimed it decides the outcome; a failure while stopping is kept on it
+      if (interrupted || task.stopped) {
+        const kept = interrupted ? undefined : cause
+        return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
+      }
+      // restarted by its group: it waits at its gate for its turn to start again
+      task.member!.recycled(task)
+      return this.wait("Delay", this.between(Effect.void))
+    }
+
+    if (cause === undefined) {
       if (task.stopped) return this.commit(TaskOutcome.Canceled)
       if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
       const gaveUp = this.restarting("restarted after a success", undefined, undefined)
@@ -432,52 +475,12 @@ class Actor {
       return this.wait("Delay", this.between(this.sleep(delay)))
     }
 
-    // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
-    if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recovered()
-
-    let failure: unknown
-    let reason: string
-    let exitCode: number | undefined
-    if (ending === TimedOut || ending instanceof Stalled) {
-      // the failure `ended` recorded for it
-      failure = Cause.squash(cause)
-      reason = describe(failure)
-      exitCode = undefined
-      if (ending === TimedOut) {
-        this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
-        this.attemptEnded("timed_out", endedAt, reason, undefined)
-      } else {
-        this.publish("AttemptStalled", {
-          id,
-          task: name,
-          attempt,
-          duration,
-          sinceProgress: Duration.millis(ending.sinceProgress),
-          watchdog: spec.watchdog!
-        })
-        this.attemptEnded("stalled", endedAt, reason, undefined)
-      }
-      if (this.controlled) return this.obey()
-    } else {
-      // not interrupted only: a typed failure, else a defect
-      const typed = Cause.failureOption(cause)
-      failure = Option.isSome(typed)
-        ? typed.value
-        : new TaskPanicked({ defect: Option.getOrUndefined(Cause.dieOption(cause)) })
-      reason = describe(failure)
-      const code = guard("reading exitCode", () => exitCodeOf(failure))
-      exitCode = code instanceof Broken ? undefined : code
-      this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
-      this.attemptEnded("failed", endedAt, reason, exitCode)
-      if (this.controlled) return this.obey()
-      if (code instanceof Broken) return this.commit(brokenOutcome(code, reason, exitCode, cause))
-      if (Option.isSome(typed)) {
-        const fatal = classify(spec, failure)
-        if (fatal === true) return this.commit(TaskOutcome.Fatal({ reason, exitCode, cause }))
-        if (fatal instanceof Broken) return this.commit(brokenOutcome(fatal, reason, exitCode, cause))
-      }
+    if (unreadable !== undefined) return this.commit(brokenOutcome(unreadable, reason, exitCode, cause))
+    if (Option.isSome(typed)) {
+      const fatal = classify(spec, failure)
+      if (fatal === true) return this.commit(TaskOutcome.Fatal({ reason, exitCode, cause }))
+      if (fatal instanceof Broken) return this.commit(brokenOutcome(fatal, reason, exitCode, cause))
     }
-
     if (spec.restart._tag === "Never") return this.commit(TaskOutcome.Failed({ reason, exitCode, cause }))
     // parked, it tries again every park interval, whatever its backoff and retry budget say
     if (this.parked) {
@@ -509,18 +512,11 @@ class Actor {
   }
 
   /**
-   * An operator's control came while the attempt ran or released its scope
-   * (the task is not stopping): it wins over whatever the attempt's end would
-   * have decided, once that end is reported.
+   * An operator's control came, and the task is not stopping: it decides
+   * what comes next, over what an attempt's end or a wait would have.
    */
   private get controlled(): boolean {
     return this.requested !== undefined && !this.task.stopped
-  }
-
-  /** The attempt is over and a control decides what comes next: nothing is counted, the group restarts nothing. */
-  private obey(): Effect.Effect<void> {
-    this.task.member?.recycled(this.task)
-    return this.respawn()
   }
 
   /** The retry schedule answered (`failed`: it failed, or was interrupted). */
