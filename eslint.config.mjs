@@ -1,7 +1,10 @@
 import * as effectEslint from "@effect/eslint-plugin"
 import js from "@eslint/js"
 import tseslint from "typescript-eslint"
-import local from "./eslint/no-import-cycle.mjs"
+import layers from "./eslint/internal-layers.mjs"
+import cycles from "./eslint/no-import-cycle.mjs"
+
+const local = { rules: { ...cycles.rules, ...layers.rules } }
 
 export default tseslint.config(
   { ignores: ["**/dist", "**/build", "**/node_modules", "bench/results"] },
@@ -46,6 +49,6 @@ export default tseslint.config(
   {
     files: ["src/**/*.ts"],
     plugins: { local },
-    rules: { "no-console": "error", "local/no-import-cycle": "error" }
+    rules: { "no-console": "error", "local/no-import-cycle": "error", "local/internal-layers": "error" }
   }
 )

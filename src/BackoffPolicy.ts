@@ -7,7 +7,7 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import * as internal from "./internal/backoff.js"
+import * as internal from "./internal/spec/backoffPolicy.js"
 import type { InvalidBackoff } from "./SupervisorError.js"
 
 /**
@@ -40,7 +40,7 @@ export type {
    * @category Models
    */
   Jitter
-} from "./internal/backoff.js"
+} from "./internal/spec/backoffPolicy.js"
 
 type BackoffPolicy = internal.BackoffPolicy
 type Jitter = internal.Jitter

@@ -14,8 +14,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { ControllerSpec } from "./ControllerSpec.js"
-import * as internal from "./internal/controller.js"
-import * as validate from "./internal/validate.js"
+import * as internal from "./internal/controller/controller.js"
+import * as validate from "./internal/spec/validate.js"
 import { ConfigError } from "./SupervisorError.js"
 import type { ShuttingDown } from "./SupervisorError.js"
 import type { TaskHandle } from "./TaskHandle.js"
@@ -68,7 +68,7 @@ export type {
    * @category Models
    */
   SlotView
-} from "./internal/controller.js"
+} from "./internal/controller/controller.js"
 
 type ControllerSnapshot = internal.ControllerSnapshot
 type SlotView = internal.SlotView

@@ -8,8 +8,8 @@
  */
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
-import * as internal from "./internal/controllerSpec.js"
-import type { TaskSpec } from "./internal/taskSpec.js"
+import * as internal from "./internal/spec/controllerSpec.js"
+import type { TaskSpec } from "./internal/spec/taskSpec.js"
 
 /**
  * @since 0.1.0
@@ -39,7 +39,7 @@ export type {
    * @category Models
    */
   ControllerSpec
-} from "./internal/controllerSpec.js"
+} from "./internal/spec/controllerSpec.js"
 
 type Admission = internal.Admission
 type ControllerSpec<E, R> = internal.ControllerSpec<E, R>

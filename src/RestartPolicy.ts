@@ -10,7 +10,7 @@
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
-import * as validate from "./internal/validate.js"
+import * as validate from "./internal/spec/validate.js"
 import { ConfigError } from "./SupervisorError.js"
 
 /**

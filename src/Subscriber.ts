@@ -13,8 +13,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
-import * as internal from "./internal/subscriber.js"
-import * as validate from "./internal/validate.js"
+import * as internal from "./internal/events/subscriber.js"
+import * as validate from "./internal/spec/validate.js"
 import { SupervisorConfig } from "./SupervisorConfig.js"
 import type { ConfigError } from "./SupervisorError.js"
 import * as SupervisorEvent from "./SupervisorEvent.js"
@@ -41,7 +41,7 @@ export type {
    * @category Models
    */
   Subscriber
-} from "./internal/subscriber.js"
+} from "./internal/events/subscriber.js"
 
 type Subscriber<R = never> = internal.Subscriber<R>
 

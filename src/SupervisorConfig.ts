@@ -14,9 +14,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
-import { Subscribers } from "./internal/subscriber.js"
-import type { AutoShutdown, Intensity, Retry } from "./internal/taskSpec.js"
-import * as validate from "./internal/validate.js"
+import { Subscribers } from "./internal/events/subscriber.js"
+import type { AutoShutdown, Intensity, Retry } from "./internal/spec/taskSpec.js"
+import * as validate from "./internal/spec/validate.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./SupervisorError.js"
 
@@ -87,7 +87,7 @@ export type {
    * @category Models
    */
   Subscribers
-} from "./internal/subscriber.js"
+} from "./internal/events/subscriber.js"
 
 /**
  * @since 0.1.0

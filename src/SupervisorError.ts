@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import * as Predicate from "effect/Predicate"
-import * as internal from "./internal/supervisorError.js"
+import * as internal from "./internal/data/supervisorError.js"
 
 /**
  * @since 0.1.0
@@ -99,7 +99,7 @@ export {
    * @category Errors
    */
   TaskTerminationTimeout
-} from "./internal/supervisorError.js"
+} from "./internal/data/supervisorError.js"
 
 /**
  * @since 0.1.0

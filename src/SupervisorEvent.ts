@@ -15,7 +15,7 @@
  *
  * @since 0.1.0
  */
-import * as internal from "./internal/supervisorEvent.js"
+import * as internal from "./internal/data/supervisorEvent.js"
 
 /**
  * What every event carries.
@@ -351,7 +351,7 @@ export const {
  * @since 0.1.0
  * @category Models
  */
-export type Kind = SupervisorEvent["_tag"]
+export type Kind = internal.Kind
 
 /**
  * The snake_case label of an event kind, e.g. `attempt_starting`.

@@ -12,7 +12,7 @@
  *
  * @since 0.1.0
  */
-import type * as internal from "./internal/metrics.js"
+import type * as internal from "./internal/events/metrics.js"
 
 export {
   /**
@@ -105,7 +105,7 @@ export {
    * @category Metrics
    */
   slotsRunning
-} from "./internal/metrics.js"
+} from "./internal/events/metrics.js"
 
 /**
  * How an attempt ended, as the `result` label of `attempts` names it.

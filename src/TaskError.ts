@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import * as internal from "./internal/taskError.js"
+import * as internal from "./internal/data/taskError.js"
 
 export {
   /**
@@ -51,7 +51,7 @@ export {
    * @category Errors
    */
   TaskTimeout
-} from "./internal/taskError.js"
+} from "./internal/data/taskError.js"
 
 /**
  * @since 0.1.0

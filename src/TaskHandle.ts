@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Predicate from "effect/Predicate"
-import * as internal from "./internal/handle.js"
+import * as internal from "./internal/task/taskHandle.js"
 
 /**
  * @since 0.1.0
@@ -28,7 +28,7 @@ export type {
    * @category Models
    */
   TaskHandle
-} from "./internal/handle.js"
+} from "./internal/task/taskHandle.js"
 
 type TaskHandle<E = unknown> = internal.TaskHandle<E>
 

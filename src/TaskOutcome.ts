@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import type * as Cause from "effect/Cause"
-import * as internal from "./internal/taskOutcome.js"
+import * as internal from "./internal/data/taskOutcome.js"
 
 /**
  * Why submitted work was turned away before it ran.

@@ -14,8 +14,8 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
-import * as groups from "./internal/group.js"
-import * as internal from "./internal/taskSpec.js"
+import * as groups from "./internal/group/group.js"
+import * as internal from "./internal/spec/taskSpec.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import type { ConfigError, ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
 import type { GroupFailed } from "./TaskError.js"
@@ -100,7 +100,7 @@ export type {
    * @category Models
    */
   TaskSpec
-} from "./internal/taskSpec.js"
+} from "./internal/spec/taskSpec.js"
 
 /**
  * @since 0.1.0
@@ -449,7 +449,7 @@ export {
    * @category Services
    */
   CurrentTask
-} from "./internal/taskSpec.js"
+} from "./internal/spec/taskSpec.js"
 
 /**
  * A Layer that adds the task to the `TaskSupervisor` when built and cancels it

@@ -11,9 +11,9 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as internal from "./internal/supervisor.js"
-import type * as task from "./internal/task.js"
-import type { BatchContext, Outcomes, TaskSpec } from "./internal/taskSpec.js"
+import type { BatchContext, Outcomes, TaskSpec } from "./internal/spec/taskSpec.js"
+import * as internal from "./internal/supervisor/taskSupervisor.js"
+import type * as task from "./internal/task/task.js"
 import { SupervisorConfig } from "./SupervisorConfig.js"
 import type {
   AlreadyRunning,
@@ -74,7 +74,7 @@ export type {
    * @category Models
    */
   TaskState
-} from "./internal/task.js"
+} from "./internal/task/task.js"
 
 export type {
   /**
@@ -86,7 +86,7 @@ export type {
    * @category Models
    */
   Supervision
-} from "./internal/resolve.js"
+} from "./internal/spec/resolve.js"
 
 export type {
   /**
@@ -105,7 +105,7 @@ export type {
    * @category Models
    */
   Outcomes
-} from "./internal/taskSpec.js"
+} from "./internal/spec/taskSpec.js"
 
 type TaskInfo = task.TaskInfo
 type TaskDetails = task.TaskDetails

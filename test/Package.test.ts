@@ -33,7 +33,8 @@ const rootNamespaces = [...fs.readFileSync(path.join(root, "src/index.ts"), "utf
   .map((match) => match[1])
   .sort()
 
-const internalModules = fs.readdirSync(path.join(root, "src/internal"))
+/** Every internal module, as its path under `src/internal` without the extension (`actor/actor`). */
+const internalModules = (fs.readdirSync(path.join(root, "src/internal"), { recursive: true }) as Array<string>)
   .filter((name) => name.endsWith(".ts"))
   .map((name) => name.slice(0, -3))
 

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { Settings } from "../SupervisorConfig.js"
+import type { Settings } from "../../SupervisorConfig.js"
 import {
   type AlreadyRunning,
   ConfigError,
@@ -13,17 +13,17 @@ import {
   TaskAlreadyExists,
   type TaskNotFound,
   TaskTerminationTimeout
-} from "../SupervisorError.js"
-import type { SupervisorEvent } from "../SupervisorEvent.js"
-import type { TaskHandle } from "../TaskHandle.js"
-import { Bus } from "./bus.js"
-import { callerOf } from "./caller.js"
-import * as handle from "./handle.js"
-import { Permits } from "./permits.js"
+} from "../data/supervisorError.js"
+import type { SupervisorEvent } from "../data/supervisorEvent.js"
+import { Bus } from "../events/bus.js"
+import { Permits } from "../primitives/permits.js"
+import type { BatchContext, Outcomes, TaskSpec } from "../spec/taskSpec.js"
+import * as validate from "../spec/validate.js"
+import { callerOf } from "../task/caller.js"
+import type { OperatorControl, TaskDetails, TaskInfo } from "../task/task.js"
+import type { TaskHandle } from "../task/taskHandle.js"
+import * as handle from "../task/taskHandle.js"
 import { Registry } from "./registry.js"
-import type { Control, TaskDetails, TaskInfo } from "./task.js"
-import type { BatchContext, Outcomes, TaskSpec } from "./taskSpec.js"
-import * as validate from "./validate.js"
 
 /**
  * The member of a supervisor built here that holds its registry, for the services that extend it (the
@@ -125,7 +125,7 @@ export const make = (settings: Settings) =>
         })
       })
 
-    const control = (kind: Control) => (target: number | string): Effect.Effect<boolean, TaskNotFound> =>
+    const control = (kind: OperatorControl) => (target: number | string): Effect.Effect<boolean, TaskNotFound> =>
       Effect.suspend(() => {
         const task = registry.find(target)
         // a task waiting for its batch's wave has not started: no control applies to it yet

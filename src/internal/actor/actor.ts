@@ -16,21 +16,21 @@ import * as RuntimeFlags from "effect/RuntimeFlags"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import type * as Tracer from "effect/Tracer"
-import type * as SupervisorEvent from "../SupervisorEvent.js"
+import type * as SupervisorEvent from "../data/supervisorEvent.js"
+import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
+import * as TaskOutcome from "../data/taskOutcome.js"
+import { AttemptScope } from "../effectInternals/attemptScope.js"
+import type { Bus, Fields } from "../events/bus.js"
+import type { AttemptResult } from "../events/metrics.js"
+import type { Host } from "../group/group.js"
+import { zeroDelay } from "../primitives/eventLoop.js"
+import type { Permits } from "../primitives/permits.js"
+import { RestartWindow } from "../primitives/restartWindow.js"
+import { type Resolved, TimedOut } from "../spec/resolve.js"
+import { type AttemptControl, noControl } from "../spec/taskSpec.js"
+import type { Caller } from "../task/caller.js"
+import type { ActorDetails, Failure, LastAttempt, OperatorControl, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
-import { AttemptScope } from "./attemptScope.js"
-import type { Bus, Fields } from "./bus.js"
-import type { Caller } from "./caller.js"
-import { zeroDelay } from "./eventLoop.js"
-import type { Host } from "./group.js"
-import { RestartWindow } from "./intensity.js"
-import type { AttemptResult } from "./metrics.js"
-import type { Permits } from "./permits.js"
-import { type Resolved, TimedOut } from "./resolve.js"
-import type { ActorDetails, Control, Failure, LastAttempt, Task } from "./task.js"
-import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "./taskError.js"
-import * as TaskOutcome from "./taskOutcome.js"
-import { type AttemptControl, noControl } from "./taskSpec.js"
 
 /** The parts of the supervisor an actor uses. */
 export interface ActorEnv {
@@ -668,7 +668,7 @@ class Actor {
   }
 
   /** An operator's control (see `Task.Actor`). */
-  control(kind: Control): boolean {
+  control(kind: OperatorControl): boolean {
     const { task } = this
     if (task.stopped) return false
     const phase = task.state._tag

@@ -1,6 +1,13 @@
 /** OTP's restart intensity: the restarts within a sliding window, counted as they happen. */
 import * as Duration from "effect/Duration"
-import type * as validate from "./validate.js"
+
+/** A restart intensity as the retry loop and a group use it. */
+export interface Intensity {
+  readonly maxRestarts: number
+  readonly within: Duration.Duration
+  /** How long a task that exceeded it waits between tries; `undefined`: it gives up. */
+  readonly park: Duration.Duration | undefined
+}
 
 /**
  * The times of the recent restarts of one task (or of one group's children).
@@ -13,7 +20,7 @@ export class RestartWindow {
   private times: Array<number> = []
   private readonly within: number
 
-  constructor(readonly intensity: validate.Intensity) {
+  constructor(readonly intensity: Intensity) {
     this.within = Duration.toMillis(intensity.within)
   }
 

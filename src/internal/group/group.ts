@@ -6,15 +6,15 @@ import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import * as Predicate from "effect/Predicate"
-import type { Bus } from "./bus.js"
-import { type Caller, callerOf } from "./caller.js"
-import { RestartWindow } from "./intensity.js"
-import { ConfigError } from "./supervisorError.js"
-import type { Member, Task } from "./task.js"
-import { GroupFailed } from "./taskError.js"
-import type { TaskOutcome } from "./taskOutcome.js"
-import * as TaskSpec from "./taskSpec.js"
-import type * as validate from "./validate.js"
+import { ConfigError } from "../data/supervisorError.js"
+import { GroupFailed } from "../data/taskError.js"
+import type { TaskOutcome } from "../data/taskOutcome.js"
+import type { Bus } from "../events/bus.js"
+import { RestartWindow } from "../primitives/restartWindow.js"
+import * as TaskSpec from "../spec/taskSpec.js"
+import type * as validate from "../spec/validate.js"
+import { type Caller, callerOf } from "../task/caller.js"
+import type { Member, Task } from "../task/task.js"
 
 /** What a group's attempt needs of its supervisor (the registry). */
 export interface Host {
@@ -436,7 +436,7 @@ export const group = (
   }
   return TaskSpec.make({
     name,
-    effect: Effect.flatMap(TaskSpec.Control, (control) => {
+    effect: Effect.flatMap(TaskSpec.CurrentAttemptControl, (control) => {
       const hosted = control.host as Hosted | undefined
       if (hosted === undefined) return Effect.dieMessage(`group '${name}' runs only as a supervised task`)
       return new GroupRun(hosted.host, hosted.task, {

@@ -4,7 +4,8 @@ import * as ConfigErrors from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { ConfigError } from "./supervisorError.js"
+import { ConfigError } from "../data/supervisorError.js"
+import type { Intensity } from "../primitives/restartWindow.js"
 
 /** A finite, non-negative duration, or the reason `input` is not one. */
 export const decodeDuration = (input: Duration.DurationInput): Duration.Duration | string => {
@@ -70,13 +71,7 @@ export const positiveDuration = (field: string, input: Duration.DurationInput): 
     : new ConfigError({ field, reason: "must be greater than zero" })
 }
 
-/** A restart intensity as the retry loop and a group use it. */
-export interface Intensity {
-  readonly maxRestarts: number
-  readonly within: Duration.Duration
-  /** How long a task that exceeded it waits between tries; `undefined`: it gives up. */
-  readonly park: Duration.Duration | undefined
-}
+export type { Intensity }
 
 /** A restart intensity (`maxRestarts`, `within`, `onExhausted`), or a ConfigError naming what is wrong with it. */
 export const intensity = (field: string, input: unknown, parks: boolean): Intensity | ConfigError => {

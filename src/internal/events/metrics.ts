@@ -1,3 +1,4 @@
+/** The supervisor's Effect metrics: their keys, and the per-task hooks the registry and the actors update. */
 /**
  * The supervisor's Effect `Metric`s, updated where the registry and the actors
  * decide (never from the event bus, which may drop), synchronously, through
@@ -9,7 +10,7 @@ import type * as MetricHook from "effect/MetricHook"
 import * as MetricKey from "effect/MetricKey"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
-import { names, type TaskOutcome } from "./taskOutcome.js"
+import { names, type TaskOutcome } from "../data/taskOutcome.js"
 
 /** How an attempt ended, as the `result` label of `attempts` says it. */
 export type AttemptResult = "succeeded" | "failed" | "timed_out" | "stalled" | "canceled"

@@ -1,12 +1,12 @@
 /** The context an attempt runs in: its caller's services, with the attempt's own over them. */
 import * as Context from "effect/Context"
 import * as Scope from "effect/Scope"
-import type { Task } from "./task.js"
-import { type AttemptControl, Control, CurrentTask, type CurrentTaskInfo } from "./taskSpec.js"
+import { type AttemptControl, CurrentAttemptControl, CurrentTask, type CurrentTaskInfo } from "../spec/taskSpec.js"
+import type { Task } from "../task/task.js"
 
 const scopeKey = Scope.Scope.key
 const currentTaskKey = CurrentTask.key
-const controlKey = Control.key
+const controlKey = CurrentAttemptControl.key
 
 const own = (key: string): boolean => key === scopeKey || key === currentTaskKey || key === controlKey
 

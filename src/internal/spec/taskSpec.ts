@@ -8,11 +8,11 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
-import type { BackoffPolicy } from "../BackoffPolicy.js"
-import type { RestartPolicy } from "../RestartPolicy.js"
-import type { TaskPanicked, TaskStalled, TaskTimeout } from "../TaskError.js"
-import type { TaskOutcome } from "../TaskOutcome.js"
-import { ConfigError } from "./supervisorError.js"
+import type { RestartPolicy } from "../../RestartPolicy.js"
+import { ConfigError } from "../data/supervisorError.js"
+import type { TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
+import type { TaskOutcome } from "../data/taskOutcome.js"
+import type { BackoffPolicy } from "./backoffPolicy.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
 
@@ -198,8 +198,10 @@ export interface AttemptControl {
 
 export const noControl: AttemptControl = { progress: Effect.void, host: undefined }
 
-export class Control extends Context.Reference<Control>()("effect-taskvisor/internal/AttemptControl", {
-  defaultValue: (): AttemptControl => noControl
-}) {}
+export class CurrentAttemptControl
+  extends Context.Reference<CurrentAttemptControl>()("effect-taskvisor/internal/AttemptControl", {
+    defaultValue: (): AttemptControl => noControl
+  })
+{}
 
-export const progress: Effect.Effect<void> = Effect.flatMap(Control, (control) => control.progress)
+export const progress: Effect.Effect<void> = Effect.flatMap(CurrentAttemptControl, (control) => control.progress)

@@ -298,8 +298,11 @@ const labels: { readonly [K in SupervisorEvent["_tag"]]: string } = {
   ControllerSlotTransition: "controller_slot_transition"
 }
 
+/** The kinds of event, by tag. */
+export type Kind = SupervisorEvent["_tag"]
+
 /** The snake_case label of an event kind. */
-export const kindLabel = (kind: SupervisorEvent["_tag"]): string => labels[kind]
+export const kindLabel = (kind: Kind): string => labels[kind]
 
 /** The snake_case label of an event. */
 export const labelOf = (self: SupervisorEvent): string => labels[self._tag]

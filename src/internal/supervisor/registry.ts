@@ -7,16 +7,8 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
-import type { Settings } from "../SupervisorConfig.js"
-import * as actor from "./actor.js"
-import type { Bus } from "./bus.js"
-import type { Caller } from "./caller.js"
-import { Deadlines } from "./deadlines.js"
-import type { Host } from "./group.js"
-import { Outcome } from "./handle.js"
-import { type Recorder, recorderOf } from "./metrics.js"
-import type { Permits } from "./permits.js"
-import { resolve, type Resolved } from "./resolve.js"
+import type { Settings } from "../../SupervisorConfig.js"
+import * as actor from "../actor/actor.js"
 import {
   AlreadyRunning,
   ConfigError,
@@ -26,11 +18,19 @@ import {
   SignificantTaskFailed,
   TaskAlreadyExists,
   TaskNotFound
-} from "./supervisorError.js"
-import { type Control, countedOf, type Member, Task, type TaskDetails, type TaskInfo } from "./task.js"
-import { describe } from "./taskError.js"
-import * as TaskOutcome from "./taskOutcome.js"
-import type { TaskSpec } from "./taskSpec.js"
+} from "../data/supervisorError.js"
+import { describe } from "../data/taskError.js"
+import * as TaskOutcome from "../data/taskOutcome.js"
+import type { Bus } from "../events/bus.js"
+import { type Recorder, recorderOf } from "../events/metrics.js"
+import type { Host } from "../group/group.js"
+import { Deadlines } from "../primitives/deadlines.js"
+import { OutcomeCell } from "../primitives/outcomeCell.js"
+import type { Permits } from "../primitives/permits.js"
+import { resolve, type Resolved } from "../spec/resolve.js"
+import type { TaskSpec } from "../spec/taskSpec.js"
+import type { Caller } from "../task/caller.js"
+import { countedOf, type Member, type OperatorControl, Task, type TaskDetails, type TaskInfo } from "../task/task.js"
 
 const alreadyExists = "a registered task already uses this name"
 
@@ -79,7 +79,7 @@ export interface Submission {
   readonly id: number
   readonly spec: Resolved
   readonly caller: Caller
-  readonly outcome: Outcome
+  readonly outcome: OutcomeCell
 }
 
 /** What other components (the controller) learn from the registry, as it happens. */
@@ -230,7 +230,7 @@ export class Registry implements Host {
     const resolved = this.resolve(spec, name)
     return resolved instanceof ConfigError
       ? resolved
-      : { id: this.nextId++, spec: resolved, caller, outcome: new Outcome() }
+      : { id: this.nextId++, spec: resolved, caller, outcome: new OutcomeCell() }
   }
 
   /**
@@ -342,7 +342,7 @@ export class Registry implements Host {
     const { firstId, specs } = batch
     for (let i = from; i < end; i++) this.bus.emit("TaskAddRequested", { id: firstId + i, task: specs[i]!.name })
     for (let i = from; i < end; i++) {
-      const { name } = this.register(firstId + i, specs[i]!, new Outcome()).spec
+      const { name } = this.register(firstId + i, specs[i]!, new OutcomeCell()).spec
       specs[i] = undefined
       this.bus.emit("TaskAdded", { id: firstId + i, task: name })
     }
@@ -402,7 +402,7 @@ export class Registry implements Host {
   }
 
   /** Register a task whose name its caller has claimed. */
-  private register(id: number, spec: Resolved, outcome: Outcome): Task {
+  private register(id: number, spec: Resolved, outcome: OutcomeCell): Task {
     const task = new Task(id, spec, outcome)
     // work issued earlier may register later (a controller queue); `list` sorts only then
     if (id < this.lastRegistered) this.inIdOrder = false
@@ -529,7 +529,7 @@ export class Registry implements Host {
    * An operator's control of a registered task, published when it applies;
    * `false` when it does not (see `TaskSupervisor.restart`).
    */
-  control(task: Task, kind: Control): boolean {
+  control(task: Task, kind: OperatorControl): boolean {
     // nothing starts once shutdown began, or once the task's group stops its children
     if (!this.open || task.member?.stopping === true) return false
     if (task.actor?.control(kind) !== true) return false
@@ -564,7 +564,7 @@ export class Registry implements Host {
     const index = this.waitingItem(target)
     if (index === undefined) return undefined
     const { firstId, specs } = this.batch!
-    return new Task(firstId + index, specs[index]!, new Outcome()).details(now)
+    return new Task(firstId + index, specs[index]!, new OutcomeCell()).details(now)
   }
 
   /** Whether the target is an item of a batch whose wave has not come: registered, but with nothing to control. */
@@ -589,8 +589,8 @@ export class Registry implements Host {
     this.pending.set(id, takeBack)
   }
 
-  /** The held work registers now, or was turned away. */
-  letGo(id: number): void {
+  /** The held work (see `hold`) registers now, or was turned away: no stop takes it back any more. */
+  unhold(id: number): void {
     this.pending.delete(id)
   }
 

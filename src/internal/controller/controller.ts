@@ -2,17 +2,17 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { Admission, ControllerSpec } from "../ControllerSpec.js"
-import type { SlotStatus } from "../SupervisorEvent.js"
-import { callerOf } from "./caller.js"
-import { slot as slotOf } from "./controllerSpec.js"
-import * as handle from "./handle.js"
-import { slotGauges } from "./metrics.js"
-import type { Registry, Submission } from "./registry.js"
-import { registryOf } from "./supervisor.js"
-import { ConfigError, ShuttingDown, TaskAlreadyExists } from "./supervisorError.js"
-import type { Task } from "./task.js"
-import * as TaskOutcome from "./taskOutcome.js"
+import { ConfigError, ShuttingDown, TaskAlreadyExists } from "../data/supervisorError.js"
+import type { SlotStatus } from "../data/supervisorEvent.js"
+import * as TaskOutcome from "../data/taskOutcome.js"
+import { slotGauges } from "../events/metrics.js"
+import type { Admission, ControllerSpec } from "../spec/controllerSpec.js"
+import { slot as slotOf } from "../spec/controllerSpec.js"
+import type { Registry, Submission } from "../supervisor/registry.js"
+import { registryOf } from "../supervisor/taskSupervisor.js"
+import { callerOf } from "../task/caller.js"
+import type { Task } from "../task/task.js"
+import * as handle from "../task/taskHandle.js"
 
 /** One busy slot as `snapshot` reports it. */
 export interface SlotView {
@@ -91,7 +91,7 @@ class Slots {
 
   private reject(queued: Queued, slot: string, kind: TaskOutcome.RejectionKind, reason: string) {
     const { id, outcome } = queued.submission
-    this.registry.letGo(id)
+    this.registry.unhold(id)
     this.bus.emit("ControllerRejected", { id, slot, rejection: kind, reason })
     outcome.complete(TaskOutcome.Rejected(kind, reason))
   }
@@ -107,7 +107,7 @@ class Slots {
 
   /** Admit `queued` as the owner of `key`; false if the registry rejected it. */
   private admit(key: string, queued: Queued, queue: Array<Queued>, note: string): boolean {
-    this.registry.letGo(queued.submission.id)
+    this.registry.unhold(queued.submission.id)
     // started later: a slot's owner must be recorded before it can finish, and an owner admitted from the
     // previous one's terminal commit must not run inside it
     const owner = this.registry.admit(queued.submission, "Later")

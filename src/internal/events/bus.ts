@@ -13,11 +13,11 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type * as SupervisorEvent from "../SupervisorEvent.js"
+import type * as SupervisorEvent from "../data/supervisorEvent.js"
+import { Constructors, isDiagnostic } from "../data/supervisorEvent.js"
+import { describe } from "../data/taskError.js"
 import { dropsOf } from "./metrics.js"
 import type { Attached, Subscriber } from "./subscriber.js"
-import { Constructors, isDiagnostic } from "./supervisorEvent.js"
-import { describe } from "./taskError.js"
 
 /** An event of kind `K` without what `emit` stamps on it. */
 export type Fields<K extends SupervisorEvent.Kind> = Omit<

@@ -1,3 +1,4 @@
+/** The dashboard: one self-contained HTML page, fed live by `/events`. */
 /**
  * The dashboard: one self-contained page (no build step, no CDN, nothing
  * loaded from elsewhere) fed live by `/events`: the tasks as a tree (a group's

@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
-import type { SupervisorEvent } from "../SupervisorEvent.js"
+import type { SupervisorEvent } from "../data/supervisorEvent.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/Subscriber")
 

@@ -1,27 +1,13 @@
-/** The handle `add` returns, and the one-shot cell a task's outcome is delivered through. */
+/** The one-shot cell a task's outcome is delivered through. */
 import * as Effect from "effect/Effect"
-import * as Inspectable from "effect/Inspectable"
-import type { Pipeable } from "effect/Pipeable"
-import { pipeArguments } from "effect/Pipeable"
-import type { TaskOutcome } from "../TaskOutcome.js"
-
-export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskHandle")
-
-export type TypeId = typeof TypeId
-
-export interface TaskHandle<out E = unknown> extends Pipeable, Inspectable.Inspectable {
-  readonly [TypeId]: TypeId
-  readonly id: number
-  readonly name: string
-  readonly await: Effect.Effect<TaskOutcome<E>>
-}
+import type { TaskOutcome } from "../data/taskOutcome.js"
 
 /**
  * The one-shot cell a task's outcome is delivered through. It does what a
  * `Deferred` would, without the copy of the Effect prototype every `Deferred`
  * carries (about 800 bytes and the largest single cost of an `add`).
  */
-export class Outcome {
+export class OutcomeCell {
   private value: TaskOutcome<any> | undefined = undefined
   private waiters: Array<(effect: Effect.Effect<TaskOutcome<any>>) => void> | undefined = undefined
 
@@ -56,27 +42,4 @@ export class Outcome {
       })
     )
   }
-}
-
-const Proto = {
-  ...Inspectable.BaseProto,
-  [TypeId]: TypeId,
-  get await(): Effect.Effect<TaskOutcome<any>> {
-    return (this as unknown as { readonly outcome: Outcome }).outcome.await
-  },
-  pipe() {
-    return pipeArguments(this, arguments)
-  },
-  toJSON(this: TaskHandle) {
-    return { _id: "TaskHandle", id: this.id, name: this.name }
-  }
-}
-
-/** @internal */
-export const make = <E>(id: number, name: string, outcome: Outcome): TaskHandle<E> => {
-  const self = Object.create(Proto)
-  self.id = id
-  self.name = name
-  self.outcome = outcome
-  return self
 }

@@ -2,17 +2,17 @@
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
-import type { Deadline } from "./deadlines.js"
-import type { Outcome } from "./handle.js"
-import type { AttemptResult, Counted, Counters } from "./metrics.js"
-import type { Holder } from "./permits.js"
-import type { Resolved, Supervision } from "./resolve.js"
-import type { TaskOutcome } from "./taskOutcome.js"
+import type { TaskOutcome } from "../data/taskOutcome.js"
+import type { AttemptResult, Counted, Counters } from "../events/metrics.js"
+import type { Deadline } from "../primitives/deadlines.js"
+import type { OutcomeCell } from "../primitives/outcomeCell.js"
+import type { Holder } from "../primitives/permits.js"
+import type { Resolved, Supervision } from "../spec/resolve.js"
 
 /** What the registry asks of a task's actor. */
 export interface Actor {
   /** An operator's control; false when it does not apply to the task as it is now. */
-  control(kind: Control): boolean
+  control(kind: OperatorControl): boolean
   /** What `inspect` reports beyond the task's row. */
   details(): ActorDetails
   /** The task was force-aborted: its attempt, which never returned, is over for the supervisor (its span ends). */
@@ -20,7 +20,7 @@ export interface Actor {
 }
 
 /** The runtime controls an operator has over a task. */
-export type Control = "Restart" | "Pause" | "Resume" | "Trigger"
+export type OperatorControl = "Restart" | "Pause" | "Resume" | "Trigger"
 
 /** One failed attempt, as the crash history keeps it. */
 export interface Failure {
@@ -169,7 +169,7 @@ export class Task implements Holder {
     readonly id: number,
     readonly spec: Resolved,
     /** Completed by the terminal commit, after the task's last event. */
-    readonly outcome: Outcome
+    readonly outcome: OutcomeCell
   ) {}
 
   /** The actor moved to `phase`; a claimed stop stays claimed, a finished task stays finished. */

@@ -10,7 +10,7 @@ import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleInterval from "effect/ScheduleInterval"
-import { InvalidBackoff } from "./supervisorError.js"
+import { InvalidBackoff } from "../data/supervisorError.js"
 import * as validation from "./validate.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/BackoffPolicy")
