@@ -16,10 +16,10 @@ import type * as Scope from "effect/Scope"
 import type { ControllerSpec } from "./ControllerSpec.js"
 import * as internal from "./internal/controller/controller.js"
 import * as validate from "./internal/spec/validate.js"
+import { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import { ConfigError } from "./SupervisorError.js"
 import type { ShuttingDown } from "./SupervisorError.js"
 import type { TaskHandle } from "./TaskHandle.js"
-import { TaskSupervisor } from "./TaskSupervisor.js"
 
 export type {
   /**
@@ -132,22 +132,24 @@ const settingsOf = (options: Options): internal.Settings | ConfigError => {
   return { queueCapacity, maxSlotQueue }
 }
 
-const build = (settings: internal.Settings | ConfigError): Layer.Layer<Controller, ConfigError, TaskSupervisor> =>
+const build = (
+  settings: internal.Settings | ConfigError
+): Layer.Layer<Controller, ConfigError, SupervisorRegistry> =>
   settings instanceof ConfigError
     ? Layer.fail(settings)
-    : Layer.scoped(Controller, Effect.flatMap(TaskSupervisor, (supervisor) => internal.make(supervisor, settings)))
+    : Layer.scoped(Controller, Effect.flatMap(SupervisorRegistry, (registry) => internal.make(registry, settings)))
 
 /**
- * A controller over the `TaskSupervisor` it is given, for the lifetime of the
+ * A controller over the supervisor it is given, for the lifetime of the
  * layer; omitted settings keep `defaults`, and an invalid one fails with a
  * `ConfigError` naming it. Without this layer, `Controller` is a missing
  * requirement: a type error, not a failure at run time. Shutdown of the
  * supervisor (or the end of this layer) rejects all queued work
  * `ControllerShuttingDown` and starts none; submissions after it fail
- * `ShuttingDown`. The supervisor must be the one `TaskSupervisor.layer` or
- * `make` built, or a copy of it that keeps its members (`{ ...supervisor, add }`):
- * a controller keeps its slots in that supervisor's registry. Any other
- * implementation fails the layer with a `ConfigError`.
+ * `ShuttingDown`. A controller keeps its slots in the supervisor's registry:
+ * it requires the `TaskSupervisor.SupervisorRegistry` that
+ * `TaskSupervisor.layer` provides beside the supervisor, so a supervisor of
+ * another make leaves it missing, a type error.
  *
  * @example
  * ```ts
@@ -176,7 +178,7 @@ const build = (settings: internal.Settings | ConfigError): Layer.Layer<Controlle
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (options: Options = {}): Layer.Layer<Controller, ConfigError, TaskSupervisor> =>
+export const layer = (options: Options = {}): Layer.Layer<Controller, ConfigError, SupervisorRegistry> =>
   build(settingsOf(options))
 
 /**
@@ -205,7 +207,9 @@ export const config: Config.Config<Options> = Config.all({
  * @since 0.1.0
  * @category Layers
  */
-export const layerFromEnv = (prefix: string = "TASKVISOR"): Layer.Layer<Controller, ConfigError, TaskSupervisor> =>
+export const layerFromEnv = (
+  prefix: string = "TASKVISOR"
+): Layer.Layer<Controller, ConfigError, SupervisorRegistry> =>
   Layer.unwrapEffect(
     Effect.map(
       validate.fromConfig(config, prefix, {

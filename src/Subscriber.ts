@@ -15,7 +15,6 @@ import * as LogLevel from "effect/LogLevel"
 import * as Predicate from "effect/Predicate"
 import * as internal from "./internal/events/subscriber.js"
 import * as validate from "./internal/spec/validate.js"
-import { SupervisorConfig } from "./SupervisorConfig.js"
 import type { ConfigError } from "./SupervisorError.js"
 import * as SupervisorEvent from "./SupervisorEvent.js"
 import { describe } from "./TaskError.js"
@@ -83,12 +82,13 @@ export const make: <E, R>(options: {
 }) => Subscriber<R> = internal.make
 
 /**
- * Add subscribers to the supervisors built on the `SupervisorConfig` it is
- * given; their requirements come from the layer's context. Provide it to the
+ * Add subscribers to the supervisors built on the `Subscribers` it is given
+ * (the set each build of a `SupervisorConfig` layer provides beside the
+ * config); their requirements come from the layer's context. Provide it to the
  * supervisor layer, as its config is:
  * `TaskSupervisor.layer.pipe(Layer.provide(Subscriber.layer(...)), Layer.provide(SupervisorConfig.layer(...)))`.
  * Merged beside the supervisor layer instead, over the same config, it takes
- * effect too: a supervisor attaches the subscribers added to its config after
+ * effect too: a supervisor attaches the subscribers added to its set after
  * it was built, from the events published from then on. Several layers
  * combine, provided or merged. A capacity that is not a positive whole number
  * fails with `ConfigError`.
@@ -101,7 +101,7 @@ export const layer = <const Subscribers extends ReadonlyArray<Subscriber<any>>>(
 ): Layer.Layer<
   never,
   ConfigError,
-  SupervisorConfig | ([Subscribers[number]] extends [Subscriber<infer R>] ? R : never)
+  internal.Subscribers | ([Subscribers[number]] extends [Subscriber<infer R>] ? R : never)
 > =>
   Layer.scopedDiscard(
     Effect.gen(function*() {
@@ -109,11 +109,11 @@ export const layer = <const Subscribers extends ReadonlyArray<Subscriber<any>>>(
         const capacity = validate.integer(`capacity of subscriber '${subscriber.name}'`, subscriber.capacity, 1)
         if (typeof capacity !== "number") return yield* capacity
       }
-      const settings = yield* SupervisorConfig
+      const set = yield* internal.Subscribers
       // its worker fiber runs in this context: nothing is provided per event
       const context = yield* Effect.context<never>()
       for (const subscriber of subscribers) {
-        const remove = settings.subscribers.add({ subscriber, context })
+        const remove = set.add({ subscriber, context })
         // it stops before its requirements are released: what was queued for it is delivered, then nothing more
         yield* Effect.addFinalizer(() => remove)
       }

@@ -1,8 +1,8 @@
 /**
- * Supervisor-wide settings, the defaults tasks inherit, and the subscribers
- * the supervisor publishes to. `TaskSupervisor.layer` requires them: provide
- * `layer(partial)`, `layerFromEnv()` or `layerDefaults`, and add subscribers
- * with `Subscriber.layer`. Every invalid value fails with a `ConfigError`
+ * Supervisor-wide settings, the defaults tasks inherit, and the set of
+ * subscribers the supervisor publishes to. `TaskSupervisor.layer` requires
+ * both: provide `layer(partial)`, `layerFromEnv()` or `layerDefaults`, which
+ * give them together, and add subscribers with `Subscriber.layer`. Every invalid value fails with a `ConfigError`
  * naming its field.
  *
  * @since 0.1.0
@@ -14,80 +14,60 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
-import { Subscribers } from "./internal/events/subscriber.js"
+import { Subscribers, SubscriberSet } from "./internal/events/subscriber.js"
+import type * as settings from "./internal/spec/settings.js"
 import type { AutoShutdown, Intensity, Retry } from "./internal/spec/taskSpec.js"
 import * as validate from "./internal/spec/validate.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./SupervisorError.js"
 
-/**
- * What a task inherits for every setting its spec leaves unset.
- *
- * @since 0.1.0
- * @category Models
- */
-export interface TaskDefaults {
-  readonly restart: RestartPolicy.RestartPolicy
-  readonly retry: Retry
-  /** `undefined`: attempts have no timeout. */
-  readonly timeout: Duration.Duration | undefined
-  /** `undefined`: unlimited retries. */
-  readonly maxRetries: number | undefined
-  /** `undefined`: no restart intensity. */
-  readonly intensity: Intensity | undefined
-}
-
-/**
- * Whether the supervisor updates its Effect `Metric`s, whether they carry the
- * `task` label, and for how many task names at most: Effect keeps every
- * labelled metric for the life of the process, and an exporter sends a series
- * per label value, so the names that come after the first `maxTaskLabels` of
- * the process count under `task="(other)"` (and in
- * `taskvisor_task_labels_folded_total`).
- *
- * @since 0.1.0
- * @category Models
- */
-export interface MetricsSettings {
-  readonly enabled: boolean
-  readonly taskLabel: boolean
-  readonly maxTaskLabels: number
-}
-
-export interface Settings {
-  /** How long stopping tasks may take before they are force-aborted. */
-  readonly grace: Duration.Duration
-  /** One deadline for all subscribers to drain their queues at shutdown. */
-  readonly subscriberShutdownTimeout: Duration.Duration
-  /** The most attempts running at once; `undefined` is unlimited. */
-  readonly maxConcurrent: number | undefined
-  /** The buffer of each `events` stream consumer. */
-  readonly busCapacity: number
-  readonly defaults: TaskDefaults
-  /** The supervisor's Effect `Metric`s (see `SupervisorMetrics`). */
-  readonly metrics: MetricsSettings
-  /**
-   * When significant tasks added to the supervisor (`TaskSpec.significant`)
-   * shut it down by ending by themselves, as OTP's `auto_shutdown`: `never`,
-   * `anySignificant` or `allSignificant`.
-   */
-  readonly autoShutdown: AutoShutdown
-  /**
-   * The subscribers `Subscriber.layer` adds, with their requirements provided;
-   * each `make` (and each build of a config layer) has a set of its own.
-   */
-  readonly subscribers: Subscribers
-}
-
 export type {
   /**
-   * The subscribers of the supervisors built on one config.
+   * Whether the supervisor updates its Effect `Metric`s, whether they carry the
+   * `task` label, and for how many task names at most: Effect keeps every
+   * labelled metric for the life of the process, and an exporter sends a series
+   * per label value, so the names that come after the first `maxTaskLabels` of
+   * the process count under `task="(other)"` (and in
+   * `taskvisor_task_labels_folded_total`).
    *
    * @since 0.1.0
    * @category Models
    */
+  MetricsSettings,
+  /**
+   * The validated settings: `grace`, `subscriberShutdownTimeout`,
+   * `maxConcurrent`, `busCapacity`, the task `defaults`, `metrics` and
+   * `autoShutdown`.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Settings,
+  /**
+   * What a task inherits for every setting its spec leaves unset.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  TaskDefaults
+} from "./internal/spec/settings.js"
+
+export type {
+  /**
+   * The service of the subscribers `Subscriber.layer` adds: every layer of
+   * this module provides a set of its own with the config (each build a new
+   * one), which `TaskSupervisor.layer` follows. It has no operations of its
+   * own; it shows in layer types as what a subscriber layer adds to and a
+   * supervisor reads.
+   *
+   * @since 0.1.0
+   * @category Services
+   */
   Subscribers
 } from "./internal/events/subscriber.js"
+
+type Settings = settings.Settings
+type TaskDefaults = settings.TaskDefaults
 
 /**
  * @since 0.1.0
@@ -113,12 +93,12 @@ export const taskDefaults: TaskDefaults = {
 /**
  * grace 60 s, subscriberShutdownTimeout 5 s, unlimited concurrency,
  * busCapacity 1024, `taskDefaults`, metrics on with the task label (`make()`
- * gives them with an empty set of subscribers).
+ * gives them).
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const defaults: Omit<Settings, "subscribers"> = {
+export const defaults: Settings = {
   grace: Duration.seconds(60),
   subscriberShutdownTimeout: Duration.seconds(5),
   maxConcurrent: undefined,
@@ -235,23 +215,32 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         timeout: valid.timeout,
         maxRetries: valid.maxRetries,
         intensity: valid.intensity
-      },
-      subscribers: new Subscribers()
+      }
     })
   })
 
 const optional = <I, A>(input: I | undefined, fallback: A, decode: (input: I) => A | ConfigError): A | ConfigError =>
   input === undefined ? fallback : decode(input)
 
+/** The config `settings` gives, beside a set of subscribers of its own for each build. */
+const withSubscribers = <E>(settings: Effect.Effect<Settings, E>): Layer.Layer<SupervisorConfig | Subscribers, E> =>
+  Layer.effectContext(
+    Effect.map(
+      settings,
+      (valid) => Context.make(SupervisorConfig, valid).pipe(Context.add(Subscribers, new SubscriberSet()))
+    )
+  )
+
 /**
- * Provide validated settings; an invalid value fails the layer with a
- * `ConfigError` naming the field.
+ * Provide validated settings, and the `Subscribers` that `Subscriber.layer`
+ * adds to (a set of their own for each build); an invalid value fails the
+ * layer with a `ConfigError` naming the field.
  *
  * @since 0.1.0
  * @category Layers
  */
-export const layer = (input: Input = {}): Layer.Layer<SupervisorConfig, ConfigError> =>
-  Layer.effect(SupervisorConfig, make(input))
+export const layer = (input: Input = {}): Layer.Layer<SupervisorConfig | Subscribers, ConfigError> =>
+  withSubscribers(make(input))
 
 /**
  * The defaults, for a supervisor that needs no other setting.
@@ -259,10 +248,7 @@ export const layer = (input: Input = {}): Layer.Layer<SupervisorConfig, ConfigEr
  * @since 0.1.0
  * @category Layers
  */
-export const layerDefaults: Layer.Layer<SupervisorConfig> = Layer.sync(
-  SupervisorConfig,
-  (): Settings => ({ ...defaults, subscribers: new Subscribers() })
-)
+export const layerDefaults: Layer.Layer<SupervisorConfig | Subscribers> = withSubscribers(Effect.succeed(defaults))
 
 /**
  * The settings read from Effect's current `ConfigProvider` (by default the
@@ -335,5 +321,7 @@ const fields: Readonly<Record<string, string>> = {
  * @since 0.1.0
  * @category Layers
  */
-export const layerFromEnv = (prefix: string = "TASKVISOR"): Layer.Layer<SupervisorConfig, ConfigError> =>
-  Layer.effect(SupervisorConfig, Effect.flatMap(validate.fromConfig(config, prefix, fields), make))
+export const layerFromEnv = (
+  prefix: string = "TASKVISOR"
+): Layer.Layer<SupervisorConfig | Subscribers, ConfigError> =>
+  withSubscribers(Effect.flatMap(validate.fromConfig(config, prefix, fields), make))

@@ -37,7 +37,7 @@ import { page } from "./internal/http/dashboard.js"
 import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http/supervisorHttp.js"
 import { integer, positiveDuration } from "./internal/spec/validate.js"
 import type { Registry } from "./internal/supervisor/registry.js"
-import { registryOf } from "./internal/supervisor/taskSupervisor.js"
+import { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import type { TaskInfo } from "./internal/task/task.js"
 import { ConfigError } from "./SupervisorError.js"
 import { TaskSupervisor } from "./TaskSupervisor.js"
@@ -105,7 +105,7 @@ export interface ServeOptions extends Options {
 type Handler = Effect.Effect<
   HttpServerResponse.HttpServerResponse,
   unknown,
-  TaskSupervisor | HttpServerRequest.HttpServerRequest | Scope.Scope
+  TaskSupervisor | SupervisorRegistry | HttpServerRequest.HttpServerRequest | Scope.Scope
 >
 
 /** The longest task name a path may carry. */
@@ -200,7 +200,8 @@ const unmatched = (reads: ReadonlySet<string>) =>
   })
 
 /**
- * The endpoint's routes. They need the `TaskSupervisor`, and serve
+ * The endpoint's routes. They need the `TaskSupervisor` and its
+ * `SupervisorRegistry` (both from `TaskSupervisor.layer`), and serve
  * `/controller` when a `Controller` is in the context too. A bad option
  * throws a `ConfigError` naming it: a token no request can carry, an
  * `eventsBuffer` that is not a whole number of at least 1, an `eventsStall`
@@ -209,7 +210,9 @@ const unmatched = (reads: ReadonlySet<string>) =>
  * @since 0.1.0
  * @category Constructors
  */
-export const router = (options: Options = {}): HttpRouter.HttpRouter<never, TaskSupervisor> => {
+export const router = (
+  options: Options = {}
+): HttpRouter.HttpRouter<never, TaskSupervisor | SupervisorRegistry> => {
   const built = routes(options, new Endpoint(options.ready ?? []))
   if (built instanceof ConfigError) throw built
   return built.router
@@ -237,12 +240,12 @@ class Endpoint {
   }
 
   /**
-   * Latch the `ready` tasks of `supervisor` that finish from now on: watched
-   * once, until every `ready` task was seen started or it shuts down.
+   * Latch the `ready` tasks of the supervisor of `registry` that finish from
+   * now on: watched once, until every `ready` task was seen started or it
+   * shuts down.
    */
-  watch(supervisor: object): void {
-    const registry = registryOf(supervisor)
-    if (registry === undefined || !registry.open || this.allStarted || this.watching.has(registry)) return
+  watch(registry: Registry): void {
+    if (!registry.open || this.allStarted || this.watching.has(registry)) return
     this.watching.set(
       registry,
       registry.observe({
@@ -293,7 +296,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
   const eventsStall = positiveDuration("eventsStall", options.eventsStall ?? "10 seconds")
   if (eventsStall instanceof ConfigError) return eventsStall
 
-  const healthy = Effect.map(TaskSupervisor, (supervisor) => registryOf(supervisor)?.open ?? true)
+  const healthy = Effect.map(SupervisorRegistry, (registry) => registry.open)
 
   const task = Effect.gen(function*() {
     const supervisor = yield* TaskSupervisor
@@ -334,9 +337,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
   })
 
   const events = Effect.gen(function*() {
-    const supervisor = yield* TaskSupervisor
-    const registry = registryOf(supervisor)
-    if (registry === undefined) return problem(404, "events need the supervisor built by TaskSupervisor")
+    const registry = yield* SupervisorRegistry
     const request = yield* HttpServerRequest.HttpServerRequest
     // listening from now until the request ends: what is published while the response starts is not lost
     const events = yield* registry.bus.follow("http", eventsBuffer)
@@ -371,8 +372,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
       "/ready",
       Effect.gen(function*() {
         if (!(yield* healthy)) return json({ ready: false, status: "shutting_down" }, 503)
+        endpoint.watch(yield* SupervisorRegistry)
         const supervisor = yield* TaskSupervisor
-        endpoint.watch(supervisor)
         const waiting = endpoint.allStarted ? [] : endpoint.waiting(yield* supervisor.list)
         return json({ ready: waiting.length === 0, waiting }, waiting.length === 0 ? 200 : 503)
       })
@@ -408,7 +409,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
         )
     ]
   ]
-  let routes: HttpRouter.HttpRouter<unknown, TaskSupervisor> = HttpRouter.empty
+  let routes: HttpRouter.HttpRouter<unknown, TaskSupervisor | SupervisorRegistry> = HttpRouter.empty
   for (const [path, handler] of reads) {
     routes = HttpRouter.get(routes, path, handler)
     if (path !== "/events") routes = HttpRouter.head(routes, path, handler)
@@ -424,7 +425,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
         Effect.gen(function*() {
           const request = yield* HttpServerRequest.HttpServerRequest
           const path = yield* pathOf
-          registryOf(yield* TaskSupervisor)?.bus.emit("RuntimeFailure", {
+          const registry = yield* SupervisorRegistry
+          registry.bus.emit("RuntimeFailure", {
             component: "http",
             reason: `${request.method} ${path.slice(0, 200)}: ${describe(Cause.squash(cause))}`
           })
@@ -457,7 +459,11 @@ const closeGrace = Duration.seconds(1)
  */
 export const layer = (
   options: ServeOptions
-): Layer.Layer<HttpServer.HttpServer, HttpServerError.ServeError | ConfigError, TaskSupervisor> =>
+): Layer.Layer<
+  HttpServer.HttpServer,
+  HttpServerError.ServeError | ConfigError,
+  TaskSupervisor | SupervisorRegistry
+> =>
   Layer.unwrapEffect(Effect.suspend(() => {
     const endpoint = new Endpoint(options.ready ?? [])
     const built = routes(options, endpoint)
@@ -471,7 +477,7 @@ export const layer = (
       }))
     return Effect.succeed(
       Layer.scopedDiscard(Effect.gen(function*() {
-        endpoint.watch(yield* TaskSupervisor)
+        endpoint.watch(yield* SupervisorRegistry)
         // a path the router cannot even match (not valid percent-encoding) is answered like any other unmatched one
         yield* HttpServer.serveEffect(Effect.catchTag(router, "RouteNotFound", () => fallback))
         // before the platform closes the server, which would wait for every connection

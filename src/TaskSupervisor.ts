@@ -11,8 +11,10 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { Subscribers } from "./internal/events/subscriber.js"
 import type { BatchContext, Outcomes, TaskSpec } from "./internal/spec/taskSpec.js"
 import * as internal from "./internal/supervisor/taskSupervisor.js"
+import { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import type * as task from "./internal/task/task.js"
 import { SupervisorConfig } from "./SupervisorConfig.js"
 import type {
@@ -106,6 +108,21 @@ export type {
    */
   Outcomes
 } from "./internal/spec/taskSpec.js"
+
+export type {
+  /**
+   * The registry of the supervisor `layer` builds, a service `layer` provides
+   * beside `TaskSupervisor`: `Controller.layer` and `SupervisorHttp` require
+   * it, so that what they build on is the supervisor this module built (a
+   * `TaskSupervisor` of another make, or one built with `make` alone, leaves
+   * it missing: a type error). It has no operations of its own; provide
+   * `layer` and it is there.
+   *
+   * @since 0.1.0
+   * @category Services
+   */
+  SupervisorRegistry
+} from "./internal/supervisor/taskSupervisor.js"
 
 type TaskInfo = task.TaskInfo
 type TaskDetails = task.TaskDetails
@@ -227,23 +244,30 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   readonly shutdown: Effect.Effect<void, GraceExceeded>
 }>() {}
 
+/** The supervisor and its registry, built in the current scope over the config and subscribers of the context. */
+const build = Effect.flatMap(
+  Effect.all([SupervisorConfig, Subscribers]),
+  ([settings, subscribers]) => internal.make(settings, subscribers)
+)
+
 /**
- * Build a supervisor in the current scope, with the `SupervisorConfig` (and
- * the subscribers in it) of the context.
+ * Build a supervisor in the current scope, with the `SupervisorConfig` and
+ * the `Subscribers` of the context. What extends the supervisor
+ * (`Controller.layer`, `SupervisorHttp`) needs its registry too, which
+ * `layer` provides.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | SupervisorConfig> = Effect.flatMap(
-  SupervisorConfig,
-  internal.make
-)
+export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | SupervisorConfig | Subscribers> = Effect
+  .map(build, (built) => built.service)
 
 /**
- * The supervisor as a Layer. Its type says what it reads: a
- * `SupervisorConfig`, which carries the subscribers `Subscriber.layer` adds,
- * so a config merged beside it instead of provided to it is a type error, not
- * a setting silently ignored. `SupervisorConfig.layerDefaults` serves when no
+ * The supervisor as a Layer, with its `SupervisorRegistry` beside it. Its
+ * type says what it reads: a `SupervisorConfig` and the `Subscribers` that
+ * `Subscriber.layer` adds to (the config layers provide both), so a config
+ * merged beside it instead of provided to it is a type error, not a setting
+ * silently ignored. `SupervisorConfig.layerDefaults` serves when no
  * setting differs. A subscriber layer provided to it lives as long as the
  * supervisor and sees its shutdown events; merged beside it (over the same
  * config) it takes effect too, but ends alongside the supervisor, so it may
@@ -272,7 +296,13 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | Su
  * @since 0.1.0
  * @category Layers
  */
-export const layer: Layer.Layer<TaskSupervisor, never, SupervisorConfig> = Layer.scoped(TaskSupervisor, make)
+export const layer: Layer.Layer<TaskSupervisor | SupervisorRegistry, never, SupervisorConfig | Subscribers> = Layer
+  .scopedContext(
+    Effect.map(
+      build,
+      ({ registry, service }) => Context.make(TaskSupervisor, service).pipe(Context.add(SupervisorRegistry, registry))
+    )
+  )
 
 /**
  * @since 0.1.0

@@ -121,7 +121,7 @@ const optionsOf = (field: ControllerField, value: unknown): Controller.Options =
 
 /** Build a controller layer over a default supervisor. */
 const buildController = (
-  layer: Layer.Layer<Controller.Controller, SupervisorError.ConfigError, TaskSupervisor.TaskSupervisor>
+  layer: Layer.Layer<Controller.Controller, SupervisorError.ConfigError, TaskSupervisor.SupervisorRegistry>
 ) =>
   Effect.scoped(Effect.asVoid(Layer.build(
     layer.pipe(Layer.provide(TaskSupervisor.layer), Layer.provide(SupervisorConfig.layerDefaults))

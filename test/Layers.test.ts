@@ -1,7 +1,7 @@
 /**
  * How the layers compose: the supervisor layer states the config it reads, so
  * a config merged beside it is a type error; subscriber layers add to the
- * config they are given and take effect provided or merged beside; the
+ * set the config layer gives and take effect provided or merged beside; the
  * controller is a service on top of the supervisor, a missing one a type error.
  */
 import { assert, describe, it } from "@effect/vitest"

@@ -25,7 +25,7 @@ import { failNTimes, neverEnding } from "./utils/tasks.js"
 
 /** A supervisor in the current scope built from `subscribers` (a Layer adding them) and `config`. */
 const supervisorFrom = <E>(
-  subscribers: Layer.Layer<never, E, SupervisorConfig.SupervisorConfig>,
+  subscribers: Layer.Layer<never, E, SupervisorConfig.Subscribers>,
   config: SupervisorConfig.Input = {}
 ) =>
   Effect.map(

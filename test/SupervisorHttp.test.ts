@@ -29,7 +29,7 @@ import * as net from "node:net"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
-import { registryOf } from "../src/internal/supervisor/taskSupervisor.js"
+import { SupervisorRegistry } from "../src/internal/supervisor/taskSupervisor.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorError from "../src/SupervisorError.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
@@ -325,20 +325,31 @@ describe("SupervisorHttp", () => {
       assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
     }))
 
+  it("router: it requires the registry TaskSupervisor.layer provides beside the supervisor, in its type", () => {
+    const router = SupervisorHttp.router()
+    // @ts-expect-error SupervisorRegistry is required: a supervisor of another make does not serve the routes
+    const _wrong: HttpRouter.HttpRouter<never, TaskSupervisor.TaskSupervisor> = router
+    assert.isTrue(Effect.isEffect(router))
+  })
+
   it.scoped("router: its readiness watch is unregistered once every ready task was seen started, or at shutdown", () =>
     Effect.gen(function*() {
-      const supervisor = yield* TaskSupervisor.make
+      const context = yield* Layer.build(
+        TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ grace: "5 seconds" })))
+      )
+      const supervisor = Context.get(context, TaskSupervisor.TaskSupervisor)
       // the registry's observers are internal: the watch is one of them
-      const observers = () => (registryOf(supervisor) as unknown as { readonly observers: Set<unknown> }).observers.size
+      const registry = Context.get(context, SupervisorRegistry) as unknown as { readonly observers: Set<unknown> }
+      const observers = () => registry.observers.size
       const baseline = observers()
-      const ready = (router: HttpRouter.HttpRouter<never, TaskSupervisor.TaskSupervisor>) =>
+      const ready = (router: HttpRouter.HttpRouter<never, TaskSupervisor.TaskSupervisor | SupervisorRegistry>) =>
         Effect.flatMap(
           router.pipe(
             Effect.provideService(
               HttpServerRequest.HttpServerRequest,
               HttpServerRequest.fromWeb(new Request("http://localhost/ready"))
             ),
-            Effect.provideService(TaskSupervisor.TaskSupervisor, supervisor)
+            Effect.provide(context)
           ),
           (response) =>
             Effect.map(
@@ -368,7 +379,7 @@ describe("SupervisorHttp", () => {
       assert.strictEqual(observers(), baseline, "unregistered at shutdown")
       assert.strictEqual((yield* ready(never)).status, 503)
       assert.strictEqual(observers(), baseline, "a supervisor shut down is not watched")
-    }).pipe(Effect.provide(SupervisorConfig.layer({ grace: "5 seconds" }))))
+    }))
 
   it.scoped("the dashboard page is self-contained", () =>
     Effect.gen(function*() {

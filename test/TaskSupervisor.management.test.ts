@@ -12,7 +12,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Supervisor from "effect/Supervisor"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
-import { registryOf } from "../src/internal/supervisor/taskSupervisor.js"
+import { SupervisorRegistry } from "../src/internal/supervisor/taskSupervisor.js"
 import type * as SupervisorError from "../src/SupervisorError.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
@@ -1083,8 +1083,8 @@ describe("TaskSupervisor management", () => {
 describe("internal components", () => {
   it.scoped("an observer of the registry that throws is reported as a RuntimeFailure; the registry carries on", () =>
     Effect.gen(function*() {
-      const { events, supervisor } = yield* supervisorWith()
-      registryOf(supervisor)!.observe({
+      const { context, events, supervisor } = yield* supervisorWith()
+      Context.get(context, SupervisorRegistry).observe({
         component: "faulty",
         onFinished: () => {
           throw new Error("observer bug")

@@ -64,7 +64,7 @@ export const trackedSupervisor = (config: TestConfig) =>
       ...built.controller,
       submit: (spec) => tracked(built.controller.submit(spec))
     }
-    return { supervisor, controller, events: recorder.events, live }
+    return { context: built.context, supervisor, controller, events: recorder.events, live }
   })
 
 /** The handle's outcome if it is already known, without waiting. */

@@ -47,6 +47,7 @@ export const buildSupervisor = (
       )
     ),
     (context) => ({
+      context,
       supervisor: Context.get(context, TaskSupervisor.TaskSupervisor),
       controller: Context.get(context, Controller.Controller)
     })

@@ -9,7 +9,6 @@ import { slotGauges } from "../events/metrics.js"
 import type { Admission, ControllerSpec } from "../spec/controllerSpec.js"
 import { slot as slotOf } from "../spec/controllerSpec.js"
 import type { Registry, Submission } from "../supervisor/registry.js"
-import { registryOf } from "../supervisor/taskSupervisor.js"
 import { callerOf } from "../task/caller.js"
 import type { Task } from "../task/task.js"
 import * as handle from "../task/taskHandle.js"
@@ -252,17 +251,9 @@ class Slots {
   }
 }
 
-/** A controller over `supervisor`, for the lifetime of the current scope. */
-export const make = (supervisor: object, settings: Settings) =>
+/** A controller over a supervisor's `registry`, for the lifetime of the current scope. */
+export const make = (registry: Registry, settings: Settings) =>
   Effect.gen(function*() {
-    const registry = registryOf(supervisor)
-    if (registry === undefined) {
-      return yield* new ConfigError({
-        field: "TaskSupervisor",
-        reason: "Controller.layer needs the supervisor built by TaskSupervisor.layer or make " +
-          "(a decorated copy works if it keeps its members, as `{ ...supervisor, add }` does)"
-      })
-    }
     const slots = new Slots(registry, settings)
     const unobserve = registry.observe({
       component: "controller",

@@ -1,5 +1,5 @@
-/** The subscriber as data (its model, prototype and constructor), and the set of them a config carries. */
-import type * as Context from "effect/Context"
+/** The subscriber as data (its model, prototype and constructor), and the service of the set of them. */
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
@@ -46,7 +46,7 @@ export interface Attached {
   readonly context: Context.Context<never>
 }
 
-/** A supervisor following a `Subscribers` set: it attaches each subscriber added, and detaches each one taken out. */
+/** A supervisor following a `SubscriberSet`: it attaches each subscriber added, and detaches each one taken out. */
 export interface Follower {
   readonly attach: (attached: Attached) => void
   /** Stop feeding it: it is handed what was queued for it, within the supervisor's subscriber timeout. */
@@ -54,12 +54,12 @@ export interface Follower {
 }
 
 /**
- * The subscribers added (by `Subscriber.layer`) to one `SupervisorConfig`: a
- * supervisor built on the config attaches those present and follows later
+ * The subscribers added (by `Subscriber.layer`) to one build of a config
+ * layer: a supervisor built on it attaches those present and follows later
  * additions, so a subscriber layer takes effect whether it was provided to the
  * supervisor layer or merged beside it; the layer's end takes it out again.
  */
-export class Subscribers {
+export class SubscriberSet {
   private readonly added = new Set<Attached>()
   private readonly followers = new Set<Follower>()
 
@@ -80,3 +80,10 @@ export class Subscribers {
     return () => this.followers.delete(follower)
   }
 }
+
+/**
+ * The service of the subscriber set: each build of a `SupervisorConfig` layer
+ * provides a set of its own, `Subscriber.layer` adds to it, and the
+ * supervisor follows it.
+ */
+export class Subscribers extends Context.Tag("effect-taskvisor/Subscribers")<Subscribers, SubscriberSet>() {}

@@ -14,7 +14,7 @@ import { RestartWindow } from "../primitives/restartWindow.js"
 import * as TaskSpec from "../spec/taskSpec.js"
 import type * as validate from "../spec/validate.js"
 import { type Caller, callerOf } from "../task/caller.js"
-import type { Member, Task } from "../task/task.js"
+import { ChildRefused, type Member, type Task } from "../task/task.js"
 
 /** What a group's attempt needs of its supervisor (the registry). */
 export interface Host {
@@ -23,7 +23,12 @@ export interface Host {
   readonly grace: Duration.Duration
   now(): number
   /** Register a group's child under its path and schedule its start; why it was refused otherwise. */
-  admitChild(spec: TaskSpec.TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | string
+  admitChild(
+    spec: TaskSpec.TaskSpec<unknown, unknown>,
+    path: string,
+    member: Member,
+    caller: Caller
+  ): Task | ChildRefused
   /** Claim a task's stop, as `remove` does. */
   stop(task: Task, reason: string | undefined): boolean
 }
@@ -249,10 +254,10 @@ class GroupRun implements Member {
   /** Register a child (it starts once the current step is over, at its gate if it has one); why it could not. */
   private admit(slot: Slot): End | undefined {
     const admitted = this.host.admitChild(slot.spec, slot.path, this, this.caller!)
-    if (typeof admitted === "string") {
+    if (admitted instanceof ChildRefused) {
       return {
         _tag: "GaveUp",
-        error: new GroupFailed({ reason: `child '${slot.path}' could not start: ${admitted}`, child: slot.path })
+        error: new GroupFailed({ reason: `child '${slot.path}' could not start: ${admitted.reason}`, child: slot.path })
       }
     }
     slot.task = admitted

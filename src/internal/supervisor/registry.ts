@@ -7,7 +7,6 @@ import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
-import type { Settings } from "../../SupervisorConfig.js"
 import * as actor from "../actor/actor.js"
 import {
   AlreadyRunning,
@@ -28,9 +27,18 @@ import { Deadlines } from "../primitives/deadlines.js"
 import { OutcomeCell } from "../primitives/outcomeCell.js"
 import type { Permits } from "../primitives/permits.js"
 import { resolve, type Resolved } from "../spec/resolve.js"
+import type { Settings } from "../spec/settings.js"
 import type { TaskSpec } from "../spec/taskSpec.js"
 import type { Caller } from "../task/caller.js"
-import { countedOf, type Member, type OperatorControl, Task, type TaskDetails, type TaskInfo } from "../task/task.js"
+import {
+  ChildRefused,
+  countedOf,
+  type Member,
+  type OperatorControl,
+  Task,
+  type TaskDetails,
+  type TaskInfo
+} from "../task/task.js"
 
 const alreadyExists = "a registered task already uses this name"
 
@@ -268,12 +276,14 @@ export class Registry implements Host {
   }
 
   /** A group's child: registered under its path, started once the group's attempt step is over. */
-  admitChild(spec: TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | string {
+  admitChild(spec: TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | ChildRefused {
     const submission = this.prepare(spec, caller, path)
-    if (submission instanceof ShuttingDown) return "the supervisor is shutting down"
-    if (submission instanceof ConfigError) return submission.message
+    if (submission instanceof ShuttingDown) return new ChildRefused({ reason: "the supervisor is shutting down" })
+    if (submission instanceof ConfigError) return new ChildRefused({ reason: submission.message })
     const admitted = this.admit(submission, "Later", member)
-    return admitted instanceof TaskAlreadyExists ? admitted.reason ?? alreadyExists : admitted
+    return admitted instanceof TaskAlreadyExists
+      ? new ChildRefused({ reason: admitted.reason ?? alreadyExists })
+      : admitted
   }
 
   /**

@@ -1,10 +1,10 @@
-/** The supervisor service: a registry living in a scope, and the Effect face of its operations. */
+/** The supervisor service: a registry living in a scope, the Effect face of its operations, and the registry's service. */
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { Settings } from "../../SupervisorConfig.js"
 import {
   type AlreadyRunning,
   ConfigError,
@@ -16,7 +16,9 @@ import {
 } from "../data/supervisorError.js"
 import type { SupervisorEvent } from "../data/supervisorEvent.js"
 import { Bus } from "../events/bus.js"
+import type { SubscriberSet } from "../events/subscriber.js"
 import { Permits } from "../primitives/permits.js"
+import type { Settings } from "../spec/settings.js"
 import type { BatchContext, Outcomes, TaskSpec } from "../spec/taskSpec.js"
 import * as validate from "../spec/validate.js"
 import { callerOf } from "../task/caller.js"
@@ -26,25 +28,26 @@ import * as handle from "../task/taskHandle.js"
 import { Registry } from "./registry.js"
 
 /**
- * The member of a supervisor built here that holds its registry, for the services that extend it (the
- * controller). It is an own enumerable member, so a decorated copy (`{ ...supervisor, add }`) keeps it.
+ * The registry of the supervisor `TaskSupervisor.layer` builds, as a service
+ * beside it: the services that extend the supervisor (the controller, the
+ * HTTP endpoint) require it.
  */
-const RegistryKey: unique symbol = Symbol.for("effect-taskvisor/Registry")
+export class SupervisorRegistry extends Context.Tag("effect-taskvisor/SupervisorRegistry")<
+  SupervisorRegistry,
+  Registry
+>() {}
 
-/** The registry of a supervisor built by `make`, or of a copy of one; `undefined` for any other implementation. */
-export const registryOf = (supervisor: object): Registry | undefined => {
-  const registry: unknown = (supervisor as { readonly [RegistryKey]?: unknown })[RegistryKey]
-  return registry instanceof Registry ? registry : undefined
-}
-
-/** Build a supervisor in the current scope; closing the scope shuts it down. */
-export const make = (settings: Settings) =>
+/**
+ * Build a supervisor in the current scope, publishing to `subscribers`;
+ * closing the scope shuts it down. Returns its service and its registry.
+ */
+export const make = (settings: Settings, subscribers: SubscriberSet) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
     const clock = yield* Effect.clock
     const bus = new Bus(clock, runtime, settings.busCapacity, settings.metrics.enabled)
-    // subscribers added to the config later (a subscriber layer merged beside) attach as they come
-    const unfollow = settings.subscribers.follow({
+    // subscribers added to the set later (a subscriber layer merged beside) attach as they come
+    const unfollow = subscribers.follow({
       attach: (attached) => bus.subscribe(attached),
       detach: (attached) => bus.unsubscribe(attached, settings.subscriberShutdownTimeout)
     })
@@ -141,8 +144,7 @@ export const make = (settings: Settings) =>
           : Effect.succeed(Option.some(details))
       })
 
-    return {
-      [RegistryKey]: registry,
+    const service = {
       add,
       restart: control("Restart"),
       pause: control("Pause"),
@@ -159,4 +161,5 @@ export const make = (settings: Settings) =>
       join: registry.join,
       shutdown: registry.shutdown("Requested")
     }
+    return { service, registry }
   })

@@ -1,4 +1,5 @@
 /** One registered task: what the registry and its actor share, its life as one tagged state. */
+import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -70,6 +71,9 @@ export interface Member {
   /** The child's terminal commit; `claimed`: its stop was claimed (it did not end by itself). */
   finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void
 }
+
+/** Why the registry did not admit a group's child (its path taken, its spec invalid, or shutdown begun). */
+export class ChildRefused extends Data.TaggedClass("ChildRefused")<{ readonly reason: string }> {}
 
 /**
  * What the actor is doing: not started yet (a batch starts its tasks in
