@@ -31,7 +31,7 @@ interface Definition {
 type ChildState =
   /** Registered, its next attempt free to start; `started` completes when its first starts (the start-up waits). */
   | { readonly _tag: "Starting"; readonly started: Deferred.Deferred<undefined> | undefined }
-  /** An attempt runs; a closed `gate` holds it back once the attempt is over (a restart under way closed it). */
+  /** An attempt runs; a closed `gate` (a restart closed it) holds it back once the attempt is over. */
   | { readonly _tag: "Running"; readonly gate: Deferred.Deferred<void> | undefined }
   /** Between attempts, held back at its closed `gate`. */
   | { readonly _tag: "Held"; readonly gate: Deferred.Deferred<void> }
@@ -110,10 +110,10 @@ const settle = (deferred: Deferred.Deferred<void> | undefined): void => {
   if (deferred !== undefined) Deferred.unsafeDone(deferred, Exit.void)
 }
 
-const started: Exit.Exit<undefined> = Exit.succeed(undefined)
+const startedExit: Exit.Exit<undefined> = Exit.succeed(undefined)
 
 const settleStart = (deferred: Deferred.Deferred<undefined> | undefined): void => {
-  if (deferred !== undefined) Deferred.unsafeDone(deferred, started)
+  if (deferred !== undefined) Deferred.unsafeDone(deferred, startedExit)
 }
 
 const fresh = (): Deferred.Deferred<void> => Deferred.unsafeMake<void>(FiberId.none)
@@ -167,9 +167,16 @@ class GroupRun implements Member {
     const child = this.byTask.get(task)
     if (child === undefined) return
     const state = child.state
-    // a child held while it waited for a permit runs held: it is held again once this attempt is over
-    child.state = state._tag === "Held" ? { _tag: "Running", gate: state.gate } : running
-    if (state._tag === "Starting") settleStart(state.started)
+    switch (state._tag) {
+      case "Starting":
+        child.state = running
+        settleStart(state.started)
+        break
+      case "Held":
+        // a restart closed its gate while it waited for a permit: it runs held, and is held once the attempt is over
+        child.state = { _tag: "Running", gate: state.gate }
+        break
+    }
     // its turn to start is over: the next held child's comes
     if (this.pending[0] === child) this.advance()
   }
