@@ -61,7 +61,7 @@ interface Busy<Status extends Exclude<SlotStatus, "Idle">> {
   readonly owner: Task
   /** When the slot entered this state. */
   readonly since: number
-  /** The submissions waiting, a `Replace` first; the states of a slot share it. */
+  /** The submissions waiting (a `Replace` first while `Terminating`), the same array in both states. */
   readonly queue: Array<Queued>
 }
 
