@@ -16,6 +16,7 @@ import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
 import * as groups from "./internal/group/group.js"
 import * as internal from "./internal/spec/taskSpec.js"
+import * as attemptControl from "./internal/task/attemptControl.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import type { ConfigError, ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
 import type { GroupFailed } from "./TaskError.js"
@@ -51,14 +52,6 @@ export type {
    * @category Models
    */
   AutoShutdown,
-  /**
-   * The running task's id, name (its path, for a group's child), attempt, and
-   * `progress`, which feeds its watchdog.
-   *
-   * @since 0.1.0
-   * @category Models
-   */
-  CurrentTaskInfo,
   /**
    * A group's strategy, its children's restart intensity and its `autoShutdown`.
    *
@@ -101,6 +94,17 @@ export type {
    */
   TaskSpec
 } from "./internal/spec/taskSpec.js"
+
+export type {
+  /**
+   * The running task's id, name (its path, for a group's child), attempt, and
+   * `progress`, which feeds its watchdog.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  CurrentTaskInfo
+} from "./internal/task/attemptControl.js"
 
 /**
  * @since 0.1.0
@@ -396,7 +400,7 @@ export const significant = <E, R>(self: TaskSpec<E, R>): TaskSpec<E, R> => inter
  * @since 0.1.0
  * @category Accessors
  */
-export const progress: Effect.Effect<void> = internal.progress
+export const progress: Effect.Effect<void> = attemptControl.progress
 
 /**
  * A group: a task whose attempt supervises `children`, as an OTP supervisor
@@ -449,7 +453,7 @@ export {
    * @category Services
    */
   CurrentTask
-} from "./internal/spec/taskSpec.js"
+} from "./internal/task/attemptControl.js"
 
 /**
  * A Layer that adds the task to the `TaskSupervisor` when built and cancels it

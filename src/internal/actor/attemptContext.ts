@@ -1,7 +1,12 @@
 /** The context an attempt runs in: its caller's services, with the attempt's own over them. */
 import * as Context from "effect/Context"
 import * as Scope from "effect/Scope"
-import { type AttemptControl, CurrentAttemptControl, CurrentTask, type CurrentTaskInfo } from "../spec/taskSpec.js"
+import {
+  type AttemptControl,
+  CurrentAttemptControl,
+  CurrentTask,
+  type CurrentTaskInfo
+} from "../task/attemptControl.js"
 import type { Task } from "../task/task.js"
 
 const scopeKey = Scope.Scope.key

@@ -48,11 +48,19 @@ interface Queued {
   readonly admission: Admission
 }
 
-interface Slot {
+/**
+ * A busy slot, in one of its states (an idle slot is not kept): its owner
+ * runs, or a `Replace` stopped the owner and waits for its terminal commit.
+ */
+type Slot = Busy<"Running"> | Busy<"Terminating">
+
+interface Busy<Status extends Exclude<SlotStatus, "Idle">> {
+  readonly _tag: Status
   readonly key: string
-  owner: Task
-  status: Exclude<SlotStatus, "Idle">
-  since: number
+  readonly owner: Task
+  /** When the slot entered this state. */
+  readonly since: number
+  /** The submissions waiting (a `Replace` first while `Terminating`), the same array in both states. */
   readonly queue: Array<Queued>
 }
 
@@ -111,7 +119,7 @@ class Slots {
     // previous one's terminal commit must not run inside it
     const owner = this.registry.admit(queued.submission, "Later")
     if (owner instanceof TaskAlreadyExists) return false
-    const slot: Slot = { key, owner, status: "Running", since: this.bus.now(), queue }
+    const slot: Slot = { _tag: "Running", key, owner, since: this.bus.now(), queue }
     this.slots.set(key, slot)
     this.owners.set(owner.id, slot)
     this.countRunning(1)
@@ -133,7 +141,7 @@ class Slots {
           queued,
           key,
           "SlotBusy",
-          `slot is busy; DropIfRunning rejected the submission (${slot.status.toLowerCase()})`
+          `slot is busy; DropIfRunning rejected the submission (${slot._tag.toLowerCase()})`
         )
       case "Queue": {
         if (slot.queue.length >= this.settings.maxSlotQueue) {
@@ -164,10 +172,11 @@ class Slots {
           slot.queue.unshift(queued)
           this.enqueue(queued)
         }
-        if (slot.status === "Running") {
-          slot.status = "Terminating"
+        if (slot._tag === "Running") {
+          const terminating: Slot = { ...slot, _tag: "Terminating", since: this.bus.now() }
+          this.slots.set(key, terminating)
+          this.owners.set(slot.owner.id, terminating)
           this.countRunning(-1)
-          slot.since = this.bus.now()
           this.bus.emit("ControllerSlotTransition", {
             slot: key,
             from: "Running",
@@ -197,7 +206,7 @@ class Slots {
     if (slot === undefined) return
     this.owners.delete(task.id)
     this.slots.delete(slot.key)
-    if (slot.status === "Running") this.countRunning(-1)
+    if (slot._tag === "Running") this.countRunning(-1)
     const queue = slot.queue
     while (this.open && queue.length > 0) {
       const next = queue.shift()!
@@ -240,7 +249,7 @@ class Slots {
     const now = this.bus.now()
     const slots = Array.from(this.slots.values(), (slot): SlotView => ({
       slot: slot.key,
-      status: slot.status,
+      status: slot._tag,
       ownerId: slot.owner.id,
       queueDepth: slot.queue.length,
       statusFor: Duration.millis(Math.max(0, now - slot.since))

@@ -1,6 +1,6 @@
 /** Groups: a task whose attempt supervises children, with OTP's restart strategies. */
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
@@ -9,35 +9,12 @@ import * as Predicate from "effect/Predicate"
 import { ConfigError } from "../data/supervisorError.js"
 import { GroupFailed } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
-import type { Bus } from "../events/bus.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
 import * as TaskSpec from "../spec/taskSpec.js"
 import type * as validate from "../spec/validate.js"
+import { CurrentAttemptControl, type Host } from "../task/attemptControl.js"
 import { type Caller, callerOf } from "../task/caller.js"
 import { ChildRefused, type Member, type Task } from "../task/task.js"
-
-/** What a group's attempt needs of its supervisor (the registry). */
-export interface Host {
-  readonly bus: Bus
-  /** How long a child may take to stop. */
-  readonly grace: Duration.Duration
-  now(): number
-  /** Register a group's child under its path and schedule its start; why it was refused otherwise. */
-  admitChild(
-    spec: TaskSpec.TaskSpec<unknown, unknown>,
-    path: string,
-    member: Member,
-    caller: Caller
-  ): Task | ChildRefused
-  /** Claim a task's stop, as `remove` does. */
-  stop(task: Task, reason: string | undefined): boolean
-}
-
-/** Where a group's attempt finds its supervisor and its own task (its attempt's control's `host`). */
-export interface Hosted {
-  readonly host: Host
-  readonly task: Task
-}
 
 /** A group: its options resolved once, when the spec is built. */
 interface Definition {
@@ -47,33 +24,60 @@ interface Definition {
   readonly intensity: validate.Intensity | undefined
 }
 
-/** A child of one group attempt, in start order. */
-class Slot {
-  /** The child's registered task, until its terminal commit. */
-  task: Task | undefined = undefined
-  /** Its restart policy is `never` (OTP's temporary child): a restart of the group stops it for good. */
-  temporary = false
-  running = false
-  ended = false
-  /** Ended by completing (not temporary, not stopped by a caller): a restart of the group starts it again. */
-  completed = false
-  /** Open (`undefined`) or closed: the child waits for it before its next attempt. */
-  gate: Deferred.Deferred<void> | undefined = undefined
-  /** Completed to restart the child's running attempt. */
-  stopAttempt: Deferred.Deferred<void> | undefined = undefined
-  /** Completed when the child starts an attempt or ends. */
-  startedOrEnded: Deferred.Deferred<void> | undefined = undefined
-  /** Completed when the child's attempt is over (restarting, held back, or ended). */
-  idle: Deferred.Deferred<void> | undefined = undefined
+/**
+ * What a child of a group attempt is doing. A closed `gate` holds it back:
+ * its next attempt waits until the group opens it.
+ */
+type ChildState =
+  /** Registered, its next attempt free to start; `started` completes when its first starts (the start-up waits). */
+  | { readonly _tag: "Starting"; readonly started: Deferred.Deferred<undefined> | undefined }
+  /** An attempt runs; a closed `gate` (a restart closed it) holds it back once the attempt is over. */
+  | { readonly _tag: "Running"; readonly gate: Deferred.Deferred<void> | undefined }
+  /** Between attempts, held back at its closed `gate`. */
+  | { readonly _tag: "Held"; readonly gate: Deferred.Deferred<void> }
+  /** A restart is stopping its running attempt; `idle` completes once the attempt is over. */
+  | {
+    readonly _tag: "Stopping"
+    readonly gate: Deferred.Deferred<void> | undefined
+    readonly idle: Deferred.Deferred<void>
+  }
+  /** Its task made its terminal commit; `completed`: by completing (not temporary, not stopped by a caller). */
+  | { readonly _tag: "Ended"; readonly completed: boolean }
 
-  constructor(readonly index: number, readonly spec: TaskSpec.TaskSpec<unknown, unknown>, readonly path: string) {}
+// the states without data of their own, shared: an attempt's start and end allocate nothing
+const starting: ChildState = { _tag: "Starting", started: undefined }
+const running: ChildState = { _tag: "Running", gate: undefined }
+const endedCompleted: ChildState = { _tag: "Ended", completed: true }
+const endedOtherwise: ChildState = { _tag: "Ended", completed: false }
+
+/** The closed gate of a child in `state`, if it has one. */
+const gateOf = (state: ChildState): Deferred.Deferred<void> | undefined =>
+  state._tag === "Starting" || state._tag === "Ended" ? undefined : state.gate
+
+/** A child of one group attempt, in start order, from its first admission. */
+class Child {
+  /** Its restart policy is `never` (OTP's temporary child): a restart of the group stops it for good. */
+  readonly temporary: boolean
+  /** Completed to restart its running attempt (not under `oneForOne`); kept for its next attempts until used. */
+  stop: Deferred.Deferred<void> | undefined = undefined
+
+  constructor(
+    readonly index: number,
+    readonly spec: TaskSpec.TaskSpec<unknown, unknown>,
+    readonly path: string,
+    /** Its task: the registered one, or, once ended, the one that ended (a restart registers a new one). */
+    public task: Task,
+    public state: ChildState
+  ) {
+    this.temporary = task.spec.restart._tag === "Never"
+  }
 }
 
 type Signal =
-  | { readonly _tag: "Restarting"; readonly slot: Slot; readonly reason: string }
+  | { readonly _tag: "Restarting"; readonly child: Child; readonly reason: string }
   | {
     readonly _tag: "Finished"
-    readonly slot: Slot
+    readonly child: Child
     readonly task: Task
     readonly outcome: TaskOutcome<unknown>
     /** Its stop was claimed (a caller removed it, or the group stops it): it did not end by itself. */
@@ -85,10 +89,31 @@ type End = { readonly _tag: "Done" } | { readonly _tag: "GaveUp"; readonly error
 
 const done: End = { _tag: "Done" }
 
+const gaveUp = (error: GroupFailed): End => ({ _tag: "GaveUp", error })
+
+/**
+ * Where a group attempt is: its children run (or start, in order), a restart
+ * is stopping the `children` it names, or the attempt is over and stops its
+ * children (their controls no longer apply).
+ */
+type Phase =
+  | { readonly _tag: "Running" }
+  | { readonly _tag: "Restarting"; readonly children: ReadonlySet<Child> }
+  | { readonly _tag: "TearingDown" }
+
+const runningPhase: Phase = { _tag: "Running" }
+const tearingDown: Phase = { _tag: "TearingDown" }
+
 const strategyLabel = { oneForOne: "OneForOne", oneForAll: "OneForAll", restForOne: "RestForOne" } as const
 
 const settle = (deferred: Deferred.Deferred<void> | undefined): void => {
   if (deferred !== undefined) Deferred.unsafeDone(deferred, Exit.void)
+}
+
+const startedExit: Exit.Exit<undefined> = Exit.succeed(undefined)
+
+const settleStart = (deferred: Deferred.Deferred<undefined> | undefined): void => {
+  if (deferred !== undefined) Deferred.unsafeDone(deferred, startedExit)
 }
 
 const fresh = (): Deferred.Deferred<void> => Deferred.unsafeMake<void>(FiberId.none)
@@ -103,111 +128,153 @@ const fresh = (): Deferred.Deferred<void> => Deferred.unsafeMake<void>(FiberId.n
  */
 class GroupRun implements Member {
   readonly group: string
-  private readonly slots: Array<Slot>
-  private readonly bySlot = new Map<Task, Slot>()
+  /** The children admitted so far, in start order: all of them once the start-up is over. */
+  private readonly children: Array<Child> = []
+  private readonly byTask = new Map<Task, Child>()
   private readonly signals = Effect.runSync(Mailbox.make<Signal>())
   private readonly window: RestartWindow | undefined
   /** Children held back after a restart, to start again in start order, each once the previous one has. */
-  private pending: Array<Slot> = []
-  /** Whose services the children run with: the group's attempt's caller. */
-  private caller: Caller | undefined = undefined
-  /** Set once the attempt stops its children: controls of a child no longer apply. */
-  private tearingDown = false
-  /** The children a restart under way stops (and, but for the temporary ones, starts again). */
-  private restartSet: ReadonlySet<Slot> | undefined = undefined
+  private pending: Array<Child> = []
+  private phase: Phase = runningPhase
 
-  constructor(private readonly host: Host, private readonly self: Task, private readonly definition: Definition) {
+  constructor(
+    private readonly host: Host,
+    private readonly self: Task,
+    /** Whose services the children run with: the group's attempt's caller. */
+    private readonly caller: Caller,
+    private readonly definition: Definition
+  ) {
     this.group = self.spec.name
-    this.slots = definition.children.map((spec, index) => new Slot(index, spec, `${this.group}/${spec.name}`))
     this.window = definition.intensity === undefined ? undefined : new RestartWindow(definition.intensity)
   }
 
   // -- what the children's retry loops and the registry call, synchronously --------------------------------------
 
   gate(task: Task): Effect.Effect<void> | undefined {
-    const gate = this.bySlot.get(task)?.gate
+    const child = this.byTask.get(task)
+    const gate = child === undefined ? undefined : gateOf(child.state)
     return gate === undefined ? undefined : Deferred.await(gate)
   }
 
   recycle(task: Task): Effect.Effect<void> | undefined {
     if (this.definition.strategy === "oneForOne") return undefined
-    const slot = this.bySlot.get(task)
-    if (slot === undefined) return undefined
-    slot.stopAttempt = fresh()
-    return Deferred.await(slot.stopAttempt)
+    const child = this.byTask.get(task)
+    if (child === undefined) return undefined
+    return Deferred.await(child.stop ??= fresh())
   }
 
   started(task: Task): void {
-    const slot = this.bySlot.get(task)
-    if (slot === undefined) return
-    slot.running = true
-    settle(slot.startedOrEnded)
+    const child = this.byTask.get(task)
+    if (child === undefined) return
+    const state = child.state
+    switch (state._tag) {
+      case "Starting":
+        child.state = running
+        settleStart(state.started)
+        break
+      case "Held":
+        // a restart closed its gate while it waited for a permit: it runs held, and is held once the attempt is over
+        child.state = { _tag: "Running", gate: state.gate }
+        break
+    }
     // its turn to start is over: the next held child's comes
-    if (this.pending[0] === slot) this.advance()
+    if (this.pending[0] === child) this.advance()
   }
 
   restarting(task: Task, reason: string): void {
-    const slot = this.bySlot.get(task)
-    if (slot === undefined) return
-    this.attemptOver(slot)
+    const child = this.byTask.get(task)
+    if (child === undefined) return
+    this.attemptOver(child)
     // held already, it is part of a restart under way: that restart absorbs it, as OTP's does
-    if (slot.gate !== undefined) return
+    if (child.state._tag === "Held") return
     // held at its gate until the group has decided what restarts with it
-    if (this.definition.strategy !== "oneForOne") slot.gate ??= fresh()
-    this.signals.unsafeOffer({ _tag: "Restarting", slot, reason })
+    if (this.definition.strategy !== "oneForOne") child.state = { _tag: "Held", gate: fresh() }
+    this.signals.unsafeOffer({ _tag: "Restarting", child, reason })
   }
 
   paused(task: Task): void {
-    const slot = this.bySlot.get(task)
-    if (slot === undefined) return
-    this.attemptOver(slot)
+    const child = this.byTask.get(task)
+    if (child === undefined) return
+    this.attemptOver(child)
     // held or not, it goes when resumed; its turn to start passes to the next held child
-    this.open(slot)
-    this.unqueue(slot)
+    this.open(child)
+    this.unqueue(child)
   }
 
   get stopping(): boolean {
-    return this.tearingDown || this.self.stopped
+    return this.phase._tag === "TearingDown" || this.self.stopped
   }
 
   recycled(task: Task): void {
-    const slot = this.bySlot.get(task)
-    if (slot !== undefined) this.attemptOver(slot)
+    const child = this.byTask.get(task)
+    if (child !== undefined) this.attemptOver(child)
   }
 
   finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void {
-    const slot = this.bySlot.get(task)
-    if (slot === undefined) return
-    this.bySlot.delete(task)
-    slot.task = undefined
-    slot.ended = true
-    slot.completed = !claimed && !slot.temporary && outcome._tag === "Completed"
+    const child = this.byTask.get(task)
+    if (child === undefined) return
+    this.byTask.delete(task)
+    const state = child.state
+    const isCompleted = !claimed && !child.temporary && outcome._tag === "Completed"
+    child.state = isCompleted ? endedCompleted : endedOtherwise
     // ending by itself while a restart under way stops it anyway (completed, or temporary): part of that restart
-    const absorbed = !claimed && this.restartSet?.has(slot) === true && (slot.completed || slot.temporary)
-    this.attemptOver(slot)
-    settle(slot.startedOrEnded)
-    this.open(slot)
-    this.unqueue(slot)
-    if (!absorbed) this.signals.unsafeOffer({ _tag: "Finished", slot, task, outcome, claimed })
+    const absorbed = !claimed && this.phase._tag === "Restarting" && this.phase.children.has(child) &&
+      (isCompleted || child.temporary)
+    // what waited for it goes on: a restart stopping its attempt, the start-up, its gate
+    if (state._tag === "Stopping") settle(state.idle)
+    if (state._tag === "Starting") settleStart(state.started)
+    settle(gateOf(state))
+    this.unqueue(child)
+    if (!absorbed) this.signals.unsafeOffer({ _tag: "Finished", child, task, outcome, claimed })
   }
 
-  /** Open the child's gate, if it is held. */
-  private open(slot: Slot): void {
-    const gate = slot.gate
-    slot.gate = undefined
-    settle(gate)
+  /** Open the child's gate, if it is closed. */
+  private open(child: Child): void {
+    const state = child.state
+    switch (state._tag) {
+      case "Held":
+        child.state = starting
+        break
+      case "Running":
+        child.state = running
+        break
+      case "Stopping":
+        child.state = { _tag: "Stopping", gate: undefined, idle: state.idle }
+        break
+      default:
+        return
+    }
+    settle(state.gate)
+  }
+
+  /** Close the child's gate, if it is open: it is held back once its attempt, if one runs, is over. */
+  private close(child: Child): void {
+    const state = child.state
+    switch (state._tag) {
+      case "Starting":
+        child.state = { _tag: "Held", gate: fresh() }
+        return
+      case "Running":
+        if (state.gate === undefined) child.state = { _tag: "Running", gate: fresh() }
+        return
+      case "Stopping":
+        if (state.gate === undefined) child.state = { _tag: "Stopping", gate: fresh(), idle: state.idle }
+        return
+    }
   }
 
   /** The child leaves the queue of children held back; the next one's turn comes if it was first. */
-  private unqueue(slot: Slot): void {
-    this.pending = this.pending.filter((pending) => pending !== slot)
+  private unqueue(child: Child): void {
+    this.pending = this.pending.filter((pending) => pending !== child)
     this.advance()
   }
 
-  private attemptOver(slot: Slot): void {
-    slot.running = false
-    slot.stopAttempt = undefined
-    settle(slot.idle)
+  /** The child's attempt is over (restarting, held back, or paused): it is held if its gate is closed. */
+  private attemptOver(child: Child): void {
+    const state = child.state
+    if (state._tag !== "Running" && state._tag !== "Stopping") return
+    child.state = state.gate === undefined ? starting : { _tag: "Held", gate: state.gate }
+    if (state._tag === "Stopping") settle(state.idle)
   }
 
   /**
@@ -218,53 +285,47 @@ class GroupRun implements Member {
   private advance(): void {
     while (this.pending.length > 0) {
       const head = this.pending[0]
-      if (head.running || head.ended) {
+      const tag = head.state._tag
+      if (tag === "Running" || tag === "Stopping" || tag === "Ended") {
         this.pending.shift()
         continue
       }
       this.open(head)
-      if (head.task?.state._tag !== "Paused") return
+      if (head.task.state._tag !== "Paused") return
       this.pending.shift()
     }
   }
 
   // -- the attempt ---------------------------------------------------------------------------------------------------
 
-  readonly run: Effect.Effect<void, GroupFailed> = Effect.withFiberRuntime((fiber) => {
-    // the children's requirements are the group's caller's, under the group's attempt
-    this.caller = callerOf(fiber)
-    return Effect.ensuring(
+  readonly run: Effect.Effect<void, GroupFailed> = Effect.suspend(() =>
+    Effect.ensuring(
       Effect.flatMap(this.startAll(), (refused) => refused === undefined ? this.loop : Effect.succeed(refused)),
       this.teardown
     ).pipe(Effect.flatMap((end) => end._tag === "Done" ? Effect.void : Effect.fail(end.error)))
-  })
+  )
 
   /** Start the children in order, each once the previous one has started its first attempt (or ended). */
   private startAll(): Effect.Effect<End | undefined> {
-    return Effect.reduce(this.slots, undefined as End | undefined, (refused, slot) => {
+    return Effect.reduce(this.definition.children, undefined as End | undefined, (refused, spec, index) => {
       if (refused !== undefined) return Effect.succeed(refused)
-      const refusal = this.admit(slot)
-      if (refusal !== undefined) return Effect.succeed(refusal)
-      if (slot.running || slot.ended) return Effect.succeed(undefined)
-      slot.startedOrEnded = fresh()
-      return Effect.as(Deferred.await(slot.startedOrEnded), undefined)
+      const path = `${this.group}/${spec.name}`
+      const task = this.register(spec, path)
+      if (task instanceof GroupFailed) return Effect.succeed(gaveUp(task))
+      const started = Deferred.unsafeMake<undefined>(FiberId.none)
+      const child = new Child(index, spec, path, task, { _tag: "Starting", started })
+      this.children.push(child)
+      this.byTask.set(task, child)
+      return Deferred.await(started)
     })
   }
 
-  /** Register a child (it starts once the current step is over, at its gate if it has one); why it could not. */
-  private admit(slot: Slot): End | undefined {
-    const admitted = this.host.admitChild(slot.spec, slot.path, this, this.caller!)
-    if (admitted instanceof ChildRefused) {
-      return {
-        _tag: "GaveUp",
-        error: new GroupFailed({ reason: `child '${slot.path}' could not start: ${admitted.reason}`, child: slot.path })
-      }
-    }
-    slot.task = admitted
-    slot.temporary = admitted.spec.restart._tag === "Never"
-    slot.ended = slot.completed = false
-    this.bySlot.set(admitted, slot)
-    return undefined
+  /** Register a child's task (it starts once the current step is over, at its gate if it has one); why it could not. */
+  private register(spec: TaskSpec.TaskSpec<unknown, unknown>, path: string): Task | GroupFailed {
+    const admitted = this.host.admitChild(spec, path, this, this.caller)
+    return admitted instanceof ChildRefused
+      ? new GroupFailed({ reason: `child '${path}' could not start: ${admitted.reason}`, child: path })
+      : admitted
   }
 
   /** Handle the children's signals one at a time until the attempt ends. */
@@ -277,12 +338,12 @@ class GroupRun implements Member {
   private handle(signal: Signal): Effect.Effect<End | undefined> {
     switch (signal._tag) {
       case "Finished":
-        // a child that was stopped, or whose slot a restart has filled again since, decides nothing
+        // a child that was stopped, or that a restart has registered again since, decides nothing
         return Effect.succeed(
-          signal.claimed || signal.slot.task !== undefined ? undefined : this.ended(signal.slot, signal.outcome)
+          signal.claimed || signal.child.state._tag !== "Ended" ? undefined : this.ended(signal.child, signal.outcome)
         )
       case "Restarting":
-        return this.restart(signal.slot, signal.reason)
+        return this.restart(signal.child, signal.reason)
     }
   }
 
@@ -292,32 +353,35 @@ class GroupRun implements Member {
    * significant one, whatever its restart type and however it ended, may end
    * it by `autoShutdown`. (A child a caller removed is simply gone.)
    */
-  private ended(slot: Slot, outcome: TaskOutcome<unknown>): End | undefined {
-    if (!slot.temporary && (outcome._tag === "Failed" || outcome._tag === "Fatal" || outcome._tag === "ForceAborted")) {
-      return {
-        _tag: "GaveUp",
-        error: new GroupFailed({
-          reason: `child '${slot.path}' gave up: ${
+  private ended(child: Child, outcome: TaskOutcome<unknown>): End | undefined {
+    if (
+      !child.temporary && (outcome._tag === "Failed" || outcome._tag === "Fatal" || outcome._tag === "ForceAborted")
+    ) {
+      return gaveUp(
+        new GroupFailed({
+          reason: `child '${child.path}' gave up: ${
             outcome._tag === "ForceAborted" ? "it did not stop within its grace" : outcome.reason
           }`,
-          child: slot.path
+          child: child.path
         })
-      }
+      )
     }
-    if (!slot.spec.significant) return undefined
+    if (!child.spec.significant) return undefined
     switch (this.definition.autoShutdown) {
       case "anySignificant":
         return done
       case "allSignificant":
-        return this.slots.every((other) => !other.spec.significant || other.ended) ? done : undefined
+        return this.children.every((other) => !other.spec.significant || other.state._tag === "Ended")
+          ? done
+          : undefined
       case "never":
         return undefined
     }
   }
 
   /** A child restarts: count it against the group's intensity, and restart the children its strategy names. */
-  private restart(slot: Slot, reason: string): Effect.Effect<End | undefined> {
-    if (slot.ended) return Effect.succeed(undefined)
+  private restart(child: Child, reason: string): Effect.Effect<End | undefined> {
+    if (child.state._tag === "Ended") return Effect.succeed(undefined)
     const restarts = this.window?.exceeded(this.host.now())
     if (restarts !== undefined) {
       const why = `${this.window!.describe(restarts)} of its children`
@@ -328,28 +392,28 @@ class GroupRun implements Member {
         action: "Fail",
         reason: why
       })
-      return Effect.succeed({ _tag: "GaveUp", error: new GroupFailed({ reason: why, child: undefined }) })
+      return Effect.succeed(gaveUp(new GroupFailed({ reason: why, child: undefined })))
     }
     const { strategy } = this.definition
-    // the siblings its strategy names, running or completed; a temporary one is stopped, not restarted
-    const affected = this.slots.filter((other) =>
-      other !== slot && (other.task !== undefined || other.completed) &&
-      (strategy === "oneForAll" || (strategy === "restForOne" && other.index > slot.index))
+    // the siblings its strategy names, registered or completed; a temporary one is stopped, not restarted
+    const affected = this.children.filter((other) =>
+      other !== child && (other.state._tag !== "Ended" || other.state.completed) &&
+      (strategy === "oneForAll" || (strategy === "restForOne" && other.index > child.index))
     )
-    const restarted = [slot, ...affected.filter((other) => !other.temporary)].sort((a, b) => a.index - b.index)
+    const restarted = [child, ...affected.filter((other) => !other.temporary)].sort((a, b) => a.index - b.index)
     this.host.bus.emit("GroupRestarting", {
       ...this.ref,
       strategy: strategyLabel[strategy],
-      child: slot.path,
+      child: child.path,
       children: restarted.map((each) => each.path),
       reason
     })
     if (affected.length === 0) {
-      this.open(slot)
+      this.open(child)
       return Effect.succeed(undefined)
     }
-    for (const each of restarted) each.gate ??= fresh()
-    this.restartSet = new Set([slot, ...affected])
+    for (const each of restarted) this.close(each)
+    this.phase = { _tag: "Restarting", children: new Set([child, ...affected]) }
     // the others stop in reverse start order, each within its grace; then all start again in start order
     const stopped = Effect.reduce(
       [...affected].reverse(),
@@ -357,17 +421,19 @@ class GroupRun implements Member {
       (end, other) => end === undefined ? this.stopForRestart(other) : Effect.succeed(end)
     )
     return Effect.map(stopped, (end) => {
-      this.restartSet = undefined
+      this.phase = runningPhase
       if (end !== undefined) return end
       for (const each of restarted) {
-        if (!each.completed) continue
+        if (each.state !== endedCompleted) continue
         // held like the others until its turn in start order
-        each.gate = fresh()
-        const refused = this.admit(each)
-        if (refused !== undefined) return refused
+        const task = this.register(each.spec, each.path)
+        if (task instanceof GroupFailed) return gaveUp(task)
+        each.task = task
+        each.state = { _tag: "Held", gate: fresh() }
+        this.byTask.set(task, each)
       }
       this.pending = [...new Set([...this.pending, ...restarted])]
-        .filter((each) => !each.ended)
+        .filter((each) => each.state._tag !== "Ended")
         .sort((a, b) => a.index - b.index)
       this.advance()
       return undefined
@@ -375,29 +441,33 @@ class GroupRun implements Member {
   }
 
   /** A sibling of a restarting child: a temporary one is stopped for good, another's attempt is restarted. */
-  private stopForRestart(slot: Slot): Effect.Effect<End | undefined> {
-    const { task } = slot
-    if (task === undefined || !slot.temporary) return this.stopAttempt(slot)
+  private stopForRestart(child: Child): Effect.Effect<End | undefined> {
+    if (child.state._tag === "Ended" || !child.temporary) return this.stopAttempt(child)
+    const { task } = child
     this.host.stop(task, `group ${this.group} restarting`)
     // the registry force-aborts it if it outlives its grace
     return Effect.as(task.outcome.await, undefined)
   }
 
   /** Restart one child's running attempt and wait until it is over; a child that does not stop gives up. */
-  private stopAttempt(slot: Slot): Effect.Effect<End | undefined> {
+  private stopAttempt(child: Child): Effect.Effect<End | undefined> {
     return Effect.suspend(() => {
-      if (!slot.running || slot.task === undefined) return Effect.succeed(undefined)
-      slot.idle = fresh()
-      settle(slot.stopAttempt)
+      const state = child.state
+      if (state._tag !== "Running") return Effect.succeed(undefined)
+      const idle = fresh()
+      child.state = { _tag: "Stopping", gate: state.gate, idle }
+      const stop = child.stop
+      child.stop = undefined
+      settle(stop)
       // a group's attempt stops as long as its children's stops take, each bounded by its own grace
-      if (slot.task.spec.hostsChildren) return Effect.as(Deferred.await(slot.idle), undefined)
-      return Deferred.await(slot.idle).pipe(
+      if (child.task.spec.hostsChildren) return Effect.as(Deferred.await(idle), undefined)
+      return Deferred.await(idle).pipe(
         Effect.timeoutTo({
           duration: this.host.grace,
-          onTimeout: (): End | undefined => ({
-            _tag: "GaveUp",
-            error: new GroupFailed({ reason: `child '${slot.path}' did not stop within its grace`, child: slot.path })
-          }),
+          onTimeout: (): End | undefined =>
+            gaveUp(
+              new GroupFailed({ reason: `child '${child.path}' did not stop within its grace`, child: child.path })
+            ),
           onSuccess: () => undefined
         })
       )
@@ -406,12 +476,12 @@ class GroupRun implements Member {
 
   /** Stop the children still registered, in reverse start order, each once the one after it has ended. */
   private readonly teardown: Effect.Effect<void> = Effect.suspend(() => {
-    this.tearingDown = true
+    this.phase = tearingDown
     this.signals.unsafeDone(Exit.void)
-    return Effect.forEach([...this.slots].reverse(), (slot) => {
-      const task = slot.task
-      if (task === undefined) return Effect.void
-      this.open(slot)
+    return Effect.forEach([...this.children].reverse(), (child) => {
+      if (child.state._tag === "Ended") return Effect.void
+      const task = child.task
+      this.open(child)
       this.host.stop(task, `group ${this.group} stopping`)
       // the registry force-aborts a child that outlives its grace
       return task.outcome.await
@@ -441,10 +511,11 @@ export const group = (
   }
   return TaskSpec.make({
     name,
-    effect: Effect.flatMap(TaskSpec.CurrentAttemptControl, (control) => {
-      const hosted = control.host as Hosted | undefined
+    effect: Effect.withFiberRuntime((fiber) => {
+      const hosted = Context.get(fiber.currentContext, CurrentAttemptControl).host
       if (hosted === undefined) return Effect.dieMessage(`group '${name}' runs only as a supervised task`)
-      return new GroupRun(hosted.host, hosted.task, {
+      // the children's requirements are the group's caller's, under the group's attempt
+      return new GroupRun(hosted.host, hosted.task, callerOf(fiber), {
         children,
         strategy: options.strategy ?? "oneForOne",
         autoShutdown: options.autoShutdown ?? "never",

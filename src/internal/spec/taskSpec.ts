@@ -1,7 +1,6 @@
-/** The task spec as data: its model, its prototype, `CurrentTask`, and the types a batch of specs maps to. */
-import * as Context from "effect/Context"
+/** The task spec as data: its model, its prototype, and the types a batch of specs maps to. */
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Inspectable from "effect/Inspectable"
 import type { Pipeable } from "effect/Pipeable"
 import { pipeArguments } from "effect/Pipeable"
@@ -174,34 +173,3 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     group: self.group,
     ...fields
   })
-
-export interface CurrentTaskInfo {
-  readonly id: number
-  readonly name: string
-  readonly attempt: number
-}
-
-export class CurrentTask extends Context.Reference<CurrentTask>()("effect-taskvisor/CurrentTask", {
-  defaultValue: (): CurrentTaskInfo => ({ id: 0, name: "", attempt: 0 })
-}) {}
-
-/**
- * What the supervisor offers a running attempt besides `CurrentTask`: what
- * its `progress` does (feed its watchdog), and for a group, the supervisor
- * its children register with.
- */
-export interface AttemptControl {
-  readonly progress: Effect.Effect<void>
-  /** The group's host, for a group's attempt. */
-  readonly host: unknown
-}
-
-export const noControl: AttemptControl = { progress: Effect.void, host: undefined }
-
-export class CurrentAttemptControl
-  extends Context.Reference<CurrentAttemptControl>()("effect-taskvisor/internal/AttemptControl", {
-    defaultValue: (): AttemptControl => noControl
-  })
-{}
-
-export const progress: Effect.Effect<void> = Effect.flatMap(CurrentAttemptControl, (control) => control.progress)

@@ -1,0 +1,57 @@
+/** What a running attempt finds in its context: `CurrentTask`, and its control (`progress`; a group's host). */
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { Bus } from "../events/bus.js"
+import type { TaskSpec } from "../spec/taskSpec.js"
+import type { Caller } from "./caller.js"
+import type { ChildRefused, Member, Task } from "./task.js"
+
+export interface CurrentTaskInfo {
+  readonly id: number
+  readonly name: string
+  readonly attempt: number
+}
+
+export class CurrentTask extends Context.Reference<CurrentTask>()("effect-taskvisor/CurrentTask", {
+  defaultValue: (): CurrentTaskInfo => ({ id: 0, name: "", attempt: 0 })
+}) {}
+
+/** What a group's attempt needs of its supervisor (the registry). */
+export interface Host {
+  readonly bus: Bus
+  /** How long a child may take to stop. */
+  readonly grace: Duration.Duration
+  now(): number
+  /** Register a group's child under its path and schedule its start; why it was refused otherwise. */
+  admitChild(spec: TaskSpec<unknown, unknown>, path: string, member: Member, caller: Caller): Task | ChildRefused
+  /** Claim a task's stop, as `remove` does. */
+  stop(task: Task, reason: string | undefined): boolean
+}
+
+/** Where a group's attempt finds its supervisor and its own task. */
+export interface Hosted {
+  readonly host: Host
+  readonly task: Task
+}
+
+/**
+ * What the supervisor offers a running attempt besides `CurrentTask`: what
+ * its `progress` does (feed its watchdog), and for a group, the supervisor
+ * its children register with.
+ */
+export interface AttemptControl {
+  readonly progress: Effect.Effect<void>
+  /** The group's host, for a group's attempt; `undefined` for another task's, and outside a supervisor. */
+  readonly host: Hosted | undefined
+}
+
+export const noControl: AttemptControl = { progress: Effect.void, host: undefined }
+
+export class CurrentAttemptControl
+  extends Context.Reference<CurrentAttemptControl>()("effect-taskvisor/internal/AttemptControl", {
+    defaultValue: (): AttemptControl => noControl
+  })
+{}
+
+export const progress: Effect.Effect<void> = Effect.flatMap(CurrentAttemptControl, (control) => control.progress)
