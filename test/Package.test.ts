@@ -197,10 +197,11 @@ describe("the packed package", () => {
     }
   }, setupBudget)
 
+  // removing the consumer's node_modules took over 10 s (the default hook timeout) on the 2-core machine under load
   afterAll(() => {
     for (const pid of running) killGroup(pid)
     if (tmp !== "") fs.rmSync(tmp, { recursive: true, force: true })
-  })
+  }, 60_000)
 
   /** Each specifier imported by a plain node process in the consumer project: its export names, or the error's code. */
   const importEach = async (
