@@ -284,10 +284,10 @@ class Actor {
   /** Completes once the attempt has reported no progress for `period`; one timer at a time. */
   private watchdog(period: number): Effect.Effect<Stalled> {
     return Effect.suspend(() => {
-      const idle = this.clock.unsafeCurrentTimeMillis() - this.lastProgress
-      return idle >= period
-        ? Effect.succeed(new Stalled(idle))
-        : Effect.zipRight(Effect.sleep(Duration.millis(period - idle)), this.watchdog(period))
+      const quiet = this.clock.unsafeCurrentTimeMillis() - this.lastProgress
+      return quiet >= period
+        ? Effect.succeed(new Stalled(quiet))
+        : Effect.zipRight(Effect.sleep(Duration.millis(period - quiet)), this.watchdog(period))
     })
   }
 
@@ -312,23 +312,20 @@ class Actor {
   }
 
   /**
-   * The attempt's scope is closed (`cause`: what failed in the attempt;
+   * The attempt's scope is closed (`failed`: what failed in the attempt;
    * `ending`: how it ended if not by itself; `releaseFailed`: what failed
-   * while releasing): its end is reported, then what comes next is decided.
+   * while releasing): its end is reported, however it ended, then what comes
+   * next is decided.
    */
   private onRelease(
     failed: Cause.Cause<unknown> | undefined,
     ending: Ending,
     releaseFailed: Cause.Cause<unknown> | undefined
   ): Effect.Effect<void> {
-    const { spec, task } = this
-    const { id } = task
-    const { name } = spec
-    const attempt = task.attempt
+    const { task } = this
     this.env.permits?.release(task)
     const endedAt = this.clock.unsafeCurrentTimeMillis()
     const elapsed = endedAt - this.started
-    const duration = Duration.millis(elapsed)
     const cause = releaseFailed === undefined
       ? failed
       : failed === undefined
@@ -337,46 +334,11 @@ class Actor {
     const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
     // interrupted (for a stop, a control, or by itself), stopped while it failed, or restarted by its group
     const canceled = interrupted || (task.stopped && cause !== undefined) || ending === Recycled
-
-    // first the attempt's end is reported, however it ended
+    // a failure while stopping (or being restarted) is kept on it
+    const kept = interrupted ? undefined : cause
     let failure: AttemptFailure | undefined
-    if (canceled) {
-      // a failure while stopping (or being restarted) is kept on it
-      this.publish("AttemptCanceled", {
-        id,
-        task: name,
-        attempt,
-        duration,
-        cause: interrupted ? undefined : cause
-      })
-      this.record("canceled", endedAt, undefined, undefined)
-    } else if (cause === undefined) {
-      this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
-      this.record("succeeded", endedAt, undefined, undefined)
-      this.recover()
-    } else {
-      // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
-      if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recover()
-      failure = failureOf(cause, ending)
-      const { exitCode, reason } = failure
-      if (ending === TimedOut) {
-        this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
-        this.record("timed_out", endedAt, reason, undefined)
-      } else if (ending instanceof Stalled) {
-        this.publish("AttemptStalled", {
-          id,
-          task: name,
-          attempt,
-          duration,
-          sinceProgress: Duration.millis(ending.sinceProgress),
-          watchdog: spec.watchdog!
-        })
-        this.record("stalled", endedAt, reason, undefined)
-      } else {
-        this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
-        this.record("failed", endedAt, reason, exitCode)
-      }
-    }
+    if (canceled) this.reportCanceled(endedAt, kept)
+    else failure = this.report(endedAt, cause, ending)
 
     // an operator's control that came while the attempt ran or released its scope decides what comes next, whatever
     // its end would have: nothing is counted against the budget, the group restarts nothing
@@ -384,38 +346,98 @@ class Actor {
       task.member?.recycled(task)
       return this.respawn()
     }
-
     if (canceled) {
       // once a stop is claimed it decides the outcome; a failure while stopping is kept on it
       if (interrupted || task.stopped) {
-        const kept = interrupted ? undefined : cause
         return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
       }
       // restarted by its group: it waits at its gate for its turn to start again
       task.member!.recycled(task)
       return this.wait(Delay, this.between(Effect.void))
     }
+    return failure === undefined ? this.afterSuccess(elapsed) : this.afterFailure(failure, endedAt)
+  }
 
-    if (failure === undefined) {
-      if (task.stopped) return this.commit(TaskOutcome.Canceled)
-      if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
-      const gaveUp = this.chargeRestart("restarted after a success", undefined)
-      if (gaveUp !== undefined) return gaveUp
-      const interval = spec.restart.interval
-      if (interval === undefined) {
-        // at most one attempt per millisecond
-        return this.wait(
-          Delay,
-          this.between(
-            elapsed < 1 ? Effect.interruptible(Effect.sleep(Duration.subtract(oneMilli, duration))) : zeroOn(this.clock)
-          )
-        )
-      }
-      const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
-      this.publish("BackoffScheduled", { id, task: name, attempt, delay, source: "Success", reason: undefined })
-      return this.wait(Delay, this.between(sleep(this.clock, delay)))
+  /** The attempt ended canceled (`kept`: what failed while it stopped). */
+  private reportCanceled(endedAt: number, kept: Cause.Cause<unknown> | undefined): void {
+    const { task } = this
+    const duration = Duration.millis(endedAt - this.started)
+    this.publish("AttemptCanceled", { id: task.id, task: task.spec.name, attempt: task.attempt, duration, cause: kept })
+    this.record("canceled", endedAt, undefined, undefined)
+  }
+
+  /** The attempt ended by itself, by its timeout or by its watchdog: reported, and its failure if it failed. */
+  private report(endedAt: number, cause: Cause.Cause<unknown> | undefined, ending: Ending): AttemptFailure | undefined {
+    const { spec, task } = this
+    const { id } = task
+    const { name } = spec
+    const attempt = task.attempt
+    const elapsed = endedAt - this.started
+    const duration = Duration.millis(elapsed)
+    if (cause === undefined) {
+      this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
+      this.record("succeeded", endedAt, undefined, undefined)
+      this.recover()
+      return undefined
     }
+    // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
+    if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recover()
+    const failure = failureOf(cause, ending)
+    const { exitCode, reason } = failure
+    if (ending === TimedOut) {
+      this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
+      this.record("timed_out", endedAt, reason, undefined)
+    } else if (ending instanceof Stalled) {
+      this.publish("AttemptStalled", {
+        id,
+        task: name,
+        attempt,
+        duration,
+        sinceProgress: Duration.millis(ending.sinceProgress),
+        watchdog: spec.watchdog!
+      })
+      this.record("stalled", endedAt, reason, undefined)
+    } else {
+      this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
+      this.record("failed", endedAt, reason, exitCode)
+    }
+    return failure
+  }
 
+  /** The attempt succeeded (in `elapsed` milliseconds): the task completes, or restarts if it always does. */
+  private afterSuccess(elapsed: number): Effect.Effect<void> {
+    const { spec, task } = this
+    if (task.stopped) return this.commit(TaskOutcome.Canceled)
+    if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
+    const gaveUp = this.chargeRestart("restarted after a success", undefined)
+    if (gaveUp !== undefined) return gaveUp
+    const interval = spec.restart.interval
+    if (interval === undefined) {
+      // at most one attempt per millisecond
+      return this.wait(
+        Delay,
+        this.between(
+          elapsed < 1
+            ? Effect.interruptible(Effect.sleep(Duration.subtract(oneMilli, Duration.millis(elapsed))))
+            : zeroOn(this.clock)
+        )
+      )
+    }
+    const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
+    this.publish("BackoffScheduled", {
+      id: task.id,
+      task: spec.name,
+      attempt: task.attempt,
+      delay,
+      source: "Success",
+      reason: undefined
+    })
+    return this.wait(Delay, this.between(sleep(this.clock, delay)))
+  }
+
+  /** The attempt failed (ended at `endedAt`): the task ends, is parked, or asks its retry schedule when to retry. */
+  private afterFailure(failure: AttemptFailure, endedAt: number): Effect.Effect<void> {
+    const { spec, task } = this
     const terminal = terminalOutcome(spec, failure)
     if (terminal !== undefined) return this.commit(terminal)
     const { exitCode, reason } = failure
