@@ -1,35 +1,47 @@
-/** The retry loop of one task: attempts, their scopes, classification of failures, backoff. */
+/** The step machine of one task: its waits (gate, permit, attempt, release, schedule, delay) and what each decides. */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
-import * as Context from "effect/Context"
-import * as DefaultServices from "effect/DefaultServices"
+import type * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import type * as FiberRefs from "effect/FiberRefs"
-import * as Option from "effect/Option"
-import * as Runtime from "effect/Runtime"
-import * as RuntimeFlags from "effect/RuntimeFlags"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as ScheduleIntervals from "effect/ScheduleIntervals"
-import type * as Tracer from "effect/Tracer"
+import type * as ScheduleDecision from "effect/ScheduleDecision"
 import type * as SupervisorEvent from "../data/supervisorEvent.js"
-import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import * as TaskOutcome from "../data/taskOutcome.js"
 import { AttemptScope } from "../effectInternals/attemptScope.js"
 import type { Bus, Fields } from "../events/bus.js"
 import type { AttemptResult } from "../events/metrics.js"
-import { zeroDelay } from "../primitives/eventLoop.js"
 import type { Permits } from "../primitives/permits.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
 import { type Resolved, TimedOut } from "../spec/resolve.js"
 import { type AttemptControl, type Host, noControl } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
-import type { ActorDetails, Failure, LastAttempt, OperatorControl, Task } from "../task/task.js"
+import type { ActorDetails, OperatorControl, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
+import { actionOf, type Mode, type Normal, normal, type Parked, parked, type Paused, type Request } from "./controls.js"
+import { sleep, zeroOn } from "./delay.js"
+import {
+  type AttemptFailure,
+  Broken,
+  brokenOutcome,
+  causeOf,
+  decide,
+  type Ending,
+  endingOf,
+  failureOf,
+  guard,
+  Recycled,
+  Stalled,
+  terminalOutcome
+} from "./failure.js"
+import { fork, type Start } from "./fiber.js"
+import { History, noHistory } from "./history.js"
+import { AttemptSpans } from "./tracing.js"
+
+export type { Start } from "./fiber.js"
 
 /** The parts of the supervisor an actor uses. */
 export interface ActorEnv {
@@ -42,93 +54,58 @@ export interface ActorEnv {
 }
 
 // ---------------------------------------------------------------------------
-// failures
+// steps
 
-/** A user value that threw when the retry loop read it: what was read, and what it threw. */
-class Broken {
-  constructor(readonly what: string, readonly cause: Cause.Cause<unknown>) {}
+/** Waiting for its group's gate to open. */
+interface Gate {
+  readonly _tag: "Gate"
 }
 
-/** Read a user value that may throw (a getter, a callback). */
-const guard = <A>(what: string, read: () => A): A | Broken => {
-  try {
-    return read()
-  } catch (defect) {
-    return new Broken(what, Cause.die(defect))
-  }
+/** Waiting for a permit. */
+interface Permit {
+  readonly _tag: "Permit"
 }
 
-/** Whether a typed failure is fatal; reading its `_tag` and calling `isFatal` may throw. */
-const classify = (spec: Resolved, failure: unknown): boolean | Broken => {
-  const fatal = guard("reading _tag", () => isTaskFatal(failure))
-  if (fatal !== false) return fatal
-  return spec.isFatal === undefined ? false : guard("isFatal", () => spec.isFatal!(failure) === true)
+/** Waiting for its attempt to end. */
+interface Attempt {
+  readonly _tag: "Attempt"
 }
 
-/**
- * A user value the retry loop needed (a getter of the failure, the `isFatal`
- * predicate, the retry schedule) broke while handling a failure: the task
- * cannot decide whether or when to retry, so it stops `Failed`, keeping both causes.
- */
-const brokenOutcome = (
-  broken: Broken,
-  reason: string,
-  exitCode: number | undefined,
-  cause: Cause.Cause<unknown>
-): TaskOutcome.TaskOutcome<unknown> => {
-  const error = Cause.failureOption(broken.cause).pipe(
-    Option.orElse(() => Cause.dieOption(broken.cause)),
-    Option.getOrElse(() => "interrupted")
-  )
-  return TaskOutcome.Failed({
-    reason: `${broken.what} failed: ${describe(error)} (while handling: ${reason})`,
-    exitCode,
-    cause: Cause.sequential(cause, broken.cause)
-  })
+/** Waiting for the ended attempt's scope to close: what failed in the attempt, and how it ended if not by itself. */
+interface Release {
+  readonly _tag: "Release"
+  readonly cause: Cause.Cause<unknown> | undefined
+  readonly ending: Ending
 }
 
-/** The next schedule state and delay in milliseconds (`Infinity`: wait for ever), or `undefined` when done. */
-const decide = (
-  now: number,
-  [state, , decision]: readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
-): readonly [unknown, number] | undefined => {
-  if (ScheduleDecision.isDone(decision)) return undefined
-  const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
-  if (Number.isNaN(delay)) throw new Error("it asked for an invalid delay (NaN ms)")
-  return [state, delay]
+/** Waiting for the retry schedule to decide on `failure`, asked `at` (the clock's milliseconds). */
+interface Schedule {
+  readonly _tag: "Schedule"
+  readonly failure: AttemptFailure
+  readonly at: number
 }
 
-// ---------------------------------------------------------------------------
-// waits
+/** Waiting out a delay before its next step (a backoff, a park interval, its turn at its group's gate). */
+interface Delay {
+  readonly _tag: "Delay"
+}
+
+/** Not waiting: taking a step, paused, or done (no continuation is pending, and no step's data is kept). */
+interface Idle {
+  readonly _tag: "Idle"
+}
+
+/** What the actor waits for, with what its continuation needs. */
+type Wait = Gate | Permit | Attempt | Release | Schedule | Delay
+
+const Gate: Gate = { _tag: "Gate" }
+const Permit: Permit = { _tag: "Permit" }
+const Attempt: Attempt = { _tag: "Attempt" }
+const Delay: Delay = { _tag: "Delay" }
+const Idle: Idle = { _tag: "Idle" }
 
 const oneMilli = Duration.millis(1)
 const interruptedExit = Exit.interrupt(FiberId.none)
-const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
-
-/**
- * A zero delay arms no timer (even of 0 ms, it costs about a millisecond on
- * Node); on a clock other than the live one (`TestClock`) it is a plain yield,
- * as no real time is involved.
- */
-const liveZero = Effect.interruptible(zeroDelay)
-const testZero = Effect.interruptible(Effect.yieldNow())
-
-/** The actor's fiber runs uninterruptibly, except where it waits: a stop always lets it decide and commit. */
-const actorFlags = RuntimeFlags.disable(Runtime.defaultRuntime.runtimeFlags, RuntimeFlags.Interruption)
-
-/** What the actor waits for, and so what its continuation resumes. */
-type Wait = "Gate" | "Permit" | "Attempt" | "Release" | "Schedule" | "Delay"
-
-/** What an attempt watched by a watchdog returns when it reports no progress for the watchdog's period. */
-class Stalled {
-  constructor(readonly sinceProgress: number) {}
-}
-
-/** What an attempt returns when its group restarts it (private: no task can return it). */
-const Recycled: unique symbol = Symbol("effect-taskvisor/Recycled")
-
-/** How an attempt ended other than by its own success or failure. */
-type Ending = typeof TimedOut | typeof Recycled | Stalled | undefined
 
 /**
  * The retry loop of one task, as a state machine on one fiber. Each step
@@ -140,41 +117,29 @@ type Ending = typeof TimedOut | typeof Recycled | Stalled | undefined
  * the outcome it decided. Attempts never overlap.
  */
 class Actor {
-  private waiting: Wait = "Permit"
+  private step: Wait | Idle = Idle
+  private mode: Mode = normal
+  /**
+   * An operator's control the actor's fiber was interrupted for. Never
+   * cleared while the interruption is on its way, so it is never taken for a stop.
+   */
+  private requested: Request | undefined = undefined
   private scheduleState: unknown
   private retries = 0
   private started = 0
-  /** From the end of an attempt to its decision: what failed, and how it ended if not by itself. */
-  private cause: Cause.Cause<unknown> | undefined = undefined
-  private ending: Ending = undefined
-  /** While the retry schedule decides: the failure being handled, as reported. */
-  private reason = ""
-  private exitCode: number | undefined = undefined
-  private stepAt = 0
   /** The recent restarts, against the task's restart intensity. */
   private readonly window: RestartWindow | undefined
-  /** Exceeded its restart intensity: it tries again every park interval until an attempt succeeds. */
-  private parked = false
   /** When the running attempt last reported progress, for its watchdog. */
   private lastProgress = 0
   /** What `TaskSpec.progress` does in this task's attempts, and, for a group, its host. */
   private readonly attemptControl: AttemptControl
-  /**
-   * An operator's control the actor's fiber was interrupted for: that fiber
-   * ends, and the task waits paused (`Pause`) or a fresh fiber starts its next
-   * attempt at once (`Restart`). Never cleared while the interruption is on its
-   * way, so it is never taken for a stop.
-   */
-  private requested: "Restart" | "Pause" | undefined = undefined
-  /** While paused: the fiber refs its next fiber starts with. */
-  private pausedRefs: FiberRefs.FiberRefs | undefined = undefined
-  /** With a tracer installed: the running attempt's span, and the previous attempt's, its next one links to. */
-  private spans: { current: Tracer.Span | undefined; previous: Tracer.Span | undefined } | undefined = undefined
-  /** How the last attempt ended, and the last failures, oldest first (the crash history); from the first end. */
-  private history: { last: LastAttempt; failures: Array<Failure> | undefined } | undefined = undefined
+  /** With a tracer installed, from its first attempt. */
+  private spans: AttemptSpans | undefined = undefined
+  /** From its first attempt's end. */
+  private history: History | undefined = undefined
   /** The continuation of every wait (the actor is the handler object `Effect.matchCauseEffect` is given). */
-  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.resume(cause, undefined)
-  readonly onSuccess = (value: unknown): Effect.Effect<void> => this.resume(undefined, value)
+  readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.wake(cause, undefined)
+  readonly onSuccess = (value: unknown): Effect.Effect<void> => this.wake(undefined, value)
 
   /** The scope of the current (or next) attempt, in the context the attempt runs in. */
   scope = new AttemptScope()
@@ -207,23 +172,26 @@ class Actor {
     return attemptContext(this.services, this.task, this.scope, this.attemptControl)
   }
 
-  private wait(kind: Wait, effect: Effect.Effect<unknown, unknown>): Effect.Effect<void> {
-    this.waiting = kind
+  private wait(step: Wait, effect: Effect.Effect<unknown, unknown>): Effect.Effect<void> {
+    this.step = step
     return Effect.matchCauseEffect(effect, this)
   }
 
-  private resume(cause: Cause.Cause<unknown> | undefined, value: unknown): Effect.Effect<void> {
+  /** A wait ended (`cause`: it failed or was interrupted). */
+  private wake(cause: Cause.Cause<unknown> | undefined, value: unknown): Effect.Effect<void> {
+    // only a wait has a continuation; its data goes to it and is not kept (a paused or finished task keeps no failure)
+    const step = this.step as Wait
+    this.step = Idle
     // interrupted for an operator's control between attempts: the wait is given up (an attempt ends first)
-    // (the attempt's release decides through `released`: the attempt ends, its permit is given back)
+    // (the attempt's release decides through `onRelease`: the attempt ends, its permit is given back)
     if (
-      cause !== undefined && this.controlled && this.waiting !== "Attempt" && this.waiting !== "Release" &&
+      cause !== undefined && this.controlled && step._tag !== "Attempt" && step._tag !== "Release" &&
       Cause.isInterruptedOnly(cause)
     ) {
-      if (this.waiting === "Permit") this.env.permits!.release(this.task)
-      this.cause = undefined
+      if (step._tag === "Permit") this.env.permits!.release(this.task)
       return this.respawn()
     }
-    switch (this.waiting) {
+    switch (step._tag) {
       case "Gate":
       case "Delay":
         // the gate is read again: its group may have closed it anew (a restart queued behind the one that opened it)
@@ -234,11 +202,11 @@ class Actor {
         this.env.permits!.release(this.task)
         return this.commit(TaskOutcome.Canceled)
       case "Attempt":
-        return this.ended(cause, cause === undefined ? endingOf(value) : undefined)
+        return this.onEnd(cause, cause === undefined ? endingOf(value) : undefined)
       case "Release":
-        return this.released(cause)
+        return this.onRelease(step.cause, step.ending, cause)
       case "Schedule":
-        return this.scheduled(cause, value as readonly [unknown, unknown, ScheduleDecision.ScheduleDecision])
+        return this.onSchedule(step, cause, value as readonly [unknown, unknown, ScheduleDecision.ScheduleDecision])
     }
   }
 
@@ -260,17 +228,17 @@ class Actor {
   next(): Effect.Effect<void> {
     const { task } = this
     const gate = task.member?.gate(task)
-    if (gate === undefined) return this.afterGate()
+    if (gate === undefined) return this.takePermit()
     task.enter("Waiting")
-    return this.wait("Gate", Effect.interruptible(gate))
+    return this.wait(Gate, Effect.interruptible(gate))
   }
 
-  private afterGate(): Effect.Effect<void> {
+  private takePermit(): Effect.Effect<void> {
     const { permits } = this.env
     // a group holds no permit: its children take theirs
     if (permits === undefined || this.spec.hostsChildren) return this.attempt()
     this.task.enter("Waiting")
-    return this.wait("Permit", Effect.interruptible(permits.take(this.task)))
+    return this.wait(Permit, Effect.interruptible(permits.take(this.task)))
   }
 
   private attempt(): Effect.Effect<void> {
@@ -290,13 +258,15 @@ class Actor {
     }
     this.started = this.lastProgress = this.clock.unsafeCurrentTimeMillis()
     task.member?.started(task)
-    return this.wait("Attempt", this.attemptOf(attempt))
+    return this.wait(Attempt, this.attemptOf(attempt))
   }
 
   /** The attempt's effect: raced against its watchdog and its group's restart, if it has them. */
   private attemptOf(attempt: number): Effect.Effect<unknown, unknown> {
     const { spec, task } = this
-    const body = this.tracing ? Effect.interruptible(this.traced(spec.body, attempt)) : this.attemptEffect
+    const body = this.tracing
+      ? Effect.interruptible((this.spans ??= new AttemptSpans()).trace(spec.body, task, attempt))
+      : this.attemptEffect
     const recycled = task.member?.recycle(task)
     const stalled = spec.watchdog === undefined ? undefined : this.watchdog(Duration.toMillis(spec.watchdog))
     if (recycled === undefined && stalled === undefined) return body
@@ -310,37 +280,13 @@ class Actor {
     return Effect.raceFirst(body, Effect.interruptible(signal))
   }
 
-  /**
-   * The attempt in a span of its own (`taskvisor.attempt`, under the caller's
-   * span), linked to the task's previous attempt's; `attemptEnded` ends it,
-   * with the attempt's result.
-   */
-  private traced(body: Effect.Effect<unknown, unknown>, attempt: number): Effect.Effect<unknown, unknown> {
-    const { task } = this
-    const spans = this.spans ??= { current: undefined, previous: undefined }
-    const links: ReadonlyArray<Tracer.SpanLink> = spans.previous === undefined
-      ? []
-      : [{ _tag: "SpanLink", span: spans.previous, attributes: { relation: "previous_attempt" } }]
-    return Effect.flatMap(
-      Effect.makeSpan("taskvisor.attempt", {
-        attributes: { task: task.spec.name, id: task.id, attempt },
-        links,
-        captureStackTrace: false
-      }),
-      (span) => {
-        spans.current = span
-        return Effect.withParentSpan(body, span)
-      }
-    )
-  }
-
   /** Completes once the attempt has reported no progress for `period`; one timer at a time. */
   private watchdog(period: number): Effect.Effect<Stalled> {
     return Effect.suspend(() => {
-      const idle = this.clock.unsafeCurrentTimeMillis() - this.lastProgress
-      return idle >= period
-        ? Effect.succeed(new Stalled(idle))
-        : Effect.zipRight(Effect.sleep(Duration.millis(period - idle)), this.watchdog(period))
+      const quiet = this.clock.unsafeCurrentTimeMillis() - this.lastProgress
+      return quiet >= period
+        ? Effect.succeed(new Stalled(quiet))
+        : Effect.zipRight(Effect.sleep(Duration.millis(period - quiet)), this.watchdog(period))
     })
   }
 
@@ -349,92 +295,49 @@ class Actor {
   }
 
   /**
-   * An attempt ended (`cause`: it failed; `ending`: it was ended by its
+   * The attempt ended (`cause`: it failed; `ending`: it was ended by its
    * timeout, its watchdog or its group). Its scope closes now (as interrupted
    * when the attempt was, as `Effect.scoped` inside `Effect.timeout` would),
    * uninterruptibly.
    */
-  private ended(cause: Cause.Cause<unknown> | undefined, ending: Ending): Effect.Effect<void> {
+  private onEnd(cause: Cause.Cause<unknown> | undefined, ending: Ending): Effect.Effect<void> {
     const closing = this.scope.end(
       ending !== undefined ? interruptedExit : cause === undefined ? Exit.void : Exit.failCause(cause)
     )
-    const { spec } = this
-    this.cause = ending === TimedOut
-      ? Cause.fail(new TaskTimeout({ timeout: spec.timeout! }))
-      : ending instanceof Stalled
-      ? Cause.fail(new TaskStalled({ watchdog: spec.watchdog!, sinceProgress: Duration.millis(ending.sinceProgress) }))
-      : cause
-    this.ending = ending
-    return closing === undefined ? this.released(undefined) : this.wait("Release", closing)
+    const failed = causeOf(this.spec, cause, ending)
+    return closing === undefined
+      ? this.onRelease(failed, ending, undefined)
+      : this.wait({ _tag: "Release", cause: failed, ending }, closing)
   }
 
-  /** The attempt's scope is closed (`released`: what failed while releasing): decide what comes next. */
-  private released(released: Cause.Cause<unknown> | undefined): Effect.Effect<void> {
-    const { spec, task } = this
-    const { id } = task
-    const { name } = spec
-    const attempt = task.attempt
+  /**
+   * The attempt's scope is closed (`failed`: what failed in the attempt;
+   * `ending`: how it ended if not by itself; `releaseFailed`: what failed
+   * while releasing): its end is reported, however it ended, then what comes
+   * next is decided.
+   */
+  private onRelease(
+    failed: Cause.Cause<unknown> | undefined,
+    ending: Ending,
+    releaseFailed: Cause.Cause<unknown> | undefined
+  ): Effect.Effect<void> {
+    const { task } = this
     this.env.permits?.release(task)
     const endedAt = this.clock.unsafeCurrentTimeMillis()
     const elapsed = endedAt - this.started
-    const duration = Duration.millis(elapsed)
-    const ending = this.ending
-    this.ending = undefined
-    let cause = this.cause
-    this.cause = undefined
-    if (released !== undefined) cause = cause === undefined ? released : Cause.sequential(cause, released)
+    const cause = releaseFailed === undefined
+      ? failed
+      : failed === undefined
+      ? releaseFailed
+      : Cause.sequential(failed, releaseFailed)
     const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
     // interrupted (for a stop, a control, or by itself), stopped while it failed, or restarted by its group
     const canceled = interrupted || (task.stopped && cause !== undefined) || ending === Recycled
-
-    // first the attempt's end is reported, however it ended
-    let failure: unknown
-    let reason = ""
-    let exitCode: number | undefined
-    let unreadable: Broken | undefined
-    let typed = Option.none<unknown>()
-    if (canceled) {
-      // a failure while stopping (or being restarted) is kept on it
-      this.canceled(endedAt, duration, interrupted ? undefined : cause)
-    } else if (cause === undefined) {
-      this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
-      this.attemptEnded("succeeded", endedAt, undefined, undefined)
-      this.recovered()
-    } else {
-      // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
-      if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recovered()
-      if (ending === TimedOut || ending instanceof Stalled) {
-        // the failure `ended` recorded for it
-        failure = Cause.squash(cause)
-        reason = describe(failure)
-        if (ending === TimedOut) {
-          this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
-          this.attemptEnded("timed_out", endedAt, reason, undefined)
-        } else {
-          this.publish("AttemptStalled", {
-            id,
-            task: name,
-            attempt,
-            duration,
-            sinceProgress: Duration.millis(ending.sinceProgress),
-            watchdog: spec.watchdog!
-          })
-          this.attemptEnded("stalled", endedAt, reason, undefined)
-        }
-      } else {
-        // not interrupted only: a typed failure, else a defect
-        typed = Cause.failureOption(cause)
-        failure = Option.isSome(typed)
-          ? typed.value
-          : new TaskPanicked({ defect: Option.getOrUndefined(Cause.dieOption(cause)) })
-        reason = describe(failure)
-        const code = guard("reading exitCode", () => exitCodeOf(failure))
-        if (code instanceof Broken) unreadable = code
-        else exitCode = code
-        this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
-        this.attemptEnded("failed", endedAt, reason, exitCode)
-      }
-    }
+    // a failure while stopping (or being restarted) is kept on it
+    const kept = interrupted ? undefined : cause
+    let failure: AttemptFailure | undefined
+    if (canceled) this.reportCanceled(endedAt, kept)
+    else failure = this.report(endedAt, cause, ending)
 
     // an operator's control that came while the attempt ran or released its scope decides what comes next, whatever
     // its end would have: nothing is counted against the budget, the group restarts nothing
@@ -442,47 +345,106 @@ class Actor {
       task.member?.recycled(task)
       return this.respawn()
     }
-
     if (canceled) {
       // once a stop is claimed it decides the outcome; a failure while stopping is kept on it
       if (interrupted || task.stopped) {
-        const kept = interrupted ? undefined : cause
         return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
       }
       // restarted by its group: it waits at its gate for its turn to start again
       task.member!.recycled(task)
-      return this.wait("Delay", this.between(Effect.void))
+      return this.wait(Delay, this.between(Effect.void))
     }
+    return failure === undefined ? this.afterSuccess(elapsed) : this.afterFailure(failure, endedAt)
+  }
 
+  /** The attempt ended canceled (`kept`: what failed while it stopped). */
+  private reportCanceled(endedAt: number, kept: Cause.Cause<unknown> | undefined): void {
+    const { task } = this
+    const duration = Duration.millis(endedAt - this.started)
+    this.publish("AttemptCanceled", { id: task.id, task: task.spec.name, attempt: task.attempt, duration, cause: kept })
+    this.record("canceled", endedAt, undefined, undefined)
+  }
+
+  /** The attempt ended by itself, by its timeout or by its watchdog: reported, and its failure if it failed. */
+  private report(endedAt: number, cause: Cause.Cause<unknown> | undefined, ending: Ending): AttemptFailure | undefined {
+    const { spec, task } = this
+    const { id } = task
+    const { name } = spec
+    const attempt = task.attempt
+    const elapsed = endedAt - this.started
+    const duration = Duration.millis(elapsed)
     if (cause === undefined) {
-      if (task.stopped) return this.commit(TaskOutcome.Canceled)
-      if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
-      const gaveUp = this.restarting("restarted after a success", undefined, undefined)
-      if (gaveUp !== undefined) return gaveUp
-      const interval = spec.restart.interval
-      if (interval === undefined) {
-        // at most one attempt per millisecond
-        return this.wait(
-          "Delay",
-          this.between(
-            elapsed < 1 ? Effect.interruptible(Effect.sleep(Duration.subtract(oneMilli, duration))) : this.zero
-          )
-        )
-      }
-      const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
-      this.publish("BackoffScheduled", { id, task: name, attempt, delay, source: "Success", reason: undefined })
-      return this.wait("Delay", this.between(this.sleep(delay)))
+      this.publish("AttemptSucceeded", { id, task: name, attempt, duration })
+      this.record("succeeded", endedAt, undefined, undefined)
+      this.recover()
+      return undefined
     }
+    // a long enough run is a recovery, failed or not: the backoff, the retry budget and a parking start over
+    if (spec.resetAfter !== undefined && elapsed >= spec.resetAfter) this.recover()
+    const failure = failureOf(cause, ending)
+    const { exitCode, reason } = failure
+    if (ending === TimedOut) {
+      this.publish("AttemptTimedOut", { id, task: name, attempt, duration, timeout: spec.timeout! })
+      this.record("timed_out", endedAt, reason, undefined)
+    } else if (ending instanceof Stalled) {
+      this.publish("AttemptStalled", {
+        id,
+        task: name,
+        attempt,
+        duration,
+        sinceProgress: Duration.millis(ending.sinceProgress),
+        watchdog: spec.watchdog!
+      })
+      this.record("stalled", endedAt, reason, undefined)
+    } else {
+      this.publish("AttemptFailed", { id, task: name, attempt, duration, reason, exitCode })
+      this.record("failed", endedAt, reason, exitCode)
+    }
+    return failure
+  }
 
-    if (unreadable !== undefined) return this.commit(brokenOutcome(unreadable, reason, exitCode, cause))
-    if (Option.isSome(typed)) {
-      const fatal = classify(spec, failure)
-      if (fatal === true) return this.commit(TaskOutcome.Fatal({ reason, exitCode, cause }))
-      if (fatal instanceof Broken) return this.commit(brokenOutcome(fatal, reason, exitCode, cause))
+  /** The attempt succeeded (in `elapsed` milliseconds): the task completes, or restarts if it always does. */
+  private afterSuccess(elapsed: number): Effect.Effect<void> {
+    const { spec, task } = this
+    if (task.stopped) return this.commit(TaskOutcome.Canceled)
+    if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
+    const gaveUp = this.chargeRestart("restarted after a success", undefined)
+    if (gaveUp !== undefined) return gaveUp
+    const interval = spec.restart.interval
+    if (interval === undefined) {
+      // at most one attempt per millisecond
+      return this.wait(
+        Delay,
+        this.between(
+          elapsed < 1
+            ? Effect.interruptible(Effect.sleep(Duration.subtract(oneMilli, Duration.millis(elapsed))))
+            : zeroOn(this.clock)
+        )
+      )
     }
-    if (spec.restart._tag === "Never") return this.commit(TaskOutcome.Failed({ reason, exitCode, cause }))
+    const delay = Duration.max(interval, Duration.millis(Math.max(0, 1 - elapsed)))
+    this.publish("BackoffScheduled", {
+      id: task.id,
+      task: spec.name,
+      attempt: task.attempt,
+      delay,
+      source: "Success",
+      reason: undefined
+    })
+    return this.wait(Delay, this.between(sleep(this.clock, delay)))
+  }
+
+  /** The attempt failed (ended at `endedAt`): the task ends, is parked, or asks its retry schedule when to retry. */
+  private afterFailure(failure: AttemptFailure, endedAt: number): Effect.Effect<void> {
+    const { spec, task } = this
+    const terminal = terminalOutcome(spec, failure)
+    if (terminal !== undefined) return this.commit(terminal)
+    const { exitCode, reason } = failure
+    if (spec.restart._tag === "Never") {
+      return this.commit(TaskOutcome.Failed({ reason, exitCode, cause: failure.cause }))
+    }
     // parked, it tries again every park interval, whatever its backoff and retry budget say
-    if (this.parked) {
+    if (this.mode._tag === "Parked") {
       task.member?.restarting(task, reason)
       return this.park(reason)
     }
@@ -490,23 +452,20 @@ class Actor {
       return this.commit(TaskOutcome.Failed({
         reason: `retry limit reached after ${this.retries} of ${spec.maxRetries} retries: ${reason}`,
         exitCode,
-        cause
+        cause: failure.cause
       }))
     }
-    const now = endedAt
-    this.cause = cause
-    this.reason = reason
-    this.exitCode = exitCode
-    this.stepAt = now
     const state = this.scheduleState
     // the schedule's requirements come with the caller's context the actor runs in
     return this.wait(
-      "Schedule",
-      this.between(Effect.interruptible(Effect.suspend(() =>
-        spec.schedule.step(now, failure, state) as Effect.Effect<
-          readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
-        >
-      )))
+      { _tag: "Schedule", failure, at: endedAt },
+      this.between(
+        Effect.interruptible(Effect.suspend(() =>
+          spec.schedule.step(endedAt, failure.error, state) as Effect.Effect<
+            readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
+          >
+        ))
+      )
     )
   }
 
@@ -518,33 +477,33 @@ class Actor {
     return this.requested !== undefined && !this.task.stopped
   }
 
-  /** The retry schedule answered (`failed`: it failed, or was interrupted). */
-  private scheduled(
+  /** The retry schedule answered `answer` on `step.failure` (`failed`: it failed, or was interrupted). */
+  private onSchedule(
+    step: Schedule,
     failed: Cause.Cause<unknown> | undefined,
-    step: readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
+    answer: readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
   ): Effect.Effect<void> {
-    const { exitCode, reason, task } = this
-    // set with the failure the schedule was asked about
-    const cause = this.cause!
-    this.cause = undefined
+    const { failure } = step
+    const { exitCode, reason } = failure
     if (failed !== undefined) {
       if (Cause.isInterruptedOnly(failed)) return this.commit(TaskOutcome.Canceled)
-      return this.commit(brokenOutcome(new Broken("retry schedule", failed), reason, exitCode, cause))
+      return this.commit(brokenOutcome(new Broken("retry schedule", failed), failure))
     }
-    const decided = guard("retry schedule", () => decide(this.stepAt, step))
-    if (decided instanceof Broken) return this.commit(brokenOutcome(decided, reason, exitCode, cause))
+    const decided = guard("retry schedule", () => decide(step.at, answer))
+    if (decided instanceof Broken) return this.commit(brokenOutcome(decided, failure))
     if (decided === undefined) {
       return this.commit(TaskOutcome.Failed({
         reason: `retry schedule ended after ${this.retries} retries: ${reason}`,
         exitCode,
-        cause
+        cause: failure.cause
       }))
     }
-    const gaveUp = this.restarting(reason, exitCode, cause)
+    const gaveUp = this.chargeRestart(reason, failure)
     if (gaveUp !== undefined) return gaveUp
     this.scheduleState = decided[0]
     this.retries++
     const delay = Duration.millis(decided[1])
+    const { task } = this
     this.publish("BackoffScheduled", {
       id: task.id,
       task: this.spec.name,
@@ -553,19 +512,16 @@ class Actor {
       source: "Failure",
       reason
     })
-    return this.wait("Delay", this.sleep(delay))
+    return this.wait(Delay, sleep(this.clock, delay))
   }
 
   /**
-   * The task is about to restart: counted against its restart intensity. Past
-   * it, it gives up (the effect that commits `Failed`) or is parked (the
-   * effect that waits for its next try); within it, its group is told.
+   * The task is about to restart (after `failure`, or a success): counted
+   * against its restart intensity. Past it, it gives up (the effect that
+   * commits `Failed`) or is parked (the effect that waits for its next try);
+   * within it, its group is told.
    */
-  private restarting(
-    reason: string,
-    exitCode: number | undefined,
-    cause: Cause.Cause<unknown> | undefined
-  ): Effect.Effect<void> | undefined {
+  private chargeRestart(reason: string, failure: AttemptFailure | undefined): Effect.Effect<void> | undefined {
     const { task, window } = this
     const restarts = window?.exceeded(this.clock.unsafeCurrentTimeMillis())
     if (restarts === undefined) {
@@ -583,51 +539,48 @@ class Actor {
       reason: `${why}: ${reason}`
     })
     if (park === undefined) {
-      return this.commit(TaskOutcome.Failed({ reason: `${why}: ${reason}`, exitCode, cause: cause ?? Cause.empty }))
+      return this.commit(TaskOutcome.Failed({
+        reason: `${why}: ${reason}`,
+        exitCode: failure?.exitCode,
+        cause: failure?.cause ?? Cause.empty
+      }))
     }
-    this.parked = true
+    this.mode = parked
     this.publish("TaskParked", { id: task.id, task: this.spec.name, park, reason: `${why}: ${reason}` })
     task.member?.restarting(task, reason)
     // after a success there is no failure to name
-    return this.park(cause === undefined ? undefined : reason)
+    return this.park(failure === undefined ? undefined : reason)
   }
 
   /** Parked: wait the park interval, then try again (`reason`: the failure it follows, if it follows one). */
   private park(reason: string | undefined): Effect.Effect<void> {
     const { task } = this
-    const park = this.window!.intensity.park!
+    const interval = this.window!.intensity.park!
     this.publish("BackoffScheduled", {
       id: task.id,
       task: this.spec.name,
       attempt: task.attempt,
-      delay: park,
+      delay: interval,
       source: reason === undefined ? "Success" : "Failure",
       reason
     })
-    const wait = this.between(this.sleep(park))
+    const wait = this.between(sleep(this.clock, interval))
     task.enter("Parked")
-    return this.wait("Delay", wait)
+    return this.wait(Delay, wait)
   }
 
   /** A success, or a run past its reset uptime: the backoff, the retry budget and the restart window start over. */
-  private recovered(): void {
+  private recover(): void {
     this.retries = 0
     this.scheduleState = this.spec.initial
-    if (this.parked) {
-      this.parked = false
+    if (this.mode._tag === "Parked") {
+      this.mode = normal
       this.window!.clear()
     }
   }
 
-  /** The attempt ended canceled (`cause`: what failed while it stopped). */
-  private canceled(endedAt: number, duration: Duration.Duration, cause: Cause.Cause<unknown> | undefined): void {
-    const { task } = this
-    this.publish("AttemptCanceled", { id: task.id, task: task.spec.name, attempt: task.attempt, duration, cause })
-    this.attemptEnded("canceled", endedAt, undefined, undefined)
-  }
-
-  /** An attempt ended: its metrics, how it ended, and a failure in the crash history. */
-  private attemptEnded(
+  /** An attempt ended: its metrics, its span, and its crash history. */
+  private record(
     result: AttemptResult,
     at: number,
     reason: string | undefined,
@@ -640,61 +593,36 @@ class Actor {
     if (metrics !== undefined) {
       metrics.ended(task.counters ??= metrics.counters(task.spec.name), result, at - this.started)
     }
-    this.endSpan(result, reason)
-    const last: LastAttempt = { result, reason, at }
-    const history = this.history ??= { last, failures: undefined }
-    history.last = last
-    if (reason === undefined) return
-    const failures = history.failures ??= []
-    if (failures.length === historySize) failures.shift()
-    failures.push({ at, attempt: task.attempt, reason, exitCode })
-  }
-
-  /** The running attempt's span ends with `result` (and `reason`, ending it as an error), if it has one. */
-  private endSpan(result: AttemptResult | "force_aborted", reason: string | undefined): void {
-    const span = this.spans?.current
-    if (span === undefined) return
-    span.attribute("result", result)
-    if (reason !== undefined) span.attribute("reason", reason)
-    span.end(this.clock.unsafeCurrentTimeNanos(), reason === undefined ? Exit.void : Exit.fail(reason))
-    this.spans!.previous = span
-    this.spans!.current = undefined
+    this.spans?.end(result, reason, this.clock)
+    const history = this.history ??= new History()
+    history.record(result, at, task.attempt, reason, exitCode)
   }
 
   /** The task was force-aborted (see `Task.Actor`). */
-  abandoned(): void {
-    this.endSpan("force_aborted", "it did not stop within its grace")
+  abandon(): void {
+    this.spans?.end("force_aborted", "it did not stop within its grace", this.clock)
   }
 
   /** An operator's control (see `Task.Actor`). */
   control(kind: OperatorControl): boolean {
     const { task } = this
     if (task.stopped) return false
-    const phase = task.state._tag
-    switch (kind) {
-      case "Pause":
-        return phase === "Paused" || phase === "Admitted" || this.requested === "Pause"
-          ? false
-          : this.interrupt("Pause")
-      case "Resume":
-        if (phase === "Paused") return this.resumed()
-        // a pause still on its way: the task goes on at once instead
-        if (this.requested !== "Pause") return false
+    const action = actionOf(kind, task.state._tag, this.requested)
+    switch (action) {
+      case undefined:
+        return false
+      case "Unpause":
+        return this.unpause()
+      case "Redirect":
         this.requested = "Restart"
         return true
-      case "Restart":
-        if (phase === "Paused") return this.resumed()
-        return phase === "Running" || phase === "BackingOff" || phase === "Parked" ? this.interrupt("Restart") : false
-      case "Trigger":
-        // a pause on its way is not a wait to cut short
-        return (phase === "BackingOff" || phase === "Parked") && this.requested !== "Pause"
-          ? this.interrupt("Restart")
-          : false
+      default:
+        return this.interrupt(action)
     }
   }
 
   /** Interrupt the actor's fiber for a control: it ends its attempt or its wait, then `respawn`s. */
-  private interrupt(requested: "Restart" | "Pause"): boolean {
+  private interrupt(requested: Request): boolean {
     this.requested = requested
     // a fiber not known yet (the task is in its first step) is interrupted as soon as it is
     this.task.fiber?.unsafeInterruptAsFork(FiberId.none)
@@ -702,11 +630,12 @@ class Actor {
   }
 
   /** A paused task goes on: a fresh fiber starts its next attempt. */
-  private resumed(): boolean {
-    const fiberRefs = this.pausedRefs!
-    this.pausedRefs = undefined
+  private unpause(): boolean {
+    // only a paused task is unpaused
+    const mode = this.mode as Paused
+    this.mode = mode.then
     this.task.enter("Waiting")
-    this.run("Later", fiberRefs)
+    this.run("Later", mode.fiberRefs)
     return true
   }
 
@@ -724,7 +653,8 @@ class Actor {
       this.requested = undefined
       this.scope = new AttemptScope()
       if (paused) {
-        this.pausedRefs = fiberRefs
+        // a paused task has no fiber to respawn
+        this.mode = { _tag: "Paused", fiberRefs, then: this.mode as Normal | Parked }
         task.enter("Paused")
         task.fiber = undefined
         task.member?.paused(task)
@@ -737,11 +667,8 @@ class Actor {
   }
 
   details(): ActorDetails {
-    return {
-      attemptStartedAt: this.task.alive ? this.started : undefined,
-      last: this.history?.last,
-      failures: this.history?.failures === undefined ? [] : this.history.failures.slice()
-    }
+    const attemptStartedAt = this.task.alive ? this.started : undefined
+    return this.history === undefined ? noHistory(attemptStartedAt) : this.history.details(attemptStartedAt)
   }
 
   /**
@@ -751,18 +678,7 @@ class Actor {
    */
   run(when: Start, fiberRefs: FiberRefs.FiberRefs): void {
     const { task } = this
-    const runtime = Runtime.make({ context: this.context(), fiberRefs, runtimeFlags: actorFlags })
-    // a task that adds a task starts it inside its own first step: past a depth, the next ones are scheduled
-    // instead, so a chain of tasks adding tasks cannot overflow the stack
-    const now = when === "Now" && nested < maxNested
-    nested++
-    let fiber: Fiber.RuntimeFiber<void>
-    try {
-      // started now, the first step is taken here, the fiber running on from its first wait
-      fiber = Runtime.runFork(runtime, now ? this.next() : Effect.suspend(() => this.next()), { immediate: now })
-    } finally {
-      nested--
-    }
+    const fiber = fork(this, this.context(), fiberRefs, when)
     // a stop or a control claimed while it ran here, before its fiber was known (the task stopping itself), reaches
     // it now, unless the fiber has ended already (as a task that ran to its end here has)
     if ((task.stopped || this.requested !== undefined) && fiber.unsafePoll() === null) {
@@ -770,16 +686,6 @@ class Actor {
     }
     // a task that ran to its end here has let its fiber go already
     if (!task.finished) task.fiber = fiber
-  }
-
-  private get zero(): Effect.Effect<void> {
-    return this.clock === liveClock ? liveZero : testZero
-  }
-
-  private sleep(delay: Duration.Duration): Effect.Effect<void> {
-    return Duration.isZero(delay)
-      ? this.zero
-      : Effect.interruptible(Duration.isFinite(delay) ? Effect.sleep(delay) : Effect.never)
   }
 
   /**
@@ -794,18 +700,6 @@ class Actor {
   }
 }
 
-/** How an attempt that succeeded ended: by itself, or by its timeout, watchdog or group. */
-const endingOf = (value: unknown): Ending =>
-  value === TimedOut || value === Recycled || value instanceof Stalled ? value : undefined
-
-/**
- * How an actor's fiber starts: `Now` runs its first step at once, in the
- * caller's turn, until it first suspends (as `FiberMap.run` starts its
- * fibers); `Later` schedules it, for a start from inside another task's
- * terminal commit (a controller's next owner), which must not nest.
- */
-export type Start = "Now" | "Later"
-
 /**
  * Start the actor of a registered task on its own fiber, with its caller's
  * fiber refs and the context of its first attempt.
@@ -816,10 +710,3 @@ export const start = (env: ActorEnv, task: Task, caller: Caller, when: Start): v
   task.actor = actor
   actor.run(when, caller.fiberRefs)
 }
-
-/** How many failures a task's crash history keeps. */
-const historySize = 10
-
-/** How many actors are taking their first step now, one inside another's. */
-let nested = 0
-const maxNested = 64

@@ -433,7 +433,7 @@ export class Registry implements Host {
     const claimed = state._tag === "Stopping"
     const outcome = claimed ? stopped(decided) : decided
     if (!task.finish()) return
-    if (outcome._tag === "ForceAborted") task.actor?.abandoned()
+    if (outcome._tag === "ForceAborted") task.actor?.abandon()
     const { metrics } = task.spec
     if (metrics !== undefined) {
       metrics.finished(task.counters ??= metrics.counters(task.spec.name), outcome, countedOf(state))

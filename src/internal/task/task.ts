@@ -17,7 +17,7 @@ export interface Actor {
   /** What `inspect` reports beyond the task's row. */
   details(): ActorDetails
   /** The task was force-aborted: its attempt, which never returned, is over for the supervisor (its span ends). */
-  abandoned(): void
+  abandon(): void
 }
 
 /** The runtime controls an operator has over a task. */

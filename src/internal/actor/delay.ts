@@ -1,0 +1,29 @@
+/** The actor's delays: a sleep on the task's clock, and a zero delay that arms no timer. */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { zeroDelay } from "../primitives/eventLoop.js"
+
+const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
+const liveZero = Effect.interruptible(zeroDelay)
+const testZero = Effect.interruptible(Effect.yieldNow())
+
+/**
+ * A zero delay arms no timer: the clock's `sleep` of 0 ms costs about a
+ * millisecond on Node (a zero-backoff restart loop through it runs at 0.03x
+ * an `Effect.retry` loop: `npm run bench -- --filter restart/`). On the live
+ * clock it is `zeroDelay`, which lets the event loop turn within a bounded
+ * stretch of pauses; on any other clock (`TestClock`) it is a plain yield:
+ * `zeroDelay` decides on real time and a process-wide count of pauses, so a
+ * test on `TestClock` would see a hot task stop for real turns of the event
+ * loop at moments that depend on the machine's load and the tests run before.
+ */
+export const zeroOn = (clock: Clock.Clock): Effect.Effect<void> => clock === liveClock ? liveZero : testZero
+
+/** Wait `delay` (interruptibly), on `clock` for a zero delay. */
+export const sleep = (clock: Clock.Clock, delay: Duration.Duration): Effect.Effect<void> =>
+  Duration.isZero(delay)
+    ? zeroOn(clock)
+    : Effect.interruptible(Duration.isFinite(delay) ? Effect.sleep(delay) : Effect.never)
