@@ -12,6 +12,7 @@
  *
  * Every `FiberMap` is built before the timed region, like the supervisor.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberMap from "effect/FiberMap"
@@ -168,9 +169,13 @@ export const semaphoreQueue = (id: string, n: number, slots: number): Workload =
   })
 })
 
-/** `k + 1` attempts of a body that fails at once, as `Effect.retry(Schedule.recurs(k))`: attempts/s. */
-export const retryLoop = (k: number): Workload => ({
-  id: "baseline/retry",
+/**
+ * `k + 1` attempts of a body that fails at once, as `Effect.retry(Schedule.recurs(k))`: attempts/s. With
+ * `clockSleep`, each attempt first sleeps 0 ms on Effect's live clock: what a zero backoff costs when it goes through
+ * the clock's `sleep` (a timer per retry) instead of the supervisor's zero-delay pause (see `actor/delay.ts`).
+ */
+export const retryLoop = (k: number, clockSleep = false): Workload => ({
+  id: clockSleep ? "baseline/retry_clock_sleep0" : "baseline/retry",
   param: `${k}_retries`,
   kind: "rate",
   unit: "attempts/s",
@@ -178,10 +183,11 @@ export const retryLoop = (k: number): Workload => ({
   warmup: 2,
   sample: Effect.suspend(() => {
     const state = { attempts: 0 }
-    const failing = Effect.suspend(() => {
+    const fail = Effect.suspend(() => {
       state.attempts++
       return Effect.fail("boom")
     })
+    const failing = clockSleep ? Effect.zipRight(Effect.sleep(Duration.zero), fail) : fail
     return Effect.map(
       timed(Effect.exit(Effect.retry(failing, Schedule.recurs(k)))),
       ([ms]): Sample => ({ ms, units: state.attempts, extra: { attempts: state.attempts } })

@@ -31,6 +31,8 @@ const selected = (k: string) => filter === "" || k.includes(filter)
 
 /** Retries per sample in the restart comparison (both sides run `k + 1` attempts). */
 const RESTART_RETRIES = 1000
+/** The retries of the row beside a zero backoff through the clock (about 1 ms each). */
+const CLOCK_SLEEP_RETRIES = 100
 const MEMORY_SIZES = [10_000, 100_000]
 /** Live tasks under the scaling rows, each against none. */
 const FLEET_SIZES = [1000, 10_000, 100_000]
@@ -113,6 +115,11 @@ const plan: ReadonlyArray<Planned> = [
   {
     workload: workloads.restartSupervised(RESTART_RETRIES),
     baseline: baselines.retryLoop(RESTART_RETRIES)
+  },
+  // why a zero delay is not the clock's sleep(0): a timer per retry
+  {
+    workload: workloads.restartSupervised(CLOCK_SLEEP_RETRIES),
+    baseline: baselines.retryLoop(CLOCK_SLEEP_RETRIES, true)
   },
   { workload: workloads.groupStartStop(100), baseline: workloads.plainStartStop(100) },
   ...(["restart", "batch", "add"] as const).map((row) => {
