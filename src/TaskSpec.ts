@@ -192,7 +192,9 @@ export const restartable = <A, E, R>(
 
 /**
  * A task that runs again `every` after each success (restart `always`); a
- * zero `every` restarts after at least 1 ms.
+ * zero `every` restarts after at least 1 ms. An invalid `every` (negative,
+ * NaN, infinite, malformed) refuses the task where it is added, with a
+ * `ConfigError` naming its `restart`.
  *
  * @since 0.1.0
  * @category Constructors

@@ -1,12 +1,12 @@
 /** A task spec's settings checked and resolved against the supervisor's defaults, once, at admission. */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
-import type * as RestartPolicy from "../../RestartPolicy.js"
+import type * as Schedule from "effect/Schedule"
 import type { TaskDefaults } from "../../SupervisorConfig.js"
 import { ConfigError } from "../data/supervisorError.js"
 import type { Recorder } from "../events/metrics.js"
-import * as BackoffPolicy from "./backoffPolicy.js"
+import * as RestartPolicy from "./restartPolicy.js"
+import * as Retry from "./retry.js"
 import type { AutoShutdown, Group, Strategy, TaskSpec } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
@@ -55,26 +55,6 @@ export interface Supervision {
 /** A plain task's descendants: none, one array for all of them. */
 const noDescendants: ReadonlyArray<string> = []
 
-/** One schedule per backoff policy, shared by every task that uses it. */
-const schedules = new WeakMap<BackoffPolicy.BackoffPolicy, Schedule.Schedule<unknown, unknown>>()
-const scheduleOf = (policy: BackoffPolicy.BackoffPolicy): Schedule.Schedule<unknown, unknown> => {
-  let schedule = schedules.get(policy)
-  if (schedule === undefined) {
-    schedule = BackoffPolicy.toSchedule(policy)
-    schedules.set(policy, schedule)
-  }
-  return schedule
-}
-
-const restartTags: ReadonlySet<unknown> = new Set(["Never", "OnFailure", "Always"])
-
-/** A restart policy built by `RestartPolicy`'s constructors, as far as the supervisor relies on it. */
-const isRestartPolicy = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && restartTags.has((u as { _tag?: unknown })._tag) &&
-  ((u as { _tag: string })._tag !== "Always" ||
-    (u as { interval?: unknown }).interval === undefined ||
-    Duration.isDuration((u as { interval?: unknown }).interval))
-
 /** How a refused field of a spec is named. */
 const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${field} of task '${spec.name}'`
 
@@ -98,30 +78,10 @@ export const resolve = (
     return new ConfigError({ field: fieldOf(spec, "effect"), reason: "must be an Effect" })
   }
   const restart = spec.restart ?? defaults.restart
-  if (!isRestartPolicy(restart)) {
-    return new ConfigError({
-      field: fieldOf(spec, "restart"),
-      reason: "must be a RestartPolicy (never, onFailure, always)"
-    })
-  }
-  const retry = spec.retry ?? defaults.retry
-  const schedule = BackoffPolicy.isBackoffPolicy(retry)
-    ? scheduleOf(retry)
-    : Schedule.isSchedule(retry)
-    ? retry
-    : undefined
-  if (schedule === undefined) {
-    return new ConfigError({ field: fieldOf(spec, "backoff"), reason: "must be a BackoffPolicy or a Schedule" })
-  }
-  let initial: unknown
-  try {
-    initial = schedule.initial
-  } catch {
-    return new ConfigError({
-      field: fieldOf(spec, "backoff"),
-      reason: "the retry schedule's initial state cannot be read"
-    })
-  }
+  const restartProblem = RestartPolicy.problemOf(restart)
+  if (restartProblem !== undefined) return new ConfigError({ field: fieldOf(spec, "restart"), reason: restartProblem })
+  const retry = Retry.runnableOf(spec.retry ?? defaults.retry)
+  if (typeof retry === "string") return new ConfigError({ field: fieldOf(spec, "backoff"), reason: retry })
   if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
     return new ConfigError({ field: fieldOf(spec, "isFatal"), reason: "must be a predicate function" })
   }
@@ -169,9 +129,9 @@ export const resolve = (
       onTimeout: () => TimedOut,
       onSuccess: () => undefined
     }),
-    restart: restart as RestartPolicy.RestartPolicy,
-    schedule,
-    initial,
+    restart,
+    schedule: retry.schedule,
+    initial: retry.initial,
     timeout,
     maxRetries,
     isFatal: spec.isFatal,

@@ -8,11 +8,11 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
-import type { RestartPolicy } from "../../RestartPolicy.js"
 import { ConfigError } from "../data/supervisorError.js"
 import type { TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { BackoffPolicy } from "./backoffPolicy.js"
+import type { RestartPolicy } from "./restartPolicy.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
 
