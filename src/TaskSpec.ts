@@ -131,7 +131,9 @@ export const isTaskSpec = (u: unknown): u is TaskSpec<unknown, unknown> => Predi
 /**
  * A task whose settings all inherit the supervisor defaults unless given.
  * Each attempt runs `effect` in a `Scope` of its own, closed when the attempt
- * ends. An empty name throws a `ConfigError` naming `name`.
+ * ends. Nothing is checked here: every setting is, when the task is added
+ * (`add`, `run`, `Controller.submit`), an empty name too, refused with a
+ * `ConfigError` naming it.
  *
  * @example
  * ```ts
@@ -417,8 +419,8 @@ export const progress: Effect.Effect<void> = internal.progress
  * never escalates, as in OTP. With `autoShutdown`, the group's attempt
  * succeeds once its significant children end by themselves, however they
  * ended. Stopping a group stops its children first, in reverse order.
- * Children's names must be unique within the group (a `ConfigError` here if
- * not).
+ * Children's names must be unique within the group (the group is refused at
+ * admission with a `ConfigError` if not).
  *
  * @example
  * ```ts

@@ -649,29 +649,33 @@ const withSentinel = (config: TestConfig = {}) =>
 
 describe("bad input: task specs", () => {
   describe("names", () => {
-    it.effect("an empty or non-string name is refused when the spec is built, with a ConfigError naming 'name'", () =>
-      Effect.sync(() => {
-        const builders: ReadonlyArray<readonly [string, (name: string) => unknown]> = [
-          ["make", (name) => TaskSpec.make(name, Effect.void)],
-          ["once", (name) => TaskSpec.once(name, Effect.void)],
-          ["restartable", (name) => TaskSpec.restartable(name, Effect.void)],
-          ["periodic", (name) => TaskSpec.periodic(name, Effect.void, "1 second")]
+    it.scoped("an empty or non-string name is refused at admission, with a ConfigError naming 'name'", () =>
+      Effect.gen(function*() {
+        const { controller, since, supervisor, unchanged } = yield* withSentinel()
+        const builders: ReadonlyArray<(name: string) => TaskSpec.TaskSpec<unknown, never>> = [
+          (name) => TaskSpec.make(name, Effect.void),
+          (name) => TaskSpec.once(name, Effect.void),
+          (name) => TaskSpec.restartable(name, Effect.void),
+          (name) => TaskSpec.periodic(name, Effect.void, "1 second"),
+          (name) => TaskSpec.group(name, [TaskSpec.make("child", Effect.void)])
         ]
-        for (const [builder, build] of builders) {
+        for (const build of builders) {
           for (const name of ["", undefined, 42, null] as ReadonlyArray<unknown>) {
-            let thrown: unknown = `${builder}(${String(name)}) did not throw`
-            try {
-              build(name as string)
-            } catch (error) {
-              thrown = error
-            }
+            // building it does not throw: the spec is inert until it is added
+            const spec = build(name as string)
+            const reason = name === ""
+              ? "a task needs a non-empty name"
+              : `a task name must be a string, got ${String(name)}`
+            assertConfigError(yield* Effect.flip(supervisor.add(spec)), "name", reason)
             assertConfigError(
-              thrown,
+              yield* Effect.flip(controller.submit(ControllerSpec.queue(spec).pipe(ControllerSpec.withSlot("s")))),
               "name",
-              name === "" ? "a task needs a non-empty name" : `a task name must be a string, got ${String(name)}`
+              reason
             )
           }
         }
+        yield* unchanged
+        assert.deepStrictEqual(since(), [], "a refused spec publishes nothing")
       }))
 
     it.scoped("a slot key that is empty is refused by submit; nothing runs", () =>

@@ -1,13 +1,14 @@
 /** A task spec's settings checked and resolved against the supervisor's defaults, once, at admission. */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import type { TaskDefaults } from "../../SupervisorConfig.js"
 import { ConfigError } from "../data/supervisorError.js"
 import type { Recorder } from "../events/metrics.js"
 import * as RestartPolicy from "./restartPolicy.js"
 import * as Retry from "./retry.js"
-import type { AutoShutdown, Group, Strategy, TaskSpec } from "./taskSpec.js"
+import { type AutoShutdown, type Group, type Strategy, type TaskSpec, TypeId as TaskSpecTypeId } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
 /** What a timed-out attempt returns instead of its value (private: no task can return it). */
@@ -71,9 +72,10 @@ export const resolve = (
   /** The name it registers under: a group's child's path. */
   name: string = spec.name
 ): Resolved | ConfigError => {
-  if (typeof spec.name !== "string" || spec.name.length === 0) {
-    return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
+  if (typeof spec.name !== "string") {
+    return new ConfigError({ field: "name", reason: `a task name must be a string, got ${String(spec.name)}` })
   }
+  if (spec.name.length === 0) return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
   if (!Effect.isEffect(spec.effect)) {
     return new ConfigError({ field: fieldOf(spec, "effect"), reason: "must be an Effect" })
   }
@@ -185,6 +187,19 @@ const checkGroup = (
     ? undefined
     : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)
   if (intensity instanceof ConfigError) return intensity
+  const names = new Set<unknown>()
+  for (const child of children) {
+    if (!Predicate.hasProperty(child, TaskSpecTypeId)) {
+      return new ConfigError({ field: fieldOf(spec, "children"), reason: "must be task specs" })
+    }
+    if (names.has(child.name)) {
+      return new ConfigError({
+        field: fieldOf(spec, "children"),
+        reason: `names must be unique within their group: '${child.name}' is used twice`
+      })
+    }
+    names.add(child.name)
+  }
   const descendants = new Set<string>()
   for (const child of children) {
     const resolved = resolve(child, defaults, undefined, `${name}/${child.name}`)
