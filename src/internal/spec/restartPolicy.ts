@@ -37,7 +37,7 @@ export type RestartPolicy = Never | OnFailure | Always
 
 /**
  * Why the interval a policy was built from is invalid; only such a policy has
- * one. It is reported where the policy is used (`check`), as a typed error.
+ * one. It is reported where the policy is used (`problemOf`), as a typed error.
  */
 const Invalid: unique symbol = Symbol.for("effect-taskvisor/RestartPolicy/Invalid")
 
