@@ -2,6 +2,16 @@
  * The delay between a failed attempt and the next one: `first × factor^n`,
  * capped at `max`, then jittered and floored.
  *
+ * Invalid values: `make` fails with `InvalidBackoff` and `unsafeMake`,
+ * `unsafeExponential` and `unsafeConstant` throw it. The builders and
+ * combinators that return a policy (`exponential`, `constant`, `withMax`,
+ * `withFloor`, `withJitter`) do not throw: given an invalid value, they return
+ * a policy that carries its `InvalidBackoff` (the first one, through further
+ * combinators). A supervisor refuses such a policy where it is used, `add`,
+ * `run` and `Controller.submit` (or `SupervisorConfig.make` and `layer`, for
+ * `defaults.retry`), with a `ConfigError` naming the task's `backoff` and
+ * giving the reason; `delayForRetry` and `toSchedule` die with it.
+ *
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
@@ -75,7 +85,9 @@ export const unsafeMake: (options: Parameters<typeof make>[0]) => BackoffPolicy 
 
 /**
  * Doubling delays from `first`, capped at `max(first, 30 seconds)`, no jitter.
- * Throws `InvalidBackoff` if `first` is negative, NaN, infinite or malformed.
+ * A `first` that is negative, NaN, infinite or malformed does not throw: it
+ * gives a policy that is refused where it is used (see the module's note on
+ * invalid values); `unsafeExponential` throws instead.
  *
  * @since 0.1.0
  * @category Constructors
@@ -83,13 +95,30 @@ export const unsafeMake: (options: Parameters<typeof make>[0]) => BackoffPolicy 
 export const exponential: (first: Duration.DurationInput) => BackoffPolicy = internal.exponential
 
 /**
- * The same delay every time, no jitter. Throws `InvalidBackoff` if `delay` is
- * negative, NaN, infinite or malformed.
+ * Like `exponential`, but an invalid `first` throws `InvalidBackoff` at once.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const unsafeExponential: (first: Duration.DurationInput) => BackoffPolicy = internal.unsafeExponential
+
+/**
+ * The same delay every time, no jitter. A `delay` that is negative, NaN,
+ * infinite or malformed gives a policy that is refused where it is used (see
+ * the module's note on invalid values); `unsafeConstant` throws instead.
  *
  * @since 0.1.0
  * @category Constructors
  */
 export const constant: (delay: Duration.DurationInput) => BackoffPolicy = internal.constant
+
+/**
+ * Like `constant`, but an invalid `delay` throws `InvalidBackoff` at once.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const unsafeConstant: (delay: Duration.DurationInput) => BackoffPolicy = internal.unsafeConstant
 
 /**
  * The default: from 200 ms doubling up to 30 s with equal jitter, so the first
@@ -101,8 +130,9 @@ export const constant: (delay: Duration.DurationInput) => BackoffPolicy = intern
 export const defaultPolicy: BackoffPolicy = internal.defaultPolicy
 
 /**
- * Set the cap; `first` and `floor` are lowered to it if needed. Throws
- * `InvalidBackoff` if `max` is negative, NaN, infinite or malformed.
+ * Set the cap; `first` and `floor` are lowered to it if needed. A `max` that
+ * is negative, NaN, infinite or malformed gives a policy that is refused where
+ * it is used (see the module's note on invalid values).
  *
  * @since 0.1.0
  * @category Combinators
@@ -113,6 +143,9 @@ export const withMax: {
 } = internal.withMax
 
 /**
+ * Set the jitter; one that is not a `Jitter` (a cast) gives a policy that is
+ * refused where it is used (see the module's note on invalid values).
+ *
  * @since 0.1.0
  * @category Combinators
  */
@@ -122,8 +155,9 @@ export const withJitter: {
 } = internal.withJitter
 
 /**
- * Never wait less than `floor` (itself capped at `max`). Throws
- * `InvalidBackoff` if `floor` is negative, NaN, infinite or malformed.
+ * Never wait less than `floor` (itself capped at `max`). A `floor` that is
+ * negative, NaN, infinite or malformed gives a policy that is refused where it
+ * is used (see the module's note on invalid values).
  *
  * @since 0.1.0
  * @category Combinators
@@ -135,7 +169,8 @@ export const withFloor: {
 
 /**
  * The delay before retry `index` (0-based: index 0 follows the first failure).
- * Jitter draws from Effect's `Random`, so a seeded `Random` pins it.
+ * Jitter draws from Effect's `Random`, so a seeded `Random` pins it. For a
+ * policy built from an invalid value it dies with that `InvalidBackoff`.
  *
  * @since 0.1.0
  * @category Accessors
@@ -147,7 +182,9 @@ export const delayForRetry: {
 
 /**
  * The policy as a `Schedule` that recurs forever, each recurrence delayed by
- * `delayForRetry` of its index and outputting that delay.
+ * `delayForRetry` of its index and outputting that delay. For a policy built
+ * from an invalid value its first step dies with that `InvalidBackoff`, as
+ * `Schedule.cron` of a malformed expression does.
  *
  * @since 0.1.0
  * @category Combinators

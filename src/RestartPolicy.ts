@@ -8,34 +8,52 @@
  *
  * @since 0.1.0
  */
-import * as Data from "effect/Data"
-import * as Duration from "effect/Duration"
-import * as validate from "./internal/spec/validate.js"
-import { ConfigError } from "./SupervisorError.js"
+import type * as Duration from "effect/Duration"
+import * as internal from "./internal/spec/restartPolicy.js"
 
 /**
  * @since 0.1.0
  * @category Models
  */
-export type RestartPolicy = Data.TaggedEnum<{
-  Never: {}
-  OnFailure: {}
-  Always: { readonly interval: Duration.Duration | undefined }
-}>
+export const TypeId: typeof internal.TypeId = internal.TypeId
 
-const RestartPolicy = Data.taggedEnum<RestartPolicy>()
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type TypeId = typeof TypeId
+
+export type {
+  /**
+   * A restart policy: `Never`, `OnFailure`, or `Always` with its `interval`
+   * (`undefined`: at least 1 ms). Policies are structurally equal values
+   * (`Equal`), pipeable and inspectable.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  RestartPolicy
+} from "./internal/spec/restartPolicy.js"
+
+type RestartPolicy = internal.RestartPolicy
 
 /**
  * @since 0.1.0
  * @category Guards
  */
-export const $is = RestartPolicy.$is
+export const isRestartPolicy: (u: unknown) => u is RestartPolicy = internal.isRestartPolicy
 
 /**
  * @since 0.1.0
  * @category Guards
  */
-export const $match = RestartPolicy.$match
+export const $is: typeof internal.$is = internal.$is
+
+/**
+ * @since 0.1.0
+ * @category Guards
+ */
+export const $match: typeof internal.$match = internal.$match
 
 /**
  * Run the task once.
@@ -43,7 +61,7 @@ export const $match = RestartPolicy.$match
  * @since 0.1.0
  * @category Constructors
  */
-export const never: RestartPolicy = RestartPolicy.Never()
+export const never: RestartPolicy = internal.never
 
 /**
  * Retry failed attempts; stop after a success.
@@ -51,20 +69,29 @@ export const never: RestartPolicy = RestartPolicy.Never()
  * @since 0.1.0
  * @category Constructors
  */
-export const onFailure: RestartPolicy = RestartPolicy.OnFailure()
+export const onFailure: RestartPolicy = internal.onFailure
 
 /**
  * Run the task again after every success and retry its failures. A zero or
  * missing `interval` restarts after at least 1 ms. An invalid interval
- * (negative, NaN, infinite, malformed) throws a `ConfigError` naming it.
+ * (negative, NaN, infinite, malformed) does not throw: a task with the policy
+ * is refused where it is added (`add`, `run`, `Controller.submit`, as
+ * `SupervisorConfig` defaults by `SupervisorConfig.make`/`layer`) with a
+ * `ConfigError` naming the task's `restart` and the interval. `unsafeAlways`
+ * throws instead.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const always = (options?: { readonly interval?: Duration.DurationInput | undefined }): RestartPolicy => {
-  const interval = options?.interval === undefined ? undefined : validate.duration("interval", options.interval)
-  if (interval instanceof ConfigError) throw interval
-  return RestartPolicy.Always({
-    interval: interval === undefined || Duration.isZero(interval) ? undefined : interval
-  })
-}
+export const always: (options?: { readonly interval?: Duration.DurationInput | undefined }) => RestartPolicy =
+  internal.always
+
+/**
+ * Like `always`, but an invalid interval throws a `ConfigError` naming
+ * `interval` at once.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const unsafeAlways: (options?: { readonly interval?: Duration.DurationInput | undefined }) => RestartPolicy =
+  internal.unsafeAlways

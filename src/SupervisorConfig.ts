@@ -15,6 +15,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
 import { Subscribers, SubscriberSet } from "./internal/events/subscriber.js"
+import * as restartPolicy from "./internal/spec/restartPolicy.js"
+import * as retry from "./internal/spec/retry.js"
 import type * as settings from "./internal/spec/settings.js"
 import type { AutoShutdown, Intensity, Retry } from "./internal/spec/taskSpec.js"
 import * as validate from "./internal/spec/validate.js"
@@ -178,6 +180,8 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
         defaults.metrics.maxTaskLabels,
         (v) => validate.integer("metrics.maxTaskLabels", v, 0)
       ),
+      restart: optional(d.restart, taskDefaults.restart, (v) => restartPolicy.check("defaults.restart", v)),
+      retry: optional(d.retry, taskDefaults.retry, (v) => retry.check("defaults.retry", v)),
       timeout: optional(d.timeout, taskDefaults.timeout, (v) => {
         if (v === null) return undefined
         const decoded = validate.duration("defaults.timeout", v)
@@ -210,8 +214,8 @@ export const make = (input: Input = {}): Effect.Effect<Settings, ConfigError> =>
       },
       autoShutdown: valid.autoShutdown,
       defaults: {
-        restart: d.restart ?? taskDefaults.restart,
-        retry: d.retry ?? taskDefaults.retry,
+        restart: valid.restart,
+        retry: valid.retry,
         timeout: valid.timeout,
         maxRetries: valid.maxRetries,
         intensity: valid.intensity

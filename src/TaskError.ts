@@ -8,6 +8,35 @@
  */
 import * as internal from "./internal/data/taskError.js"
 
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export const TypeId: typeof internal.TypeId = internal.TypeId
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Any of the errors of this module.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type TaskError = internal.TaskError
+
+/**
+ * Whether a value is one of the errors of this module (`TaskFatal`,
+ * `TaskTimeout`, `TaskPanicked`, `TaskStalled`, `GroupFailed`).
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isTaskError: (u: unknown) => u is TaskError = internal.isTaskError
+
 export {
   /**
    * A group's attempt gave up: a child gave up (`child` names it, by its path),

@@ -135,7 +135,9 @@ export const isTaskSpec = (u: unknown): u is TaskSpec<unknown, unknown> => Predi
 /**
  * A task whose settings all inherit the supervisor defaults unless given.
  * Each attempt runs `effect` in a `Scope` of its own, closed when the attempt
- * ends. An empty name throws a `ConfigError` naming `name`.
+ * ends. Nothing is checked here: every setting is, when the task is added
+ * (`add`, `run`, `Controller.submit`), an empty name too, refused with a
+ * `ConfigError` naming it.
  *
  * @example
  * ```ts
@@ -196,7 +198,9 @@ export const restartable = <A, E, R>(
 
 /**
  * A task that runs again `every` after each success (restart `always`); a
- * zero `every` restarts after at least 1 ms.
+ * zero `every` restarts after at least 1 ms. An invalid `every` (negative,
+ * NaN, infinite, malformed) refuses the task where it is added, with a
+ * `ConfigError` naming its `restart`.
  *
  * @since 0.1.0
  * @category Constructors
@@ -419,8 +423,8 @@ export const progress: Effect.Effect<void> = attemptControl.progress
  * never escalates, as in OTP. With `autoShutdown`, the group's attempt
  * succeeds once its significant children end by themselves, however they
  * ended. Stopping a group stops its children first, in reverse order.
- * Children's names must be unique within the group (a `ConfigError` here if
- * not).
+ * Children's names must be unique within the group (the group is refused at
+ * admission with a `ConfigError` if not).
  *
  * @example
  * ```ts

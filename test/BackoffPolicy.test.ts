@@ -426,6 +426,16 @@ describe("BackoffPolicy", () => {
       assert.include(String(BackoffPolicy.defaultPolicy), "BackoffPolicy")
       assert.include(String(BackoffPolicy.defaultPolicy), "equal")
     })
+
+    it("a policy built from an invalid value is still a policy and shows why it cannot run", () => {
+      const policy = BackoffPolicy.exponential(-1).pipe(BackoffPolicy.withJitter("full"))
+      assert.isTrue(BackoffPolicy.isBackoffPolicy(policy))
+      assert.strictEqual(policy.jitter, "full")
+      const json = policy.toJSON() as Record<string, unknown>
+      assert.strictEqual(json.invalid, "first must not be negative, got -1")
+      assert.include(String(policy), "first must not be negative, got -1")
+      assert.notProperty(BackoffPolicy.exponential(1).toJSON(), "invalid")
+    })
   })
 
   describe("toSchedule", () => {

@@ -6,6 +6,7 @@
  * untouched.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as ConfigErrors from "effect/ConfigError"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -13,6 +14,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -477,18 +479,52 @@ describe("bad input: BackoffPolicy", () => {
       assert.isAtMost(Duration.toMillis(yield* BackoffPolicy.delayForRetry(slow, 3)), MAX + 2)
     }))
 
-  // the builders return a policy directly, so like `unsafeMake` they throw the InvalidBackoff
-  const builders: ReadonlyArray<readonly [label: string, build: () => BackoffPolicy.BackoffPolicy, reason: string]> = [
-    ["exponential(-100)", () => BackoffPolicy.exponential(-100), `first ${negative("-100")}`],
-    ["exponential(NaN)", () => BackoffPolicy.exponential(NaN), `first ${notADuration("NaN")}`],
-    ["exponential(Infinity)", () => BackoffPolicy.exponential(Infinity), `first ${infinite}`],
+  // the builders return a policy, so they do not throw: an invalid value is carried by the policy and refused where
+  // it is used, never silently a zero or endless delay; the `unsafe` builders throw it at once
+  const builders: ReadonlyArray<
+    readonly [
+      label: string,
+      build: () => BackoffPolicy.BackoffPolicy,
+      reason: string,
+      unsafe?: () => BackoffPolicy.BackoffPolicy
+    ]
+  > = [
+    [
+      "exponential(-100)",
+      () => BackoffPolicy.exponential(-100),
+      `first ${negative("-100")}`,
+      () => BackoffPolicy.unsafeExponential(-100)
+    ],
+    [
+      "exponential(NaN)",
+      () => BackoffPolicy.exponential(NaN),
+      `first ${notADuration("NaN")}`,
+      () => BackoffPolicy.unsafeExponential(NaN)
+    ],
+    [
+      "exponential(Infinity)",
+      () => BackoffPolicy.exponential(Infinity),
+      `first ${infinite}`,
+      () => BackoffPolicy.unsafeExponential(Infinity)
+    ],
     [
       "exponential(\"soon\")",
       () => BackoffPolicy.exponential("soon" as Duration.DurationInput),
-      `first ${notADuration("\"soon\"")}`
+      `first ${notADuration("\"soon\"")}`,
+      () => BackoffPolicy.unsafeExponential("soon" as Duration.DurationInput)
     ],
-    ["constant(\"-1 seconds\")", () => BackoffPolicy.constant("-1 seconds"), `delay ${negative("-1 seconds")}`],
-    ["constant(Duration.infinity)", () => BackoffPolicy.constant(Duration.infinity), `delay ${infinite}`],
+    [
+      "constant(\"-1 seconds\")",
+      () => BackoffPolicy.constant("-1 seconds"),
+      `delay ${negative("-1 seconds")}`,
+      () => BackoffPolicy.unsafeConstant("-1 seconds")
+    ],
+    [
+      "constant(Duration.infinity)",
+      () => BackoffPolicy.constant(Duration.infinity),
+      `delay ${infinite}`,
+      () => BackoffPolicy.unsafeConstant(Duration.infinity)
+    ],
     [
       "withMax(-5)",
       () => BackoffPolicy.withMax(BackoffPolicy.defaultPolicy, -5),
@@ -508,23 +544,70 @@ describe("bad input: BackoffPolicy", () => {
       "withFloor(-1n)",
       () => BackoffPolicy.withFloor(BackoffPolicy.defaultPolicy, -1n),
       `floor ${negative("-1")}`
+    ],
+    [
+      "withJitter(\"decorrelated\")",
+      () => BackoffPolicy.withJitter(BackoffPolicy.defaultPolicy, "decorrelated" as BackoffPolicy.Jitter),
+      "unknown jitter 'decorrelated'"
+    ],
+    [
+      "exponential(-100) then withMax(-5) and withJitter: the first problem is kept",
+      () => BackoffPolicy.exponential(-100).pipe(BackoffPolicy.withMax(-5), BackoffPolicy.withJitter("full")),
+      `first ${negative("-100")}`
     ]
   ]
-  for (const [label, build, reason] of builders) {
-    it(`${label} throws InvalidBackoff instead of silently becoming a zero or endless delay`, () => {
-      let thrown: unknown = undefined
-      try {
-        build()
-      } catch (error) {
-        thrown = error
-      }
-      assert.instanceOf(thrown, SupervisorError.InvalidBackoff)
-      assert.strictEqual((thrown as SupervisorError.InvalidBackoff).reason, reason)
-    })
+  for (const [label, build, reason, unsafe] of builders) {
+    it.scoped(`${label} is refused where it is used: add and SupervisorConfig.make fail with a ConfigError`, () =>
+      Effect.gen(function*() {
+        const policy = build()
+        const { since, supervisor, unchanged } = yield* withSentinel()
+        const spec = TaskSpec.restartable("b", Effect.fail("boom")).pipe(TaskSpec.withBackoff(policy))
+        assertConfigError(yield* Effect.flip(supervisor.add(spec)), "backoff of task 'b'", reason)
+        assertConfigError(
+          yield* Effect.flip(SupervisorConfig.make({ defaults: { retry: policy } })),
+          "defaults.retry",
+          reason
+        )
+        yield* unchanged
+        assert.deepStrictEqual(since(), [], "a refused spec publishes nothing")
+      }))
+
+    it.effect(`${label}: its delays and its schedule die with the InvalidBackoff`, () =>
+      Effect.gen(function*() {
+        const policy = build()
+        for (
+          const exit of [
+            yield* Effect.exit(BackoffPolicy.delayForRetry(policy, 0)),
+            yield* Effect.exit(Effect.retry(Effect.fail("boom"), BackoffPolicy.toSchedule(policy)))
+          ]
+        ) {
+          assert.isTrue(Exit.isFailure(exit))
+          const defect = Exit.isFailure(exit) ? Cause.dieOption(exit.cause) : Option.none()
+          assert.isTrue(Option.isSome(defect))
+          const error = Option.getOrThrow(defect)
+          assert.instanceOf(error, SupervisorError.InvalidBackoff)
+          assert.strictEqual((error as SupervisorError.InvalidBackoff).reason, reason)
+        }
+      }))
+
+    if (unsafe !== undefined) {
+      it(`unsafe ${label} throws InvalidBackoff at once`, () => {
+        let thrown: unknown = undefined
+        try {
+          unsafe()
+        } catch (error) {
+          thrown = error
+        }
+        assert.instanceOf(thrown, SupervisorError.InvalidBackoff)
+        assert.strictEqual((thrown as SupervisorError.InvalidBackoff).reason, reason)
+      })
+    }
   }
 
   it("the builders still accept zero and huge finite delays", () => {
     assert.isTrue(Duration.isZero(BackoffPolicy.exponential(0).first))
+    assert.isTrue(Duration.isZero(BackoffPolicy.unsafeExponential(0).first))
+    assert.strictEqual(Duration.toMillis(BackoffPolicy.unsafeConstant(1e300).first), 1e300)
     assert.strictEqual(Duration.toMillis(BackoffPolicy.constant(1e300).first), 1e300)
     assert.strictEqual(Duration.toMillis(BackoffPolicy.withMax(BackoffPolicy.defaultPolicy, 0).max), 0)
     assert.strictEqual(Duration.toMillis(BackoffPolicy.withFloor(BackoffPolicy.defaultPolicy, 1e300).floor), 30_000)
@@ -566,29 +649,33 @@ const withSentinel = (config: TestConfig = {}) =>
 
 describe("bad input: task specs", () => {
   describe("names", () => {
-    it.effect("an empty or non-string name is refused when the spec is built, with a ConfigError naming 'name'", () =>
-      Effect.sync(() => {
-        const builders: ReadonlyArray<readonly [string, (name: string) => unknown]> = [
-          ["make", (name) => TaskSpec.make(name, Effect.void)],
-          ["once", (name) => TaskSpec.once(name, Effect.void)],
-          ["restartable", (name) => TaskSpec.restartable(name, Effect.void)],
-          ["periodic", (name) => TaskSpec.periodic(name, Effect.void, "1 second")]
+    it.scoped("an empty or non-string name is refused at admission, with a ConfigError naming 'name'", () =>
+      Effect.gen(function*() {
+        const { controller, since, supervisor, unchanged } = yield* withSentinel()
+        const builders: ReadonlyArray<(name: string) => TaskSpec.TaskSpec<unknown, never>> = [
+          (name) => TaskSpec.make(name, Effect.void),
+          (name) => TaskSpec.once(name, Effect.void),
+          (name) => TaskSpec.restartable(name, Effect.void),
+          (name) => TaskSpec.periodic(name, Effect.void, "1 second"),
+          (name) => TaskSpec.group(name, [TaskSpec.make("child", Effect.void)])
         ]
-        for (const [builder, build] of builders) {
+        for (const build of builders) {
           for (const name of ["", undefined, 42, null] as ReadonlyArray<unknown>) {
-            let thrown: unknown = `${builder}(${String(name)}) did not throw`
-            try {
-              build(name as string)
-            } catch (error) {
-              thrown = error
-            }
+            // building it does not throw: the spec is inert until it is added
+            const spec = build(name as string)
+            const reason = name === ""
+              ? "a task needs a non-empty name"
+              : `a task name must be a string, got ${String(name)}`
+            assertConfigError(yield* Effect.flip(supervisor.add(spec)), "name", reason)
             assertConfigError(
-              thrown,
+              yield* Effect.flip(controller.submit(ControllerSpec.queue(spec).pipe(ControllerSpec.withSlot("s")))),
               "name",
-              name === "" ? "a task needs a non-empty name" : `a task name must be a string, got ${String(name)}`
+              reason
             )
           }
         }
+        yield* unchanged
+        assert.deepStrictEqual(since(), [], "a refused spec publishes nothing")
       }))
 
     it.scoped("a slot key that is empty is refused by submit; nothing runs", () =>
@@ -846,7 +933,8 @@ describe("bad input: task specs", () => {
   })
 
   describe("restart interval", () => {
-    // RestartPolicy.always decodes its interval at once, so a bad one cannot wait for admission to be refused
+    // a bad interval is carried by the policy and refused where it is used (never a 1 ms restart loop);
+    // unsafeAlways throws it at once
     const badIntervals: ReadonlyArray<readonly [label: string, value: unknown, reason: string]> = [
       ["-1000", -1000, negative("-1000")],
       ["\"-1 seconds\"", "-1 seconds", negative("-1 seconds")],
@@ -855,21 +943,40 @@ describe("bad input: task specs", () => {
       ["\"soon\"", "soon", notADuration("\"soon\"")]
     ]
     for (const [label, value, reason] of badIntervals) {
-      it(`periodic and always({ interval: ${label} }) throw ConfigError naming the interval`, () => {
-        const interval = value as Duration.DurationInput
-        for (
-          const build of [() => TaskSpec.periodic("p", Effect.void, interval), () => RestartPolicy.always({ interval })]
-        ) {
-          let thrown: unknown = undefined
-          let built: unknown = undefined
-          try {
-            built = build()
-          } catch (error) {
-            thrown = error
-          }
-          assert.isUndefined(built, "accepted: a negative or NaN interval becomes none (a 1 ms restart loop)")
-          assertConfigError(thrown, "interval", reason)
+      it.scoped(
+        `periodic and always({ interval: ${label} }) are refused where they are used, with a ConfigError naming restart`,
+        () =>
+          Effect.gen(function*() {
+            const interval = value as Duration.DurationInput
+            const { since, supervisor, unchanged } = yield* withSentinel()
+            for (
+              const spec of [
+                TaskSpec.periodic("p", Effect.void, interval),
+                TaskSpec.make("p", Effect.void, { restart: RestartPolicy.always({ interval }) })
+              ]
+            ) {
+              assertConfigError(yield* Effect.flip(supervisor.add(spec)), "restart of task 'p'", `interval ${reason}`)
+            }
+            assertConfigError(
+              yield* Effect.flip(SupervisorConfig.make({ defaults: { restart: RestartPolicy.always({ interval }) } })),
+              "defaults.restart",
+              `interval ${reason}`
+            )
+            yield* unchanged
+            assert.deepStrictEqual(since(), [], "a refused spec publishes nothing")
+          })
+      )
+
+      it(`unsafeAlways({ interval: ${label} }) throws ConfigError naming the interval`, () => {
+        let thrown: unknown = undefined
+        let built: unknown = undefined
+        try {
+          built = RestartPolicy.unsafeAlways({ interval: value as Duration.DurationInput })
+        } catch (error) {
+          thrown = error
         }
+        assert.isUndefined(built, "accepted: a negative or NaN interval becomes none (a 1 ms restart loop)")
+        assertConfigError(thrown, "interval", reason)
       })
     }
 

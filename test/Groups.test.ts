@@ -401,12 +401,20 @@ describe("groups", () => {
       }
     }))
 
-  it.effect("names of children are unique within their group: a ConfigError when the group is built", () =>
-    Effect.sync(() => {
-      assert.throws(
-        () => TaskSpec.group("g", [TaskSpec.make("x", Effect.void), TaskSpec.make("x", Effect.void)]),
-        /names must be unique within their group: 'x' is used twice/
+  it.scoped("names of children are unique within their group, and children are specs: a ConfigError at admission", () =>
+    Effect.gen(function*() {
+      const { supervisor } = yield* supervisorWith()
+      const twice = TaskSpec.group("g", [TaskSpec.make("x", Effect.void), TaskSpec.make("x", Effect.void)])
+      const twiceError = yield* Effect.flip(supervisor.add(twice))
+      assert.strictEqual(twiceError._tag, "ConfigError")
+      assert.strictEqual(
+        twiceError.message,
+        "invalid children of task 'g': names must be unique within their group: 'x' is used twice"
       )
+      const notSpecs = TaskSpec.group("h", [Effect.void as unknown as TaskSpec.TaskSpec<never, never>])
+      const notSpecsError = yield* Effect.flip(supervisor.add(notSpecs))
+      assert.strictEqual(notSpecsError.message, "invalid children of task 'h': must be task specs")
+      assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 
   it.scoped("a path used twice in a group's tree refuses the group at admission", () =>

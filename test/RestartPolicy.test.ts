@@ -1,5 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
+import * as Equal from "effect/Equal"
+import { pipe } from "effect/Function"
+import * as Hash from "effect/Hash"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import { assertDuration } from "./utils/duration.js"
 
@@ -79,5 +82,57 @@ describe("RestartPolicy", () => {
   it("policies are structurally equal values", () => {
     assert.deepStrictEqual(RestartPolicy.always({ interval: "2 seconds" }), RestartPolicy.always({ interval: 2000 }))
     assert.notDeepEqual(RestartPolicy.always({ interval: "2 seconds" }), RestartPolicy.always({ interval: 3000 }))
+  })
+
+  it("isRestartPolicy recognises every variant and nothing else", () => {
+    for (
+      const policy of [RestartPolicy.never, RestartPolicy.onFailure, RestartPolicy.always({ interval: "1 second" })]
+    ) {
+      assert.isTrue(RestartPolicy.isRestartPolicy(policy))
+      assert.strictEqual(policy[RestartPolicy.TypeId], RestartPolicy.TypeId)
+    }
+    for (const other of [{ _tag: "Never" }, { _tag: "Always", interval: undefined }, "Never", null, undefined]) {
+      assert.isFalse(RestartPolicy.isRestartPolicy(other), JSON.stringify(other))
+      assert.isFalse(RestartPolicy.$is("Never")(other), JSON.stringify(other))
+    }
+  })
+
+  it("policies are Equal and hash alike by value", () => {
+    const a = RestartPolicy.always({ interval: "2 seconds" })
+    const b = RestartPolicy.always({ interval: 2000 })
+    assert.isTrue(Equal.equals(a, b))
+    assert.strictEqual(Hash.hash(a), Hash.hash(b))
+    assert.isTrue(Equal.equals(RestartPolicy.always(), RestartPolicy.always({ interval: 0 })))
+    assert.isFalse(Equal.equals(a, RestartPolicy.always({ interval: 3000 })))
+    assert.isFalse(Equal.equals(a, RestartPolicy.always()))
+    assert.isFalse(Equal.equals(RestartPolicy.never, RestartPolicy.onFailure))
+    assert.isFalse(Equal.equals(RestartPolicy.never, { _tag: "Never" }))
+    // a policy built from an invalid interval is not the valid one it reads like
+    assert.isFalse(Equal.equals(RestartPolicy.always({ interval: -1 }), RestartPolicy.always()))
+  })
+
+  it("policies are pipeable and show as JSON", () => {
+    assert.strictEqual(pipe(RestartPolicy.never, (p) => p._tag), "Never")
+    assert.strictEqual(RestartPolicy.onFailure.pipe((p) => p._tag), "OnFailure")
+    assert.deepStrictEqual(RestartPolicy.never.toJSON(), { _id: "RestartPolicy", _tag: "Never" })
+    assert.deepStrictEqual(
+      JSON.parse(JSON.stringify(RestartPolicy.always({ interval: "2 seconds" }))),
+      { _id: "RestartPolicy", _tag: "Always", interval: { _id: "Duration", _tag: "Millis", millis: 2000 } }
+    )
+    assert.include(String(RestartPolicy.onFailure), "OnFailure")
+    assert.deepStrictEqual(RestartPolicy.always({ interval: -1 }).toJSON(), {
+      _id: "RestartPolicy",
+      _tag: "Always",
+      interval: undefined,
+      invalid: "interval must not be negative, got -1"
+    })
+  })
+
+  it("always with an invalid interval does not throw; unsafeAlways does", () => {
+    assert.strictEqual(RestartPolicy.always({ interval: -1 })._tag, "Always")
+    assert.throws(() => RestartPolicy.unsafeAlways({ interval: -1 }), /invalid interval: must not be negative, got -1/)
+    assert.isTrue(
+      Equal.equals(RestartPolicy.unsafeAlways({ interval: "1 second" }), RestartPolicy.always({ interval: 1000 }))
+    )
   })
 })

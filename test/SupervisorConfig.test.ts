@@ -207,7 +207,28 @@ describe("SupervisorConfig", () => {
         input: { defaults: { timeout: "-3 seconds" } }
       },
       { label: "defaults.timeout NaN", field: "timeout", input: { defaults: { timeout: NaN } } },
-      { label: "defaults.timeout Infinity", field: "timeout", input: { defaults: { timeout: Infinity } } }
+      { label: "defaults.timeout Infinity", field: "timeout", input: { defaults: { timeout: Infinity } } },
+      // policies built from an invalid value, and values that are no policy (a cast)
+      {
+        label: "defaults.restart always({ interval: -1 })",
+        field: "restart",
+        input: { defaults: { restart: RestartPolicy.always({ interval: -1 }) } }
+      },
+      {
+        label: "defaults.restart a plain object",
+        field: "restart",
+        input: { defaults: { restart: { _tag: "Never" } as unknown as RestartPolicy.RestartPolicy } }
+      },
+      {
+        label: "defaults.retry exponential(NaN)",
+        field: "retry",
+        input: { defaults: { retry: BackoffPolicy.exponential(NaN) } }
+      },
+      {
+        label: "defaults.retry a plain object",
+        field: "retry",
+        input: { defaults: { retry: { first: 1 } as unknown as BackoffPolicy.BackoffPolicy } }
+      }
     )
 
     for (const { field, input, label } of cases) {

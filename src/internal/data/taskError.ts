@@ -1,13 +1,21 @@
-/** The errors a task attempt ends with, and how a failure is described in events and outcomes. */
+/** The errors a task attempt ends with, sharing one `TypeId`, and how a failure is described in events and outcomes. */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
+
+export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskError")
+
+export type TypeId = typeof TypeId
 
 export class TaskFatal extends Data.TaggedError("TaskFatal")<{
   readonly reason: string
   readonly exitCode?: number | undefined
   readonly cause?: unknown
 }> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   /**
    * @since 0.1.0
    */
@@ -22,6 +30,10 @@ export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
   /**
    * @since 0.1.0
    */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return `timed out after ${Duration.format(this.timeout)}`
   }
@@ -30,6 +42,10 @@ export class TaskTimeout extends Data.TaggedError("TaskTimeout")<{
 export class TaskPanicked extends Data.TaggedError("TaskPanicked")<{
   readonly defect: unknown
 }> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   /**
    * @since 0.1.0
    */
@@ -42,6 +58,10 @@ export class TaskStalled extends Data.TaggedError("TaskStalled")<{
   readonly watchdog: Duration.Duration
   readonly sinceProgress: Duration.Duration
 }> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   /**
    * @since 0.1.0
    */
@@ -58,10 +78,18 @@ export class GroupFailed extends Data.TaggedError("GroupFailed")<{
   /**
    * @since 0.1.0
    */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
   override get message(): string {
     return this.reason
   }
 }
+
+export type TaskError = TaskFatal | TaskTimeout | TaskPanicked | TaskStalled | GroupFailed
+
+export const isTaskError = (u: unknown): u is TaskError => Predicate.hasProperty(u, TypeId)
 
 export const isTaskFatal = (u: unknown): u is TaskFatal => Predicate.isTagged(u, "TaskFatal")
 

@@ -19,8 +19,9 @@ type State =
  *
  * Effect 3 drives a `Scope` through `addFinalizer`, `fork` and `close` (marked
  * internal in its declarations, so not in the interface seen here), and
- * `Effect.forkIn` reads and writes `state` directly: this class keeps that
- * shape, with `state` made on first use.
+ * `Effect.forkIn` reads `state` directly (`{ _tag: "Open", finalizers }`, its
+ * map written to, or `{ _tag: "Closed", exit }`): this class keeps that shape,
+ * with `state` made on first use. test/EffectInternals.test.ts pins it.
  */
 export class AttemptScope implements Scope.CloseableScope {
   declare readonly [Scope.ScopeTypeId]: Scope.ScopeTypeId

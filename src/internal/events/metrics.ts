@@ -8,9 +8,9 @@ import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 import type * as MetricHook from "effect/MetricHook"
 import * as MetricKey from "effect/MetricKey"
-import type * as MetricKeyType from "effect/MetricKeyType"
 import * as MetricLabel from "effect/MetricLabel"
 import { names, type TaskOutcome } from "../data/taskOutcome.js"
+import { hookOf } from "../effectInternals/metricRegistry.js"
 
 /** How an attempt ended, as the `result` label of `attempts` says it. */
 export type AttemptResult = "succeeded" | "failed" | "timed_out" | "stalled" | "canceled"
@@ -68,12 +68,6 @@ export const eventsDropped = Metric.fromMetricKey(eventsDroppedKey)
 export const labelsFolded = Metric.fromMetricKey(labelsFoldedKey)
 export const slotsRunning = Metric.fromMetricKey(slotsRunningKey)
 export const slotsQueued = Metric.fromMetricKey(slotsQueuedKey)
-
-/** The hook `key` with `labels` updates: the same one its metric, so labelled, reads. */
-const hookOf = <Type extends MetricKeyType.MetricKeyType<any, any>>(
-  key: MetricKey.MetricKey<Type>,
-  labels: ReadonlyArray<MetricLabel.MetricLabel>
-) => Metric.globalMetricRegistry.get(labels.length === 0 ? key : MetricKey.taggedWithLabels(key, labels))
 
 type Counter = MetricHook.MetricHook.Counter<number>
 type Gauge = MetricHook.MetricHook.Gauge<number>

@@ -5,8 +5,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
-import * as Predicate from "effect/Predicate"
-import { ConfigError } from "../data/supervisorError.js"
 import { GroupFailed } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
@@ -500,15 +498,7 @@ export const group = (
   children: ReadonlyArray<TaskSpec.TaskSpec<any, any>>,
   options: TaskSpec.GroupOptions
 ): TaskSpec.TaskSpec<GroupFailed, any> => {
-  const field = `children of group '${name}'`
-  const names = new Set<string>()
-  for (const child of children) {
-    if (!Predicate.hasProperty(child, TaskSpec.TypeId)) throw new ConfigError({ field, reason: "must be task specs" })
-    if (names.has(child.name)) {
-      throw new ConfigError({ field, reason: `names must be unique within their group: '${child.name}' is used twice` })
-    }
-    names.add(child.name)
-  }
+  // its children are checked with it, at admission (spec/resolve.ts)
   return TaskSpec.make({
     name,
     effect: Effect.withFiberRuntime((fiber) => {

@@ -29,6 +29,20 @@ export interface BackoffPolicy extends Pipeable, Inspectable.Inspectable {
   readonly floor: Duration.Duration
 }
 
+/**
+ * Why a policy built from an invalid value cannot run; only such a policy has
+ * one. It is reported where the policy is used: a supervisor refuses it with a
+ * typed error, and its delays die with it (as `Schedule.cron` of a malformed
+ * expression does).
+ */
+const Invalid: unique symbol = Symbol.for("effect-taskvisor/BackoffPolicy/Invalid")
+
+interface Invalidated {
+  readonly [Invalid]?: InvalidBackoff
+}
+
+export const invalidOf = (self: BackoffPolicy): InvalidBackoff | undefined => (self as Invalidated)[Invalid]
+
 const Proto = {
   ...Inspectable.BaseProto,
   [TypeId]: TypeId,
@@ -36,20 +50,40 @@ const Proto = {
     return pipeArguments(this, arguments)
   },
   toJSON(this: BackoffPolicy) {
+    const invalid = invalidOf(this)
     return {
       _id: "BackoffPolicy",
       first: this.first.toJSON(),
       max: this.max.toJSON(),
       factor: this.factor,
       jitter: this.jitter,
-      floor: this.floor.toJSON()
+      floor: this.floor.toJSON(),
+      ...(invalid === undefined ? {} : { invalid: invalid.reason })
     }
   }
 }
 
-const unsafeBuild = (
-  fields: Omit<BackoffPolicy, TypeId | "pipe" | "toJSON" | "toString" | typeof Inspectable.NodeInspectSymbol>
-) => Object.assign(Object.create(Proto), fields) as BackoffPolicy
+type Fields = Omit<BackoffPolicy, TypeId | "pipe" | "toJSON" | "toString" | typeof Inspectable.NodeInspectSymbol>
+
+const build = (fields: Fields, invalid: InvalidBackoff | undefined): BackoffPolicy => {
+  const policy = Object.assign(Object.create(Proto), fields)
+  if (invalid !== undefined) policy[Invalid] = invalid
+  return policy
+}
+
+const fieldsOf = (self: BackoffPolicy): Fields => ({
+  first: self.first,
+  max: self.max,
+  factor: self.factor,
+  jitter: self.jitter,
+  floor: self.floor
+})
+
+/** `self` with some fields replaced, or, given why they are invalid, unchanged and carrying it (the first one kept). */
+const derive = (self: BackoffPolicy, change: Partial<Fields> | InvalidBackoff): BackoffPolicy =>
+  change instanceof InvalidBackoff
+    ? build(fieldsOf(self), invalidOf(self) ?? change)
+    : build({ ...fieldsOf(self), ...change }, invalidOf(self))
 
 export const isBackoffPolicy = (u: unknown): u is BackoffPolicy => Predicate.hasProperty(u, TypeId)
 
@@ -73,24 +107,17 @@ const validate = (options: {
     })
   }
   const jitter = options.jitter ?? "none"
-  if (!jitters.includes(jitter)) {
-    return new InvalidBackoff({ reason: `unknown jitter '${String(jitter)}'` })
-  }
-  return unsafeBuild({ first, max, factor, jitter, floor: Duration.zero })
+  if (!jitters.includes(jitter)) return unknownJitter(jitter)
+  return build({ first, max, factor, jitter, floor: Duration.zero }, undefined)
 }
 
 const jitters: ReadonlyArray<Jitter> = ["none", "full", "equal", "randomizedBand"]
 
+const unknownJitter = (jitter: unknown) => new InvalidBackoff({ reason: `unknown jitter '${String(jitter)}'` })
+
 const decodeDuration = (field: string, input: Duration.DurationInput): Duration.Duration | InvalidBackoff => {
   const decoded = validation.decodeDuration(input)
   return typeof decoded === "string" ? new InvalidBackoff({ reason: `${field} ${decoded}` }) : decoded
-}
-
-// the builders return a policy, so like `unsafeMake` they throw: a negative or NaN delay must not become a zero one
-const unsafeDecodeDuration = (field: string, input: Duration.DurationInput): Duration.Duration => {
-  const decoded = decodeDuration(field, input)
-  if (decoded instanceof InvalidBackoff) throw decoded
-  return decoded
 }
 
 export const make = (options: {
@@ -111,57 +138,68 @@ export const unsafeMake = (options: Parameters<typeof make>[0]): BackoffPolicy =
 
 const thirtySeconds = Duration.seconds(30)
 
-export const exponential = (first: Duration.DurationInput): BackoffPolicy => {
-  const d = unsafeDecodeDuration("first", first)
-  return unsafeBuild({ first: d, max: Duration.max(d, thirtySeconds), factor: 2, jitter: "none", floor: Duration.zero })
+/**
+ * No jitter, delays from `first` growing by `factor` up to `max(first, 30 s)`;
+ * an invalid `first` (named `field`) gives a policy that carries why, its
+ * delays zero: a negative or NaN delay never runs as a zero one, it is refused
+ * where the policy is used.
+ */
+const plain = (field: string, input: Duration.DurationInput, factor: number): BackoffPolicy => {
+  const first = decodeDuration(field, input)
+  return first instanceof InvalidBackoff
+    ? build({ first: Duration.zero, max: thirtySeconds, factor, jitter: "none", floor: Duration.zero }, first)
+    : build({ first, max: Duration.max(first, thirtySeconds), factor, jitter: "none", floor: Duration.zero }, undefined)
 }
 
-export const constant = (delay: Duration.DurationInput): BackoffPolicy => {
-  const d = unsafeDecodeDuration("delay", delay)
-  return unsafeBuild({ first: d, max: Duration.max(d, thirtySeconds), factor: 1, jitter: "none", floor: Duration.zero })
+export const exponential = (first: Duration.DurationInput): BackoffPolicy => plain("first", first, 2)
+
+export const constant = (delay: Duration.DurationInput): BackoffPolicy => plain("delay", delay, 1)
+
+/** `policy`, or its `InvalidBackoff` thrown at once. */
+const unsafe = (policy: BackoffPolicy): BackoffPolicy => {
+  const invalid = invalidOf(policy)
+  if (invalid !== undefined) throw invalid
+  return policy
 }
 
-export const defaultPolicy: BackoffPolicy = unsafeBuild({
+export const unsafeExponential = (first: Duration.DurationInput): BackoffPolicy => unsafe(exponential(first))
+
+export const unsafeConstant = (delay: Duration.DurationInput): BackoffPolicy => unsafe(constant(delay))
+
+export const defaultPolicy: BackoffPolicy = build({
   first: Duration.millis(200),
   max: thirtySeconds,
   factor: 2,
   jitter: "equal",
   floor: Duration.zero
-})
+}, undefined)
 
 export const withMax: {
   (max: Duration.DurationInput): (self: BackoffPolicy) => BackoffPolicy
   (self: BackoffPolicy, max: Duration.DurationInput): BackoffPolicy
 } = dual(2, (self: BackoffPolicy, max: Duration.DurationInput): BackoffPolicy => {
-  const m = unsafeDecodeDuration("max", max)
-  return unsafeBuild({
-    ...fieldsOf(self),
-    max: m,
-    first: Duration.min(self.first, m),
-    floor: Duration.min(self.floor, m)
-  })
+  const m = decodeDuration("max", max)
+  return derive(
+    self,
+    m instanceof InvalidBackoff ? m : { max: m, first: Duration.min(self.first, m), floor: Duration.min(self.floor, m) }
+  )
 })
 
 export const withJitter: {
   (jitter: Jitter): (self: BackoffPolicy) => BackoffPolicy
   (self: BackoffPolicy, jitter: Jitter): BackoffPolicy
-} = dual(2, (self: BackoffPolicy, jitter: Jitter): BackoffPolicy => unsafeBuild({ ...fieldsOf(self), jitter }))
+} = dual(
+  2,
+  (self: BackoffPolicy, jitter: Jitter): BackoffPolicy =>
+    derive(self, jitters.includes(jitter) ? { jitter } : unknownJitter(jitter))
+)
 
 export const withFloor: {
   (floor: Duration.DurationInput): (self: BackoffPolicy) => BackoffPolicy
   (self: BackoffPolicy, floor: Duration.DurationInput): BackoffPolicy
-} = dual(
-  2,
-  (self: BackoffPolicy, floor: Duration.DurationInput): BackoffPolicy =>
-    unsafeBuild({ ...fieldsOf(self), floor: Duration.min(unsafeDecodeDuration("floor", floor), self.max) })
-)
-
-const fieldsOf = (self: BackoffPolicy) => ({
-  first: self.first,
-  max: self.max,
-  factor: self.factor,
-  jitter: self.jitter,
-  floor: self.floor
+} = dual(2, (self: BackoffPolicy, floor: Duration.DurationInput): BackoffPolicy => {
+  const f = decodeDuration("floor", floor)
+  return derive(self, f instanceof InvalidBackoff ? f : { floor: Duration.min(f, self.max) })
 })
 
 /** A whole number of milliseconds drawn uniformly from `[low, high]`, or `low` if the range holds none. */
@@ -175,6 +213,8 @@ export const delayForRetry: {
   (index: number): (self: BackoffPolicy) => Effect.Effect<Duration.Duration>
   (self: BackoffPolicy, index: number): Effect.Effect<Duration.Duration>
 } = dual(2, (self: BackoffPolicy, index: number): Effect.Effect<Duration.Duration> => {
+  const invalid = invalidOf(self)
+  if (invalid !== undefined) return Effect.die(invalid)
   const firstMs = Duration.toMillis(self.first)
   const maxMs = Duration.toMillis(self.max)
   const floorMs = Duration.toMillis(self.floor)

@@ -1,13 +1,14 @@
 /** A task spec's settings checked and resolved against the supervisor's defaults, once, at admission. */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
-import type * as RestartPolicy from "../../RestartPolicy.js"
+import * as Predicate from "effect/Predicate"
+import type * as Schedule from "effect/Schedule"
 import { ConfigError } from "../data/supervisorError.js"
 import type { Recorder } from "../events/metrics.js"
-import * as BackoffPolicy from "./backoffPolicy.js"
+import * as RestartPolicy from "./restartPolicy.js"
+import * as Retry from "./retry.js"
 import type { TaskDefaults } from "./settings.js"
-import type { AutoShutdown, Group, Strategy, TaskSpec } from "./taskSpec.js"
+import { type AutoShutdown, type Group, type Strategy, type TaskSpec, TypeId as TaskSpecTypeId } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
 /** What a timed-out attempt returns instead of its value (private: no task can return it). */
@@ -55,26 +56,6 @@ export interface Supervision {
 /** A plain task's descendants: none, one array for all of them. */
 const noDescendants: ReadonlyArray<string> = []
 
-/** One schedule per backoff policy, shared by every task that uses it. */
-const schedules = new WeakMap<BackoffPolicy.BackoffPolicy, Schedule.Schedule<unknown, unknown>>()
-const scheduleOf = (policy: BackoffPolicy.BackoffPolicy): Schedule.Schedule<unknown, unknown> => {
-  let schedule = schedules.get(policy)
-  if (schedule === undefined) {
-    schedule = BackoffPolicy.toSchedule(policy)
-    schedules.set(policy, schedule)
-  }
-  return schedule
-}
-
-const restartTags: ReadonlySet<unknown> = new Set(["Never", "OnFailure", "Always"])
-
-/** A restart policy built by `RestartPolicy`'s constructors, as far as the supervisor relies on it. */
-const isRestartPolicy = (u: unknown): boolean =>
-  typeof u === "object" && u !== null && restartTags.has((u as { _tag?: unknown })._tag) &&
-  ((u as { _tag: string })._tag !== "Always" ||
-    (u as { interval?: unknown }).interval === undefined ||
-    Duration.isDuration((u as { interval?: unknown }).interval))
-
 /** How a refused field of a spec is named. */
 const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${field} of task '${spec.name}'`
 
@@ -91,37 +72,18 @@ export const resolve = (
   /** The name it registers under: a group's child's path. */
   name: string = spec.name
 ): Resolved | ConfigError => {
-  if (typeof spec.name !== "string" || spec.name.length === 0) {
-    return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
+  if (typeof spec.name !== "string") {
+    return new ConfigError({ field: "name", reason: `a task name must be a string, got ${String(spec.name)}` })
   }
+  if (spec.name.length === 0) return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
   if (!Effect.isEffect(spec.effect)) {
     return new ConfigError({ field: fieldOf(spec, "effect"), reason: "must be an Effect" })
   }
   const restart = spec.restart ?? defaults.restart
-  if (!isRestartPolicy(restart)) {
-    return new ConfigError({
-      field: fieldOf(spec, "restart"),
-      reason: "must be a RestartPolicy (never, onFailure, always)"
-    })
-  }
-  const retry = spec.retry ?? defaults.retry
-  const schedule = BackoffPolicy.isBackoffPolicy(retry)
-    ? scheduleOf(retry)
-    : Schedule.isSchedule(retry)
-    ? retry
-    : undefined
-  if (schedule === undefined) {
-    return new ConfigError({ field: fieldOf(spec, "backoff"), reason: "must be a BackoffPolicy or a Schedule" })
-  }
-  let initial: unknown
-  try {
-    initial = schedule.initial
-  } catch {
-    return new ConfigError({
-      field: fieldOf(spec, "backoff"),
-      reason: "the retry schedule's initial state cannot be read"
-    })
-  }
+  const restartProblem = RestartPolicy.problemOf(restart)
+  if (restartProblem !== undefined) return new ConfigError({ field: fieldOf(spec, "restart"), reason: restartProblem })
+  const retry = Retry.runnableOf(spec.retry ?? defaults.retry)
+  if (typeof retry === "string") return new ConfigError({ field: fieldOf(spec, "backoff"), reason: retry })
   if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
     return new ConfigError({ field: fieldOf(spec, "isFatal"), reason: "must be a predicate function" })
   }
@@ -169,9 +131,9 @@ export const resolve = (
       onTimeout: () => TimedOut,
       onSuccess: () => undefined
     }),
-    restart: restart as RestartPolicy.RestartPolicy,
-    schedule,
-    initial,
+    restart,
+    schedule: retry.schedule,
+    initial: retry.initial,
     timeout,
     maxRetries,
     isFatal: spec.isFatal,
@@ -225,6 +187,19 @@ const checkGroup = (
     ? undefined
     : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)
   if (intensity instanceof ConfigError) return intensity
+  const names = new Set<unknown>()
+  for (const child of children) {
+    if (!Predicate.hasProperty(child, TaskSpecTypeId)) {
+      return new ConfigError({ field: fieldOf(spec, "children"), reason: "must be task specs" })
+    }
+    if (names.has(child.name)) {
+      return new ConfigError({
+        field: fieldOf(spec, "children"),
+        reason: `names must be unique within their group: '${child.name}' is used twice`
+      })
+    }
+    names.add(child.name)
+  }
   const descendants = new Set<string>()
   for (const child of children) {
     const resolved = resolve(child, defaults, undefined, `${name}/${child.name}`)

@@ -1,6 +1,6 @@
 /** The supervisor's settings as validated: supervisor-wide values, the defaults tasks inherit, and metrics. */
 import type * as Duration from "effect/Duration"
-import type { RestartPolicy } from "../../RestartPolicy.js"
+import type { RestartPolicy } from "./restartPolicy.js"
 import type { AutoShutdown, Intensity, Retry } from "./taskSpec.js"
 
 /** What a task inherits for every setting its spec leaves unset. */

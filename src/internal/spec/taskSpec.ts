@@ -7,11 +7,10 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
-import type { RestartPolicy } from "../../RestartPolicy.js"
-import { ConfigError } from "../data/supervisorError.js"
 import type { TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { BackoffPolicy } from "./backoffPolicy.js"
+import type { RestartPolicy } from "./restartPolicy.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
 
@@ -144,17 +143,8 @@ export type Fields = Pick<
   | "group"
 >
 
-/** A name is refused when the spec is built, as a bad interval is: an empty name would only fail at admission. */
-const checkName = (name: unknown): string => {
-  if (typeof name !== "string") {
-    throw new ConfigError({ field: "name", reason: `a task name must be a string, got ${String(name)}` })
-  }
-  if (name.length === 0) throw new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
-  return name
-}
-
-export const make = <E, R>(fields: Fields): TaskSpec<E, R> =>
-  Object.assign(Object.create(Proto), fields, { name: checkName(fields.name) })
+/** Every field is checked when the task is admitted (spec/resolve.ts), the name too. */
+export const make = <E, R>(fields: Fields): TaskSpec<E, R> => Object.assign(Object.create(Proto), fields)
 
 /** A copy of `self` with some fields replaced. */
 export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>): TaskSpec<E, R> =>
