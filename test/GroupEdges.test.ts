@@ -17,7 +17,7 @@ import * as RestartPolicy from "../src/RestartPolicy.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
-import { outcomeNow, recordingSupervisor, trackedSupervisor } from "./utils/controller.js"
+import { outcomeNow, recordingSupervisor, shutdownAdvancing, trackedSupervisor } from "./utils/controller.js"
 import { assertEveryIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
 import { advance, poll, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
@@ -111,6 +111,7 @@ describe("re-admission of completed transient children", () => {
         .map((e) => `${e.task.slice(2)}@${e.at}`)
       // README: "then all start again in start order"
       assert.deepStrictEqual(starts.map((s) => s.split("@")[0]).slice(0, 3), ["a", "b", "c"], starts.join(", "))
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("anySignificant: a significant transient child completing while being stopped for a restart", () =>
@@ -132,6 +133,7 @@ describe("re-admission of completed transient children", () => {
       // its completion is part of the restart under way (as a crash would be): it starts again, the group runs on
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(sAdded, 2)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("allSignificant: a completed significant child re-admitted by a restart must complete again", () =>
@@ -214,6 +216,7 @@ describe("temporary children", () => {
       yield* advance("10 seconds")
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, `the restart was already stopping t for good: ${reasonOf(outcome)}`)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("oneForAll: a stubborn temporary child is force-aborted by the restart, which then completes", () =>
@@ -357,6 +360,7 @@ describe("nested groups and the no-deadline stop", () => {
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(ofTag(events, "GroupRestarting", "g").length, 1)
+      yield* shutdownAdvancing(supervisor, "2 seconds")
     }))
 
   it.scoped("oneForAll: a nested group sibling whose one stubborn child is force-aborted after its grace", () =>
@@ -381,6 +385,7 @@ describe("nested groups and the no-deadline stop", () => {
         "g/a:Running",
         "g/h/x:Running"
       ])
+      yield* shutdownAdvancing(supervisor, "2 seconds")
     }))
 
   it.scoped("remove of a nested group: its name is reserved until its children stopped, then free", () =>
@@ -479,6 +484,7 @@ describe("more edges", () => {
       const [restart] = ofTag(events, "GroupRestarting")
       assert.deepStrictEqual(restart.children, ["g/a", "g/b", "g/c"])
       assert.deepStrictEqual(startsAfter(events, "g", restart.seq).slice(0, 3), ["a", "b", "c"])
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("oneForAll: a child removed by a caller is not re-admitted by a later sibling restart", () =>
@@ -653,6 +659,7 @@ describe("stops, removals and restarts under way", () => {
       yield* settle
       const outcome = yield* outcomeNow(second)
       assert.isUndefined(outcome, outcome && TaskOutcome.reason(outcome))
+      yield* shutdownAdvancing(supervisor, "2 seconds")
     }))
 
   it.scoped("a significant child removed by the operator has not ended by itself: anySignificant keeps the group", () =>
@@ -703,10 +710,11 @@ describe("stops, removals and restarts under way", () => {
 
   it.scoped("oneForAll: a sibling crashing while the group stops the others for a restart counts as that restart", () =>
     Effect.gen(function*() {
-      const { events, handle } = yield* crashDuringRestart("oneForAll", "1 second", "1500 millis")
+      const { events, handle, supervisor } = yield* crashDuringRestart("oneForAll", "1 second", "1500 millis")
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(ofTag(events, "GroupRestarting").length, 1)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 })
 
@@ -749,6 +757,7 @@ describe("restarts queued behind a slow one", () => {
       )
       assert.deepStrictEqual(early, [], `started before x: ${early.join(", ")}`)
       assert.deepStrictEqual(startsAfter(events, "g", restarts[1].seq).slice(0, 4), ["x", "a", "b", "c"])
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("restForOne: a child held for a queued restart is not started out of turn with a closed gate: its next crash restarts it", () =>
@@ -769,6 +778,7 @@ describe("restarts queued behind a slow one", () => {
         `restarts: ${timeline}; a attempts: ${ofTag(events, "AttemptStarting", "g/a").map((e) => e.at).join(", ")}`
       )
       assert.strictEqual(ofTag(events, "GroupRestarting").length, 3, timeline)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("restForOne (fast-check's case): an always child ends as an earlier one crashes, a temporary sibling slow to stop", () =>
