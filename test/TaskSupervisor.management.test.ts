@@ -515,29 +515,37 @@ describe("TaskSupervisor management", () => {
 
   describe("await", () => {
     // A fiber may yield between any two operations (every `maxOpsBeforeYield`); the outcome
-    // must not be missed when the task finishes while its waiter is between them.
-    it.scoped("handle.await returns whatever operation its fiber yields at when the task finishes", () =>
-      Effect.gen(function*() {
-        const { supervisor } = yield* supervisorWith()
-        const hung: Array<string> = []
-        for (const maxOps of [200, 201]) {
-          for (let j = 80; j < 110; j++) {
-            for (let k = 0; k < 3; k++) {
-              const handle = yield* supervisor.add(TaskSpec.once(`t-${maxOps}-${j}-${k}`, spin(k)))
-              const waiter = yield* Effect.fork(Effect.zipRight(pad(j), handle.await)).pipe(
-                Effect.withMaxOpsBeforeYield(maxOps)
-              )
-              yield* spin(20)
-              const listed = (yield* supervisor.list).some((t) => t.id === handle.id)
-              if (!listed && Option.isNone(yield* waiter.poll)) {
-                hung.push(`maxOps=${maxOps} pad=${j} spin=${k}`)
-                yield* Fiber.interrupt(waiter)
+    // must not be missed when the task finishes while its waiter is between them. The waiter yields
+    // after `maxOps` operations; `pad(j)` (two operations each) before its await moves that yield two
+    // operations back per j, and the two budgets of opposite parity make it one: j from 0 to maxOps / 2
+    // puts the yield on every operation of the await in turn (and, every maxOps, past them),
+    // however many operations the await takes.
+    it.scoped(
+      "handle.await returns whatever operation its fiber yields at when the task finishes",
+      () =>
+        Effect.gen(function*() {
+          const { supervisor } = yield* supervisorWith()
+          const hung: Array<string> = []
+          for (const maxOps of [200, 201]) {
+            for (let j = 0; j <= Math.ceil(maxOps / 2); j++) {
+              for (let k = 0; k < 3; k++) {
+                const handle = yield* supervisor.add(TaskSpec.once(`t-${maxOps}-${j}-${k}`, spin(k)))
+                const waiter = yield* Effect.fork(Effect.zipRight(pad(j), handle.await)).pipe(
+                  Effect.withMaxOpsBeforeYield(maxOps)
+                )
+                yield* spin(20)
+                const listed = (yield* supervisor.list).some((t) => t.id === handle.id)
+                if (!listed && Option.isNone(yield* waiter.poll)) {
+                  hung.push(`maxOps=${maxOps} pad=${j} spin=${k}`)
+                  yield* Fiber.interrupt(waiter)
+                }
               }
             }
           }
-        }
-        assert.deepStrictEqual(hung, [])
-      }))
+          assert.deepStrictEqual(hung, [])
+        }),
+      30_000
+    )
   })
 
   describe("introspection", () => {
