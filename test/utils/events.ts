@@ -129,3 +129,25 @@ const assertOwnOrder = (own: ReadonlyArray<SupervisorEvent>, task: string, lastA
     assert.isBelow(e.seq, finished, `${task}: ${e._tag} after TaskFinished`)
   }
 }
+
+/**
+ * Assert a task's whole event sequence: `TaskAddRequested`, `TaskAdded`, then
+ * `between` in this order, then `TaskFinished`, `TaskRemoved` (the admission
+ * and the end every admitted task has, so a test lists only what is its
+ * own). `task`: its name, or its id (a name can be reused after cleanup, an
+ * id never is).
+ */
+export const expectTaskEvents = (
+  events: ReadonlyArray<SupervisorEvent>,
+  task: string | number,
+  between: ReadonlyArray<SupervisorEvent["_tag"]>,
+  message?: string
+): void => {
+  const own = typeof task === "number" ? ofId(events, task) : ofTask(events, task)
+  const label = `the events of ${typeof task === "number" ? `#${task}` : task}`
+  assert.deepStrictEqual(
+    own.map((e) => e._tag),
+    ["TaskAddRequested", "TaskAdded", ...between, "TaskFinished", "TaskRemoved"],
+    message === undefined ? label : `${label}: ${message}`
+  )
+}
