@@ -19,7 +19,7 @@ import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { outcomeNow, recordingSupervisor, shutdownAdvancing, trackedSupervisor } from "./utils/controller.js"
 import { assertEveryIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
-import { advance, poll, settle } from "./utils/fibers.js"
+import { advance, poll, settle, settleUntil, settleUntilDone } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
 
@@ -189,7 +189,7 @@ describe("re-admission of completed transient children", () => {
       yield* advance("2 seconds")
       const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
       yield* advance("5 seconds")
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* supervisor.shutdown
       yield* settle
@@ -305,8 +305,8 @@ describe("nested groups and the no-deadline stop", () => {
       yield* advance("1999 millis")
       assert.isTrue(Option.isNone(yield* poll(stopping)), "not before the grace")
       yield* advance("1 millis")
-      const exit = yield* poll(stopping)
-      assert.isTrue(Option.isSome(exit), "shutdown must end at its grace")
+      yield* settleUntilDone(stopping, "shutdown to end at its grace")
+      const exit = yield* stopping.poll
       assert.isTrue(Exit.isFailure(Option.getOrThrow(exit)))
       for (const name of ["g", "g/h", "g/h/x", "g/h/y", "g/z"]) {
         assert.strictEqual(ofTag(events, "TaskFinished", name).length, 1, name)
@@ -328,7 +328,7 @@ describe("nested groups and the no-deadline stop", () => {
       yield* advance("2999 millis")
       assert.isTrue(Option.isNone(yield* poll(canceling)))
       yield* advance("1 millis")
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
         "g/a:Canceled",
         "g/h/x:ForceAborted",
@@ -546,7 +546,7 @@ describe("more edges", () => {
       )
       yield* advance("2 seconds")
       const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* supervisor.shutdown
       yield* settle
@@ -569,7 +569,7 @@ describe("more edges", () => {
       const stopping = yield* Effect.fork(supervisor.shutdown)
       yield* advance("3 seconds")
       yield* Effect.ignore(Fiber.join(stopping))
-      yield* settle
+      yield* settleUntil("every task to be gone", Effect.map(supervisor.list, (list) => list.length === 0))
       assert.deepStrictEqual(yield* supervisor.list, [])
       assertEveryIdOrder(events)
       assert.strictEqual(yield* live, 0)
@@ -587,7 +587,7 @@ describe("more edges", () => {
       yield* advance("1999 millis")
       assert.isTrue(Option.isNone(yield* poll(canceling)))
       yield* advance("1 millis")
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.isUndefined(yield* outcomeNow(handle))
       assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
         "g/h/x:ForceAborted",

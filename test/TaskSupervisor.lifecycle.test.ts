@@ -20,6 +20,7 @@ import type { TaskHandle } from "../src/TaskHandle.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { assertIdOrder, assertSeq, assertTaskOrder, expectTaskEvents, ms, ofTag, ofTask } from "./utils/events.js"
+import { settleUntilDone } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
 import { counting, cycling, failNTimes, gauge, logged, neverEnding, perRun, stubborn } from "./utils/tasks.js"
 
@@ -1251,7 +1252,7 @@ describe("TaskSupervisor lifecycle", () => {
       Effect.gen(function*() {
         const { events, supervisor } = yield* supervisorWith()
         const running = yield* Effect.fork(supervisor.run([]))
-        yield* settle
+        yield* settleUntilDone(running, "run([]) to return")
         const exit = yield* Fiber.poll(running)
         assert.isTrue(Option.isSome(exit) && exit.value._tag === "Success")
         assert.deepStrictEqual(kinds(events), ["AllStoppedWithinGrace"])

@@ -18,9 +18,9 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { CurrentTask } from "../src/TaskSpec.js"
-import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
-import { assertEveryIdOrder, expectTaskEvents, ofId, ofTag } from "./utils/events.js"
-import { advance, isRunning, pad, poll, settle, spin } from "./utils/fibers.js"
+import { outcomeNow, settledOutcome, trackedSupervisor } from "./utils/controller.js"
+import { assertEveryIdOrder, expectTaskEvents, ofId, ofTag, settleUntilRemoved } from "./utils/events.js"
+import { advance, isRunning, pad, settle, settleUntil, settleUntilDone, spin } from "./utils/fibers.js"
 import { kinds, supervisorWith } from "./utils/recorder.js"
 import { endlessFinalizer, neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
@@ -35,9 +35,9 @@ const expectTag = <A extends { readonly _tag: string }, K extends A["_tag"]>(
   return value as Extract<A, { readonly _tag: K }>
 }
 
-/** The value a finished fiber succeeded with; fails the test while it runs or if it failed. */
+/** The value a fiber succeeded with once it ended; fails the test if it does not end (the clock still) or fails. */
 const finishedWith = <A, E>(fiber: Fiber.Fiber<A, E>) =>
-  Effect.map(poll(fiber), (polled) => {
+  Effect.map(Effect.zipRight(settleUntilDone(fiber), fiber.poll), (polled) => {
     if (Option.isNone(polled)) return assert.fail("expected the fiber to have finished")
     if (Exit.isFailure(polled.value)) return assert.fail(`expected success, got ${String(polled.value.cause)}`)
     return polled.value.value
@@ -80,8 +80,8 @@ describe("TaskSupervisor management", () => {
           "quitter",
           Effect.flatMap(CurrentTask, (me) => supervisor.remove(me.id)).pipe(Effect.zipRight(neverEnding))
         ))
-        yield* settle
-        assert.strictEqual((yield* outcomeNow(handle))?._tag, "Canceled")
+        assert.strictEqual((yield* settledOutcome(handle))._tag, "Canceled")
+        yield* settleUntilRemoved(events, handle.id)
         assert.deepStrictEqual(ofTag(events, "AttemptCanceled").map((e) => e.id), [handle.id])
       }))
 
@@ -215,13 +215,11 @@ describe("TaskSupervisor management", () => {
         const handle = yield* supervisor.add(TaskSpec.make("stuck", stubborn))
         yield* settle
         assert.isTrue(yield* supervisor.remove(handle.id))
-        yield* settle
-        assert.strictEqual((yield* outcomeNow(handle))?._tag, "ForceAborted")
+        assert.strictEqual((yield* settledOutcome(handle))._tag, "ForceAborted")
         const next = yield* supervisor.add(TaskSpec.make("stuck-too", stubborn))
         yield* settle
         assert.isTrue(yield* supervisor.remove(next.id))
-        yield* settle
-        assert.strictEqual((yield* outcomeNow(next))?._tag, "ForceAborted", "the timer serves later stops too")
+        assert.strictEqual((yield* settledOutcome(next))._tag, "ForceAborted", "the timer serves later stops too")
       }))
 
     it.scoped("remove(id) returns once the stop is claimed; later callers get false; then Canceled", () =>
@@ -638,7 +636,7 @@ describe("TaskSupervisor management", () => {
           ])
         )
         assert.strictEqual(expectTag(error, "TaskAlreadyExists").taskName, "a")
-        yield* settle
+        yield* settleUntil("every task to be gone", Effect.map(supervisor.list, (list) => list.length === 0))
         assert.deepStrictEqual(yield* supervisor.list, [])
         const a = yield* supervisor.add(TaskSpec.once("a", Effect.void))
         assert.strictEqual(outcomeTag(yield* a.await), "Completed")

@@ -112,6 +112,18 @@ export const outcomeNow = <E>(handle: TaskHandle<E>): Effect.Effect<TaskOutcome.
     return Option.isSome(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined
   })
 
+/**
+ * The handle's outcome once it is known, without moving the clock: waits
+ * (`settleUntilDone`) for it, and fails the test, naming the task, when it
+ * does not come.
+ */
+export const settledOutcome = <E>(handle: TaskHandle<E>): Effect.Effect<TaskOutcome.TaskOutcome<E>> =>
+  Effect.gen(function*() {
+    const awaiting = yield* Effect.fork(handle.await)
+    yield* settleUntilDone(awaiting, `the outcome of ${handle.name}`)
+    return yield* Fiber.join(awaiting)
+  })
+
 /** Assert the outcome's tag and narrow it. */
 export const narrow = <T extends { readonly _tag: string }, K extends T["_tag"]>(
   value: T | undefined,

@@ -1,6 +1,8 @@
 import { assert } from "@effect/vitest"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type { SupervisorEvent } from "../../src/SupervisorEvent.js"
+import { settleUntil } from "./fibers.js"
 
 /** The events of one kind, optionally of one task, typed as that kind. */
 export const ofTag = <K extends SupervisorEvent["_tag"]>(
@@ -151,3 +153,19 @@ export const expectTaskEvents = (
     message === undefined ? label : `${label}: ${message}`
   )
 }
+
+/**
+ * Wait (`settleUntil`, the clock still) until the recorder has the task's
+ * `TaskRemoved`, its last event: every event of its life is in by then.
+ * `task`: its name, or its id.
+ */
+export const settleUntilRemoved = (
+  events: ReadonlyArray<SupervisorEvent>,
+  task: string | number
+): Effect.Effect<void> =>
+  settleUntil(
+    `the TaskRemoved of ${typeof task === "number" ? `#${task}` : task}`,
+    Effect.sync(() =>
+      (typeof task === "number" ? ofId(events, task) : ofTask(events, task)).some((e) => e._tag === "TaskRemoved")
+    )
+  )
