@@ -6,15 +6,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
-import { outcomeNow, trackedSupervisor } from "./utils/controller.js"
-import { assertTaskOrder, ms, ofTag } from "./utils/events.js"
-import { advance, settle } from "./utils/fibers.js"
+import { outcomeNow, settledOutcome, trackedSupervisor } from "./utils/controller.js"
+import { assertTaskOrder, ms, ofTag, settleUntilRemoved } from "./utils/events.js"
+import { advance, settle, settleUntilDone } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { counting, neverEnding, perRun, states } from "./utils/tasks.js"
 
@@ -206,8 +205,7 @@ describe("pause and resume", () => {
       assert.isTrue(yield* supervisor.cancel(first.id))
       assert.deepStrictEqual(yield* first.await, TaskOutcome.Canceled)
       const stopping = yield* Effect.fork(supervisor.shutdown)
-      yield* settle
-      assert.isDefined((yield* Fiber.poll(stopping)).pipe(Option.getOrUndefined), "shutdown waits for no grace")
+      yield* settleUntilDone(stopping, "shutdown, which waits for no grace, to end")
       assert.strictEqual(yield* live, 0)
     }))
 
@@ -239,10 +237,10 @@ describe("controls that wait for their turn", () => {
       assert.isTrue(yield* supervisor.pause("budget"))
       yield* advance("1 hour")
       assert.isTrue(yield* supervisor.resume("budget"))
-      yield* settle
-      const outcome = yield* outcomeNow(handle)
-      assert.strictEqual(outcome?._tag, "Failed")
-      assert.include(TaskOutcome.reason(outcome!), "retry limit reached after 1 of 1 retries")
+      const outcome = yield* settledOutcome(handle)
+      yield* settleUntilRemoved(events, handle.id)
+      assert.strictEqual(outcome._tag, "Failed")
+      assert.include(TaskOutcome.reason(outcome), "retry limit reached after 1 of 1 retries")
       assert.deepStrictEqual(starts(events, "budget"), ["1@0", "2@3600000"])
     }))
 

@@ -17,9 +17,9 @@ import * as RestartPolicy from "../src/RestartPolicy.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
-import { outcomeNow, recordingSupervisor, trackedSupervisor } from "./utils/controller.js"
+import { outcomeNow, recordingSupervisor, shutdownAdvancing, trackedSupervisor } from "./utils/controller.js"
 import { assertEveryIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
-import { advance, poll, settle } from "./utils/fibers.js"
+import { advance, poll, settle, settleUntil, settleUntilDone } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
 
@@ -111,6 +111,7 @@ describe("re-admission of completed transient children", () => {
         .map((e) => `${e.task.slice(2)}@${e.at}`)
       // README: "then all start again in start order"
       assert.deepStrictEqual(starts.map((s) => s.split("@")[0]).slice(0, 3), ["a", "b", "c"], starts.join(", "))
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("anySignificant: a significant transient child completing while being stopped for a restart", () =>
@@ -132,6 +133,7 @@ describe("re-admission of completed transient children", () => {
       // its completion is part of the restart under way (as a crash would be): it starts again, the group runs on
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(sAdded, 2)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("allSignificant: a completed significant child re-admitted by a restart must complete again", () =>
@@ -187,7 +189,7 @@ describe("re-admission of completed transient children", () => {
       yield* advance("2 seconds")
       const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
       yield* advance("5 seconds")
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* supervisor.shutdown
       yield* settle
@@ -214,6 +216,7 @@ describe("temporary children", () => {
       yield* advance("10 seconds")
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, `the restart was already stopping t for good: ${reasonOf(outcome)}`)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("oneForAll: a stubborn temporary child is force-aborted by the restart, which then completes", () =>
@@ -302,8 +305,8 @@ describe("nested groups and the no-deadline stop", () => {
       yield* advance("1999 millis")
       assert.isTrue(Option.isNone(yield* poll(stopping)), "not before the grace")
       yield* advance("1 millis")
-      const exit = yield* poll(stopping)
-      assert.isTrue(Option.isSome(exit), "shutdown must end at its grace")
+      yield* settleUntilDone(stopping, "shutdown to end at its grace")
+      const exit = yield* stopping.poll
       assert.isTrue(Exit.isFailure(Option.getOrThrow(exit)))
       for (const name of ["g", "g/h", "g/h/x", "g/h/y", "g/z"]) {
         assert.strictEqual(ofTag(events, "TaskFinished", name).length, 1, name)
@@ -325,7 +328,7 @@ describe("nested groups and the no-deadline stop", () => {
       yield* advance("2999 millis")
       assert.isTrue(Option.isNone(yield* poll(canceling)))
       yield* advance("1 millis")
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
         "g/a:Canceled",
         "g/h/x:ForceAborted",
@@ -357,6 +360,7 @@ describe("nested groups and the no-deadline stop", () => {
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(ofTag(events, "GroupRestarting", "g").length, 1)
+      yield* shutdownAdvancing(supervisor, "2 seconds")
     }))
 
   it.scoped("oneForAll: a nested group sibling whose one stubborn child is force-aborted after its grace", () =>
@@ -381,6 +385,7 @@ describe("nested groups and the no-deadline stop", () => {
         "g/a:Running",
         "g/h/x:Running"
       ])
+      yield* shutdownAdvancing(supervisor, "2 seconds")
     }))
 
   it.scoped("remove of a nested group: its name is reserved until its children stopped, then free", () =>
@@ -479,6 +484,7 @@ describe("more edges", () => {
       const [restart] = ofTag(events, "GroupRestarting")
       assert.deepStrictEqual(restart.children, ["g/a", "g/b", "g/c"])
       assert.deepStrictEqual(startsAfter(events, "g", restart.seq).slice(0, 3), ["a", "b", "c"])
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("oneForAll: a child removed by a caller is not re-admitted by a later sibling restart", () =>
@@ -540,7 +546,7 @@ describe("more edges", () => {
       )
       yield* advance("2 seconds")
       const canceling = yield* Effect.fork(supervisor.cancel(handle.id))
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.deepStrictEqual(yield* supervisor.list, [])
       yield* supervisor.shutdown
       yield* settle
@@ -563,7 +569,7 @@ describe("more edges", () => {
       const stopping = yield* Effect.fork(supervisor.shutdown)
       yield* advance("3 seconds")
       yield* Effect.ignore(Fiber.join(stopping))
-      yield* settle
+      yield* settleUntil("every task to be gone", Effect.map(supervisor.list, (list) => list.length === 0))
       assert.deepStrictEqual(yield* supervisor.list, [])
       assertEveryIdOrder(events)
       assert.strictEqual(yield* live, 0)
@@ -581,7 +587,7 @@ describe("more edges", () => {
       yield* advance("1999 millis")
       assert.isTrue(Option.isNone(yield* poll(canceling)))
       yield* advance("1 millis")
-      assert.isTrue(Option.isSome(yield* poll(canceling)))
+      yield* settleUntilDone(canceling, "the cancel to return")
       assert.isUndefined(yield* outcomeNow(handle))
       assert.deepStrictEqual(ofTag(events, "TaskFinished").map((e) => `${e.task}:${e.outcome._tag}`), [
         "g/h/x:ForceAborted",
@@ -653,6 +659,7 @@ describe("stops, removals and restarts under way", () => {
       yield* settle
       const outcome = yield* outcomeNow(second)
       assert.isUndefined(outcome, outcome && TaskOutcome.reason(outcome))
+      yield* shutdownAdvancing(supervisor, "2 seconds")
     }))
 
   it.scoped("a significant child removed by the operator has not ended by itself: anySignificant keeps the group", () =>
@@ -703,10 +710,11 @@ describe("stops, removals and restarts under way", () => {
 
   it.scoped("oneForAll: a sibling crashing while the group stops the others for a restart counts as that restart", () =>
     Effect.gen(function*() {
-      const { events, handle } = yield* crashDuringRestart("oneForAll", "1 second", "1500 millis")
+      const { events, handle, supervisor } = yield* crashDuringRestart("oneForAll", "1 second", "1500 millis")
       const outcome = yield* outcomeNow(handle)
       assert.isUndefined(outcome, reasonOf(outcome))
       assert.strictEqual(ofTag(events, "GroupRestarting").length, 1)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 })
 
@@ -749,6 +757,7 @@ describe("restarts queued behind a slow one", () => {
       )
       assert.deepStrictEqual(early, [], `started before x: ${early.join(", ")}`)
       assert.deepStrictEqual(startsAfter(events, "g", restarts[1].seq).slice(0, 4), ["x", "a", "b", "c"])
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("restForOne: a child held for a queued restart is not started out of turn with a closed gate: its next crash restarts it", () =>
@@ -769,6 +778,7 @@ describe("restarts queued behind a slow one", () => {
         `restarts: ${timeline}; a attempts: ${ofTag(events, "AttemptStarting", "g/a").map((e) => e.at).join(", ")}`
       )
       assert.strictEqual(ofTag(events, "GroupRestarting").length, 3, timeline)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 
   it.scoped("restForOne (fast-check's case): an always child ends as an earlier one crashes, a temporary sibling slow to stop", () =>

@@ -23,6 +23,7 @@ import * as TaskSpec from "../src/TaskSpec.js"
 import { trackedSupervisor } from "./utils/controller.js"
 import { assertIdOrder, assertSeq } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
+import { propertyRuns, propertySeed } from "./utils/random.js"
 
 /** What each attempt of a leaf does. */
 type Step =
@@ -203,6 +204,9 @@ describe("group properties", () => {
   it("random trees keep every child inside its group's attempt, one outcome each, and no fiber after shutdown", {
     timeout: 120_000
   }, async () => {
-    await fc.assert(fc.asyncProperty(caseArb, (c) => runCase(runTree(c))), { numRuns: 60 })
+    await fc.assert(fc.asyncProperty(caseArb, (c) => runCase(runTree(c))), {
+      numRuns: propertyRuns(60),
+      seed: propertySeed
+    })
   })
 })

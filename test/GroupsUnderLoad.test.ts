@@ -11,7 +11,7 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
-import { outcomeNow, recordingSupervisor } from "./utils/controller.js"
+import { outcomeNow, recordingSupervisor, shutdownAdvancing } from "./utils/controller.js"
 import { ofTag } from "./utils/events.js"
 import { advance } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
@@ -100,6 +100,7 @@ describe("restart while the group is busy", () => {
         "g/d:Running"
       ])
       assert.strictEqual(ofTag(events, "GroupRestarting").length, 2)
+      yield* shutdownAdvancing(supervisor, "10 seconds")
     }))
 })
 

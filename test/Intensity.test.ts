@@ -9,7 +9,7 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
-import { outcomeNow } from "./utils/controller.js"
+import { outcomeNow, settledOutcome } from "./utils/controller.js"
 import { assertTaskOrder, ms, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
@@ -313,7 +313,6 @@ describe("progress watchdog", () => {
       yield* TaskSpec.progress
       const { supervisor } = yield* supervisorWith()
       const handle = yield* supervisor.add(TaskSpec.once("plain", TaskSpec.progress))
-      yield* settle
-      assert.strictEqual((yield* outcomeNow(handle))?._tag, "Completed")
+      assert.strictEqual((yield* settledOutcome(handle))._tag, "Completed")
     }).pipe(Effect.scoped))
 })

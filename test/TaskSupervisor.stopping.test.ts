@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -27,7 +28,7 @@ import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { narrow, rejectedWith } from "./utils/controller.js"
 import { assertIdOrder, ofId, ofTag } from "./utils/events.js"
-import { advance, settle, spin } from "./utils/fibers.js"
+import { advance, pad, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
 import { neverEnding, returnsAfterStop, stubborn } from "./utils/tasks.js"
 
@@ -161,26 +162,48 @@ describe("a claimed stop ends the task Canceled whatever its policy", () => {
 
 describe("a stop claimed while the task finishes", () => {
   // the actor may yield (Effect's op budget) between deciding an outcome and committing it: a stop claimed then
-  // has claimed a live task, so the outcome is Canceled
-  // 248 supervisors (2 bodies, 31 op budgets, 4 spins: every place the actor can yield) take 0.7 to 0.8 s with the
-  // suite run twice at once, 3 to 5.4 s on a machine loaded four times over: a budget of its own, not the 5 s default
+  // has claimed a live task, so the outcome is Canceled. Every place the actor can yield is run, by construction:
+  // the actor (its caller's op budget) yields every `ops` operations; `pad(i)` (two operations each) at the head of
+  // its body moves every later yield two operations back per i, and the two budgets of opposite parity make it one,
+  // so i from 0 to ops / 2 puts a yield on every operation after the body in turn. The body waits for the test to
+  // open `go` once add returned; the remove then comes after 0, 1, 2, … yields of the test (one slice of the actor
+  // each), from before the actor went on (claimed) until the task has ended before it (not claimed).
   it.effect(
     "remove returning true always means Canceled, wherever the actor yields",
     () =>
       Effect.gen(function*() {
         const violations: Array<string> = []
         for (const body of [Effect.void, Effect.fail(tailFailure)]) {
-          for (let ops = 10; ops <= 40; ops++) {
-            for (let j = 0; j <= 3; j++) {
-              yield* Effect.scoped(Effect.gen(function*() {
-                const { supervisor } = yield* supervisorWith()
-                const handle = yield* Effect.withMaxOpsBeforeYield(supervisor.add(TaskSpec.once("t", body)), ops)
-                yield* spin(j)
-                const claimed = yield* supervisor.remove(handle.id)
-                const outcome = yield* handle.await
-                if (claimed && outcome._tag !== "Canceled") violations.push(`ops=${ops} spin=${j}: ${outcome._tag}`)
-                if (!claimed && outcome._tag === "Canceled") violations.push(`ops=${ops} spin=${j}: unclaimed Canceled`)
-              }))
+          for (const ops of [20, 21]) {
+            for (let i = 0; i <= Math.ceil(ops / 2); i++) {
+              let claimed = true
+              for (let j = 0; claimed; j++) {
+                if (j > 1000) {
+                  violations.push(`ops=${ops} pad=${i}: still claimable after ${j} yields`)
+                  break
+                }
+                claimed = yield* Effect.scoped(Effect.gen(function*() {
+                  const { supervisor } = yield* supervisorWith()
+                  const go = yield* Deferred.make<void>()
+                  const handle = yield* Effect.withMaxOpsBeforeYield(
+                    supervisor.add(
+                      TaskSpec.once("t", Effect.zipRight(Deferred.await(go), Effect.zipRight(pad(i), body)))
+                    ),
+                    ops
+                  )
+                  // the actor waits at the gate; a fresh op budget for the test, so only the j yields below yield
+                  yield* Effect.yieldNow()
+                  yield* Deferred.succeed(go, undefined)
+                  for (let k = 0; k < j; k++) yield* Effect.yieldNow()
+                  const claimed = yield* supervisor.remove(handle.id)
+                  const outcome = yield* handle.await
+                  const at = `ops=${ops} pad=${i} spin=${j}`
+                  if (claimed && outcome._tag !== "Canceled") violations.push(`${at}: ${outcome._tag}`)
+                  if (!claimed && outcome._tag === "Canceled") violations.push(`${at}: unclaimed Canceled`)
+                  if (!claimed && j === 0) violations.push(`${at}: the task ended before the first remove`)
+                  return claimed
+                }))
+              }
             }
           }
         }

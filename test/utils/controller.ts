@@ -1,5 +1,6 @@
 import { assert } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -11,20 +12,54 @@ import * as TestClock from "effect/TestClock"
 import type * as Subscriber from "../../src/Subscriber.js"
 import type { TaskHandle } from "../../src/TaskHandle.js"
 import type * as TaskOutcome from "../../src/TaskOutcome.js"
+import type { TaskSupervisor } from "../../src/TaskSupervisor.js"
+import { advance, settleUntilDone, yieldUntil } from "./fibers.js"
 import { buildSupervisor, recording, supervisorWith, type TestConfig } from "./recorder.js"
 
 /**
  * Added after a supervisor is built, so it runs before the supervisor's own
- * shutdown finalizer: moves the TestClock far ahead so that a test which
- * failed before its explicit shutdown ends instead of waiting for ever on a
- * task that is slow to stop.
+ * shutdown finalizer: shuts the supervisor down (nothing to do if the test
+ * did) and requires that to end without the clock moving. A test whose
+ * shutdown waits on the TestClock (a task slow to stop, a grace to run out)
+ * shuts down itself and moves the clock as it means to; when one does not,
+ * or fails before it does, this fails it loudly, naming the tasks still
+ * registered, after moving the clock far ahead so that it ends instead of
+ * waiting for ever.
  */
-export const unstickOnClose: Effect.Effect<void, never, Scope.Scope> = Effect.addFinalizer(() =>
-  Effect.asVoid(Effect.forkDaemon(TestClock.adjust("1 day")))
-)
+export const shutdownOnClose = (supervisor: TaskSupervisor["Type"]): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.addFinalizer(() =>
+    Effect.gen(function*() {
+      const stopping = yield* Effect.forkDaemon(supervisor.shutdown)
+      if (yield* yieldUntil(Effect.map(stopping.poll, Option.isSome))) return
+      const left = (yield* supervisor.list).map((task) => `${task.name} (${task.state})`)
+      yield* Effect.forkDaemon(TestClock.adjust("1 day"))
+      yield* Effect.die(
+        new Error(
+          `the supervisor's shutdown at scope close did not end without moving the clock (still registered: ${
+            left.join(", ")
+          }): shut it down in the test, advancing the clock as the test means to`
+        )
+      )
+    })
+  )
 
-/** `supervisorWith` (a recording supervisor) with `unstickOnClose`. */
-export const recordingSupervisor = (config: TestConfig) => Effect.tap(supervisorWith(config), () => unstickOnClose)
+/**
+ * Shut the supervisor down while moving the TestClock `by` (the time its
+ * tasks take to stop): the explicit end of a test whose shutdown waits on the
+ * clock. Fails the test when the shutdown has not ended by then; its result
+ * otherwise.
+ */
+export const shutdownAdvancing = (supervisor: TaskSupervisor["Type"], by: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const stopping = yield* Effect.fork(Effect.either(supervisor.shutdown))
+    yield* advance(by)
+    yield* settleUntilDone(stopping, `the shutdown to end within ${Duration.format(by)}`)
+    return yield* Fiber.join(stopping)
+  })
+
+/** `supervisorWith` (a recording supervisor) with `shutdownOnClose`. */
+export const recordingSupervisor = (config: TestConfig) =>
+  Effect.tap(supervisorWith(config), ({ supervisor }) => shutdownOnClose(supervisor))
 
 /**
  * A supervisor in the current scope with exactly the given subscribers (none:
@@ -35,7 +70,7 @@ export const supervisorWithSubscribers = (config: TestConfig, subscribers: Reado
 
 /** `supervisorWithSubscribers`, with the controller built over it. */
 export const controllerWithSubscribers = (config: TestConfig, subscribers: ReadonlyArray<Subscriber.Subscriber>) =>
-  Effect.tap(buildSupervisor(config, subscribers), () => unstickOnClose)
+  Effect.tap(buildSupervisor(config, subscribers), ({ supervisor }) => shutdownOnClose(supervisor))
 
 /**
  * A recording supervisor built under an Effect `Supervisor` that tracks every
@@ -50,7 +85,7 @@ export const trackedSupervisor = (config: TestConfig) =>
     const tracker = yield* Supervisor.track
     const recorder = recording()
     const built = yield* Effect.supervised(
-      Effect.tap(buildSupervisor(config, [recorder.subscriber]), () => unstickOnClose),
+      Effect.tap(buildSupervisor(config, [recorder.subscriber]), ({ supervisor }) => shutdownOnClose(supervisor)),
       tracker
     )
     const live = Effect.map(tracker.value, (fibers) => fibers.length)
@@ -75,6 +110,18 @@ export const outcomeNow = <E>(handle: TaskHandle<E>): Effect.Effect<TaskOutcome.
     const exit = yield* fiber.poll
     yield* Fiber.interrupt(fiber)
     return Option.isSome(exit) && Exit.isSuccess(exit.value) ? exit.value.value : undefined
+  })
+
+/**
+ * The handle's outcome once it is known, without moving the clock: waits
+ * (`settleUntilDone`) for it, and fails the test, naming the task, when it
+ * does not come.
+ */
+export const settledOutcome = <E>(handle: TaskHandle<E>): Effect.Effect<TaskOutcome.TaskOutcome<E>> =>
+  Effect.gen(function*() {
+    const awaiting = yield* Effect.fork(handle.await)
+    yield* settleUntilDone(awaiting, `the outcome of ${handle.name}`)
+    return yield* Fiber.join(awaiting)
   })
 
 /** Assert the outcome's tag and narrow it. */

@@ -1,6 +1,8 @@
 import { assert } from "@effect/vitest"
 import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type { SupervisorEvent } from "../../src/SupervisorEvent.js"
+import { settleUntil } from "./fibers.js"
 
 /** The events of one kind, optionally of one task, typed as that kind. */
 export const ofTag = <K extends SupervisorEvent["_tag"]>(
@@ -129,3 +131,41 @@ const assertOwnOrder = (own: ReadonlyArray<SupervisorEvent>, task: string, lastA
     assert.isBelow(e.seq, finished, `${task}: ${e._tag} after TaskFinished`)
   }
 }
+
+/**
+ * Assert a task's whole event sequence: `TaskAddRequested`, `TaskAdded`, then
+ * `between` in this order, then `TaskFinished`, `TaskRemoved` (the admission
+ * and the end every admitted task has, so a test lists only what is its
+ * own). `task`: its name, or its id (a name can be reused after cleanup, an
+ * id never is).
+ */
+export const expectTaskEvents = (
+  events: ReadonlyArray<SupervisorEvent>,
+  task: string | number,
+  between: ReadonlyArray<SupervisorEvent["_tag"]>,
+  message?: string
+): void => {
+  const own = typeof task === "number" ? ofId(events, task) : ofTask(events, task)
+  const label = `the events of ${typeof task === "number" ? `#${task}` : task}`
+  assert.deepStrictEqual(
+    own.map((e) => e._tag),
+    ["TaskAddRequested", "TaskAdded", ...between, "TaskFinished", "TaskRemoved"],
+    message === undefined ? label : `${label}: ${message}`
+  )
+}
+
+/**
+ * Wait (`settleUntil`, the clock still) until the recorder has the task's
+ * `TaskRemoved`, its last event: every event of its life is in by then.
+ * `task`: its name, or its id.
+ */
+export const settleUntilRemoved = (
+  events: ReadonlyArray<SupervisorEvent>,
+  task: string | number
+): Effect.Effect<void> =>
+  settleUntil(
+    `the TaskRemoved of ${typeof task === "number" ? `#${task}` : task}`,
+    Effect.sync(() =>
+      (typeof task === "number" ? ofId(events, task) : ofTask(events, task)).some((e) => e._tag === "TaskRemoved")
+    )
+  )

@@ -13,6 +13,40 @@ export const settle: Effect.Effect<void> = Effect.gen(function*() {
   for (let i = 0; i < 25; i++) yield* Effect.yieldNow()
 })
 
+/** Yield until `condition` holds, at most `maxYields` times, without moving the clock; whether it held. */
+export const yieldUntil = <E, R>(
+  condition: Effect.Effect<boolean, E, R>,
+  maxYields = 1000
+): Effect.Effect<boolean, E, R> =>
+  Effect.gen(function*() {
+    for (let i = 0; i < maxYields; i++) {
+      if (yield* condition) return true
+      yield* Effect.yieldNow()
+    }
+    return yield* condition
+  })
+
+/**
+ * Yield until `condition` holds, without moving the clock: the wait for what
+ * a test is about to check (a task started, a fiber ended), however many
+ * scheduler turns the code under test takes to get there. Fails the test,
+ * naming `what` was awaited, when it does not hold within `maxYields`
+ * yields (the other fibers are stuck or wait on the clock).
+ */
+export const settleUntil = <E, R>(
+  what: string,
+  condition: Effect.Effect<boolean, E, R>,
+  maxYields = 1000
+): Effect.Effect<void, E, R> =>
+  Effect.flatMap(
+    yieldUntil(condition, maxYields),
+    (held) => held ? Effect.void : Effect.dieMessage(`settleUntil: ${what} did not happen within ${maxYields} yields`)
+  )
+
+/** `settleUntil` the fiber has ended. */
+export const settleUntilDone = <A, E>(fiber: Fiber.Fiber<A, E>, what = "the fiber to end") =>
+  settleUntil(what, Effect.map(fiber.poll, Option.isSome))
+
 /** Yield `n` times. */
 export const spin = (n: number): Effect.Effect<void> => Effect.repeatN(Effect.yieldNow(), n)
 
