@@ -12,7 +12,7 @@ export const layers = [
   "primitives",
   "effectInternals",
   "events",
-  "spec",
+  "config",
   "task",
   "group",
   "actor",

@@ -17,7 +17,7 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
-import * as internal from "./internal/spec/backoffPolicy.js"
+import * as internal from "./internal/config/backoffPolicy.js"
 import type { InvalidBackoff } from "./SupervisorError.js"
 
 /**
@@ -50,7 +50,7 @@ export type {
    * @category Models
    */
   Jitter
-} from "./internal/spec/backoffPolicy.js"
+} from "./internal/config/backoffPolicy.js"
 
 type BackoffPolicy = internal.BackoffPolicy
 type Jitter = internal.Jitter

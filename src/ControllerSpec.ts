@@ -8,8 +8,8 @@
  */
 import { dual } from "effect/Function"
 import * as Predicate from "effect/Predicate"
-import * as internal from "./internal/spec/controllerSpec.js"
-import type { TaskSpec } from "./internal/spec/taskSpec.js"
+import * as internal from "./internal/config/controllerSpec.js"
+import type { TaskSpec } from "./internal/config/taskSpec.js"
 
 /**
  * @since 0.1.0
@@ -39,7 +39,7 @@ export type {
    * @category Models
    */
   ControllerSpec
-} from "./internal/spec/controllerSpec.js"
+} from "./internal/config/controllerSpec.js"
 
 type Admission = internal.Admission
 type ControllerSpec<E, R> = internal.ControllerSpec<E, R>

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import type * as Duration from "effect/Duration"
-import * as internal from "./internal/spec/restartPolicy.js"
+import * as internal from "./internal/config/restartPolicy.js"
 
 /**
  * @since 0.1.0
@@ -33,7 +33,7 @@ export type {
    * @category Models
    */
   RestartPolicy
-} from "./internal/spec/restartPolicy.js"
+} from "./internal/config/restartPolicy.js"
 
 type RestartPolicy = internal.RestartPolicy
 

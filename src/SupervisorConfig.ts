@@ -14,12 +14,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as BackoffPolicy from "./BackoffPolicy.js"
+import * as restartPolicy from "./internal/config/restartPolicy.js"
+import * as retry from "./internal/config/retry.js"
+import type * as settings from "./internal/config/settings.js"
+import type { AutoShutdown, Intensity, Retry } from "./internal/config/taskSpec.js"
+import * as validate from "./internal/config/validate.js"
 import { Subscribers, SubscriberSet } from "./internal/events/subscriber.js"
-import * as restartPolicy from "./internal/spec/restartPolicy.js"
-import * as retry from "./internal/spec/retry.js"
-import type * as settings from "./internal/spec/settings.js"
-import type { AutoShutdown, Intensity, Retry } from "./internal/spec/taskSpec.js"
-import * as validate from "./internal/spec/validate.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import { ConfigError } from "./SupervisorError.js"
 
@@ -52,7 +52,7 @@ export type {
    * @category Models
    */
   TaskDefaults
-} from "./internal/spec/settings.js"
+} from "./internal/config/settings.js"
 
 export type {
   /**

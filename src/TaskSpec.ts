@@ -14,8 +14,8 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
+import * as internal from "./internal/config/taskSpec.js"
 import * as groups from "./internal/group/group.js"
-import * as internal from "./internal/spec/taskSpec.js"
 import * as attemptControl from "./internal/task/attemptControl.js"
 import * as RestartPolicy from "./RestartPolicy.js"
 import type { ConfigError, ShuttingDown, TaskAlreadyExists } from "./SupervisorError.js"
@@ -93,7 +93,7 @@ export type {
    * @category Models
    */
   TaskSpec
-} from "./internal/spec/taskSpec.js"
+} from "./internal/config/taskSpec.js"
 
 export type {
   /**

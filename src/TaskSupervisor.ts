@@ -11,8 +11,8 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import type { BatchContext, Outcomes, TaskSpec } from "./internal/config/taskSpec.js"
 import { Subscribers } from "./internal/events/subscriber.js"
-import type { BatchContext, Outcomes, TaskSpec } from "./internal/spec/taskSpec.js"
 import * as internal from "./internal/supervisor/taskSupervisor.js"
 import { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import type * as task from "./internal/task/task.js"
@@ -88,7 +88,7 @@ export type {
    * @category Models
    */
   Supervision
-} from "./internal/spec/resolve.js"
+} from "./internal/config/resolve.js"
 
 export type {
   /**
@@ -107,7 +107,7 @@ export type {
    * @category Models
    */
   Outcomes
-} from "./internal/spec/taskSpec.js"
+} from "./internal/config/taskSpec.js"
 
 export type {
   /**

@@ -4,9 +4,9 @@ import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as ScheduleDecision from "effect/ScheduleDecision"
 import * as ScheduleIntervals from "effect/ScheduleIntervals"
+import { type Resolved, TimedOut } from "../config/resolve.js"
 import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import * as TaskOutcome from "../data/taskOutcome.js"
-import { type Resolved, TimedOut } from "../spec/resolve.js"
 
 /** A user value that threw when the retry loop read it: what was read, and what it threw. */
 export class Broken {

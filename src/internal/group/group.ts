@@ -5,11 +5,11 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
+import * as TaskSpec from "../config/taskSpec.js"
+import type * as validate from "../config/validate.js"
 import { GroupFailed } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
-import * as TaskSpec from "../spec/taskSpec.js"
-import type * as validate from "../spec/validate.js"
 import { CurrentAttemptControl, type Host } from "../task/attemptControl.js"
 import { type Caller, callerOf } from "../task/caller.js"
 import { ChildRefused, type Member, type Task } from "../task/task.js"
@@ -498,7 +498,7 @@ export const group = (
   children: ReadonlyArray<TaskSpec.TaskSpec<any, any>>,
   options: TaskSpec.GroupOptions
 ): TaskSpec.TaskSpec<GroupFailed, any> => {
-  // its children are checked with it, at admission (spec/resolve.ts)
+  // its children are checked with it, at admission (config/resolve.ts)
   return TaskSpec.make({
     name,
     effect: Effect.withFiberRuntime((fiber) => {

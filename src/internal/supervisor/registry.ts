@@ -8,6 +8,9 @@ import type * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as Runtime from "effect/Runtime"
 import * as actor from "../actor/actor.js"
+import { resolve, type Resolved } from "../config/resolve.js"
+import type { Settings } from "../config/settings.js"
+import type { TaskSpec } from "../config/taskSpec.js"
 import {
   AlreadyRunning,
   ConfigError,
@@ -25,9 +28,6 @@ import { type Recorder, recorderOf } from "../events/metrics.js"
 import { Deadlines } from "../primitives/deadlines.js"
 import { OutcomeCell } from "../primitives/outcomeCell.js"
 import type { Permits } from "../primitives/permits.js"
-import { resolve, type Resolved } from "../spec/resolve.js"
-import type { Settings } from "../spec/settings.js"
-import type { TaskSpec } from "../spec/taskSpec.js"
 import type { Host } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
 import {

@@ -2,8 +2,8 @@
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type { TaskSpec } from "../config/taskSpec.js"
 import type { Bus } from "../events/bus.js"
-import type { TaskSpec } from "../spec/taskSpec.js"
 import type { Caller } from "./caller.js"
 import type { ChildRefused, Member, Task } from "./task.js"
 

@@ -3,12 +3,12 @@ import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
+import type { Resolved, Supervision } from "../config/resolve.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { AttemptResult, Counted, Counters } from "../events/metrics.js"
 import type { Deadline } from "../primitives/deadlines.js"
 import type { OutcomeCell } from "../primitives/outcomeCell.js"
 import type { Holder } from "../primitives/permits.js"
-import type { Resolved, Supervision } from "../spec/resolve.js"
 
 /** What the registry asks of a task's actor. */
 export interface Actor {

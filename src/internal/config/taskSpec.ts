@@ -143,7 +143,7 @@ export type Fields = Pick<
   | "group"
 >
 
-/** Every field is checked when the task is admitted (spec/resolve.ts), the name too. */
+/** Every field is checked when the task is admitted (config/resolve.ts), the name too. */
 export const make = <E, R>(fields: Fields): TaskSpec<E, R> => Object.assign(Object.create(Proto), fields)
 
 /** A copy of `self` with some fields replaced. */
