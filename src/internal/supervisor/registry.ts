@@ -656,12 +656,12 @@ export class Registry implements Host {
       return Effect.forEach(present, (task) => task.outcome.await, { discard: true })
     })
     return present.length === 0
-      ? this.drained(present)
-      : Effect.flatMap(Effect.zipRight(Effect.yieldNow(), graced), () => this.drained(present))
+      ? this.reportStopped(present)
+      : Effect.flatMap(Effect.zipRight(Effect.yieldNow(), graced), () => this.reportStopped(present))
   }
 
   /** Every task `present` at shutdown has ended: say how, then let the subscribers drain. */
-  private drained(present: ReadonlyArray<Task>): Effect.Effect<void, GraceExceeded> {
+  private reportStopped(present: ReadonlyArray<Task>): Effect.Effect<void, GraceExceeded> {
     const { grace, subscriberShutdownTimeout } = this.settings
     const stuck: Array<string> = []
     for (const task of present) if (task.outcome.completed?._tag === "ForceAborted") stuck.push(task.spec.name)
