@@ -4,11 +4,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
+import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import { outcomeNow, recordingSupervisor, shutdownAdvancing } from "./utils/controller.js"
@@ -25,7 +27,72 @@ const child = crashingChild
 const ticker = (name: string, ticks: Ref.Ref<number>) =>
   TaskSpec.make(name, Effect.forever(Effect.zipRight(Effect.sleep("1 second"), Ref.update(ticks, (n) => n + 1))))
 
+/** A restartable child whose run `n` crashes after `crashes[n-1]` (if given), else never ends; backoff 1 s. */
+const crashesOnRuns = (name: string, crashes: ReadonlyArray<Duration.DurationInput | undefined>) =>
+  Effect.map(Ref.make(0), (runs) =>
+    TaskSpec.restartable(
+      name,
+      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) => {
+        const after = crashes[run - 1]
+        return after === undefined ? neverEnding : Effect.zipRight(Effect.sleep(after), Effect.fail(`${name} crashed`))
+      })
+    ).pipe(TaskSpec.withBackoff(second)))
+
+/** `child@ms` of the group `g`'s AttemptStarting and GroupRestarting events. */
+const groupTimeline = (events: ReadonlyArray<SupervisorEvent>) => ({
+  starts: ofTag(events, "AttemptStarting").filter((e) => e.group === "g").map((e) => `${e.task}@${e.at}`),
+  restarts: ofTag(events, "GroupRestarting").map((e) => `${e.child}@${e.at}`)
+})
+
 describe("groups and permits", () => {
+  it.scoped("restForOne: a child whose gate a restart closed while it waited for a permit starts in its turn", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds", maxConcurrent: 2 })
+      const a = yield* crashesOnRuns("a", ["5 seconds"])
+      const b = yield* crashesOnRuns("b", ["1 second", "5 seconds"])
+      yield* supervisor.add(TaskSpec.group("g", [a, b], { strategy: "restForOne" }))
+      yield* advance(0)
+      // a and b hold the two permits; x waits, and takes b's when b crashes at 1 s (b restarts alone, at its gate open)
+      yield* supervisor.add(TaskSpec.make("x", Effect.sleep("9 seconds")))
+      yield* advance("1500 millis")
+      // y queues ahead of b (which asks again at 2 s): a's crash at 5 s hands its permit to y, while b still waits,
+      // its gate closed by a's restart; x's permit at 10 s comes to b before a (asking at 6 s) gets one
+      yield* supervisor.add(TaskSpec.make("y", Effect.sleep("7 seconds")))
+      yield* advance("1 minute")
+      // b gives x's permit back and waits its turn: a starts at 10 s, then b with y's permit at 12 s; b's second run
+      // crashes at 17 s, which the group restarts (it used to run held, b before a, and wait at its gate for ever)
+      assert.deepStrictEqual(groupTimeline(events), {
+        starts: ["g/a@0", "g/b@0", "g/a@10000", "g/b@12000", "g/b@18000"],
+        restarts: ["g/b@1000", "g/a@5000", "g/b@17000"]
+      })
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running", "g/b:Running"])
+      yield* shutdownAdvancing(supervisor, "10 seconds")
+    }))
+
+  it.scoped("oneForAll: a child whose gate a restart closed while it waited for a permit starts in its turn", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "5 seconds", maxConcurrent: 2 })
+      const a = yield* crashesOnRuns("a", [undefined, "2 seconds"])
+      const b = yield* crashesOnRuns("b", ["1 second", "5 seconds"])
+      yield* supervisor.add(TaskSpec.group("g", [a, b], { strategy: "oneForAll" }))
+      yield* advance(0)
+      // b crashes at 1 s: x takes its permit, y a's (stopped for the restart); a starts again with x's at 3 s, and b,
+      // its turn come, waits for a permit behind w
+      yield* supervisor.add(TaskSpec.make("x", Effect.sleep("2 seconds")))
+      yield* advance("500 millis")
+      yield* supervisor.add(TaskSpec.make("y", Effect.sleep("8 seconds")))
+      yield* advance("1500 millis")
+      yield* supervisor.add(TaskSpec.make("w", Effect.sleep("5 seconds")))
+      // a crashes at 5 s: w takes its permit, b's gate closes while it waits; y's permit at 9 s comes to b first
+      yield* advance("1 minute")
+      assert.deepStrictEqual(groupTimeline(events), {
+        starts: ["g/a@0", "g/b@0", "g/a@3000", "g/a@9000", "g/b@10000", "g/a@15000", "g/b@16000"],
+        restarts: ["g/b@1000", "g/a@5000", "g/b@15000"]
+      })
+      assert.deepStrictEqual(states(yield* supervisor.list), ["g:Running", "g/a:Running", "g/b:Running"])
+      yield* shutdownAdvancing(supervisor, "10 seconds")
+    }))
+
   it.scoped("maxConcurrent: 2 and a group of one child: the child gets the free permit and runs", () =>
     Effect.gen(function*() {
       const { supervisor } = yield* supervisorWith({ maxConcurrent: 2 })

@@ -196,11 +196,18 @@ class Actor {
       case "Delay":
         // the gate is read again: its group may have closed it anew (a restart queued behind the one that opened it)
         return cause === undefined ? this.next() : this.commit(TaskOutcome.Canceled)
-      case "Permit":
-        if (cause === undefined) return this.attempt()
+      case "Permit": {
+        if (cause === undefined) {
+          // a restart of its group may have closed its gate while it waited: the permit goes back, it waits its turn
+          const gate = this.gate()
+          if (gate === undefined) return this.attempt()
+          this.env.permits!.release(this.task)
+          return gate
+        }
         // interrupted, possibly after the permit was handed over
         this.env.permits!.release(this.task)
         return this.commit(TaskOutcome.Canceled)
+      }
       case "Attempt":
         return this.onEnd(cause, cause === undefined ? endingOf(value) : undefined)
       case "Release":
@@ -226,9 +233,14 @@ class Actor {
 
   /** The first step, or the step after a delay: the group's gate, a permit, then an attempt. */
   next(): Effect.Effect<void> {
+    return this.gate() ?? this.takePermit()
+  }
+
+  /** The wait at its group's gate, if the gate is closed. */
+  private gate(): Effect.Effect<void> | undefined {
     const { task } = this
     const gate = task.member?.gate(task)
-    if (gate === undefined) return this.takePermit()
+    if (gate === undefined) return undefined
     task.enter("Waiting")
     return this.wait(Gate, Effect.interruptible(gate))
   }

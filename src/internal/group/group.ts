@@ -165,15 +165,11 @@ class GroupRun implements Member {
     const child = this.byTask.get(task)
     if (child === undefined) return
     const state = child.state
-    switch (state._tag) {
-      case "Starting":
-        child.state = running
-        settleStart(state.started)
-        break
-      case "Held":
-        // a restart closed its gate while it waited for a permit: it runs held, and is held once the attempt is over
-        child.state = { _tag: "Running", gate: state.gate }
-        break
+    // never held: a child whose gate a restart closed while it waited for a permit gives the permit back and waits at
+    // its gate (its actor reads the gate again once the permit comes), so it starts in its turn
+    if (state._tag === "Starting") {
+      child.state = running
+      settleStart(state.started)
     }
     // its turn to start is over: the next held child's comes
     if (this.pending[0] === child) this.advance()
