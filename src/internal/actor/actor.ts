@@ -269,7 +269,7 @@ class Actor {
       spec.metrics.restarted(task.counters ??= spec.metrics.counters(spec.name))
     }
     this.started = this.lastProgress = this.clock.unsafeCurrentTimeMillis()
-    task.member?.started(task)
+    task.member?.onStarted(task)
     return this.wait(Attempt, this.attemptOf(attempt))
   }
 
@@ -354,7 +354,7 @@ class Actor {
     // an operator's control that came while the attempt ran or released its scope decides what comes next, whatever
     // its end would have: nothing is counted against the budget, the group restarts nothing
     if (this.controlled) {
-      task.member?.recycled(task)
+      task.member?.onRecycled(task)
       return this.respawn()
     }
     if (canceled) {
@@ -363,7 +363,7 @@ class Actor {
         return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
       }
       // restarted by its group: it waits at its gate for its turn to start again
-      task.member!.recycled(task)
+      task.member!.onRecycled(task)
       return this.wait(Delay, this.between(Effect.void))
     }
     return failure === undefined ? this.afterSuccess(elapsed) : this.afterFailure(failure, endedAt)
@@ -457,7 +457,7 @@ class Actor {
     }
     // parked, it tries again every park interval, whatever its backoff and retry budget say
     if (this.mode._tag === "Parked") {
-      task.member?.restarting(task, reason)
+      task.member?.onRestarting(task, reason)
       return this.park(reason)
     }
     if (spec.maxRetries !== undefined && this.retries >= spec.maxRetries) {
@@ -537,7 +537,7 @@ class Actor {
     const { task, window } = this
     const restarts = window?.exceeded(this.clock.unsafeCurrentTimeMillis())
     if (restarts === undefined) {
-      task.member?.restarting(task, reason)
+      task.member?.onRestarting(task, reason)
       return undefined
     }
     const why = window!.describe(restarts)
@@ -559,7 +559,7 @@ class Actor {
     }
     this.mode = parked
     this.publish("TaskParked", { id: task.id, task: this.spec.name, park, reason: `${why}: ${reason}` })
-    task.member?.restarting(task, reason)
+    task.member?.onRestarting(task, reason)
     // after a success there is no failure to name
     return this.park(failure === undefined ? undefined : reason)
   }
@@ -669,7 +669,7 @@ class Actor {
         this.mode = { _tag: "Paused", fiberRefs, then: this.mode as Normal | Parked }
         task.enter("Paused")
         task.fiber = undefined
-        task.member?.paused(task)
+        task.member?.onPaused(task)
       } else {
         task.enter("Waiting")
         this.run("Later", fiberRefs)

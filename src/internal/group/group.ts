@@ -161,7 +161,7 @@ class GroupRun implements Member {
     return Deferred.await(child.stop ??= fresh())
   }
 
-  started(task: Task): void {
+  onStarted(task: Task): void {
     const child = this.byTask.get(task)
     if (child === undefined) return
     const state = child.state
@@ -175,7 +175,7 @@ class GroupRun implements Member {
     if (this.pending[0] === child) this.advance()
   }
 
-  restarting(task: Task, reason: string): void {
+  onRestarting(task: Task, reason: string): void {
     const child = this.byTask.get(task)
     if (child === undefined) return
     this.attemptOver(child)
@@ -186,7 +186,7 @@ class GroupRun implements Member {
     this.signals.unsafeOffer({ _tag: "Restarting", child, reason })
   }
 
-  paused(task: Task): void {
+  onPaused(task: Task): void {
     const child = this.byTask.get(task)
     if (child === undefined) return
     this.attemptOver(child)
@@ -199,12 +199,12 @@ class GroupRun implements Member {
     return this.phase._tag === "TearingDown" || this.self.stopped
   }
 
-  recycled(task: Task): void {
+  onRecycled(task: Task): void {
     const child = this.byTask.get(task)
     if (child !== undefined) this.attemptOver(child)
   }
 
-  finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void {
+  onFinished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void {
     const child = this.byTask.get(task)
     if (child === undefined) return
     this.byTask.delete(task)
@@ -334,7 +334,9 @@ class GroupRun implements Member {
       case "Finished":
         // a child that was stopped, or that a restart has registered again since, decides nothing
         return Effect.succeed(
-          signal.claimed || signal.child.state._tag !== "Ended" ? undefined : this.ended(signal.child, signal.outcome)
+          signal.claimed || signal.child.state._tag !== "Ended"
+            ? undefined
+            : this.onChildEnd(signal.child, signal.outcome)
         )
       case "Restarting":
         return this.restart(signal.child, signal.reason)
@@ -347,7 +349,7 @@ class GroupRun implements Member {
    * significant one, whatever its restart type and however it ended, may end
    * it by `autoShutdown`. (A child a caller removed is simply gone.)
    */
-  private ended(child: Child, outcome: TaskOutcome<unknown>): End | undefined {
+  private onChildEnd(child: Child, outcome: TaskOutcome<unknown>): End | undefined {
     if (
       !child.temporary && (outcome._tag === "Failed" || outcome._tag === "Fatal" || outcome._tag === "ForceAborted")
     ) {

@@ -425,7 +425,7 @@ export class Registry implements Host {
     const index = this.batch === undefined || member !== undefined ? -1 : this.batch.indexOf(id)
     if (index >= 0) this.batch!.outcomes[index] = outcome
     for (const observer of this.observers) this.guard(observer, () => observer.onFinished(task))
-    member?.finished(task, outcome, claimed)
+    member?.onFinished(task, outcome, claimed)
     if (member === undefined && spec.significant && !claimed) this.significantEnded(name, outcome)
     if (this.size === 0) {
       this.inIdOrder = true

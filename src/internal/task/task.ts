@@ -59,17 +59,17 @@ export interface Member {
   /** What completes when the group restarts the child's attempt; `undefined` if its strategy never does. */
   recycle(task: Task): Effect.Effect<void> | undefined
   /** The child's attempt started. */
-  started(task: Task): void
+  onStarted(task: Task): void
   /** The child's attempt ended and the child will run another (after a failure, or an `always` success). */
-  restarting(task: Task, reason: string): void
+  onRestarting(task: Task, reason: string): void
   /** The child's attempt ended because the group restarts it: the child waits at its gate. */
-  recycled(task: Task): void
+  onRecycled(task: Task): void
   /** The child was paused by an operator: it starts nothing until resumed. */
-  paused(task: Task): void
+  onPaused(task: Task): void
   /** Whether the group is stopping its children: controls of a child do not apply. */
   readonly stopping: boolean
   /** The child's terminal commit; `claimed`: its stop was claimed (it did not end by itself). */
-  finished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void
+  onFinished(task: Task, outcome: TaskOutcome<unknown>, claimed: boolean): void
 }
 
 /** Why the registry did not admit a group's child (its path taken, its spec invalid, or shutdown begun). */
