@@ -672,6 +672,8 @@ describe("bad input: task specs", () => {
               "name",
               reason
             )
+            // without a slot of its own, the task's name is its slot: still the name is what is wrong
+            assertConfigError(yield* Effect.flip(controller.submit(ControllerSpec.queue(spec))), "name", reason)
           }
         }
         yield* unchanged

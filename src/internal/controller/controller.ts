@@ -281,12 +281,14 @@ export const make = (registry: Registry, settings: Settings) =>
         (fiber): Effect.Effect<Submission, ShuttingDown | ConfigError, Exclude<R, Scope.Scope>> => {
           // a controller whose scope closed admits nothing, even while its supervisor runs
           if (!slots.open) return Effect.fail(new ShuttingDown())
-          const key = slotOf(spec)
-          if (typeof key !== "string" || key.length === 0) {
+          // without a slot of its own, the task's name is its slot: a bad name is refused as the task's `name` below
+          const { slotOverride } = spec
+          if (slotOverride !== undefined && (typeof slotOverride !== "string" || slotOverride.length === 0)) {
             return Effect.fail(new ConfigError({ field: "slot", reason: "a slot key must be a non-empty string" }))
           }
           const submission = registry.prepare(spec.task, callerOf(fiber))
           if (submission instanceof ShuttingDown || submission instanceof ConfigError) return Effect.fail(submission)
+          const key = slotOf(spec)
           slots.submit(key, { submission, admission: spec.admission })
           return Effect.succeed(submission)
         }
