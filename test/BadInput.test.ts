@@ -568,6 +568,15 @@ describe("bad input: BackoffPolicy", () => {
           "defaults.retry",
           reason
         )
+        // its schedule is refused as the policy is
+        const schedule = BackoffPolicy.toSchedule(policy)
+        const scheduled = TaskSpec.restartable("s", Effect.fail("boom")).pipe(TaskSpec.withSchedule(schedule))
+        assertConfigError(yield* Effect.flip(supervisor.add(scheduled)), "backoff of task 's'", reason)
+        assertConfigError(
+          yield* Effect.flip(SupervisorConfig.make({ defaults: { retry: schedule } })),
+          "defaults.retry",
+          reason
+        )
         yield* unchanged
         assert.deepStrictEqual(since(), [], "a refused spec publishes nothing")
       }))

@@ -243,11 +243,21 @@ export const delayForRetry: {
   }
 })
 
-export const toSchedule = (self: BackoffPolicy): Schedule.Schedule<Duration.Duration, unknown> =>
-  Schedule.makeWithState(0, (now, _input, index) =>
+/** The schedules `toSchedule` made of invalid policies, with why: a supervisor refuses them as it refuses the policy. */
+const invalidSchedules = new WeakMap<Schedule.Schedule<unknown, unknown, unknown>, InvalidBackoff>()
+
+export const invalidScheduleOf = (schedule: Schedule.Schedule<unknown, unknown, unknown>): InvalidBackoff | undefined =>
+  invalidSchedules.get(schedule)
+
+export const toSchedule = (self: BackoffPolicy): Schedule.Schedule<Duration.Duration, unknown> => {
+  const schedule = Schedule.makeWithState(0, (now, _input, index) =>
     Effect.map(delayForRetry(self, index), (delay) =>
       [
         index + 1,
         delay,
         ScheduleDecision.continueWith(ScheduleInterval.after(now + Duration.toMillis(delay)))
       ] as const))
+  const invalid = invalidOf(self)
+  if (invalid !== undefined) invalidSchedules.set(schedule, invalid)
+  return schedule
+}

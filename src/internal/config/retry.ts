@@ -26,7 +26,7 @@ const ofPolicy = (policy: BackoffPolicy.BackoffPolicy): Runnable => {
 /**
  * What a retry setting runs, or why it cannot run: a value that is neither a
  * `BackoffPolicy` nor a `Schedule` (a cast), a policy built from an invalid
- * value, or a schedule whose initial state cannot be read.
+ * value (or its `toSchedule`), or a schedule whose initial state cannot be read.
  */
 export const runnableOf = (retry: unknown): Runnable | string => {
   if (BackoffPolicy.isBackoffPolicy(retry)) {
@@ -34,6 +34,8 @@ export const runnableOf = (retry: unknown): Runnable | string => {
     return invalid === undefined ? ofPolicy(retry) : invalid.reason
   }
   if (!Schedule.isSchedule(retry)) return "must be a BackoffPolicy or a Schedule"
+  const invalid = BackoffPolicy.invalidScheduleOf(retry as Schedule.Schedule<unknown, unknown, unknown>)
+  if (invalid !== undefined) return invalid.reason
   try {
     return { schedule: retry as Schedule.Schedule<unknown, unknown, unknown>, initial: retry.initial }
   } catch {
