@@ -184,7 +184,8 @@ export const delayForRetry: {
  * The policy as a `Schedule` that recurs forever, each recurrence delayed by
  * `delayForRetry` of its index and outputting that delay. For a policy built
  * from an invalid value its first step dies with that `InvalidBackoff`, as
- * `Schedule.cron` of a malformed expression does.
+ * `Schedule.cron` of a malformed expression does, and a supervisor refuses it
+ * where it is used (`add`, the config's defaults), as it refuses the policy.
  *
  * @since 0.1.0
  * @category Combinators

@@ -441,7 +441,7 @@ describe("groups", () => {
         supervisor.add(TaskSpec.group("g", [TaskSpec.make("x", neverEnding).pipe(TaskSpec.withTimeout(-1))]))
       )
       assert.strictEqual(error._tag, "ConfigError")
-      assert.include(error.message, "task 'x'")
+      assert.include(error.message, "task 'g/x'")
       assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 

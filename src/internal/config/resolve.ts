@@ -56,8 +56,8 @@ export interface Supervision {
 /** A plain task's descendants: none, one array for all of them. */
 const noDescendants: ReadonlyArray<string> = []
 
-/** How a refused field of a spec is named. */
-const fieldOf = (spec: TaskSpec<unknown, unknown>, field: string): string => `${field} of task '${spec.name}'`
+/** How a refused field of a spec is named: with the name the task registers under (a group's child's path). */
+const fieldOf = (name: string, field: string): string => `${field} of task '${name}'`
 
 /**
  * Every field a spec carries is a user value: a spec assembled around the
@@ -77,22 +77,22 @@ export const resolve = (
   }
   if (spec.name.length === 0) return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
   if (!Effect.isEffect(spec.effect)) {
-    return new ConfigError({ field: fieldOf(spec, "effect"), reason: "must be an Effect" })
+    return new ConfigError({ field: fieldOf(name, "effect"), reason: "must be an Effect" })
   }
   const restart = spec.restart ?? defaults.restart
   const restartProblem = RestartPolicy.problemOf(restart)
-  if (restartProblem !== undefined) return new ConfigError({ field: fieldOf(spec, "restart"), reason: restartProblem })
+  if (restartProblem !== undefined) return new ConfigError({ field: fieldOf(name, "restart"), reason: restartProblem })
   const retry = Retry.runnableOf(spec.retry ?? defaults.retry)
-  if (typeof retry === "string") return new ConfigError({ field: fieldOf(spec, "backoff"), reason: retry })
+  if (typeof retry === "string") return new ConfigError({ field: fieldOf(name, "backoff"), reason: retry })
   if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {
-    return new ConfigError({ field: fieldOf(spec, "isFatal"), reason: "must be a predicate function" })
+    return new ConfigError({ field: fieldOf(name, "isFatal"), reason: "must be a predicate function" })
   }
   // a group's attempt lasts as long as its children: only its own timeout bounds it, not the tasks' default
   let timeout = spec.group === undefined ? defaults.timeout : undefined
   if (spec.timeout === null) {
     timeout = undefined
   } else if (spec.timeout !== undefined) {
-    const decoded = validate.duration(fieldOf(spec, "timeout"), spec.timeout)
+    const decoded = validate.duration(fieldOf(name, "timeout"), spec.timeout)
     if (decoded instanceof ConfigError) return decoded
     timeout = Duration.isZero(decoded) ? undefined : decoded
   }
@@ -100,24 +100,24 @@ export const resolve = (
   if (spec.maxRetries === null) {
     maxRetries = undefined
   } else if (spec.maxRetries !== undefined) {
-    const checked = validate.integer(fieldOf(spec, "maxRetries"), spec.maxRetries, 0)
+    const checked = validate.integer(fieldOf(name, "maxRetries"), spec.maxRetries, 0)
     if (checked instanceof ConfigError) return checked
     maxRetries = checked
   }
   let intensity: validate.Intensity | undefined
   const intensityInput = spec.intensity === undefined ? defaults.intensity : spec.intensity
   if (intensityInput !== null && intensityInput !== undefined) {
-    const checked = validate.intensity(fieldOf(spec, "intensity"), intensityInput, true)
+    const checked = validate.intensity(fieldOf(name, "intensity"), intensityInput, true)
     if (checked instanceof ConfigError) return checked
     intensity = checked
   }
   const resetAfter = spec.resetAfter === undefined
     ? undefined
-    : validate.positiveDuration(fieldOf(spec, "resetAfter"), spec.resetAfter)
+    : validate.positiveDuration(fieldOf(name, "resetAfter"), spec.resetAfter)
   if (resetAfter instanceof ConfigError) return resetAfter
   const watchdog = spec.watchdog === undefined
     ? undefined
-    : validate.positiveDuration(fieldOf(spec, "watchdog"), spec.watchdog)
+    : validate.positiveDuration(fieldOf(name, "watchdog"), spec.watchdog)
   if (watchdog instanceof ConfigError) return watchdog
   // a group's children are checked with it: a bad child refuses the group at admission
   const group = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
@@ -177,24 +177,24 @@ const checkGroup = (
 {
   const { children, options } = spec.group!
   if (options.strategy !== undefined && !strategies.has(options.strategy)) {
-    return new ConfigError({ field: fieldOf(spec, "strategy"), reason: "must be oneForOne, oneForAll or restForOne" })
+    return new ConfigError({ field: fieldOf(name, "strategy"), reason: "must be oneForOne, oneForAll or restForOne" })
   }
   const autoShutdown = options.autoShutdown === undefined
     ? undefined
-    : validate.autoShutdown(fieldOf(spec, "autoShutdown"), options.autoShutdown)
+    : validate.autoShutdown(fieldOf(name, "autoShutdown"), options.autoShutdown)
   if (autoShutdown instanceof ConfigError) return autoShutdown
   const intensity = options.intensity === undefined
     ? undefined
-    : validate.intensity(fieldOf(spec, "intensity of its children"), options.intensity, false)
+    : validate.intensity(fieldOf(name, "intensity of its children"), options.intensity, false)
   if (intensity instanceof ConfigError) return intensity
   const names = new Set<unknown>()
   for (const child of children) {
     if (!Predicate.hasProperty(child, TaskSpecTypeId)) {
-      return new ConfigError({ field: fieldOf(spec, "children"), reason: "must be task specs" })
+      return new ConfigError({ field: fieldOf(name, "children"), reason: "must be task specs" })
     }
     if (names.has(child.name)) {
       return new ConfigError({
-        field: fieldOf(spec, "children"),
+        field: fieldOf(name, "children"),
         reason: `names must be unique within their group: '${child.name}' is used twice`
       })
     }
@@ -207,7 +207,7 @@ const checkGroup = (
     for (const path of [resolved.name, ...resolved.descendants]) {
       if (descendants.has(path)) {
         return new ConfigError({
-          field: fieldOf(spec, "children"),
+          field: fieldOf(name, "children"),
           reason: `the path '${path}' is used twice in the group's tree`
         })
       }
