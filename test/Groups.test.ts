@@ -414,6 +414,14 @@ describe("groups", () => {
       const notSpecs = TaskSpec.group("h", [Effect.void as unknown as TaskSpec.TaskSpec<never, never>])
       const notSpecsError = yield* Effect.flip(supervisor.add(notSpecs))
       assert.strictEqual(notSpecsError.message, "invalid children of task 'h': must be task specs")
+      // a null child too; the group can be printed before it is refused
+      const nullChild = TaskSpec.group("n", [null as unknown as TaskSpec.TaskSpec<never, never>])
+      assert.deepStrictEqual(JSON.parse(JSON.stringify(nullChild)).children, [null])
+      assert.include(String(nullChild), "\"children\"")
+      assert.strictEqual(
+        (yield* Effect.flip(supervisor.add(nullChild))).message,
+        "invalid children of task 'n': must be task specs"
+      )
       assert.deepStrictEqual(yield* supervisor.list, [])
     }))
 

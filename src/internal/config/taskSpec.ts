@@ -122,7 +122,11 @@ const Proto = {
       maxRetries: this.maxRetries,
       ...(this.group === undefined
         ? {}
-        : { strategy: this.group.options.strategy ?? "oneForOne", children: this.group.children.map((c) => c.name) })
+        : {
+          strategy: this.group.options.strategy ?? "oneForOne",
+          // a child that is not a spec (a cast) is refused at admission; printing the group must not throw first
+          children: this.group.children.map((c) => (c as Partial<TaskSpec<unknown, unknown>> | null | undefined)?.name)
+        })
     }
   }
 }
