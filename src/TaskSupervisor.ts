@@ -8,11 +8,11 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { BatchContext, Outcomes, TaskSpec } from "./internal/config/taskSpec.js"
-import { Subscribers } from "./internal/events/subscriber.js"
+import { Subscribers, SubscriberSet } from "./internal/events/subscriber.js"
 import * as internal from "./internal/supervisor/taskSupervisor.js"
 import { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import type * as task from "./internal/task/task.js"
@@ -244,30 +244,34 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   readonly shutdown: Effect.Effect<void, GraceExceeded>
 }>() {}
 
-/** The supervisor and its registry, built in the current scope over the config and subscribers of the context. */
+/**
+ * The supervisor and its registry, built in the current scope over the config of the context and the subscribers its
+ * config layer gave (none when the config came from elsewhere, where no `Subscriber.layer` can add to them either).
+ */
 const build = Effect.flatMap(
-  Effect.all([SupervisorConfig, Subscribers]),
-  ([settings, subscribers]) => internal.make(settings, subscribers)
+  Effect.all([SupervisorConfig, Effect.serviceOption(Subscribers)]),
+  ([settings, subscribers]) =>
+    internal.make(settings, Option.isSome(subscribers) ? subscribers.value : new SubscriberSet())
 )
 
 /**
- * Build a supervisor in the current scope, with the `SupervisorConfig` and
- * the `Subscribers` of the context. What extends the supervisor
- * (`Controller.layer`, `SupervisorHttp`) needs its registry too, which
- * `layer` provides.
+ * Build a supervisor in the current scope, with the `SupervisorConfig` of the
+ * context and the subscribers its config layer gave. What extends the
+ * supervisor (`Controller.layer`, `SupervisorHttp`) needs its registry too,
+ * which `layer` provides.
  *
  * @since 0.1.0
  * @category Constructors
  */
-export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | SupervisorConfig | Subscribers> = Effect
+export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | SupervisorConfig> = Effect
   .map(build, (built) => built.service)
 
 /**
  * The supervisor as a Layer, with its `SupervisorRegistry` beside it. Its
- * type says what it reads: a `SupervisorConfig` and the `Subscribers` that
- * `Subscriber.layer` adds to (the config layers provide both), so a config
- * merged beside it instead of provided to it is a type error, not a setting
- * silently ignored. `SupervisorConfig.layerDefaults` serves when no
+ * type says what it reads: a `SupervisorConfig`, so a config merged beside it
+ * instead of provided to it is a type error, not a setting silently ignored;
+ * with it, the `Subscribers` the config layers give, which `Subscriber.layer`
+ * adds to. `SupervisorConfig.layerDefaults` serves when no
  * setting differs. A subscriber layer provided to it lives as long as the
  * supervisor and sees its shutdown events; merged beside it (over the same
  * config) it takes effect too, but ends alongside the supervisor, so it may
@@ -296,7 +300,7 @@ export const make: Effect.Effect<TaskSupervisor["Type"], never, Scope.Scope | Su
  * @since 0.1.0
  * @category Layers
  */
-export const layer: Layer.Layer<TaskSupervisor | SupervisorRegistry, never, SupervisorConfig | Subscribers> = Layer
+export const layer: Layer.Layer<TaskSupervisor | SupervisorRegistry, never, SupervisorConfig> = Layer
   .scopedContext(
     Effect.map(
       build,

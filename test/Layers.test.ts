@@ -40,6 +40,26 @@ describe("layers", () => {
     assert.isTrue(Effect.isEffect(submit))
   })
 
+  it.scoped("a config given by hand (not by a config layer) serves the supervisor and its controller, with no subscribers", () =>
+    Effect.gen(function*() {
+      const byHand = Layer.effect(SupervisorConfig.SupervisorConfig, SupervisorConfig.make({ grace: "2 seconds" }))
+      const context = yield* Layer.build(
+        Controller.layer().pipe(Layer.provideMerge(TaskSupervisor.layer), Layer.provide(byHand))
+      )
+      const supervisor = Context.get(context, TaskSupervisor.TaskSupervisor)
+      const handle = yield* supervisor.add(TaskSpec.once("job", Effect.void))
+      assert.strictEqual((yield* handle.await)._tag, "Completed")
+      const id = yield* Context.get(context, Controller.Controller).submit(
+        ControllerSpec.queue(TaskSpec.once("slotted", Effect.void))
+      )
+      assert.isNumber(id)
+      // the supervisor of TaskSupervisor.make reads the same config alone
+      const made = yield* TaskSupervisor.make.pipe(
+        Effect.provideService(SupervisorConfig.SupervisorConfig, yield* SupervisorConfig.make({}))
+      )
+      assert.strictEqual((yield* (yield* made.add(TaskSpec.once("made", Effect.void))).await)._tag, "Completed")
+    }))
+
   it.scoped("a subscriber layer merged beside the supervisor, over the same config, receives what follows its build", () =>
     Effect.gen(function*() {
       const beside = recording("beside")
