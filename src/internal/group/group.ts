@@ -14,7 +14,7 @@ import { CurrentAttemptControl, type Host } from "../task/attemptControl.js"
 import { type Caller, callerOf } from "../task/caller.js"
 import { ChildRefused, type Member, type Task } from "../task/task.js"
 
-/** A group: its options resolved once, when the spec is built. */
+/** What one attempt of a group runs: its children and options (checked with the group at admission, see config/resolve.ts). */
 interface Definition {
   readonly children: ReadonlyArray<TaskSpec.TaskSpec<unknown, unknown>>
   readonly strategy: TaskSpec.Strategy
