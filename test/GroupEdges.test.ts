@@ -21,7 +21,7 @@ import { outcomeNow, recordingSupervisor, shutdownAdvancing, trackedSupervisor }
 import { assertEveryIdOrder, assertTaskOrder, ofTag } from "./utils/events.js"
 import { advance, poll, settle, settleUntil, settleUntilDone } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
+import { crashesOnRuns, crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
 
 const child = crashingChild
 
@@ -57,21 +57,6 @@ const crashDuringRestart = (
     yield* advance("10 seconds")
     return { events, handle, supervisor }
   })
-
-/** A restartable child whose run `n` crashes after `crashes[n-1]` (if given), else never ends. */
-const crashesOnRuns = (
-  name: string,
-  crashes: ReadonlyArray<Duration.DurationInput | undefined>,
-  backoff: BackoffPolicy.BackoffPolicy = BackoffPolicy.constant("1 second")
-) =>
-  Effect.map(Ref.make(0), (runs) =>
-    TaskSpec.restartable(
-      name,
-      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) => {
-        const after = crashes[run - 1]
-        return after === undefined ? neverEnding : Effect.zipRight(Effect.sleep(after), Effect.fail(`${name} crashed`))
-      })
-    ).pipe(TaskSpec.withBackoff(backoff)))
 
 describe("re-admission of completed transient children", () => {
   it.scoped("oneForAll: the completed child re-admitted with its siblings has a new id and clean per-id events", () =>

@@ -4,7 +4,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Ref from "effect/Ref"
@@ -17,7 +16,7 @@ import { outcomeNow, recordingSupervisor, shutdownAdvancing } from "./utils/cont
 import { ofTag } from "./utils/events.js"
 import { advance } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
+import { crashesOnRuns, crashingChild, neverEnding, slowToStop, states, stubborn } from "./utils/tasks.js"
 
 const second = BackoffPolicy.constant("1 second")
 
@@ -26,17 +25,6 @@ const child = crashingChild
 /** A ticker: counts one tick per second for as long as it runs. */
 const ticker = (name: string, ticks: Ref.Ref<number>) =>
   TaskSpec.make(name, Effect.forever(Effect.zipRight(Effect.sleep("1 second"), Ref.update(ticks, (n) => n + 1))))
-
-/** A restartable child whose run `n` crashes after `crashes[n-1]` (if given), else never ends; backoff 1 s. */
-const crashesOnRuns = (name: string, crashes: ReadonlyArray<Duration.DurationInput | undefined>) =>
-  Effect.map(Ref.make(0), (runs) =>
-    TaskSpec.restartable(
-      name,
-      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) => {
-        const after = crashes[run - 1]
-        return after === undefined ? neverEnding : Effect.zipRight(Effect.sleep(after), Effect.fail(`${name} crashed`))
-      })
-    ).pipe(TaskSpec.withBackoff(second)))
 
 /** `child@ms` of the group `g`'s AttemptStarting and GroupRestarting events. */
 const groupTimeline = (events: ReadonlyArray<SupervisorEvent>) => ({

@@ -94,3 +94,18 @@ export const crashingChild = (
 /** `name:state` of each row of `list`. */
 export const states = (list: ReadonlyArray<{ readonly name: string; readonly state: string }>) =>
   list.map((t) => `${t.name}:${t.state}`)
+
+/** A restartable child whose run `n` crashes after `crashes[n-1]` (if given), else never ends. */
+export const crashesOnRuns = (
+  name: string,
+  crashes: ReadonlyArray<Duration.DurationInput | undefined>,
+  backoff: BackoffPolicy.BackoffPolicy = BackoffPolicy.constant("1 second")
+) =>
+  Effect.map(Ref.make(0), (runs) =>
+    TaskSpec.restartable(
+      name,
+      Effect.flatMap(Ref.updateAndGet(runs, (n) => n + 1), (run) => {
+        const after = crashes[run - 1]
+        return after === undefined ? neverEnding : Effect.zipRight(Effect.sleep(after), Effect.fail(`${name} crashed`))
+      })
+    ).pipe(TaskSpec.withBackoff(backoff)))
