@@ -48,11 +48,17 @@ export default {
           const theirs = layerOf(target)
           const name = (layer) => layers[layer] ?? "no layer"
           if (own < 0) {
-            context.report({ node, message: `${path.basename(file)} is in no layer: move it into one of ${layers.join(", ")}` })
+            context.report({
+              node,
+              message: `${path.basename(file)} is in no layer: move it into one of ${layers.join(", ")}`
+            })
           } else if (theirs === undefined) {
             context.report({ node, message: `the ${name(own)} layer imports the public module ${specifier}` })
           } else if (theirs < 0 || theirs > own) {
-            context.report({ node, message: `the ${name(own)} layer imports ${specifier}, of the ${name(theirs)} layer above it` })
+            context.report({
+              node,
+              message: `the ${name(own)} layer imports ${specifier}, of the ${name(theirs)} layer above it`
+            })
           }
         }
         return { ImportDeclaration: check, ExportNamedDeclaration: check, ExportAllDeclaration: check }
