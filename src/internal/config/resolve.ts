@@ -79,9 +79,8 @@ export const resolve = (
   if (!Effect.isEffect(spec.effect)) {
     return new ConfigError({ field: fieldOf(name, "effect"), reason: "must be an Effect" })
   }
-  const restart = spec.restart ?? defaults.restart
-  const restartProblem = RestartPolicy.problemOf(restart)
-  if (restartProblem !== undefined) return new ConfigError({ field: fieldOf(name, "restart"), reason: restartProblem })
+  const restart = RestartPolicy.check(fieldOf(name, "restart"), spec.restart ?? defaults.restart)
+  if (restart instanceof ConfigError) return restart
   const retry = Retry.runnableOf(spec.retry ?? defaults.retry)
   if (typeof retry === "string") return new ConfigError({ field: fieldOf(name, "backoff"), reason: retry })
   if (spec.isFatal !== undefined && typeof spec.isFatal !== "function") {

@@ -37,7 +37,7 @@ export type RestartPolicy = Never | OnFailure | Always
 
 /**
  * Why the interval a policy was built from is invalid; only such a policy has
- * one. It is reported where the policy is used (`problemOf`), as a typed error.
+ * one. It is reported where the policy is used (`check`), as a typed error.
  */
 const Invalid: unique symbol = Symbol.for("effect-taskvisor/RestartPolicy/Invalid")
 
@@ -116,7 +116,7 @@ export const unsafeAlways = (options?: { readonly interval?: Duration.DurationIn
  * one: it is not a `RestartPolicy` (a cast, a plain object), or it was built
  * from an invalid value.
  */
-export const problemOf = (u: unknown): string | undefined => {
+const problemOf = (u: unknown): string | undefined => {
   if (!isRestartPolicy(u)) return "must be a RestartPolicy (never, onFailure, always)"
   const invalid = invalidOf(u)
   return invalid === undefined ? undefined : `interval ${invalid}`
