@@ -796,3 +796,70 @@ describe("restarts queued behind a slow one", () => {
       assert.deepStrictEqual(startsAfter(events, "g", second.seq).slice(0, 2).map((x) => x.split("@")[0]), ["e", "p"])
     }))
 })
+
+describe("a restart's stops do not start the children an earlier restart still holds", () => {
+  it.scoped("restForOne: a temporary child stopped by a queued restart does not open an earlier restart's held child out of turn", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      // c crashes at 1 s: its restart stops d (1 s .. 6 s); a crashes at 2 s: its restart is queued behind c's and
+      // covers b, t (temporary: stopped for good), c and d; its stop of b takes 5 s (6 s .. 11 s)
+      const a = yield* crashesOnRuns("a", ["2 seconds"])
+      const c = yield* crashesOnRuns("c", ["1 second"])
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          a,
+          TaskSpec.make("b", slowToStop("5 seconds")),
+          TaskSpec.make("t", neverEnding).pipe(TaskSpec.withRestart(RestartPolicy.never)),
+          c,
+          TaskSpec.make("d", slowToStop("5 seconds"))
+        ], { strategy: "restForOne" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("20 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      const restarts = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual(restarts.map((e) => e.child), ["g/c", "g/a"])
+      assert.deepStrictEqual(restarts[1].children, ["g/a", "g/b", "g/c", "g/d"])
+      // README: the restarted children start again in start order, once the restart has stopped them all
+      const starts = ofTag(events, "AttemptStarting")
+        .filter((e) => e.group === "g" && e.seq > restarts[1].seq)
+        .map((e) => `${e.task.slice(2)}@${e.at}`)
+      assert.deepStrictEqual(starts.map((s) => s.split("@")[0]), ["a", "b", "c", "d"], starts.join(", "))
+      assert.deepStrictEqual(
+        states(yield* supervisor.list),
+        ["g:Running", "g/a:Running", "g/b:Running", "g/c:Running", "g/d:Running"]
+      )
+      yield* shutdownAdvancing(supervisor, "20 seconds")
+    }))
+
+  it.scoped("restForOne: a child paused during a queued restart does not open an earlier restart's held child out of turn", () =>
+    Effect.gen(function*() {
+      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+      // as above without t: a's restart is still stopping b (6 s .. 11 s) when the operator pauses a, held at its gate
+      const a = yield* crashesOnRuns("a", ["2 seconds"])
+      const c = yield* crashesOnRuns("c", ["1 second"])
+      const handle = yield* supervisor.add(
+        TaskSpec.group("g", [
+          a,
+          TaskSpec.make("b", slowToStop("5 seconds")),
+          c,
+          TaskSpec.make("d", slowToStop("5 seconds"))
+        ], {
+          strategy: "restForOne"
+        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      )
+      yield* advance("7 seconds")
+      assert.isTrue(yield* supervisor.pause("g/a"))
+      yield* advance("8 seconds")
+      assert.isTrue(yield* supervisor.resume("g/a"))
+      yield* advance("5 seconds")
+      assert.isUndefined(yield* outcomeNow(handle))
+      const restarts = ofTag(events, "GroupRestarting")
+      assert.deepStrictEqual(restarts.map((e) => e.child), ["g/c", "g/a"])
+      // a, paused, goes when resumed; the others start in start order once the restart has stopped them all
+      const starts = ofTag(events, "AttemptStarting")
+        .filter((e) => e.group === "g" && e.seq > restarts[1].seq)
+        .map((e) => `${e.task.slice(2)}@${e.at}`)
+      assert.deepStrictEqual(starts, ["b@11000", "c@11000", "d@11000", "a@15000"], starts.join(", "))
+      yield* shutdownAdvancing(supervisor, "20 seconds")
+    }))
+})
