@@ -277,6 +277,9 @@ class GroupRun implements Member {
    * goes when resumed.
    */
   private advance(): void {
+    // a restart under way holds every child until it has stopped those it names: its end takes the turns up again
+    // (children an earlier restart still holds included, in start order with its own)
+    if (this.phase._tag === "Restarting") return
     while (this.pending.length > 0) {
       const head = this.pending[0]
       const tag = head.state._tag
