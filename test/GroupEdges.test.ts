@@ -29,10 +29,10 @@ const reasonOf = (outcome: TaskOutcome.TaskOutcome<unknown> | undefined) =>
   outcome === undefined ? "running" : `${outcome._tag}: ${TaskOutcome.reason(outcome) ?? ""}`
 
 /** `name@ms` of the group's children's AttemptStarting after `afterSeq`. */
-const startsAfter = (events: ReadonlyArray<SupervisorEvent>, group: string, afterSeq: number) =>
+const startsAfter = (events: ReadonlyArray<SupervisorEvent>, group: string, afterSeq: number, timed = false) =>
   ofTag(events, "AttemptStarting")
     .filter((e) => e.group === group && e.seq > afterSeq)
-    .map((e) => e.task.slice(group.length + 1))
+    .map((e) => timed ? `${e.task.slice(group.length + 1)}@${e.at}` : e.task.slice(group.length + 1))
 
 /**
  * A group of a, b (crashing once, after `aAfter` and `bAfter`) and c (slow to
@@ -820,9 +820,7 @@ describe("a restart's stops do not start the children an earlier restart still h
       assert.deepStrictEqual(restarts.map((e) => e.child), ["g/c", "g/a"])
       assert.deepStrictEqual(restarts[1].children, ["g/a", "g/b", "g/c", "g/d"])
       // README: the restarted children start again in start order, once the restart has stopped them all
-      const starts = ofTag(events, "AttemptStarting")
-        .filter((e) => e.group === "g" && e.seq > restarts[1].seq)
-        .map((e) => `${e.task.slice(2)}@${e.at}`)
+      const starts = startsAfter(events, "g", restarts[1].seq, true)
       assert.deepStrictEqual(starts.map((s) => s.split("@")[0]), ["a", "b", "c", "d"], starts.join(", "))
       assert.deepStrictEqual(
         states(yield* supervisor.list),
@@ -856,9 +854,7 @@ describe("a restart's stops do not start the children an earlier restart still h
       const restarts = ofTag(events, "GroupRestarting")
       assert.deepStrictEqual(restarts.map((e) => e.child), ["g/c", "g/a"])
       // a, paused, goes when resumed; the others start in start order once the restart has stopped them all
-      const starts = ofTag(events, "AttemptStarting")
-        .filter((e) => e.group === "g" && e.seq > restarts[1].seq)
-        .map((e) => `${e.task.slice(2)}@${e.at}`)
+      const starts = startsAfter(events, "g", restarts[1].seq, true)
       assert.deepStrictEqual(starts, ["b@11000", "c@11000", "d@11000", "a@15000"], starts.join(", "))
       yield* shutdownAdvancing(supervisor, "20 seconds")
     }))
