@@ -19,13 +19,11 @@
  * Built against the compiled library (`dist`), with the shipped bus's constructor and members, so
  * that `bench/bus.ts` can build supervisors on either.
  */
-import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as FiberId from "effect/FiberId"
 import * as Mailbox from "effect/Mailbox"
 import type * as MetricHook from "effect/MetricHook"
 import * as PubSub from "effect/PubSub"
@@ -35,10 +33,9 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { Constructors, isDiagnostic } from "../dist/internal/data/supervisorEvent.js"
 import type * as SupervisorEvent from "../dist/internal/data/supervisorEvent.js"
-import { describe } from "../dist/internal/data/taskError.js"
-import type { Fields } from "../dist/internal/events/bus.js"
+import { drain, type Fields, worker } from "../dist/internal/events/bus.js"
 import { dropsOf } from "../dist/internal/events/metrics.js"
-import type { Attached, Subscriber } from "../dist/internal/events/subscriber.js"
+import type { Attached } from "../dist/internal/events/subscriber.js"
 
 type Event = SupervisorEvent.SupervisorEvent
 
@@ -193,7 +190,10 @@ export class PubSubBus {
       fiberRefs: this.runtime.fiberRefs,
       runtimeFlags: this.runtime.runtimeFlags
     })
-    this.attached.set(attached, { sink, worker: Runtime.runFork(runtime)(this.worker(subscriber, sink)) })
+    this.attached.set(attached, {
+      sink,
+      worker: Runtime.runFork(runtime)(worker(subscriber, sink, (fields) => this.emit("SubscriberPanicked", fields)))
+    })
   }
 
   unsubscribe(attached: Attached, timeout: Duration.Duration): Effect.Effect<void> {
@@ -204,31 +204,6 @@ export class PubSubBus {
       this.hub.unsafeOffer(new End(entry.sink))
       return drain([entry.worker], timeout)
     })
-  }
-
-  private worker(subscriber: Subscriber<any>, sink: Sink): Effect.Effect<void> {
-    const deliver = (event: Event) =>
-      Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event) as Effect.Effect<void, unknown>), (cause) => {
-        if (!isDiagnostic(event)) {
-          this.emit("SubscriberPanicked", {
-            subscriber: subscriber.name,
-            reason: Cause.isInterruptedOnly(cause) ? "interrupted" : describe(Cause.squash(cause))
-          })
-        }
-        return Effect.void
-      })
-    const loop: Effect.Effect<void> = Effect.flatMap(
-      sink.mailbox.takeAll,
-      ([events, done]) =>
-        Effect.zipRight(
-          Effect.forEach(events, (event) => {
-            sink.pending--
-            return deliver(event)
-          }, { discard: true }),
-          done ? Effect.void : loop
-        )
-    )
-    return loop
   }
 
   get events(): Stream.Stream<Event> {
@@ -281,13 +256,3 @@ export class PubSubBus {
     for (const sink of this.sinks) this.end(sink)
   }
 }
-
-const drain = (workers: ReadonlyArray<Fiber.RuntimeFiber<void>>, timeout: Duration.Duration): Effect.Effect<void> =>
-  workers.length === 0 ? Effect.void : Fiber.awaitAll(workers).pipe(
-    Effect.timeoutOption(timeout),
-    Effect.flatMap(() =>
-      Effect.sync(() => {
-        for (const worker of workers) worker.unsafeInterruptAsFork(FiberId.none)
-      })
-    )
-  )

@@ -199,7 +199,10 @@ export class Bus {
       fiberRefs: this.runtime.fiberRefs,
       runtimeFlags: this.runtime.runtimeFlags
     })
-    this.attached.set(attached, { sink, worker: Runtime.runFork(runtime)(this.worker(subscriber, sink)) })
+    this.attached.set(attached, {
+      sink,
+      worker: Runtime.runFork(runtime)(worker(subscriber, sink, (fields) => this.emit("SubscriberPanicked", fields)))
+    })
   }
 
   /**
@@ -215,34 +218,6 @@ export class Bus {
       entry.sink.mailbox.unsafeDone(Exit.void)
       return drain([entry.worker], timeout)
     })
-  }
-
-  private worker(subscriber: Subscriber<any>, sink: Sink): Effect.Effect<void> {
-    const deliver = (event: SupervisorEvent.SupervisorEvent) =>
-      // its requirements are in the context the worker was forked with
-      Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event) as Effect.Effect<void, unknown>), (cause) => {
-        if (!isDiagnostic(event)) {
-          this.emit("SubscriberPanicked", {
-            subscriber: subscriber.name,
-            reason: Cause.isInterruptedOnly(cause) ? "interrupted" : describe(Cause.squash(cause))
-          })
-        }
-        return Effect.void
-      })
-    // Whole batches, one wake-up each; an event leaves `pending` when its delivery starts, so a
-    // blocked subscriber holds at most its capacity plus the event in hand.
-    const loop: Effect.Effect<void> = Effect.flatMap(
-      sink.mailbox.takeAll,
-      ([events, done]) =>
-        Effect.zipRight(
-          Effect.forEach(events, (event) => {
-            sink.pending--
-            return deliver(event)
-          }, { discard: true }),
-          done ? Effect.void : loop
-        )
-    )
-    return loop
   }
 
   /** A stream of the events published from now on, buffered up to the bus capacity; a full buffer drops events. */
@@ -309,8 +284,54 @@ export class Bus {
   }
 }
 
+/** What a subscriber's worker drains: its mailbox, and how many of the events accepted for it are not delivered yet. */
+export interface Queued {
+  readonly mailbox: Mailbox.Mailbox<SupervisorEvent.SupervisorEvent>
+  pending: number
+}
+
+/**
+ * A subscriber's worker: it hands the subscriber its events in order until
+ * its mailbox ends; a failure of `onEvent` is reported through `panicked`
+ * (never for a diagnostic event) and delivery goes on.
+ */
+export const worker = (
+  subscriber: Subscriber<any>,
+  sink: Queued,
+  panicked: (fields: Fields<"SubscriberPanicked">) => void
+): Effect.Effect<void> => {
+  const deliver = (event: SupervisorEvent.SupervisorEvent) =>
+    // its requirements are in the context the worker was forked with
+    Effect.catchAllCause(Effect.suspend(() => subscriber.onEvent(event) as Effect.Effect<void, unknown>), (cause) => {
+      if (!isDiagnostic(event)) {
+        panicked({
+          subscriber: subscriber.name,
+          reason: Cause.isInterruptedOnly(cause) ? "interrupted" : describe(Cause.squash(cause))
+        })
+      }
+      return Effect.void
+    })
+  // Whole batches, one wake-up each; an event leaves `pending` when its delivery starts, so a
+  // blocked subscriber holds at most its capacity plus the event in hand.
+  const loop: Effect.Effect<void> = Effect.flatMap(
+    sink.mailbox.takeAll,
+    ([events, done]) =>
+      Effect.zipRight(
+        Effect.forEach(events, (event) => {
+          sink.pending--
+          return deliver(event)
+        }, { discard: true }),
+        done ? Effect.void : loop
+      )
+  )
+  return loop
+}
+
 /** Let workers whose mailboxes ended finish within `timeout`, then interrupt the ones still busy without waiting. */
-const drain = (workers: ReadonlyArray<Fiber.RuntimeFiber<void>>, timeout: Duration.Duration): Effect.Effect<void> =>
+export const drain = (
+  workers: ReadonlyArray<Fiber.RuntimeFiber<void>>,
+  timeout: Duration.Duration
+): Effect.Effect<void> =>
   workers.length === 0 ? Effect.void : Fiber.awaitAll(workers).pipe(
     Effect.timeoutOption(timeout),
     Effect.flatMap(() =>
