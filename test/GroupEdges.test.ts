@@ -797,23 +797,34 @@ describe("restarts queued behind a slow one", () => {
     }))
 })
 
+/**
+ * A restForOne group of a, b, the `middle` children, c and d: c crashes at 1 s, and its restart stops d (1 s .. 6 s);
+ * a crashes at 2 s, and its restart, queued behind c's, covers every child, its stop of b taking 5 s (6 s .. 11 s).
+ */
+const queuedRestarts = (middle: ReadonlyArray<TaskSpec.TaskSpec<never, never>>) =>
+  Effect.gen(function*() {
+    const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
+    const a = yield* crashesOnRuns("a", ["2 seconds"])
+    const c = yield* crashesOnRuns("c", ["1 second"])
+    const handle = yield* supervisor.add(
+      TaskSpec.group("g", [
+        a,
+        TaskSpec.make("b", slowToStop("5 seconds")),
+        ...middle,
+        c,
+        TaskSpec.make("d", slowToStop("5 seconds"))
+      ], { strategy: "restForOne" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
+    )
+    return { events, handle, supervisor }
+  })
+
 describe("a restart's stops do not start the children an earlier restart still holds", () => {
   it.scoped("restForOne: a temporary child stopped by a queued restart does not open an earlier restart's held child out of turn", () =>
     Effect.gen(function*() {
-      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
-      // c crashes at 1 s: its restart stops d (1 s .. 6 s); a crashes at 2 s: its restart is queued behind c's and
-      // covers b, t (temporary: stopped for good), c and d; its stop of b takes 5 s (6 s .. 11 s)
-      const a = yield* crashesOnRuns("a", ["2 seconds"])
-      const c = yield* crashesOnRuns("c", ["1 second"])
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [
-          a,
-          TaskSpec.make("b", slowToStop("5 seconds")),
-          TaskSpec.make("t", neverEnding).pipe(TaskSpec.withRestart(RestartPolicy.never)),
-          c,
-          TaskSpec.make("d", slowToStop("5 seconds"))
-        ], { strategy: "restForOne" }).pipe(TaskSpec.withRestart(RestartPolicy.never))
-      )
+      // a's restart also covers t (temporary: stopped for good)
+      const { events, handle, supervisor } = yield* queuedRestarts([
+        TaskSpec.make("t", neverEnding).pipe(TaskSpec.withRestart(RestartPolicy.never))
+      ])
       yield* advance("20 seconds")
       assert.isUndefined(yield* outcomeNow(handle))
       const restarts = ofTag(events, "GroupRestarting")
@@ -831,20 +842,8 @@ describe("a restart's stops do not start the children an earlier restart still h
 
   it.scoped("restForOne: a child paused during a queued restart does not open an earlier restart's held child out of turn", () =>
     Effect.gen(function*() {
-      const { events, supervisor } = yield* recordingSupervisor({ grace: "10 seconds" })
-      // as above without t: a's restart is still stopping b (6 s .. 11 s) when the operator pauses a, held at its gate
-      const a = yield* crashesOnRuns("a", ["2 seconds"])
-      const c = yield* crashesOnRuns("c", ["1 second"])
-      const handle = yield* supervisor.add(
-        TaskSpec.group("g", [
-          a,
-          TaskSpec.make("b", slowToStop("5 seconds")),
-          c,
-          TaskSpec.make("d", slowToStop("5 seconds"))
-        ], {
-          strategy: "restForOne"
-        }).pipe(TaskSpec.withRestart(RestartPolicy.never))
-      )
+      // a's restart is still stopping b (6 s .. 11 s) when the operator pauses a, held at its gate
+      const { events, handle, supervisor } = yield* queuedRestarts([])
       yield* advance("7 seconds")
       assert.isTrue(yield* supervisor.pause("g/a"))
       yield* advance("8 seconds")
