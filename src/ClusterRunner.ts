@@ -1,0 +1,104 @@
+/**
+ * The runners a cluster of supervisors runs on: `@effect/cluster`'s
+ * `Sharding` with its storage, composed so that `ClusterTask` can see the
+ * shard locks it fences a singleton with.
+ *
+ * - `layerEmbedded`: one runner in this process, with in-memory storage. No
+ *   server, no second process: the quick start of cluster mode, and the
+ *   layer to test cluster code against.
+ * - `layerSocket`: a runner of a fleet, talking to the others over sockets
+ *   (`@effect/platform-node`'s `NodeClusterSocket`) and keeping shard locks
+ *   and messages in SQL (`SqlClient`, e.g. `@effect/sql-pg`'s `PgClient`).
+ *
+ * Both give, beside `Sharding`, the `RunnerStorage` and `ShardingConfig` the
+ * cluster runs with, which `NodeClusterSocket.layer` keeps to itself: a
+ * singleton under `ClusterTask` confirms its own shard lock through them. A
+ * cluster built some other way still runs `ClusterTask`, fenced by the
+ * engine's view of its shards only.
+ *
+ * @since 0.1.0
+ */
+import * as MessageStorage from "@effect/cluster/MessageStorage"
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
+import * as Sharding from "@effect/cluster/Sharding"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
+import type * as SocketServer from "@effect/platform/SocketServer"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as ConfigError from "effect/ConfigError"
+import * as Layer from "effect/Layer"
+
+/**
+ * What a runner gives: the engine (`Sharding`, `Runners`, `MessageStorage`)
+ * and the shard-lock storage and settings it runs with.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Services =
+  | Sharding.Sharding
+  | Runners.Runners
+  | MessageStorage.MessageStorage
+  | RunnerStorage.RunnerStorage
+  | ShardingConfig.ShardingConfig
+
+/**
+ * One runner in this process with in-memory storage: every shard is its
+ * own, messages are kept in memory (a persisted message survives its
+ * entity's restart, not the process). Cluster code runs unchanged on it, and
+ * moves to `layerSocket` by swapping the layer.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerEmbedded = (options?: {
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+}): Layer.Layer<Services | MessageStorage.MemoryDriver> =>
+  Sharding.layer.pipe(
+    Layer.provideMerge(Runners.layerNoop),
+    Layer.provideMerge(MessageStorage.layerMemory),
+    Layer.provideMerge(RunnerStorage.layerMemory),
+    Layer.provide(RunnerHealth.layerNoop),
+    Layer.provideMerge(ShardingConfig.layer(options?.shardingConfig))
+  )
+
+/**
+ * A runner of a fleet: `NodeClusterSocket` for the runners' traffic, with
+ * shard locks and messages in the SQL database of the `SqlClient` it is
+ * given. The settings are read from the environment as `NodeClusterSocket`
+ * reads them, with `shardingConfig` taking precedence.
+ *
+ * Shard locks are leases by default (`shardLockDisableAdvisory: true`): a
+ * lock is a row its owner refreshes, and another runner may take the shard
+ * only after `shardLockExpiration` without a refresh. A singleton's owner
+ * that cannot confirm its lease within `ClusterTask`'s fence deadline (shorter
+ * than the expiry) stops its task first, so two owners never overlap. With
+ * advisory locks (`shardLockDisableAdvisory: false`, the engine's default) a
+ * lock dies with its database session, a failover is faster, and an owner
+ * cut off from the database may overlap a new owner until its fence fires.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerSocket = (options?: {
+  readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+  readonly serialization?: "msgpack" | "ndjson" | undefined
+}): Layer.Layer<
+  Services,
+  SocketServer.SocketServerError | ConfigError.ConfigError,
+  SqlClient.SqlClient
+> => {
+  const shardingConfig = { shardLockDisableAdvisory: true, ...options?.shardingConfig }
+  return NodeClusterSocket.layer({
+    storage: "byo",
+    serialization: options?.serialization,
+    shardingConfig
+  }).pipe(
+    Layer.provideMerge(Layer.merge(Layer.orDie(SqlRunnerStorage.layer), SqlMessageStorage.layer)),
+    Layer.provideMerge(ShardingConfig.layerFromEnv(shardingConfig))
+  )
+}
