@@ -19,6 +19,7 @@ import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as Subscriber from "../src/Subscriber.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import type { SupervisorEvent } from "../src/SupervisorEvent.js"
+import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { recording } from "./utils/recorder.js"
@@ -52,6 +53,44 @@ const build = <ROut, E>(layer: Layer.Layer<ROut, E>) =>
     const scope = yield* Scope.make()
     const context = yield* Layer.buildWithScope(layer, scope)
     return { context, scope }
+  })
+
+/** The embedded runner's composition, with a shard-lock storage whose refresh hangs while `hung.on` is set. */
+const hangingRunner = (hung: { on: boolean }) =>
+  Sharding.layer.pipe(
+    Layer.provideMerge(Runners.layerNoop),
+    Layer.provideMerge(MessageStorage.layerMemory),
+    Layer.provideMerge(
+      Layer.effect(
+        RunnerStorage.RunnerStorage,
+        Effect.map(RunnerStorage.makeMemory, (memory) =>
+          RunnerStorage.RunnerStorage.of({
+            ...memory,
+            refresh: (address, shardIds) =>
+              Effect.suspend(() => hung.on ? Effect.never : memory.refresh(address, shardIds))
+          }))
+      )
+    ),
+    Layer.provide(RunnerHealth.layerNoop),
+    // the engine's own refresh is far off: the fence, not the engine, must notice
+    Layer.provideMerge(ShardingConfig.layer({
+      shardLockDisableAdvisory: true,
+      shardLockRefreshInterval: Duration.seconds(30),
+      shardLockExpiration: Duration.seconds(60)
+    }))
+  )
+
+/** Build the base (supervisor and runner), then the singletons over it; returns both scopes and the base context. */
+const start = <ROut, E, ROut2, E2>(
+  base: Layer.Layer<ROut, E>,
+  singletons: Layer.Layer<ROut2, E2, NoInfer<ROut>>
+) =>
+  Effect.gen(function*() {
+    const built = yield* build(base)
+    const top = yield* build(singletons.pipe(Layer.provide(Layer.succeedContext(built.context)))).pipe(
+      Effect.provide(built.context)
+    )
+    return { context: built.context, baseScope: built.scope, scope: top.scope, top: top.context }
   })
 
 describe("ClusterTask.singleton on the embedded runner", () => {
@@ -95,13 +134,100 @@ describe("ClusterTask.singleton on the embedded runner", () => {
       assert.isFalse(yield* supervisor.isAlive("nightly-import"))
       yield* Scope.close(base.scope, Exit.void)
     }))
-})
 
-void RunnerStorage
-void Sharding
-void MessageStorage
-void RunnerHealth
-void Runners
-void Metric
-void Duration
-void RestartPolicy
+  it.live("a task that gives up is never silent: NotRunning is published and gauged, and the owner re-arms it", () =>
+    Effect.gen(function*() {
+      const { layer, recorder } = node(ClusterRunner.layerEmbedded())
+      let starts = 0
+      const spec = TaskSpec.make(
+        "leader-poller",
+        Effect.suspend(() => (++starts === 1 ? Effect.fail("upstream gone") : Effect.never)),
+        { restart: RestartPolicy.never }
+      )
+      const run = yield* start(
+        layer,
+        ClusterTask.singleton(spec, { unownedAfter: "200 millis", rearmAfter: "800 millis" })
+      )
+      const unowned = Metric.tagged(SupervisorMetrics.singletonUnowned, "singleton", "leader-poller")
+      yield* eventually("SingletonUnowned was published", () => ofTag(recorder.events, "SingletonUnowned").length > 0)
+      const alarm = ofTag(recorder.events, "SingletonUnowned")[0]
+      assert.strictEqual(alarm.absence, "NotRunning")
+      assert.isDefined(alarm.owner)
+      assert.isTrue(Duration.toMillis(alarm.for) >= 200)
+      assert.strictEqual((yield* Metric.value(unowned)).value, 1)
+      const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
+      assert.isTrue(status.local)
+      assert.isFalse(status.running)
+      assert.isDefined(status.unownedSince)
+      // re-armed: the task runs again on its owner, and the alarm clears
+      yield* eventually("the task was added again", () => starts === 2)
+      yield* eventually("the gauge cleared", () => Effect.runSync(Metric.value(unowned)).value === 0)
+      const [again] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
+      assert.isTrue(again.running)
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+
+  it.live("an owner that cannot confirm its lease stops its task (Fenced), and takes it up again once it can", () =>
+    Effect.gen(function*() {
+      const hung = { on: false }
+      const { layer, recorder } = node(hangingRunner(hung))
+      const log: Array<string> = []
+      const spec = TaskSpec.make(
+        "fenced",
+        Effect.acquireRelease(Effect.sync(() => log.push("start")), () => Effect.sync(() => log.push("stop"))).pipe(
+          Effect.zipRight(Effect.never)
+        )
+      )
+      const run = yield* start(
+        layer,
+        ClusterTask.singleton(spec, { fence: { interval: "100 millis", deadline: "200 millis" } })
+      )
+      yield* eventually("the task started", () => log.length === 1)
+      hung.on = true
+      const t0 = Date.now()
+      yield* eventually("the owner fenced its task", () => log.length === 2)
+      const stoppedAfter = Date.now() - t0
+      // within an interval and a deadline, with room for a loaded machine, and far inside the 60 s lease
+      assert.isTrue(stoppedAfter < 5_000, `stopped after ${stoppedAfter} ms`)
+      const released = ofTag(recorder.events, "SingletonReleased")
+      assert.deepStrictEqual(released.map((e) => e.release), ["Fenced"])
+      hung.on = false
+      yield* eventually("it runs again", () => log.length === 3)
+      assert.deepStrictEqual(log, ["start", "stop", "start"])
+      assert.strictEqual(ofTag(recorder.events, "SingletonAcquired").length, 2)
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+
+  it.live("bad options and bad specs are a ConfigError naming the field, and disturb nothing running", () =>
+    Effect.gen(function*() {
+      const { layer } = node(ClusterRunner.layerEmbedded())
+      const log: Array<string> = []
+      const good = TaskSpec.make("good", Effect.zipRight(Effect.sync(() => log.push("start")), Effect.never))
+      const run = yield* start(layer, ClusterTask.singleton(good))
+      yield* eventually("the good singleton runs", () => log.length === 1)
+      const refuse = (spec: TaskSpec.TaskSpec<unknown>, options?: ClusterTask.SingletonOptions) =>
+        build(ClusterTask.singleton(spec, options).pipe(Layer.provide(Layer.succeedContext(run.context)))).pipe(
+          Effect.provide(run.context),
+          Effect.flip
+        )
+      const idle = TaskSpec.make("other", Effect.never)
+      const overlong = yield* refuse(idle, { fence: { interval: "30 seconds", deadline: "10 seconds" } })
+      assert.strictEqual(overlong._tag, "ConfigError")
+      assert.match(overlong.field, /fence/)
+      assert.match(overlong.reason, /shorter than the shard lock expiry/)
+      const negative = yield* refuse(idle, { unownedAfter: "-1 seconds" })
+      assert.match(negative.field, /unownedAfter/)
+      const badTimeout = yield* refuse(TaskSpec.make("other", Effect.never, { timeout: "-5 seconds" }))
+      assert.strictEqual(badTimeout._tag, "ConfigError")
+      const twice = yield* refuse(TaskSpec.make("good", Effect.never))
+      assert.match(twice.reason, /registered on this runner already/)
+      // the running singleton was not disturbed
+      const supervisor = Context.get(run.context, TaskSupervisor.TaskSupervisor)
+      assert.isTrue(yield* supervisor.isAlive("good"))
+      assert.deepStrictEqual(log, ["start"])
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+})

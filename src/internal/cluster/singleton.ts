@@ -9,14 +9,16 @@ import * as Rpc from "@effect/rpc/Rpc"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { TaskSpec } from "../config/taskSpec.js"
 import { ConfigError, ShuttingDown, TaskAlreadyExists } from "../data/supervisorError.js"
 import type { SingletonAbsence, SingletonRelease } from "../data/supervisorEvent.js"
+import { singletonFenced, singletonOwned, singletonUnowned } from "../events/metrics.js"
 import type { Registry } from "../supervisor/registry.js"
 import { SupervisorRegistry } from "../supervisor/taskSupervisor.js"
 import { callerOf } from "../task/caller.js"
@@ -67,30 +69,28 @@ class Entry {
   owner: string | undefined = undefined
   /** Since when (epoch ms) it has run nowhere; `undefined` while it runs. */
   unownedSince: number | undefined
-  constructor(readonly name: string, now: number) {
-    this.unownedSince = now
+  constructor(readonly name: string, readonly registry: Registry) {
+    this.unownedSince = registry.now()
+  }
+  /** Whether its task runs here: registered, not stopping, neither parked nor paused. */
+  get runsHere(): boolean {
+    const task = this.registry.find(this.name)
+    if (task === undefined) return false
+    const state = task.state._tag
+    return state !== "Parked" && state !== "Paused" && state !== "Finished" && state !== "Stopping"
   }
 }
 
-/** The singletons registered on this runner, by name, with the runner's address and its supervisor's registry. */
+/** The singletons registered on this runner, by name, and the runner's address. */
 export class Singletons extends Context.Tag("effect-taskvisor/cluster/Singletons")<Singletons, {
   readonly entries: Map<string, Entry>
   readonly runner: string
-  readonly registry: Registry
 }>() {}
-
-/** Whether the task of `name` runs in `registry`: registered, not stopping, neither parked nor paused. */
-const isRunning = (registry: Registry, name: string): boolean => {
-  const task = registry.find(name)
-  if (task === undefined) return false
-  const state = task.state._tag
-  return state !== "Parked" && state !== "Paused" && state !== "Finished" && state !== "Stopping"
-}
 
 /** What this runner knows of each singleton it registered, sorted by name. */
 export const views = (singletons: Singletons["Type"]): Array<SingletonView> =>
   Array.from(singletons.entries.values(), (entry): SingletonView => {
-    const running = entry.owned ? isRunning(singletons.registry, entry.name) : entry.unownedSince === undefined
+    const running = entry.owned ? entry.runsHere : entry.unownedSince === undefined
     return {
       name: entry.name,
       owner: entry.owned ? singletons.runner : entry.owner,
@@ -111,43 +111,54 @@ const runnerOf = (config: Option.Option<ShardingConfig.ShardingConfig["Type"]>):
     onSome: (address) => `${address.host}:${address.port}`
   })
 
-const ownerLayer = Owner.toLayer(
-  Effect.map(Singletons, (singletons) =>
-    Owner.of({
-      Status: (request) =>
-        Effect.sync(() => {
-          const entry = singletons.entries.get(request.address.entityId)
-          return entry !== undefined && entry.owned
-            ? { owner: singletons.runner, running: isRunning(singletons.registry, entry.name) }
-            : null
-        })
-    }))
+/** Each engine's singletons, shared by every layer built over it, with the scope of its `Owner` entity. */
+const shared = new WeakMap<Sharding.Sharding["Type"], {
+  readonly singletons: Singletons["Type"]
+  readonly scope: Scope.CloseableScope
+  users: number
+}>()
+
+/**
+ * The runner's singletons, one set per engine however many layers are built
+ * over it, and the `Owner` entity answering for them, registered with the
+ * first user and removed with the last.
+ */
+export const layerSingletons: Layer.Layer<Singletons, never, Sharding.Sharding> = Layer.scoped(
+  Singletons,
+  Effect.gen(function*() {
+    const sharding = yield* Sharding.Sharding
+    let entry = shared.get(sharding)
+    if (entry === undefined) {
+      const singletons: Singletons["Type"] = {
+        entries: new Map(),
+        runner: runnerOf(yield* Effect.serviceOption(ShardingConfig.ShardingConfig))
+      }
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(
+        Owner.toLayer(Owner.of({
+          Status: (request) =>
+            Effect.sync(() => {
+              const entry = singletons.entries.get(request.address.entityId)
+              return entry !== undefined && entry.owned
+                ? { owner: singletons.runner, running: entry.runsHere }
+                : null
+            })
+        })),
+        scope
+      )
+      entry = { singletons, scope, users: 0 }
+      shared.set(sharding, entry)
+    }
+    const used = entry
+    used.users++
+    yield* Effect.addFinalizer(() => {
+      if (--used.users > 0) return Effect.void
+      shared.delete(sharding)
+      return Scope.close(used.scope, Exit.void)
+    })
+    return used.singletons
+  })
 )
-
-/** The runner's registry of singletons and the entity answering for them; shared by every singleton of a runner. */
-export const layerSingletons: Layer.Layer<Singletons, never, Sharding.Sharding | SupervisorRegistry> = Layer
-  .provideMerge(
-    ownerLayer,
-    Layer.effect(
-      Singletons,
-      Effect.all({
-        entries: Effect.sync(() => new Map<string, Entry>()),
-        runner: Effect.map(Effect.serviceOption(ShardingConfig.ShardingConfig), runnerOf),
-        registry: SupervisorRegistry
-      })
-    )
-  )
-
-const unowned = Metric.gauge("taskvisor_singleton_unowned", {
-  description: "1 while a cluster singleton has run nowhere for longer than its unownedAfter, by singleton"
-})
-const owned = Metric.gauge("taskvisor_singleton_owned", {
-  description: "1 while this runner owns a cluster singleton, by singleton"
-})
-const fenced = Metric.counter("taskvisor_singleton_fenced_total", {
-  description: "Times an owner stopped a cluster singleton because it could not confirm its lease",
-  incremental: true
-})
 
 /**
  * Confirm that this runner still holds `shardId`: the engine's view, then the
@@ -230,11 +241,15 @@ export const resolve = (
 export const register = <E, R>(
   spec: TaskSpec<E, R>,
   options: Options | undefined
-): Effect.Effect<void, ConfigError, Sharding.Sharding | Singletons | Scope.Scope | Exclude<R, Scope.Scope>> =>
+): Effect.Effect<
+  void,
+  ConfigError,
+  Sharding.Sharding | SupervisorRegistry | Singletons | Scope.Scope | Exclude<R, Scope.Scope>
+> =>
   Effect.gen(function*() {
     const sharding = yield* Sharding.Sharding
     const singletons = yield* Singletons
-    const registry = singletons.registry
+    const registry = yield* SupervisorRegistry
     const storage = yield* Effect.serviceOption(RunnerStorage.RunnerStorage)
     const config = yield* Effect.serviceOption(ShardingConfig.ShardingConfig)
     const name = spec.name
@@ -254,9 +269,9 @@ export const register = <E, R>(
       })
     }
     const runner = singletons.runner
-    const ownedGauge = Metric.tagged(owned, "singleton", name)
-    const unownedGauge = Metric.tagged(unowned, "singleton", name)
-    const entry = new Entry(name, registry.now())
+    const ownedGauge = Metric.tagged(singletonOwned, "singleton", name)
+    const unownedGauge = Metric.tagged(singletonUnowned, "singleton", name)
+    const entry = new Entry(name, registry)
     singletons.entries.set(name, entry)
     yield* Effect.addFinalizer(() => Effect.sync(() => singletons.entries.delete(name)))
 
@@ -293,17 +308,17 @@ export const register = <E, R>(
         return budget === undefined ? Effect.asVoid(done) : Effect.ignore(Effect.timeout(done, budget))
       })
 
-    const acquired = Effect.sync(() => {
+    const acquired = Metric.set(ownedGauge, 1).pipe(Effect.zipRight(Effect.sync(() => {
       entry.owned = true
       entry.owner = runner
       bus.emit("SingletonAcquired", { singleton: name, runner })
-    }).pipe(Effect.zipRight(Metric.set(ownedGauge, 1)))
+    })))
 
     const released = (release: SingletonRelease, reason: string) =>
-      Effect.sync(() => {
+      Metric.set(ownedGauge, 0).pipe(Effect.zipRight(Effect.sync(() => {
         entry.owned = false
         bus.emit("SingletonReleased", { singleton: name, runner, release, reason })
-      }).pipe(Effect.zipRight(Metric.set(ownedGauge, 0)))
+      })))
 
     /** Wait until a confirmation fails; returns when the fence must act. */
     const fenceWatch = (fence: NonNullable<Resolved["fence"]>): Effect.Effect<void> =>
@@ -328,7 +343,7 @@ export const register = <E, R>(
             ? undefined
             : Duration.subtract(expiry, Duration.sum(settings.fence.interval, settings.fence.deadline))
           yield* stopTask("singleton_fenced", budget)
-          yield* Metric.increment(Metric.tagged(fenced, "singleton", name))
+          yield* Metric.increment(Metric.tagged(singletonFenced, "singleton", name))
           yield* released("Fenced", "its lease could not be confirmed in time")
           // own it again once the lease is confirmed again
           while (!(yield* confirm)) {
@@ -374,7 +389,7 @@ export const register = <E, R>(
       while (true) {
         yield* Effect.sleep(part(settings.unownedAfter, 4))
         const status = entry.owned
-          ? { owner: runner, running: isRunning(registry, name) }
+          ? { owner: runner, running: entry.runsHere }
           : yield* client.Status().pipe(
             Effect.timeout(probeTimeout),
             Effect.orElseSucceed(() => null)
@@ -395,6 +410,7 @@ export const register = <E, R>(
         ) continue
         reported = now
         const absence: SingletonAbsence = status === null ? "NoOwner" : "NotRunning"
+        yield* Metric.set(unownedGauge, 1)
         bus.emit("SingletonUnowned", {
           singleton: name,
           absence,
@@ -404,7 +420,6 @@ export const register = <E, R>(
             ? "no runner answers for it"
             : `its owner ${entry.owner} holds it and its task is not running`
         })
-        yield* Metric.set(unownedGauge, 1)
       }
     })
     yield* Effect.forkScoped(watch)
