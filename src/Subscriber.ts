@@ -129,6 +129,7 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "RuntimeFailure":
     case "IntensityExceeded":
     case "TaskParked":
+    case "SingletonUnowned":
       return LogLevel.Error
     case "AttemptTimedOut":
     case "AttemptStalled":
@@ -138,6 +139,8 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "TaskAddFailed":
     case "ControllerRejected":
       return LogLevel.Warning
+    case "SingletonReleased":
+      return event.release === "Fenced" ? LogLevel.Error : LogLevel.Info
     case "AttemptCanceled":
       return event.cause === undefined ? LogLevel.Info : LogLevel.Warning
     case "TaskFinished":
@@ -232,6 +235,16 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
       } reason=${JSON.stringify(event.reason)}`
     case "ControllerSlotTransition":
       return `${head} slot=${event.slot} reason=${JSON.stringify(event.reason)}`
+    case "SingletonAcquired":
+      return `${head} singleton=${event.singleton} runner=${event.runner}`
+    case "SingletonReleased":
+      return `${head} singleton=${event.singleton} runner=${event.runner} release=${event.release.toLowerCase()} reason=${
+        JSON.stringify(event.reason)
+      }`
+    case "SingletonUnowned":
+      return `${head} singleton=${event.singleton} absence=${event.absence}${
+        event.owner === undefined ? "" : ` owner=${event.owner}`
+      } for=${fmt(event.for)} reason=${JSON.stringify(event.reason)}`
     default:
       return `${head} task=${event.task}`
   }

@@ -308,6 +308,54 @@ export type ControllerSlotTransition = internal.ControllerSlotTransition
 export type SupervisorEvent = internal.SupervisorEvent
 
 /**
+ * Why an owner let a singleton go: `Handover` (the engine moved its shard to
+ * another runner), `Shutdown` (its runner is stopping) or `Fenced` (it could
+ * not confirm its lease in time, and stopped its task so that no other owner
+ * can overlap it).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type SingletonRelease = internal.SingletonRelease
+
+/**
+ * How a singleton runs nowhere: `NoOwner` (no runner answers for it) or
+ * `NotRunning` (its owner holds it and its task is not running: parked,
+ * paused, or ended and waiting to be re-armed).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type SingletonAbsence = internal.SingletonAbsence
+
+/**
+ * A cluster singleton (`ClusterTask.singleton`) is now owned by this runner;
+ * its task is being added to this supervisor.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type SingletonAcquired = internal.SingletonAcquired
+
+/**
+ * This runner let a cluster singleton go, after stopping its task.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type SingletonReleased = internal.SingletonReleased
+
+/**
+ * A cluster singleton has run nowhere for longer than its `unownedAfter`:
+ * published by every runner that registered it, again each `unownedAfter`
+ * while it lasts.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type SingletonUnowned = internal.SingletonUnowned
+
+/**
  * Constructors, `$is` and `$match` for every event kind.
  *
  * @since 0.1.0
@@ -332,6 +380,9 @@ export const {
   IntensityExceeded,
   RuntimeFailure,
   ShutdownRequested,
+  SingletonAcquired,
+  SingletonReleased,
+  SingletonUnowned,
   SubscriberOverflow,
   SubscriberPanicked,
   TaskAddFailed,

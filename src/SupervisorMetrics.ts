@@ -90,6 +90,32 @@ export {
    */
   running,
   /**
+   * `taskvisor_singleton_fenced_total`: times an owner stopped a cluster
+   * singleton (`ClusterTask.singleton`) because it could not confirm its
+   * lease in time, by `singleton`.
+   *
+   * @since 0.1.0
+   * @category Metrics
+   */
+  singletonFenced,
+  /**
+   * `taskvisor_singleton_owned`: 1 while this runner owns a cluster
+   * singleton, by `singleton`.
+   *
+   * @since 0.1.0
+   * @category Metrics
+   */
+  singletonOwned,
+  /**
+   * `taskvisor_singleton_unowned`: 1 while a cluster singleton has run
+   * nowhere (no owner, or its owner's task not running) for longer than its
+   * `unownedAfter`, on every runner that registered it, by `singleton`.
+   *
+   * @since 0.1.0
+   * @category Metrics
+   */
+  singletonUnowned,
+  /**
    * `taskvisor_controller_queued`: submissions waiting in controller slot
    * queues.
    *

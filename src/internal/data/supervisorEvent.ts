@@ -195,6 +195,38 @@ export interface ControllerSlotTransition extends Base {
   readonly reason: string
 }
 
+/** Why an owner let a singleton go: the engine moved its shard, its runner shut down, or it could not confirm its lease. */
+export type SingletonRelease = "Handover" | "Shutdown" | "Fenced"
+
+/** How a singleton runs nowhere: no runner answers for it, or its owner holds it with its task not running. */
+export type SingletonAbsence = "NoOwner" | "NotRunning"
+
+export interface SingletonAcquired extends Base {
+  readonly _tag: "SingletonAcquired"
+  readonly singleton: string
+  /** The runner that owns it now (this one), as `host:port`. */
+  readonly runner: string
+}
+
+export interface SingletonReleased extends Base {
+  readonly _tag: "SingletonReleased"
+  readonly singleton: string
+  readonly runner: string
+  readonly release: SingletonRelease
+  readonly reason: string
+}
+
+export interface SingletonUnowned extends Base {
+  readonly _tag: "SingletonUnowned"
+  readonly singleton: string
+  readonly absence: SingletonAbsence
+  /** The runner that owns it, when one does (`NotRunning`). */
+  readonly owner: string | undefined
+  /** How long it has run nowhere. */
+  readonly for: Duration.Duration
+  readonly reason: string
+}
+
 export type SupervisorEvent =
   | TaskAddRequested
   | TaskAdded
@@ -225,6 +257,9 @@ export type SupervisorEvent =
   | ControllerSubmitted
   | ControllerRejected
   | ControllerSlotTransition
+  | SingletonAcquired
+  | SingletonReleased
+  | SingletonUnowned
 
 const Enum = Data.taggedEnum<SupervisorEvent>()
 
@@ -260,7 +295,10 @@ export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
   RuntimeFailure: Enum.RuntimeFailure,
   ControllerSubmitted: Enum.ControllerSubmitted,
   ControllerRejected: Enum.ControllerRejected,
-  ControllerSlotTransition: Enum.ControllerSlotTransition
+  ControllerSlotTransition: Enum.ControllerSlotTransition,
+  SingletonAcquired: Enum.SingletonAcquired,
+  SingletonReleased: Enum.SingletonReleased,
+  SingletonUnowned: Enum.SingletonUnowned
 }
 
 export const isDiagnostic = (self: SupervisorEvent): boolean =>
@@ -295,7 +333,10 @@ const labels: { readonly [K in SupervisorEvent["_tag"]]: string } = {
   RuntimeFailure: "runtime_failure",
   ControllerSubmitted: "controller_submitted",
   ControllerRejected: "controller_rejected",
-  ControllerSlotTransition: "controller_slot_transition"
+  ControllerSlotTransition: "controller_slot_transition",
+  SingletonAcquired: "singleton_acquired",
+  SingletonReleased: "singleton_released",
+  SingletonUnowned: "singleton_unowned"
 }
 
 /** The kinds of event, by tag. */

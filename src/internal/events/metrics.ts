@@ -57,6 +57,17 @@ const slotsQueuedKey = MetricKey.gauge("taskvisor_controller_queued", {
   description: "Submissions waiting in controller slot queues"
 })
 
+const singletonUnownedKey = MetricKey.gauge("taskvisor_singleton_unowned", {
+  description: "1 while a cluster singleton has run nowhere for longer than its unownedAfter, by singleton"
+})
+const singletonOwnedKey = MetricKey.gauge("taskvisor_singleton_owned", {
+  description: "1 while this runner owns a cluster singleton, by singleton"
+})
+const singletonFencedKey = MetricKey.counter("taskvisor_singleton_fenced_total", {
+  description: "Times an owner stopped a cluster singleton because it could not confirm its lease, by singleton",
+  incremental: true
+})
+
 export const attempts = Metric.fromMetricKey(attemptsKey)
 export const restarts = Metric.fromMetricKey(restartsKey)
 export const finished = Metric.fromMetricKey(finishedKey)
@@ -68,6 +79,9 @@ export const eventsDropped = Metric.fromMetricKey(eventsDroppedKey)
 export const labelsFolded = Metric.fromMetricKey(labelsFoldedKey)
 export const slotsRunning = Metric.fromMetricKey(slotsRunningKey)
 export const slotsQueued = Metric.fromMetricKey(slotsQueuedKey)
+export const singletonUnowned = Metric.fromMetricKey(singletonUnownedKey)
+export const singletonOwned = Metric.fromMetricKey(singletonOwnedKey)
+export const singletonFenced = Metric.fromMetricKey(singletonFencedKey)
 
 type Counter = MetricHook.MetricHook.Counter<number>
 type Gauge = MetricHook.MetricHook.Gauge<number>

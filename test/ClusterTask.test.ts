@@ -1,0 +1,233 @@
+import * as MessageStorage from "@effect/cluster/MessageStorage"
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
+import * as Sharding from "@effect/cluster/Sharding"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as ClusterRunner from "../src/ClusterRunner.js"
+import * as ClusterTask from "../src/ClusterTask.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
+import * as Subscriber from "../src/Subscriber.js"
+import * as SupervisorConfig from "../src/SupervisorConfig.js"
+import type { SupervisorEvent } from "../src/SupervisorEvent.js"
+import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { recording } from "./utils/recorder.js"
+
+/** Poll `condition` every 20 ms until it holds; a defect naming `what` after `within` of real time. */
+const eventually = (what: string, condition: () => boolean, within: Duration.DurationInput = "10 seconds") =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + Duration.toMillis(within)
+    while (!condition()) {
+      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting until ${what}`)
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+const ofTag = <K extends SupervisorEvent["_tag"]>(events: ReadonlyArray<SupervisorEvent>, tag: K) =>
+  events.filter((e): e is Extract<SupervisorEvent, { _tag: K }> => e._tag === tag)
+
+/** A supervisor with a recording subscriber, beside the given cluster runner layer. */
+const node = <ROut, E>(runner: Layer.Layer<ROut, E>) => {
+  const recorder = recording()
+  const supervisor = TaskSupervisor.layer.pipe(
+    Layer.provide(Subscriber.layer(recorder.subscriber)),
+    Layer.provide(SupervisorConfig.layer({ grace: "2 seconds" }))
+  )
+  return { recorder, layer: Layer.merge(supervisor, runner) }
+}
+
+/** Build `layer` in a fresh scope; returns its context and the scope that releases it. */
+const build = <ROut, E>(layer: Layer.Layer<ROut, E>) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(layer, scope)
+    return { context, scope }
+  })
+
+/** The embedded runner's composition, with a shard-lock storage whose refresh hangs while `hung.on` is set. */
+const hangingRunner = (hung: { on: boolean }) =>
+  Sharding.layer.pipe(
+    Layer.provideMerge(Runners.layerNoop),
+    Layer.provideMerge(MessageStorage.layerMemory),
+    Layer.provideMerge(
+      Layer.effect(
+        RunnerStorage.RunnerStorage,
+        Effect.map(RunnerStorage.makeMemory, (memory) =>
+          RunnerStorage.RunnerStorage.of({
+            ...memory,
+            refresh: (address, shardIds) =>
+              Effect.suspend(() => hung.on ? Effect.never : memory.refresh(address, shardIds))
+          }))
+      )
+    ),
+    Layer.provide(RunnerHealth.layerNoop),
+    // the engine's own refresh is far off: the fence, not the engine, must notice
+    Layer.provideMerge(ShardingConfig.layer({
+      shardLockDisableAdvisory: true,
+      shardLockRefreshInterval: Duration.seconds(30),
+      shardLockExpiration: Duration.seconds(60)
+    }))
+  )
+
+/** Build the base (supervisor and runner), then the singletons over it; returns both scopes and the base context. */
+const start = <ROut, E, ROut2, E2>(
+  base: Layer.Layer<ROut, E>,
+  singletons: Layer.Layer<ROut2, E2, NoInfer<ROut>>
+) =>
+  Effect.gen(function*() {
+    const built = yield* build(base)
+    const top = yield* build(singletons.pipe(Layer.provide(Layer.succeedContext(built.context)))).pipe(
+      Effect.provide(built.context)
+    )
+    return { context: built.context, baseScope: built.scope, scope: top.scope, top: top.context }
+  })
+
+describe("ClusterTask.singleton on the embedded runner", () => {
+  it.live("runs its task under the local supervisor, says so on the bus, and stops it gracefully on release", () =>
+    Effect.gen(function*() {
+      const { layer, recorder } = node(ClusterRunner.layerEmbedded())
+      const log: Array<string> = []
+      const spec = TaskSpec.make(
+        "nightly-import",
+        Effect.acquireRelease(Effect.sync(() => log.push("start")), () => Effect.sync(() => log.push("stop"))).pipe(
+          Effect.zipRight(Effect.never)
+        )
+      )
+      const base = yield* build(layer)
+      const { scope } = yield* build(
+        ClusterTask.singleton(spec, { unownedAfter: "200 millis" }).pipe(
+          Layer.provide(Layer.succeedContext(base.context))
+        )
+      ).pipe(Effect.provide(base.context))
+      yield* eventually("the task started", () => log.includes("start"))
+      const supervisor = Context.get(base.context, TaskSupervisor.TaskSupervisor)
+      assert.isTrue(yield* supervisor.isAlive("nightly-import"))
+      const acquired = ofTag(recorder.events, "SingletonAcquired")
+      assert.strictEqual(acquired.length, 1)
+      assert.strictEqual(acquired[0].singleton, "nightly-import")
+      const config = Context.get(base.context, ShardingConfig.ShardingConfig)
+      const runner = Option.getOrThrow(config.runnerAddress)
+      assert.strictEqual(acquired[0].runner, `${runner.host}:${runner.port}`)
+      // it runs: no alarm, however long it is watched
+      yield* Effect.sleep("500 millis")
+      assert.deepStrictEqual(ofTag(recorder.events, "SingletonUnowned"), [])
+
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(log, ["start", "stop"])
+      const released = ofTag(recorder.events, "SingletonReleased")
+      assert.strictEqual(released.length, 1)
+      assert.strictEqual(released[0].release, "Shutdown")
+      // the release comes after the task's end
+      const finished = recorder.events.findIndex((e) => e._tag === "TaskFinished" && e.task === "nightly-import")
+      assert.isTrue(finished >= 0 && finished < recorder.events.indexOf(released[0]))
+      assert.isFalse(yield* supervisor.isAlive("nightly-import"))
+      yield* Scope.close(base.scope, Exit.void)
+    }))
+
+  it.live("a task that gives up is never silent: NotRunning is published and gauged, and the owner re-arms it", () =>
+    Effect.gen(function*() {
+      const { layer, recorder } = node(ClusterRunner.layerEmbedded())
+      let starts = 0
+      const spec = TaskSpec.make(
+        "leader-poller",
+        Effect.suspend(() => (++starts === 1 ? Effect.fail("upstream gone") : Effect.never)),
+        { restart: RestartPolicy.never }
+      )
+      const run = yield* start(
+        layer,
+        ClusterTask.singleton(spec, { unownedAfter: "200 millis", rearmAfter: "800 millis" })
+      )
+      const unowned = Metric.tagged(SupervisorMetrics.singletonUnowned, "singleton", "leader-poller")
+      yield* eventually("SingletonUnowned was published", () => ofTag(recorder.events, "SingletonUnowned").length > 0)
+      const alarm = ofTag(recorder.events, "SingletonUnowned")[0]
+      assert.strictEqual(alarm.absence, "NotRunning")
+      assert.isDefined(alarm.owner)
+      assert.isTrue(Duration.toMillis(alarm.for) >= 200)
+      assert.strictEqual((yield* Metric.value(unowned)).value, 1)
+      const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
+      assert.isTrue(status.local)
+      assert.isFalse(status.running)
+      assert.isDefined(status.unownedSince)
+      // re-armed: the task runs again on its owner, and the alarm clears
+      yield* eventually("the task was added again", () => starts === 2)
+      yield* eventually("the gauge cleared", () => Effect.runSync(Metric.value(unowned)).value === 0)
+      const [again] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
+      assert.isTrue(again.running)
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+
+  it.live("an owner that cannot confirm its lease stops its task (Fenced), and takes it up again once it can", () =>
+    Effect.gen(function*() {
+      const hung = { on: false }
+      const { layer, recorder } = node(hangingRunner(hung))
+      const log: Array<string> = []
+      const spec = TaskSpec.make(
+        "fenced",
+        Effect.acquireRelease(Effect.sync(() => log.push("start")), () => Effect.sync(() => log.push("stop"))).pipe(
+          Effect.zipRight(Effect.never)
+        )
+      )
+      const run = yield* start(
+        layer,
+        ClusterTask.singleton(spec, { fence: { interval: "100 millis", deadline: "200 millis" } })
+      )
+      yield* eventually("the task started", () => log.length === 1)
+      hung.on = true
+      const t0 = Date.now()
+      yield* eventually("the owner fenced its task", () => log.length === 2)
+      const stoppedAfter = Date.now() - t0
+      // within an interval and a deadline, with room for a loaded machine, and far inside the 60 s lease
+      assert.isTrue(stoppedAfter < 5_000, `stopped after ${stoppedAfter} ms`)
+      const released = ofTag(recorder.events, "SingletonReleased")
+      assert.deepStrictEqual(released.map((e) => e.release), ["Fenced"])
+      hung.on = false
+      yield* eventually("it runs again", () => log.length === 3)
+      assert.deepStrictEqual(log, ["start", "stop", "start"])
+      assert.strictEqual(ofTag(recorder.events, "SingletonAcquired").length, 2)
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+
+  it.live("bad options and bad specs are a ConfigError naming the field, and disturb nothing running", () =>
+    Effect.gen(function*() {
+      const { layer } = node(ClusterRunner.layerEmbedded())
+      const log: Array<string> = []
+      const good = TaskSpec.make("good", Effect.zipRight(Effect.sync(() => log.push("start")), Effect.never))
+      const run = yield* start(layer, ClusterTask.singleton(good))
+      yield* eventually("the good singleton runs", () => log.length === 1)
+      const refuse = (spec: TaskSpec.TaskSpec<unknown>, options?: ClusterTask.SingletonOptions) =>
+        build(ClusterTask.singleton(spec, options).pipe(Layer.provide(Layer.succeedContext(run.context)))).pipe(
+          Effect.provide(run.context),
+          Effect.flip
+        )
+      const idle = TaskSpec.make("other", Effect.never)
+      const overlong = yield* refuse(idle, { fence: { interval: "30 seconds", deadline: "10 seconds" } })
+      assert.strictEqual(overlong._tag, "ConfigError")
+      assert.match(overlong.field, /fence/)
+      assert.match(overlong.reason, /shorter than the shard lock expiry/)
+      const negative = yield* refuse(idle, { unownedAfter: "-1 seconds" })
+      assert.match(negative.field, /unownedAfter/)
+      const badTimeout = yield* refuse(TaskSpec.make("other", Effect.never, { timeout: "-5 seconds" }))
+      assert.strictEqual(badTimeout._tag, "ConfigError")
+      const twice = yield* refuse(TaskSpec.make("good", Effect.never))
+      assert.match(twice.reason, /registered on this runner already/)
+      // the running singleton was not disturbed
+      const supervisor = Context.get(run.context, TaskSupervisor.TaskSupervisor)
+      assert.isTrue(yield* supervisor.isAlive("good"))
+      assert.deepStrictEqual(log, ["start"])
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+})
