@@ -8,7 +8,7 @@
  *
  *   npm run example examples/cluster_fleet.ts
  */
-import { type Process, startPostgres, startRunner } from "./cluster_processes.js"
+import { lastRun, type Process, runsIt, startPostgres, startRunner } from "./cluster_processes.js"
 
 const settings = {
   SHARD_LOCK_EXPIRATION: "4 seconds",
@@ -22,19 +22,16 @@ const say = (line: string) => console.log(`[${((Date.now() - started) / 1000).to
 /** Waits until `find` finds something, checking every 20 ms, failing after `ms`. */
 const waitFor = async <A>(find: () => A | undefined, ms: number, what: string): Promise<A> => {
   const deadline = Date.now() + ms
-  for (let found = find(); ; found = find()) {
+  for (let found = find();; found = find()) {
     if (found !== undefined) return found
     if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
 
-/** The runner that runs the singleton now: its last start has no end. */
+/** The live runner that runs the singleton now. */
 const owner = (runners: ReadonlyArray<Process>, dead: ReadonlySet<Process>) =>
-  runners.find((runner) =>
-    !dead.has(runner) &&
-    runner.reports.findLast((report) => report.type === "started" || report.type === "ended")?.type === "started"
-  )
+  runners.find((runner) => !dead.has(runner) && runsIt(runner.reports))
 
 const postgres = await startPostgres()
 say(`PostgreSQL listens on port ${postgres.port}`)
@@ -56,7 +53,7 @@ try {
   say(`runner ${first.name} killed with SIGKILL`)
 
   const next = await waitFor(() => owner(runners, dead), 20_000, "another runner runs the singleton")
-  const startedAt = next.reports.findLast((report) => report.type === "started")!.at
+  const startedAt = lastRun(next.reports)!.at
   say(`runner ${next.name} owns the singleton now: ${startedAt - killedAt} ms after the kill (lease: 4000 ms)`)
 } finally {
   const live = runners.filter((runner) => !dead.has(runner))

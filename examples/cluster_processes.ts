@@ -67,7 +67,9 @@ const isAlive = (pid: number) => {
 }
 
 /** Starts a server; if it cannot start, whatever it left is removed before the error is thrown. */
-export const startPostgres = async (options?: { readonly log?: ((line: string) => void) | undefined }): Promise<Server> => {
+export const startPostgres = async (
+  options?: { readonly log?: ((line: string) => void) | undefined }
+): Promise<Server> => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "taskvisor-pg-"))
   await fs.chmod(dir, 0o777)
   const dataDir = path.join(dir, "data")
@@ -97,7 +99,7 @@ export const startPostgres = async (options?: { readonly log?: ((line: string) =
         new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 10_000))
       ])
       clearTimeout(timer)
-      if (timedOut) for (const pid of pids) if (isAlive(pid)) process.kill(pid, "SIGKILL")
+      if (timedOut) { for (const pid of pids) if (isAlive(pid)) process.kill(pid, "SIGKILL") }
       await fs.rm(dir, { recursive: true, force: true })
     })()
   try {
@@ -119,6 +121,17 @@ export type Happening =
 
 /** A line of a runner's report: what happened, on which runner, when (`Date.now()`). */
 export type Report = Happening & { readonly at: number; readonly runner: string }
+
+/** Whether the singleton runs on the runner of these reports: its last start has no end. */
+export const runsIt = (reports: ReadonlyArray<Report>): boolean => lastRun(reports)?.type === "started"
+
+/** The last start or end of the singleton in these reports. */
+export const lastRun = (reports: ReadonlyArray<Report>): Report | undefined => {
+  for (let i = reports.length - 1; i >= 0; i--) {
+    if (reports[i].type === "started" || reports[i].type === "ended") return reports[i]
+  }
+  return undefined
+}
 
 /** A runner process started by `startRunner`. */
 export interface Process {
@@ -143,7 +156,11 @@ export const startRunner = async (options: {
   readonly entry?: string | undefined
 }): Promise<Process> => {
   const root = path.resolve(import.meta.dirname, "..")
-  const child = spawn(process.execPath, ["--import", "tsx", options.entry ?? path.join(root, "examples", "cluster_runner.ts")], {
+  const child = spawn(process.execPath, [
+    "--import",
+    "tsx",
+    options.entry ?? path.join(root, "examples", "cluster_runner.ts")
+  ], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: {

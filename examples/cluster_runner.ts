@@ -15,12 +15,13 @@
  * supervisor's `Singleton…` and `Attempt…` events. Logs go to stderr. SIGTERM (or Ctrl-C) stops it gracefully:
  * the singleton is stopped here and its shard released, so another runner takes it over at once.
  */
+import type * as Sharding from "@effect/cluster/Sharding"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Cause, Config, Effect, Exit, Layer, Logger, pipe } from "effect"
-import type * as Sharding from "@effect/cluster/Sharding"
 import { Subscriber, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
 import * as ClusterRunner from "effect-taskvisor/ClusterRunner"
+import * as ClusterTask from "effect-taskvisor/ClusterTask"
 import { fileURLToPath } from "node:url"
 import type { Happening } from "./cluster_processes.js"
 
@@ -57,7 +58,7 @@ export const heartbeat = (runner: string): Effect.Effect<never> => {
  * The runner and its supervisor, with `singleton` (a layer over `Sharding` and the supervisor) on them. The
  * supervisor's `Singleton…` and `Attempt…` events are reported.
  */
-export const runnerLayer = <E>(singleton: (runner: string) => Layer.Layer<never, E, Requirements>) =>
+export const runnerLayer = <A, E>(singleton: (runner: string) => Layer.Layer<A, E, Requirements>) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const runner = yield* runnerName
     const reporter = Subscriber.make({
@@ -87,9 +88,9 @@ export const runnerLayer = <E>(singleton: (runner: string) => Layer.Layer<never,
   }))
 
 /** Runs a runner until SIGTERM or SIGINT, then stops it gracefully. */
-export const launch = <E>(singleton: (runner: string) => Layer.Layer<never, E, Requirements>): void =>
+export const launch = <A, E>(singleton: (runner: string) => Layer.Layer<A, E, Requirements>): void =>
   NodeRuntime.runMain(Layer.launch(runnerLayer(singleton)), { disablePrettyLogger: true })
 
-if (process.argv[1] === fileURLToPath(import.meta.url) && false) {
-  launch((runner) => (TaskSpec as any)(runner))
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  launch((runner) => ClusterTask.singleton(TaskSpec.restartable("heartbeat", heartbeat(runner))))
 }

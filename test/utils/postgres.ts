@@ -33,7 +33,7 @@ export const start = async (): Promise<Postgres> => {
     const client = server.embedded.getPgClient("postgres", "127.0.0.1")
     await client.connect()
     try {
-      const sessions = await client.query<{ pid: number; application_name: string }>(
+      const sessions: { rows: Array<{ pid: number; application_name: string }> } = await client.query(
         "SELECT pid, application_name FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
       )
       const pids = sessions.rows.filter((row) => matches(row.application_name)).map((row) => row.pid)
