@@ -59,12 +59,16 @@ export interface SingletonView {
   readonly local: boolean
   /** Since when (epoch ms) it has run nowhere, when it does not run. */
   readonly unownedSince: number | undefined
+  /** Whether this runner stopped it because it could not confirm its lease, and has not confirmed it since. */
+  readonly fenced: boolean
 }
 
 /** One registered singleton's state on this runner. */
 class Entry {
   /** Whether this runner owns it (between its acquisition and its release or fencing). */
   owned = false
+  /** Whether this runner fenced it and has not confirmed its lease since. */
+  fenced = false
   /** Its owner as last seen: this runner, the one that answered for it, or `undefined` when none did. */
   owner: string | undefined = undefined
   /** Since when (epoch ms) it has run nowhere; `undefined` while it runs. */
@@ -96,7 +100,8 @@ export const views = (singletons: Singletons["Type"]): Array<SingletonView> =>
       owner: entry.owned ? singletons.runner : entry.owner,
       running,
       local: entry.owned,
-      unownedSince: running ? undefined : entry.unownedSince
+      unownedSince: running ? undefined : entry.unownedSince,
+      fenced: entry.fenced
     }
   }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
@@ -345,10 +350,12 @@ export const register = <E, R>(
           yield* stopTask("singleton_fenced", budget)
           yield* Metric.increment(Metric.tagged(singletonFenced, "singleton", name))
           yield* released("Fenced", "its lease could not be confirmed in time")
+          entry.fenced = true
           // own it again once the lease is confirmed again
           while (!(yield* confirm)) {
             yield* Effect.sleep(settings.fence!.interval)
           }
+          entry.fenced = false
           yield* acquired
           continue
         }
