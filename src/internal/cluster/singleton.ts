@@ -295,10 +295,9 @@ export const register = <E, R>(
       const admitted = registry.admit(submission, "Now")
       if (admitted instanceof TaskAlreadyExists) {
         // the name is taken (a stop of it still under way, or a task of the user's): wait for it to end, then add again
+        // (a name taken by something else than a task, a group's child, never frees: it ends here, alarmed and re-armed)
         const holder = registry.find(name)
-        return holder === undefined
-          ? Effect.zipRight(Effect.yieldNow(), runTask)
-          : Effect.zipRight(holder.outcome.await, runTask)
+        return holder === undefined ? Effect.succeed("Ended") : Effect.zipRight(holder.outcome.await, runTask)
       }
       return Effect.as(submission.outcome.await, "Ended" as const)
     })
