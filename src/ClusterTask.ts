@@ -62,7 +62,9 @@ export type SingletonOptions = internal.Options
 /**
  * What this runner knows of one singleton it registered: its owner (this
  * runner when `local`; `undefined` when no runner answered for it), whether
- * its task runs there, and since when (epoch ms) it has run nowhere.
+ * its task runs there, since when (epoch ms) it has run nowhere, and whether
+ * this runner `fenced` it (stopped it for want of a confirmed lease, and has
+ * not confirmed one since).
  *
  * @since 0.1.0
  * @category Models

@@ -7,6 +7,7 @@ import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as Rpc from "@effect/rpc/Rpc"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -59,16 +60,35 @@ export interface SingletonView {
   readonly local: boolean
   /** Since when (epoch ms) it has run nowhere, when it does not run. */
   readonly unownedSince: number | undefined
+  /** Whether this runner stopped it because it could not confirm its lease, and has not confirmed it since. */
+  readonly fenced: boolean
+}
+
+/**
+ * An owner's hold on its singleton's shard: a request to the `Owner` entity,
+ * on the same shard, that returns only once the task stopped. The engine
+ * releases a shard only after its entities ended (within its
+ * `entityTerminationTimeout`), but stops singletons beside that, not before
+ * it: held, a handover waits for the old owner's task to stop before the new
+ * owner can take the shard.
+ */
+interface Hold {
+  readonly entered: Deferred.Deferred<void>
+  readonly stopped: Effect.Latch
 }
 
 /** One registered singleton's state on this runner. */
 class Entry {
   /** Whether this runner owns it (between its acquisition and its release or fencing). */
   owned = false
+  /** Whether this runner fenced it and has not confirmed its lease since. */
+  fenced = false
   /** Its owner as last seen: this runner, the one that answered for it, or `undefined` when none did. */
   owner: string | undefined = undefined
   /** Since when (epoch ms) it has run nowhere; `undefined` while it runs. */
   unownedSince: number | undefined
+  /** While owned: the `Hold` request that keeps the shard from being released before the task stopped. */
+  hold: Hold | undefined = undefined
   constructor(readonly name: string, readonly registry: Registry) {
     this.unownedSince = registry.now()
   }
@@ -96,13 +116,15 @@ export const views = (singletons: Singletons["Type"]): Array<SingletonView> =>
       owner: entry.owned ? singletons.runner : entry.owner,
       running,
       local: entry.owned,
-      unownedSince: running ? undefined : entry.unownedSince
+      unownedSince: running ? undefined : entry.unownedSince,
+      fenced: entry.fenced
     }
   }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
 /** The entity that answers, on the runner owning a singleton's shard, who owns it and whether its task runs. */
 const Owner = Entity.make("effect-taskvisor/Singleton", [
-  Rpc.make("Status", { success: Schema.NullOr(Schema.Struct({ owner: Schema.String, running: Schema.Boolean })) })
+  Rpc.make("Status", { success: Schema.NullOr(Schema.Struct({ owner: Schema.String, running: Schema.Boolean })) }),
+  Rpc.make("Hold")
 ]).annotateRpcs(ClusterSchema.Persisted, false)
 
 const runnerOf = (config: Option.Option<ShardingConfig.ShardingConfig["Type"]>): string =>
@@ -135,15 +157,27 @@ export const layerSingletons: Layer.Layer<Singletons, never, Sharding.Sharding> 
       }
       const scope = yield* Scope.make()
       yield* Layer.buildWithScope(
-        Owner.toLayer(Owner.of({
-          Status: (request) =>
-            Effect.sync(() => {
-              const entry = singletons.entries.get(request.address.entityId)
-              return entry !== undefined && entry.owned
-                ? { owner: singletons.runner, running: entry.runsHere }
-                : null
-            })
-        })),
+        Owner.toLayer(
+          Owner.of({
+            Status: (request) =>
+              Effect.sync(() => {
+                const entry = singletons.entries.get(request.address.entityId)
+                return entry !== undefined && entry.owned
+                  ? { owner: singletons.runner, running: entry.runsHere }
+                  : null
+              }),
+            Hold: (request) =>
+              Effect.suspend(() => {
+                const hold = singletons.entries.get(request.address.entityId)?.hold
+                if (hold === undefined) return Effect.void
+                return Deferred.succeed(hold.entered, undefined).pipe(
+                  Effect.zipRight(Effect.uninterruptible(hold.stopped.await))
+                )
+              })
+          }),
+          // a Hold lasts as long as the ownership: the Status requests go beside it
+          { concurrency: "unbounded" }
+        ),
         scope
       )
       entry = { singletons, scope, users: 0 }
@@ -290,10 +324,9 @@ export const register = <E, R>(
       const admitted = registry.admit(submission, "Now")
       if (admitted instanceof TaskAlreadyExists) {
         // the name is taken (a stop of it still under way, or a task of the user's): wait for it to end, then add again
+        // (a name taken by something else than a task, a group's child, never frees: it ends here, alarmed and re-armed)
         const holder = registry.find(name)
-        return holder === undefined
-          ? Effect.zipRight(Effect.yieldNow(), runTask)
-          : Effect.zipRight(holder.outcome.await, runTask)
+        return holder === undefined ? Effect.succeed("Ended") : Effect.zipRight(holder.outcome.await, runTask)
       }
       return Effect.as(submission.outcome.await, "Ended" as const)
     })
@@ -308,16 +341,27 @@ export const register = <E, R>(
         return budget === undefined ? Effect.asVoid(done) : Effect.ignore(Effect.timeout(done, budget))
       })
 
-    const acquired = Metric.set(ownedGauge, 1).pipe(Effect.zipRight(Effect.sync(() => {
+    const client = (yield* Owner.client)(name)
+
+    /** Own it: hold its shard (bounded: an entity that cannot be reached does not keep the task from running). */
+    const acquired = Effect.gen(function*() {
+      yield* Metric.set(ownedGauge, 1)
+      const hold: Hold = { entered: yield* Deferred.make<void>(), stopped: yield* Effect.makeLatch(false) }
+      entry.hold = hold
       entry.owned = true
       entry.owner = runner
       bus.emit("SingletonAcquired", { singleton: name, runner })
-    })))
+      yield* Effect.forkScoped(Effect.ignore(client.Hold()))
+      yield* Effect.ignore(Effect.timeout(Deferred.await(hold.entered), Duration.seconds(5)))
+    })
 
     const released = (release: SingletonRelease, reason: string) =>
-      Metric.set(ownedGauge, 0).pipe(Effect.zipRight(Effect.sync(() => {
+      Metric.set(ownedGauge, 0).pipe(Effect.zipRight(Effect.suspend(() => {
         entry.owned = false
+        const hold = entry.hold
+        entry.hold = undefined
         bus.emit("SingletonReleased", { singleton: name, runner, release, reason })
+        return hold === undefined ? Effect.void : hold.stopped.open
       })))
 
     /** Wait until a confirmation fails; returns when the fence must act. */
@@ -330,7 +374,7 @@ export const register = <E, R>(
       })
 
     /** While owned: run the task, re-arm it after it ended, fence it when the lease cannot be confirmed. */
-    const own: Effect.Effect<void> = Effect.gen(function*() {
+    const own: Effect.Effect<void, never, Scope.Scope> = Effect.gen(function*() {
       while (true) {
         const ending = yield* runTask.pipe(
           Effect.raceFirst(
@@ -345,10 +389,12 @@ export const register = <E, R>(
           yield* stopTask("singleton_fenced", budget)
           yield* Metric.increment(Metric.tagged(singletonFenced, "singleton", name))
           yield* released("Fenced", "its lease could not be confirmed in time")
+          entry.fenced = true
           // own it again once the lease is confirmed again
           while (!(yield* confirm)) {
             yield* Effect.sleep(settings.fence!.interval)
           }
+          entry.fenced = false
           yield* acquired
           continue
         }
@@ -382,7 +428,6 @@ export const register = <E, R>(
     )
 
     // every runner watches the singleton: it must run somewhere
-    const client = (yield* Owner.client)(name)
     const probeTimeout = Duration.min(part(settings.unownedAfter, 2), Duration.seconds(5))
     const watch = Effect.gen(function*() {
       let reported = 0
