@@ -117,7 +117,8 @@ export type Happening =
   | { readonly type: "ready" }
   | { readonly type: "started"; readonly run: number }
   | { readonly type: "ended"; readonly run: number; readonly why: "interrupted" | "failed" | "succeeded" }
-  | { readonly type: "event"; readonly tag: string }
+  /** A supervisor event; `release` is a `SingletonReleased`'s kind (`Handover`, `Shutdown` or `Fenced`). */
+  | { readonly type: "event"; readonly tag: string; readonly release?: string }
 
 /** A line of a runner's report: what happened, on which runner, when (`Date.now()`). */
 export type Report = Happening & { readonly at: number; readonly runner: string }

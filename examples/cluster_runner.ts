@@ -64,7 +64,9 @@ export const runnerLayer = <A, E>(singleton: (runner: string) => Layer.Layer<A, 
     const reporter = Subscriber.make({
       name: "report",
       onEvent: (event) =>
-        event._tag.startsWith("Singleton") || event._tag.startsWith("Attempt")
+        event._tag === "SingletonReleased"
+          ? report(runner, { type: "event", tag: event._tag, release: event.release })
+          : event._tag.startsWith("Singleton") || event._tag.startsWith("Attempt")
           ? report(runner, { type: "event", tag: event._tag })
           : Effect.void
     })

@@ -6,12 +6,20 @@
  * storage hanging alone; and it measures the failover and handover times against the lock expiry in force.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { lastRun } from "../examples/cluster_processes.js"
+import { lastRun, type Process } from "../examples/cluster_processes.js"
 import { expiry, fenced, Fleet, ownerStorageHangs, refreshInterval, until } from "./utils/fleet.js"
+
+/** The kind of the first `SingletonReleased` `runner` reported from `since` on. */
+const releaseAfter = (runner: Process, since: number) => {
+  const released = runner.reports.find((r) => r.type === "event" && r.tag === "SingletonReleased" && r.at >= since)
+  return released?.type === "event" ? released.release : undefined
+}
 
 describe("a singleton on a fleet of three runners over PostgreSQL", () => {
   let fleet: Fleet
   const figures: Record<string, number> = {}
+  /** How the owner let the singleton go under a fault: the fence or the engine, whichever came first. */
+  const releases: Record<string, string | undefined> = {}
 
   beforeAll(async () => {
     fleet = await Fleet.open("taskvisor")
@@ -19,7 +27,7 @@ describe("a singleton on a fleet of three runners over PostgreSQL", () => {
 
   afterAll(async () => {
     if (fleet !== undefined) await fleet.close()
-    console.log(`figures (ms), lock expiry ${expiry} ms:`, JSON.stringify(figures))
+    console.log(`figures (ms), lock expiry ${expiry} ms:`, JSON.stringify(figures), JSON.stringify(releases))
   }, 30_000)
 
   it("exactly one runner runs it", async () => {
@@ -53,6 +61,14 @@ describe("a singleton on a fleet of three runners over PostgreSQL", () => {
     const ended = lastRun(owner.reports)
     assert.strictEqual(ended?.type === "ended" && ended.why, "interrupted")
     assert.notInclude(owner.reports.map((r) => r.type === "event" ? r.tag : ""), "AttemptFailed")
+    assert.isTrue(
+      owner.reports.some((r) => r.type === "event" && r.tag === "SingletonReleased" && r.release === "Shutdown"),
+      "the owner said it released the singleton on its shutdown"
+    )
+    assert.isTrue(
+      next.process.reports.some((r) => r.type === "event" && r.tag === "SingletonAcquired" && r.at >= stopped),
+      "the next owner said it acquired the singleton"
+    )
     assert.isAtLeast(next.at, ended!.at, "the next owner starts after the last one ended")
     figures.handoverOnSigterm = next.at - stopped
     // released, not left to expire: sooner than any takeover after a kill can be
@@ -85,6 +101,7 @@ describe("a singleton on a fleet of three runners over PostgreSQL", () => {
       }
       const next = await fleet.owner(expiry + 15_000)
       figures.runningAgainAfterThaw = lastRun(next.reports)!.at - frozen
+      releases.freeze = releaseAfter(owner, frozen)
     },
     40_000
   )
@@ -101,9 +118,10 @@ describe("a singleton on a fleet of three runners over PostgreSQL", () => {
   it(
     "the owner's storage hangs while the others' works: the owner stops it before another runner starts it",
     async () => {
-      const { next, nextStartedAfter, owner, stoppedAfter } = await ownerStorageHangs(fleet)
+      const { hung, next, nextStartedAfter, owner, stoppedAfter } = await ownerStorageHangs(fleet)
       assert.isDefined(stoppedAfter, `${owner.name} still runs it\n${fleet.describe()}`)
       figures.fencedAfterStorageHang = stoppedAfter!
+      releases.storageHang = releaseAfter(owner, hung)
       figures.nextStartAfterStorageHang = nextStartedAfter
       assert.isAtMost(stoppedAfter!, fenced + 1_000)
       assert.isBelow(stoppedAfter!, nextStartedAfter, `${next.process.name} started it first`)

@@ -180,8 +180,8 @@ export class Fleet {
 
 /**
  * The owner's storage hangs (its proxy passes nothing) while the other runners' works, until another runner has
- * started the singleton and a fence deadline more; then it passes again. Returns when the owner stopped the
- * singleton and when the next one started it, after the hang.
+ * started the singleton and a fence deadline more; then it passes again. Returns when it hung, and how long after
+ * the owner stopped the singleton and the next one started it.
  */
 export const ownerStorageHangs = async (fleet: Fleet) => {
   const owner = await fleet.owner()
@@ -192,7 +192,7 @@ export const ownerStorageHangs = async (fleet: Fleet) => {
     const next = await fleet.nextStart(owner, hung, expiry + 15_000)
     await until(() => Date.now() > next.at + fenceDeadline, fenceDeadline + 1_000, "", fleet.describe)
     const ended = owner.reports.find((r) => r.type === "ended" && r.at >= hung)
-    return { owner, next, stoppedAfter: ended && ended.at - hung, nextStartedAfter: next.at - hung }
+    return { owner, next, hung, stoppedAfter: ended && ended.at - hung, nextStartedAfter: next.at - hung }
   } finally {
     proxy.release()
   }
