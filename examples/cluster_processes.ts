@@ -27,7 +27,7 @@ export interface Server {
 }
 
 /** A port no one listens on now, as the OS hands it out. */
-export const freePort = (): Promise<number> =>
+const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)
@@ -66,15 +66,20 @@ const isAlive = (pid: number) => {
   }
 }
 
-/** Starts a server; if it cannot start, whatever it left is removed before the error is thrown. */
-export const startPostgres = async (
-  options?: { readonly log?: ((line: string) => void) | undefined }
-): Promise<Server> => {
+/**
+ * Starts a server; if it cannot start, whatever it left is removed, and the error thrown ends with the server's last
+ * log lines.
+ */
+export const startPostgres = async (): Promise<Server> => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "taskvisor-pg-"))
   await fs.chmod(dir, 0o777)
   const dataDir = path.join(dir, "data")
   const port = await freePort()
-  const log = options?.log ?? (() => {})
+  const logs: Array<string> = []
+  const log = (line: string) => {
+    logs.push(line)
+    if (logs.length > 40) logs.shift()
+  }
   const embedded = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -107,7 +112,7 @@ export const startPostgres = async (
     await embedded.start()
   } catch (error) {
     await stop()
-    throw error
+    throw new Error(`PostgreSQL did not start: ${String(error)}\n${logs.join("\n")}`)
   }
   return { url: `postgres://postgres:password@127.0.0.1:${port}/postgres`, port, dataDir, embedded, stop }
 }

@@ -26,10 +26,10 @@ import { fileURLToPath } from "node:url"
 import type { Happening } from "./cluster_processes.js"
 
 /** Writes one report line (a pipe's writes are synchronous on Linux: a line written is out before a SIGKILL). */
-export const report = (runner: string, happening: Happening): Effect.Effect<void> =>
+const report = (runner: string, happening: Happening): Effect.Effect<void> =>
   Effect.sync(() => process.stdout.write(JSON.stringify({ at: Date.now(), runner, ...happening }) + "\n"))
 
-export const runnerName: Config.Config<string> = Config.string("RUNNER_NAME").pipe(Config.withDefault("runner"))
+const runnerName: Config.Config<string> = Config.string("RUNNER_NAME").pipe(Config.withDefault("runner"))
 
 /** What a runner gives the singleton layer. */
 export type Requirements = Sharding.Sharding | TaskSupervisor.TaskSupervisor | TaskSupervisor.SupervisorRegistry
@@ -58,7 +58,7 @@ export const heartbeat = (runner: string): Effect.Effect<never> => {
  * The runner and its supervisor, with `singleton` (a layer over `Sharding` and the supervisor) on them. The
  * supervisor's `Singleton…` and `Attempt…` events are reported.
  */
-export const runnerLayer = <A, E>(singleton: (runner: string) => Layer.Layer<A, E, Requirements>) =>
+const runnerLayer = <A, E>(singleton: (runner: string) => Layer.Layer<A, E, Requirements>) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const runner = yield* runnerName
     const reporter = Subscriber.make({
