@@ -18,6 +18,7 @@ export const layers = [
   "actor",
   "supervisor",
   "controller",
+  "cluster",
   "http"
 ]
 
