@@ -165,7 +165,15 @@ export interface Options<A, I, E, R> {
   readonly slot: (payload: A) => string
   /** The admission of a submission that names none; `Queue` by default. */
   readonly admission?: Admission | undefined
-  /** The task a payload runs, built on the runner that owns its slot. */
+  /**
+   * The task a payload runs, built on the runner that owns its slot, with
+   * that runner's `TaskSupervisor` settings as defaults. Its name must be free
+   * in that supervisor when it is admitted (else `Rejected` with
+   * `AlreadyExists`): a slot's tasks run one at a time, so a name made of the
+   * slot key is enough. A builder that throws, or a spec the supervisor
+   * refuses, is a `ConfigError` for `run` (and a warning in that runner's log
+   * for `submit`).
+   */
   readonly task: (payload: A) => TaskSpec<E, R>
 }
 
@@ -188,10 +196,14 @@ export interface ClusterController<in out A, in out I = A, out R = never> extend
    * Run this kind of work's slots on this runner: registers the slots'
    * entity with `Sharding`, its submissions admitted by the local
    * `Controller`, its tasks run by the local `TaskSupervisor` with the
-   * layer's context (`R`). Every runner that may own slots provides it; a
-   * process that only submits needs `Sharding` alone. Fails with a
-   * `ConfigError` when the name is empty or the default admission is not one
-   * of the three.
+   * layer's context (`R`). Every runner of the fleet provides it, since any
+   * runner may be given any shard (a runner without it fails the
+   * submissions of the slots it owns, as the engine fails a message to an
+   * entity type it does not know); a client of the cluster that is not a
+   * runner only submits, and needs `Sharding` alone. Provide it over the
+   * supervisor and controller, so that it closes first (see the module's
+   * notes on handover). Fails with a `ConfigError` when the name is empty or
+   * the default admission is not one of the three.
    */
   readonly layer: Layer.Layer<
     never,

@@ -267,6 +267,25 @@ describe("ClusterController", () => {
       assert.deepStrictEqual(probe.overlaps, [])
     }))
 
+  it.scopedLive("interrupting run stops the wait, not the work: the task runs on and its outcome is stored", () =>
+    Effect.gen(function*() {
+      const probe = new Probe()
+      const slots = jobs(probe)
+      const { context } = yield* startRunner(slots)
+      const driver = Context.get(context, MessageStorage.MemoryDriver)
+      const waiting = yield* Effect.fork(Effect.provide(slots.run(job("w", "w1", "held")), context))
+      yield* waitFor("w1 to start", () => probe.has("start w1@r1"))
+      yield* Fiber.interrupt(waiting)
+
+      // an interrupt that reached the runner would stop w1 (`stopped w1@r1`); released, it ends by itself instead
+      yield* Deferred.succeed(probe.release("w1"), void 0)
+      yield* waitFor("w1 to end", () => probe.log.length === 2)
+      assert.deepStrictEqual(probe.log, ["start w1@r1", "end w1@r1"])
+      yield* waitFor("w1's outcome to be stored", () => driver.unprocessed.size === 0)
+      const [entry] = driver.requests.values()
+      assert.deepStrictEqual(entry.replies.map((reply) => reply._tag), ["WithExit"])
+    }))
+
   it.scopedLive("run returns the task's outcome: completed, failed with its reason, rejected with its kind", () =>
     Effect.gen(function*() {
       const probe = new Probe()
