@@ -44,7 +44,7 @@ const shardingConfig = {
 const Job = Schema.Struct({
   tenant: Schema.String,
   label: Schema.String,
-  /** `done`: takes 30 ms. `fail`: fails. `held`: runs until released or stopped. `slowStop`: held, and takes 200 ms to stop. */
+  /** `done`: takes 30 ms. `fail`: fails. `held`: runs until released or stopped. `slowStop`: held, and stops once `<label>/stop` is released. */
   work: Schema.Literal("done", "fail", "held", "slowStop", "unbuildable")
 })
 type Job = typeof Job.Type
@@ -100,7 +100,10 @@ class Probe {
       case "held":
         return Deferred.await(this.release(job.label))
       default:
-        return Effect.onInterrupt(Deferred.await(this.release(job.label)), () => Effect.sleep("200 millis"))
+        return Effect.onInterrupt(
+          Deferred.await(this.release(job.label)),
+          () => Deferred.await(this.release(`${job.label}/stop`))
+        )
     }
   }
 }
@@ -235,13 +238,16 @@ describe("ClusterController", () => {
           return view.status === "Terminating" && view.queueDepth === 1
         }
       )
-      const newest = yield* run(job("r", "r3"), "Replace")
-
-      assert.deepStrictEqual(newest, { _tag: "Completed" })
-      assert.deepStrictEqual(yield* Fiber.join(owner), { _tag: "Canceled", replaced: true })
+      const newest = yield* Effect.fork(run(job("r", "r3"), "Replace"))
+      // r2 is answered when r3 displaces it, while r1 is still stopping
       const rejected = yield* Fiber.join(displaced)
       assert.strictEqual(rejected._tag, "Rejected")
       assert.strictEqual(rejected._tag === "Rejected" ? rejected.kind : undefined, "SupersededByReplace")
+      assert.deepStrictEqual(probe.log, ["start r1@r1"])
+
+      yield* Deferred.succeed(probe.release("r1/stop"), void 0)
+      assert.deepStrictEqual(yield* Fiber.join(newest), { _tag: "Completed" })
+      assert.deepStrictEqual(yield* Fiber.join(owner), { _tag: "Canceled", replaced: true })
       assert.deepStrictEqual(probe.log, ["start r1@r1", "stopped r1@r1", "start r3@r1", "end r3@r1"])
       assert.deepStrictEqual(probe.overlaps, [])
     }))

@@ -214,6 +214,29 @@ export const handler = <A, I, E, R>(
       ),
       Effect.never
     )
+  // only a replacement stops a slot's owner and leaves the slot `Terminating`: its owner is marked replaced
+  const markReplaced = (local: string) =>
+    Effect.map(host.controller.snapshot, (snapshot) => {
+      const view = snapshot.slots.find((slot) => slot.slot === local)
+      if (view?.status === "Terminating" && view.ownerId !== undefined && replaced.has(view.ownerId)) {
+        replaced.set(view.ownerId, true)
+      }
+    })
+  // admitted work is awaited with no gap an interrupt could fall into: an interrupted wait always stops its task
+  const admitAndAwait = (spec: ControllerSpec.ControllerSpec<E, R>) =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(Effect.provide(host.controller.submitAndWatch(spec), context), (handle) => {
+        replaced.set(handle.id, false)
+        return Effect.zipRight(
+          spec.admission === "Replace" ? markReplaced(ControllerSpec.slot(spec)) : Effect.void,
+          restore(handle.await).pipe(
+            Effect.onInterrupt(() => Effect.ignore(host.cancel(handle.id))),
+            Effect.map((outcome) => [outcome, replaced.get(handle.id) === true] as const),
+            Effect.ensuring(Effect.sync(() => replaced.delete(handle.id)))
+          )
+        )
+      })
+    )
   return (request: Entity.Request<Submit<A, I>>): Effect.Effect<Outcome, ConfigError> =>
     Effect.gen(function*() {
       const key = request.address.entityId
@@ -224,34 +247,16 @@ export const handler = <A, I, E, R>(
         yield* Effect.logWarning(`ClusterController ${definition.name}: slot '${key}' refused a submission`, task)
         return yield* task
       }
-      const submitted = yield* Effect.either(
-        host.controller.submitAndWatch(ControllerSpec.make(admission, task, local)).pipe(Effect.provide(context))
-      )
-      if (Either.isLeft(submitted)) {
-        if (submitted.left instanceof ShuttingDown) return yield* hold(key, "the local controller is shutting down")
+      const admitted = yield* Effect.either(admitAndAwait(ControllerSpec.make(admission, task, local)))
+      if (Either.isLeft(admitted)) {
+        if (admitted.left instanceof ShuttingDown) return yield* hold(key, "the local controller is shutting down")
         yield* Effect.logWarning(
           `ClusterController ${definition.name}: slot '${key}' refused a submission`,
-          submitted.left
+          admitted.left
         )
-        return yield* submitted.left
+        return yield* admitted.left
       }
-      const handle = submitted.right
-      replaced.set(handle.id, false)
-      if (admission === "Replace") {
-        // only a replacement stops a slot's owner and leaves it `Terminating`
-        const snapshot = yield* host.controller.snapshot
-        const view = snapshot.slots.find((slot) => slot.slot === local)
-        if (view?.status === "Terminating" && view.ownerId !== undefined && replaced.has(view.ownerId)) {
-          replaced.set(view.ownerId, true)
-        }
-      }
-      const [outcome, wasReplaced] = yield* Effect.onInterrupt(
-        handle.await,
-        () => Effect.ignore(host.cancel(handle.id))
-      ).pipe(
-        Effect.map((outcome) => [outcome, replaced.get(handle.id) === true] as const),
-        Effect.ensuring(Effect.sync(() => replaced.delete(handle.id)))
-      )
+      const [outcome, wasReplaced] = admitted.right
       const sent = summary(outcome, wasReplaced)
       if (sent === undefined || (!host.registry.open && stoppedByShutdown(outcome))) {
         return yield* hold(key, "the local supervisor is shutting down")
