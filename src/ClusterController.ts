@@ -33,7 +33,10 @@
  *   replies as usual), then interrupts them: each stops its task gracefully
  *   through the local supervisor (its grace, then force-abort), or takes it
  *   off the slot's queue, and ends without a reply, so the next owner runs
- *   it. The next owner takes the shard only after that. Provide this layer
+ *   it. New submissions wait in storage meanwhile, and the next owner takes
+ *   the shard only after that. A runner that dies has no such window: its
+ *   shard locks expire and the next owner reads the slot's submissions from
+ *   storage when it takes them. Provide this layer
  *   over the supervisor and controller (`Layer.provide`), so that it closes
  *   before they do. Should this runner's supervisor or controller shut down
  *   first anyway, the outcomes that only say so (`ShuttingDown`, rejected
