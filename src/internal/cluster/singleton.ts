@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Equal from "effect/Equal"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -17,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type { TaskSpec } from "../config/taskSpec.js"
+import * as validate from "../config/validate.js"
 import { ConfigError, ShuttingDown, TaskAlreadyExists } from "../data/supervisorError.js"
 import type { SingletonAbsence, SingletonRelease } from "../data/supervisorEvent.js"
 import { singletonFenced, singletonOwned, singletonUnowned } from "../events/metrics.js"
@@ -211,7 +213,10 @@ const confirmOf = (
   const inStorage: Effect.Effect<boolean> = Option.isNone(storage) || Option.isNone(address)
     ? Effect.succeed(true)
     : leases
-    ? Effect.map(storage.value.refresh(address.value, [shardId]), (held) => held.some((id) => id.id === shardId.id))
+    ? Effect.map(
+      storage.value.refresh(address.value, [shardId]),
+      (held) => held.some((id) => Equal.equals(id, shardId))
+    )
       .pipe(Effect.orElseSucceed(() => false))
     : Effect.as(storage.value.refresh(address.value, []), true).pipe(Effect.orElseSucceed(() => false))
   return Effect.suspend(() => sharding.hasShardId(shardId) ? inStorage : Effect.succeed(false)).pipe(
@@ -230,15 +235,8 @@ export const resolve = (
 ): Resolved | ConfigError => {
   const bad = (field: string, reason: string) =>
     new ConfigError({ field: `singleton(${JSON.stringify(name)}).${field}`, reason })
-  const positive = (field: string, input: Duration.DurationInput): Duration.Duration | ConfigError => {
-    const decoded = Duration.decodeUnknown(input)
-    if (Option.isNone(decoded)) return bad(field, `not a duration: ${String(input)}`)
-    const value = decoded.value
-    if (!Duration.isFinite(value) || Duration.toMillis(value) <= 0) {
-      return bad(field, `must be a positive, finite duration, got ${Duration.format(value)}`)
-    }
-    return value
-  }
+  const positive = (field: string, input: Duration.DurationInput) =>
+    validate.positiveDuration(`singleton(${JSON.stringify(name)}).${field}`, input)
   if (typeof name !== "string" || name.length === 0) return bad("name", "a singleton needs a non-empty name")
   let fence: Resolved["fence"] = undefined
   if (options?.fence !== false) {
