@@ -1,8 +1,3 @@
-import * as MessageStorage from "@effect/cluster/MessageStorage"
-import * as RunnerHealth from "@effect/cluster/RunnerHealth"
-import * as Runners from "@effect/cluster/Runners"
-import * as RunnerStorage from "@effect/cluster/RunnerStorage"
-import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -22,17 +17,8 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { eventually, hangingRunner } from "./utils/cluster.js"
 import { recording } from "./utils/recorder.js"
-
-/** Poll `condition` every 20 ms until it holds; a defect naming `what` after `within` of real time. */
-const eventually = (what: string, condition: () => boolean, within: Duration.DurationInput = "10 seconds") =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + Duration.toMillis(within)
-    while (!condition()) {
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting until ${what}`)
-      yield* Effect.sleep("20 millis")
-    }
-  })
 
 const ofTag = <K extends SupervisorEvent["_tag"]>(events: ReadonlyArray<SupervisorEvent>, tag: K) =>
   events.filter((e): e is Extract<SupervisorEvent, { _tag: K }> => e._tag === tag)
@@ -54,31 +40,6 @@ const build = <ROut, E>(layer: Layer.Layer<ROut, E>) =>
     const context = yield* Layer.buildWithScope(layer, scope)
     return { context, scope }
   })
-
-/** The embedded runner's composition, with a shard-lock storage whose refresh hangs while `hung.on` is set. */
-const hangingRunner = (hung: { on: boolean }) =>
-  Sharding.layer.pipe(
-    Layer.provideMerge(Runners.layerNoop),
-    Layer.provideMerge(MessageStorage.layerMemory),
-    Layer.provideMerge(
-      Layer.effect(
-        RunnerStorage.RunnerStorage,
-        Effect.map(RunnerStorage.makeMemory, (memory) =>
-          RunnerStorage.RunnerStorage.of({
-            ...memory,
-            refresh: (address, shardIds) =>
-              Effect.suspend(() => hung.on ? Effect.never : memory.refresh(address, shardIds))
-          }))
-      )
-    ),
-    Layer.provide(RunnerHealth.layerNoop),
-    // the engine's own refresh is far off: the fence, not the engine, must notice
-    Layer.provideMerge(ShardingConfig.layer({
-      shardLockDisableAdvisory: true,
-      shardLockRefreshInterval: Duration.seconds(30),
-      shardLockExpiration: Duration.seconds(60)
-    }))
-  )
 
 /** Build the base (supervisor and runner), then the singletons over it; returns both scopes and the base context. */
 const start = <ROut, E, ROut2, E2>(
