@@ -40,8 +40,18 @@ export const eventuallyEffect = <E, R>(
     }
   })
 
-/** The embedded runner's composition, with a shard-lock storage whose refresh hangs while `hung.on` is set. */
-export const hangingRunner = (hung: { on: boolean }) =>
+/**
+ * The embedded runner's composition, with a shard-lock storage whose acquire
+ * and refresh hang while `hung.on` is set; by default the engine's own refresh
+ * is far off (the fence, not the engine, must notice).
+ */
+export const hangingRunner = (
+  hung: { on: boolean },
+  locks: { readonly refresh: Duration.DurationInput; readonly expiry: Duration.DurationInput } = {
+    refresh: "30 seconds",
+    expiry: "60 seconds"
+  }
+) =>
   Sharding.layer.pipe(
     Layer.provideMerge(Runners.layerNoop),
     Layer.provideMerge(MessageStorage.layerMemory),
@@ -51,17 +61,18 @@ export const hangingRunner = (hung: { on: boolean }) =>
         Effect.map(RunnerStorage.makeMemory, (memory) =>
           RunnerStorage.RunnerStorage.of({
             ...memory,
+            acquire: (address, shardIds) =>
+              Effect.suspend(() => hung.on ? Effect.never : memory.acquire(address, shardIds)),
             refresh: (address, shardIds) =>
               Effect.suspend(() => hung.on ? Effect.never : memory.refresh(address, shardIds))
           }))
       )
     ),
     Layer.provide(RunnerHealth.layerNoop),
-    // the engine's own refresh is far off: the fence, not the engine, must notice
     Layer.provideMerge(ShardingConfig.layer({
       shardLockDisableAdvisory: true,
-      shardLockRefreshInterval: Duration.seconds(30),
-      shardLockExpiration: Duration.seconds(60)
+      shardLockRefreshInterval: locks.refresh,
+      shardLockExpiration: locks.expiry
     }))
   )
 
