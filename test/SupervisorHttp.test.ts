@@ -910,4 +910,31 @@ describe("SupervisorHttp and cluster singletons", () => {
       }),
     { timeout: 30_000 }
   )
+
+  it.scopedLive(
+    "a fenced singleton the engine then takes away is no longer this runner's: ready, and again once it runs here",
+    () =>
+      Effect.gen(function*() {
+        const hung = { on: false }
+        // the engine gives its shards up once its own refresh times out, 1 to 2 s after the storage hangs (its lock
+        // interval is 1 s): long after the fence (50 ms interval, 50 ms deadline) stopped the task
+        const { url } = yield* servedCluster(
+          [[TaskSpec.make("moved", Effect.never), { fence: { interval: "50 millis", deadline: "50 millis" } }]],
+          { runner: hangingRunner(hung, { refresh: "1 second", expiry: "5 seconds" }) }
+        )
+        const ready = () => request(`${url}ready`)
+        const row = () => Effect.map(request(`${url}singletons`), (reply) => reply.body.singletons[0])
+        yield* eventuallyEffect("the singleton runs", Effect.map(row(), (one) => one.running && one.local))
+        hung.on = true
+        yield* eventuallyEffect("/ready says it is fenced", Effect.map(ready(), (reply) => reply.status === 503))
+        // the engine released the shard: this runner holds nothing, so nothing of its own is down
+        yield* eventuallyEffect("ready while it holds nothing", Effect.map(ready(), (reply) => reply.status === 200))
+        const released = yield* row()
+        assert.deepStrictEqual([released.fenced, released.local], [false, false])
+        hung.on = false
+        yield* eventuallyEffect("it runs here again", Effect.map(row(), (one) => one.running && one.local))
+        assert.deepStrictEqual((yield* ready()).body, { ready: true, waiting: [], singletons: [] })
+      }),
+    { timeout: 30_000 }
+  )
 })

@@ -309,6 +309,8 @@ export const register = <E, R>(
     const run = Effect.gen(function*() {
       yield* Effect.addFinalizer(() =>
         Effect.suspend(() => {
+          // the engine took it away while it was fenced: this runner holds it no longer
+          entry.fenced = false
           if (!entry.owned) return Effect.void
           const release: SingletonRelease = closing ? "Shutdown" : "Handover"
           return stopTask(closing ? "singleton_shutdown" : "singleton_handover", undefined).pipe(
