@@ -14,9 +14,10 @@
  *   `ready` has started (`waiting`) and, in cluster mode, while this runner
  *   holds a singleton with nothing running (`singletons`: each it fenced, and
  *   each it owns whose task has not run for longer than its `unownedAfter`,
- *   with `status` `fenced` or `not_running`, `forMs` and a `reason`), so that
- *   an orchestrator takes it out and replaces it; 200 otherwise. A runner
- *   that merely does not own a singleton is ready. The body is
+ *   parked or ended, with `status` `fenced` or `not_running`, `forMs` and a
+ *   `reason`), so that an orchestrator takes it out and replaces it; 200
+ *   otherwise. A runner that merely does not own a singleton is ready, and so
+ *   is one whose singleton an operator paused. The body is
  *   `{"ready","waiting"}`, with `singletons` in cluster mode.
  * - `GET /tasks`, `GET /tasks/:name`: the tasks with their crash history
  *   (times as the clock's milliseconds); the task of a cluster singleton this
@@ -341,14 +342,20 @@ const routes = (options: Options, endpoint: Endpoint) => {
 
   /** The cluster singletons this runner registered (`undefined` out of cluster mode), with the time on its clock. */
   const singletons: Effect.Effect<
-    { readonly runner: string; readonly views: ReadonlyArray<SingletonView>; readonly now: number } | undefined,
+    | {
+      readonly runner: string
+      readonly views: ReadonlyArray<SingletonView>
+      readonly now: number
+      readonly registry: Registry
+    }
+    | undefined,
     never,
     SupervisorRegistry
   > = Effect.gen(function*() {
     const found = yield* Effect.serviceOption(Singletons)
     if (Option.isNone(found)) return undefined
     const registry = yield* SupervisorRegistry
-    return { runner: found.value.runner, views: views(found.value), now: registry.now() }
+    return { runner: found.value.runner, views: views(found.value), now: registry.now(), registry }
   })
 
   /** The singletons whose task this runner runs, by name, with this runner's address. */
@@ -434,7 +441,13 @@ const routes = (options: Options, endpoint: Endpoint) => {
         const supervisor = yield* TaskSupervisor
         const waiting = endpoint.allStarted ? [] : endpoint.waiting(yield* supervisor.list)
         const cluster = yield* singletons
-        const down = cluster === undefined ? undefined : singletonProblems(cluster.views, cluster.now)
+        const down = cluster === undefined
+          ? undefined
+          : singletonProblems(
+            cluster.views,
+            cluster.now,
+            (name) => cluster.registry.find(name)?.state._tag === "Paused"
+          )
         const ready = waiting.length === 0 && (down === undefined || down.length === 0)
         return json(down === undefined ? { ready, waiting } : { ready, waiting, singletons: down }, ready ? 200 : 503)
       })

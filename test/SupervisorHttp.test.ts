@@ -799,7 +799,7 @@ describe("SupervisorHttp and cluster singletons", () => {
     }))
 
   it.scopedLive(
-    "a running singleton: its row on /singletons, its runner on its task, and /ready 200",
+    "a running singleton: its row on /singletons, its runner on its task, /ready 200, paused too",
     () =>
       Effect.gen(function*() {
         const { runner, supervisor, url } = yield* servedCluster([
@@ -834,6 +834,13 @@ describe("SupervisorHttp and cluster singletons", () => {
           assert.deepStrictEqual([ready.status, ready.body], [200, { ready: true, waiting: [], singletons: [] }])
           yield* Effect.sleep("50 millis")
         }
+        // an operator's pause: it runs nowhere past its unownedAfter, and the runner is ready all the same
+        assert.isTrue(yield* supervisor.pause("leader"))
+        yield* eventuallyEffect(
+          "it has not run for its unownedAfter",
+          Effect.map(rows(), (found) => !found[0].running && found[0].unownedForMs >= 200)
+        )
+        assert.deepStrictEqual((yield* request(`${url}ready`)).body, { ready: true, waiting: [], singletons: [] })
       }),
     { timeout: 30_000 }
   )

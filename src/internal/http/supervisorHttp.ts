@@ -69,13 +69,16 @@ export interface SingletonProblem {
  * The singletons that keep this runner from being ready, as `now` (the
  * clock's milliseconds) finds them: each it fenced (it stopped their task for
  * want of a confirmed lease and holds them until it confirms one), and each it
- * owns whose task has not run for longer than its `unownedAfter` (parked,
- * paused or ended: an owner holding it with nothing running). A singleton
+ * owns whose task has not run for longer than its `unownedAfter` (parked or
+ * ended: an owner holding it with nothing running). A task an operator
+ * `paused` is not a fault of the runner (replacing it would undo the pause):
+ * it is alarmed (`SingletonUnowned`) but keeps the runner ready. A singleton
  * another runner owns, or none, is not this runner's problem.
  */
 export const singletonProblems = (
   views: ReadonlyArray<SingletonView>,
-  now: number
+  now: number,
+  paused: (name: string) => boolean
 ): Array<SingletonProblem> =>
   views.flatMap((view): Array<SingletonProblem> => {
     const forMs = view.unownedSince === undefined ? undefined : Math.max(0, now - view.unownedSince)
@@ -87,7 +90,10 @@ export const singletonProblems = (
         reason: "this runner could not confirm its lease and stopped its task"
       }]
     }
-    if (!view.local || view.running || forMs === undefined || forMs < Duration.toMillis(view.unownedAfter)) return []
+    if (
+      !view.local || view.running || forMs === undefined || forMs < Duration.toMillis(view.unownedAfter) ||
+      paused(view.name)
+    ) return []
     return [{
       name: view.name,
       status: "not_running",
