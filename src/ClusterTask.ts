@@ -38,6 +38,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/cluster/singleton.js"
+import * as singletons from "./internal/cluster/singletons.js"
 import type { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import type { ConfigError } from "./SupervisorError.js"
 import type { TaskSpec } from "./TaskSpec.js"
@@ -62,14 +63,14 @@ export type SingletonOptions = internal.Options
 /**
  * What this runner knows of one singleton it registered: its owner (this
  * runner when `local`; `undefined` when no runner answered for it), whether
- * its task runs there, since when (epoch ms) it has run nowhere, and whether
- * this runner `fenced` it (stopped it for want of a confirmed lease, and has
- * not confirmed one since).
+ * its task runs there, since when (epoch ms) it has run nowhere, how long
+ * it may (`unownedAfter`), and whether this runner `fenced` it (stopped it
+ * for want of a confirmed lease, and has not confirmed one since).
  *
  * @since 0.1.0
  * @category Models
  */
-export type SingletonStatus = internal.SingletonView
+export type SingletonStatus = singletons.SingletonView
 
 /**
  * The singletons registered on this runner: a service every `singleton`
@@ -79,13 +80,13 @@ export type SingletonStatus = internal.SingletonView
  * @since 0.1.0
  * @category Services
  */
-export const Singletons: typeof internal.Singletons = internal.Singletons
+export const Singletons: typeof singletons.Singletons = singletons.Singletons
 
 /**
  * @since 0.1.0
  * @category Services
  */
-export type Singletons = internal.Singletons
+export type Singletons = singletons.Singletons
 
 /**
  * Run `spec` as the cluster singleton of its name. The layer fails with a
@@ -110,6 +111,6 @@ export const singleton = <E, R>(
  * @category Accessors
  */
 export const status: Effect.Effect<ReadonlyArray<SingletonStatus>, never, Singletons> = Effect.map(
-  internal.Singletons,
-  internal.views
+  singletons.Singletons,
+  singletons.views
 )

@@ -1,8 +1,38 @@
 /**
  * An HTTP endpoint for operators, on `@effect/platform`: health and
  * readiness probes, the tasks with their crash history, the controller's
- * slots, the events live as Server-Sent Events, metrics, runtime controls
- * behind a bearer token, and a live dashboard page at `/`.
+ * slots, the cluster singletons and which runner holds each, the events live
+ * as Server-Sent Events, metrics, runtime controls behind a bearer token, and
+ * a live dashboard page at `/`.
+ *
+ * The routes (each `GET` answers `HEAD` too, but `/events`):
+ *
+ * - `GET /health`: liveness, about the process only: 200 `{"status":"ok"}`
+ *   while the supervisor is open, 503 once it shuts down. A probe that
+ *   restarts the process on failure belongs here.
+ * - `GET /ready`: readiness, about the work: 503 until every task named in
+ *   `ready` has started (`waiting`) and, in cluster mode, while this runner
+ *   holds a singleton with nothing running (`singletons`: each it fenced, and
+ *   each it owns whose task has not run for longer than its `unownedAfter`,
+ *   parked or ended, with `status` `fenced` or `not_running`, `forMs` and a
+ *   `reason`), so that an orchestrator takes it out and replaces it; 200
+ *   otherwise. A runner that merely does not own a singleton is ready, and so
+ *   is one whose singleton an operator paused. The body is
+ *   `{"ready","waiting"}`, with `singletons` in cluster mode.
+ * - `GET /tasks`, `GET /tasks/:name`: the tasks with their crash history
+ *   (times as the clock's milliseconds); the task of a cluster singleton this
+ *   runner owns has `singleton: {"runner"}`.
+ * - `GET /singletons`: `{"cluster":false,"singletons":[]}` out of cluster
+ *   mode; in it `{"cluster":true,"runner","singletons":[…]}`, the singletons
+ *   registered on this runner by name, each with its `owner` (absent when no
+ *   runner answered for it), `running`, `local` (this runner owns it),
+ *   `fenced`, and when it runs nowhere `unownedSince` (the clock's
+ *   milliseconds) and `unownedForMs`; its `unownedAfterMs`.
+ * - `GET /controller`: the controller's slots; 404 without a `Controller`.
+ * - `GET /events`: the events as Server-Sent Events. `GET /metrics`: the
+ *   exporter's text; 404 without one. `GET /`: the dashboard.
+ * - `POST /tasks/:name/{cancel,restart,pause,resume,trigger}`: runtime
+ *   controls, with the bearer token.
  *
  * `router` is an `HttpRouter` to mount in an application's own server;
  * `layer` serves it with `@effect/platform-node` on its own port (on
@@ -32,10 +62,19 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer, type Server, ServerResponse } from "node:http"
 import * as Controller from "./Controller.js"
+import { Singletons, type SingletonView, views } from "./internal/cluster/singletons.js"
 import { integer, positiveDuration } from "./internal/config/validate.js"
 import { describe } from "./internal/data/taskError.js"
 import { page } from "./internal/http/dashboard.js"
-import { authorized, bearer, controllerJson, sse, taskJson } from "./internal/http/supervisorHttp.js"
+import {
+  authorized,
+  bearer,
+  controllerJson,
+  singletonJson,
+  singletonProblems,
+  sse,
+  taskJson
+} from "./internal/http/supervisorHttp.js"
 import type { Registry } from "./internal/supervisor/registry.js"
 import { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import type { TaskInfo } from "./internal/task/task.js"
@@ -61,7 +100,8 @@ export interface Options {
   readonly token?: Redacted.Redacted<string> | string | undefined
   /**
    * The tasks `GET /ready` waits for: ready once each has started an attempt
-   * (a latch). None: ready while healthy. The supervisor is watched for them
+   * (a latch). None: ready while healthy (and, in cluster mode, while no
+   * singleton this runner holds is down). The supervisor is watched for them
    * (by `layer` from its start, by `router` from its first `/ready`) until
    * each was seen started or it shuts down.
    */
@@ -201,8 +241,10 @@ const unmatched = (reads: ReadonlySet<string>) =>
 
 /**
  * The endpoint's routes. They need the `TaskSupervisor` and its
- * `SupervisorRegistry` (both from `TaskSupervisor.layer`), and serve
- * `/controller` when a `Controller` is in the context too. A bad option
+ * `SupervisorRegistry` (both from `TaskSupervisor.layer`), serve
+ * `/controller` when a `Controller` is in the context too, and read the
+ * cluster singletons (`/singletons`, `/ready`, `/tasks`) when the
+ * `ClusterTask.Singletons` of a `ClusterTask.singleton` layer is. A bad option
  * throws a `ConfigError` naming it: a token no request can carry, an
  * `eventsBuffer` that is not a whole number of at least 1, an `eventsStall`
  * that is not a positive, finite duration.
@@ -298,15 +340,38 @@ const routes = (options: Options, endpoint: Endpoint) => {
 
   const healthy = Effect.map(SupervisorRegistry, (registry) => registry.open)
 
+  /** The cluster singletons this runner registered (`undefined` out of cluster mode), with the time on its clock. */
+  const singletons: Effect.Effect<
+    | {
+      readonly runner: string
+      readonly views: ReadonlyArray<SingletonView>
+      readonly now: number
+      readonly registry: Registry
+    }
+    | undefined,
+    never,
+    SupervisorRegistry
+  > = Effect.gen(function*() {
+    const found = yield* Effect.serviceOption(Singletons)
+    if (Option.isNone(found)) return undefined
+    const registry = yield* SupervisorRegistry
+    return { runner: found.value.runner, views: views(found.value), now: registry.now(), registry }
+  })
+
+  /** The singletons whose task this runner runs, by name, with this runner's address. */
+  const heldHere = Effect.map(
+    singletons,
+    (found): ReadonlyMap<string, string> =>
+      new Map(found?.views.flatMap((view) => view.local && view.owner !== undefined ? [[view.name, view.owner]] : []))
+  )
+
   const task = Effect.gen(function*() {
     const supervisor = yield* TaskSupervisor
     const name = nameOf((yield* pathOf).slice("/tasks/".length))
     if (typeof name !== "string") return name
     const details = yield* supervisor.inspect(name)
-    return Option.match(details, {
-      onNone: () => problem(404, `no task named '${name}' is registered`),
-      onSome: (found) => json(taskJson(found))
-    })
+    if (Option.isNone(details)) return problem(404, `no task named '${name}' is registered`)
+    return json(taskJson(details.value, (yield* heldHere).get(details.value.name)))
   })
 
   const control = Effect.gen(function*() {
@@ -375,7 +440,16 @@ const routes = (options: Options, endpoint: Endpoint) => {
         endpoint.watch(yield* SupervisorRegistry)
         const supervisor = yield* TaskSupervisor
         const waiting = endpoint.allStarted ? [] : endpoint.waiting(yield* supervisor.list)
-        return json({ ready: waiting.length === 0, waiting }, waiting.length === 0 ? 200 : 503)
+        const cluster = yield* singletons
+        const down = cluster === undefined
+          ? undefined
+          : singletonProblems(
+            cluster.views,
+            cluster.now,
+            (name) => cluster.registry.find(name)?.state._tag === "Paused"
+          )
+        const ready = waiting.length === 0 && (down === undefined || down.length === 0)
+        return json(down === undefined ? { ready, waiting } : { ready, waiting, singletons: down }, ready ? 200 : 503)
       })
     ],
     [
@@ -384,7 +458,10 @@ const routes = (options: Options, endpoint: Endpoint) => {
         const supervisor = yield* TaskSupervisor
         const listed = yield* supervisor.list
         const details = yield* Effect.forEach(listed, (info) => supervisor.inspect(info.id))
-        return json(details.flatMap((found) => Option.isSome(found) ? [taskJson(found.value)] : []))
+        const held = yield* heldHere
+        return json(
+          details.flatMap((found) => Option.isSome(found) ? [taskJson(found.value, held.get(found.value.name))] : [])
+        )
       })
     ],
     ["/tasks/*", task],
@@ -397,6 +474,17 @@ const routes = (options: Options, endpoint: Endpoint) => {
           onSome: (controller) => Effect.map(controller.snapshot, (snapshot) => json(controllerJson(snapshot)))
         })
       ).pipe(Effect.flatten)
+    ],
+    [
+      "/singletons",
+      Effect.map(singletons, (found) =>
+        found === undefined
+          ? json({ cluster: false, singletons: [] })
+          : json({
+            cluster: true,
+            runner: found.runner,
+            singletons: found.views.map((view) => singletonJson(view, found.now))
+          }))
     ],
     ["/events", events],
     [

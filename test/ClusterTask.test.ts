@@ -1,8 +1,3 @@
-import * as MessageStorage from "@effect/cluster/MessageStorage"
-import * as RunnerHealth from "@effect/cluster/RunnerHealth"
-import * as Runners from "@effect/cluster/Runners"
-import * as RunnerStorage from "@effect/cluster/RunnerStorage"
-import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
@@ -22,17 +17,8 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { eventually, hangingRunner } from "./utils/cluster.js"
 import { recording } from "./utils/recorder.js"
-
-/** Poll `condition` every 20 ms until it holds; a defect naming `what` after `within` of real time. */
-const eventually = (what: string, condition: () => boolean, within: Duration.DurationInput = "10 seconds") =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + Duration.toMillis(within)
-    while (!condition()) {
-      if (Date.now() > deadline) return yield* Effect.dieMessage(`timed out waiting until ${what}`)
-      yield* Effect.sleep("20 millis")
-    }
-  })
 
 const ofTag = <K extends SupervisorEvent["_tag"]>(events: ReadonlyArray<SupervisorEvent>, tag: K) =>
   events.filter((e): e is Extract<SupervisorEvent, { _tag: K }> => e._tag === tag)
@@ -54,39 +40,6 @@ const build = <ROut, E>(layer: Layer.Layer<ROut, E>) =>
     const context = yield* Layer.buildWithScope(layer, scope)
     return { context, scope }
   })
-
-/** The embedded runner's composition, with a shard-lock storage whose acquire and refresh hang while `hung.on` is set. */
-const hangingRunner = (
-  hung: { on: boolean },
-  // by default the engine's own refresh is far off: the fence, not the engine, must notice
-  locks: { readonly refresh: Duration.DurationInput; readonly expiry: Duration.DurationInput } = {
-    refresh: "30 seconds",
-    expiry: "60 seconds"
-  }
-) =>
-  Sharding.layer.pipe(
-    Layer.provideMerge(Runners.layerNoop),
-    Layer.provideMerge(MessageStorage.layerMemory),
-    Layer.provideMerge(
-      Layer.effect(
-        RunnerStorage.RunnerStorage,
-        Effect.map(RunnerStorage.makeMemory, (memory) =>
-          RunnerStorage.RunnerStorage.of({
-            ...memory,
-            acquire: (address, shardIds) =>
-              Effect.suspend(() => hung.on ? Effect.never : memory.acquire(address, shardIds)),
-            refresh: (address, shardIds) =>
-              Effect.suspend(() => hung.on ? Effect.never : memory.refresh(address, shardIds))
-          }))
-      )
-    ),
-    Layer.provide(RunnerHealth.layerNoop),
-    Layer.provideMerge(ShardingConfig.layer({
-      shardLockDisableAdvisory: true,
-      shardLockRefreshInterval: locks.refresh,
-      shardLockExpiration: locks.expiry
-    }))
-  )
 
 /** Build the base (supervisor and runner), then the singletons over it; returns both scopes and the base context. */
 const start = <ROut, E, ROut2, E2>(
@@ -212,33 +165,6 @@ describe("ClusterTask.singleton on the embedded runner", () => {
       yield* Scope.close(run.scope, Exit.void)
       yield* Scope.close(run.baseScope, Exit.void)
     }))
-
-  it.live(
-    "a singleton no runner owns is reported NoOwner after unownedAfter, and runs once a runner takes it",
-    () =>
-      Effect.gen(function*() {
-        // the storage hangs from the start: no shard can be acquired, so nobody owns the singleton
-        const hung = { on: true }
-        // the engine tries again after its lock interval (the refresh interval): a short one
-        const { layer, recorder } = node(hangingRunner(hung, { refresh: "500 millis", expiry: "5 seconds" }))
-        let started = 0
-        const spec = TaskSpec.make("orphan", Effect.zipRight(Effect.sync(() => started++), Effect.never))
-        const run = yield* start(layer, ClusterTask.singleton(spec, { unownedAfter: "300 millis" }))
-        yield* eventually("SingletonUnowned was published", () => ofTag(recorder.events, "SingletonUnowned").length > 0)
-        const [alarm] = ofTag(recorder.events, "SingletonUnowned")
-        assert.strictEqual(alarm.absence, "NoOwner")
-        assert.isUndefined(alarm.owner)
-        assert.strictEqual(started, 0)
-        const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
-        assert.isFalse(status.running)
-        assert.isUndefined(status.owner)
-        hung.on = false
-        yield* eventually("the singleton started", () => started === 1)
-        yield* Scope.close(run.scope, Exit.void)
-        yield* Scope.close(run.baseScope, Exit.void)
-      }),
-    30_000
-  )
 
   it.live("bad options and bad specs are a ConfigError naming the field, and disturb nothing running", () =>
     Effect.gen(function*() {

@@ -4,8 +4,11 @@
  * restart and an outcome in the table, then a fleet of a thousand tasks, filtered; the charts move
  * when attempts fail and a task's detail panel shows its crash history and attempt timeline; a
  * group is a tree whose children's restarts show on their rows, beside the controller's slots; the
- * control buttons act on the supervisor with the token asked once, and do not exist without a token.
- * The supervisor runs on `TestClock`: the test moves time, the page follows through `/events`.
+ * control buttons act on the supervisor with the token asked once, and do not exist without a token;
+ * beside the embedded cluster runner, a panel shows the singletons, their owner runner and whether
+ * they run, are fenced or not, and none shows out of cluster mode.
+ * The supervisor runs on `TestClock` (but beside the cluster runner, on the real clock): the test moves
+ * time, the page follows through `/events`.
  * Screenshots are saved under `test/output/`.
  */
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -20,11 +23,13 @@ import type { Browser, Page } from "playwright-core"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { browser } from "./utils/browser.js"
+import { hangingRunner, servedCluster } from "./utils/cluster.js"
 import { advance, settle } from "./utils/fibers.js"
 import { crashingChild, neverEnding, perRun } from "./utils/tasks.js"
 
@@ -446,6 +451,72 @@ describe("dashboard", () => {
         yield* wait(() => readOnly.locator("#d-title", { hasText: "steady" }).waitFor({ timeout: 10_000 }))
         assert.strictEqual(yield* wait(() => readOnly.locator("body").getAttribute("data-controls")), "off")
         assert.strictEqual(yield* wait(() => readOnly.locator("#detail button[data-action], #token-form").count()), 0)
+      }),
+    { timeout: 120_000 }
+  )
+
+  it.scopedLive(
+    "cluster singletons: a panel with each one's owner runner, running, not running or fenced, here when local; none out of cluster mode",
+    () =>
+      Effect.gen(function*() {
+        const hung = { on: false }
+        const { runner, url } = yield* servedCluster([
+          [TaskSpec.make("leader", Effect.never), { fence: { interval: "100 millis", deadline: "200 millis" } }],
+          [
+            TaskSpec.make("importer", Effect.fail("upstream gone"), { restart: RestartPolicy.never }),
+            { unownedAfter: "200 millis", rearmAfter: "never", fence: false }
+          ]
+        ], { runner: hangingRunner(hung) })
+        const chrome = yield* browser
+        const page = yield* opened(chrome, url)
+        const singleton = (name: string) => page.locator(`#singletons tr[data-singleton="${name}"]`)
+        const shows = (name: string, column: number, text: string | RegExp) =>
+          wait(() =>
+            singleton(name).locator(`td:nth-child(${column + 1})`, { hasText: text }).waitFor({ timeout: 10_000 })
+          )
+        yield* shows("leader", 2, /^running$/)
+        // the importer gave up: not running, on its owner here, for as long as the alarm says
+        yield* shows("importer", 2, /^not running$/)
+        yield* shows("importer", 3, /\d/)
+        const order = yield* wait(() =>
+          page.locator("#singletons tbody tr").evaluateAll((trs: any) => trs.map((tr: any) => tr.dataset.singleton))
+        )
+        assert.deepStrictEqual(order, ["importer", "leader"])
+        for (const name of ["leader", "importer"]) {
+          const owner = singleton(name).locator("td").nth(1)
+          assert.include(yield* wait(() => owner.innerText()), runner)
+          assert.strictEqual(yield* wait(() => owner.locator(".badge").innerText()), "here")
+        }
+        assert.strictEqual(
+          yield* wait(() => singleton("leader").locator("td").nth(2).getAttribute("class")),
+          "ok"
+        )
+        assert.strictEqual(
+          yield* wait(() => singleton("importer").locator("td").nth(2).getAttribute("class")),
+          "bad"
+        )
+        yield* screenshot(page, "dashboard-singletons.png")
+
+        // a singleton's name leads to its task's row
+        yield* wait(() => singleton("leader").locator("a").click())
+        yield* wait(() => page.locator("#d-title", { hasText: /^leader$/ }).waitFor({ timeout: 10_000 }))
+
+        // its lease cannot be confirmed: the owner fences it, and the panel says so, no longer here
+        hung.on = true
+        yield* shows("leader", 2, /^fenced$/)
+        assert.strictEqual(yield* wait(() => singleton("leader").locator(".badge.here").count()), 0)
+        hung.on = false
+        yield* shows("leader", 2, /^running$/)
+        yield* wait(() => singleton("leader").locator(".badge.here").waitFor({ timeout: 10_000 }))
+
+        // out of cluster mode there is no panel
+        const plain = yield* served()
+        yield* plain.supervisor.add(TaskSpec.make("steady", neverEnding))
+        const other = yield* opened(chrome, plain.url)
+        yield* wait(() => rowOf(other, "steady").waitFor({ timeout: 10_000 }))
+        yield* wait(() => other.locator("#slots").waitFor({ state: "visible", timeout: 10_000 }))
+        assert.isTrue(yield* wait(() => other.locator("#singletons").isHidden()))
+        assert.strictEqual(yield* wait(() => other.locator("#singletons tbody tr").count()), 0)
       }),
     { timeout: 120_000 }
   )

@@ -3,7 +3,9 @@
  * socket, asked by real HTTP clients: every route's status and body, the
  * token rules, malformed requests, closing the layer whatever the clients
  * do, and Server-Sent Events with a client outrun by a burst and one that
- * stops reading.
+ * stops reading; beside the embedded cluster runner, the singletons on
+ * `/singletons` and `/tasks`, and `/ready` for an owner whose singleton does
+ * not run (its task gave up, or it fenced it).
  */
 import type * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -24,18 +26,23 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as fs from "node:fs"
 import * as http from "node:http"
 import * as net from "node:net"
+import * as path from "node:path"
+import ts from "typescript"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
 import { SupervisorRegistry } from "../src/internal/supervisor/taskSupervisor.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorError from "../src/SupervisorError.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import { eventuallyEffect, hangingRunner, servedCluster } from "./utils/cluster.js"
 import { advance, settle } from "./utils/fibers.js"
 import { neverEnding, perRun } from "./utils/tasks.js"
 
@@ -742,4 +749,199 @@ describe("SupervisorHttp events", () => {
         assertConfigError(thrown, field, reason)
       }
     }))
+})
+
+/** The packages a module loads at run time, following its relative imports (type-only imports load nothing). */
+const packagesLoaded = (entry: string): Set<string> => {
+  const packages = new Set<string>()
+  const seen = new Set<string>()
+  const visit = (file: string) => {
+    if (seen.has(file)) return
+    seen.add(file)
+    const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022)
+    for (const statement of source.statements) {
+      const loads = ts.isImportDeclaration(statement)
+        ? statement.importClause?.isTypeOnly !== true
+        : ts.isExportDeclaration(statement) && !statement.isTypeOnly && statement.moduleSpecifier !== undefined
+      if (!loads) continue
+      const specifier = ((statement as ts.ImportDeclaration).moduleSpecifier as ts.StringLiteral).text
+      if (specifier.startsWith(".")) visit(path.resolve(path.dirname(file), specifier.replace(/\.js$/, ".ts")))
+      else packages.add(specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/"))
+    }
+  }
+  visit(entry)
+  return packages
+}
+
+describe("SupervisorHttp and cluster singletons", () => {
+  it("SupervisorHttp loads none of the optional cluster packages: it works without them installed", () => {
+    const loaded = packagesLoaded(path.resolve(import.meta.dirname, "../src/SupervisorHttp.ts"))
+    assert.include([...loaded], "@effect/platform", "the walk reaches the imports")
+    assert.include(
+      [...packagesLoaded(path.resolve(import.meta.dirname, "../src/ClusterTask.ts"))],
+      "@effect/cluster",
+      "the walk sees a module that loads the cluster"
+    )
+    for (const cluster of ["@effect/cluster", "@effect/rpc", "@effect/sql", "@effect/workflow"]) {
+      assert.notInclude([...loaded], cluster)
+    }
+  })
+
+  it.scoped("out of cluster mode: /singletons is an empty list, /ready and /tasks are as before", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve()
+      yield* supervisor.add(TaskSpec.make("plain", neverEnding))
+      yield* settle
+      const singletons = yield* request(`${base}/singletons`)
+      assert.deepStrictEqual([singletons.status, singletons.body], [200, { cluster: false, singletons: [] }])
+      assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
+      assert.notProperty((yield* request(`${base}/tasks/plain`)).body, "singleton")
+    }))
+
+  it.scopedLive(
+    "a running singleton: its row on /singletons, its runner on its task, /ready 200, paused too",
+    () =>
+      Effect.gen(function*() {
+        const { runner, supervisor, url } = yield* servedCluster([
+          [TaskSpec.make("leader", Effect.never), { unownedAfter: "200 millis" }]
+        ])
+        yield* supervisor.add(TaskSpec.make("plain", neverEnding))
+        const rows = () => Effect.map(request(`${url}singletons`), (reply) => reply.body.singletons)
+        yield* eventuallyEffect("the singleton runs here", Effect.map(rows(), (found) => found[0]?.running === true))
+        const singletons = yield* request(`${url}singletons`)
+        assert.deepStrictEqual([singletons.status, singletons.body], [200, {
+          cluster: true,
+          runner,
+          singletons: [{
+            name: "leader",
+            owner: runner,
+            running: true,
+            local: true,
+            fenced: false,
+            unownedAfterMs: 200
+          }]
+        }])
+        const tasks = (yield* request(`${url}tasks`)).body
+        assert.deepStrictEqual(
+          tasks.map((t: any) => [t.name, t.singleton]),
+          [["leader", { runner }], ["plain", undefined]]
+        )
+        assert.deepStrictEqual((yield* request(`${url}tasks/leader`)).body.singleton, { runner })
+        // ready, and it stays so well past its unownedAfter: it runs
+        const deadline = Date.now() + 600
+        while (Date.now() < deadline) {
+          const ready = yield* request(`${url}ready`)
+          assert.deepStrictEqual([ready.status, ready.body], [200, { ready: true, waiting: [], singletons: [] }])
+          yield* Effect.sleep("50 millis")
+        }
+        // an operator's pause: it runs nowhere past its unownedAfter, and the runner is ready all the same
+        assert.isTrue(yield* supervisor.pause("leader"))
+        yield* eventuallyEffect(
+          "it has not run for its unownedAfter",
+          Effect.map(rows(), (found) => !found[0].running && found[0].unownedForMs >= 200)
+        )
+        assert.deepStrictEqual((yield* request(`${url}ready`)).body, { ready: true, waiting: [], singletons: [] })
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
+    "an owner whose singleton's task gave up is not ready once it has not run for its unownedAfter, naming it; it stays healthy",
+    () =>
+      Effect.gen(function*() {
+        const started = Date.now()
+        const { runner, url } = yield* servedCluster([
+          [TaskSpec.make("leader", Effect.never), { unownedAfter: "200 millis" }],
+          [
+            TaskSpec.make("importer", Effect.fail("upstream gone"), { restart: RestartPolicy.never }),
+            { unownedAfter: "1 second", rearmAfter: "never" }
+          ]
+        ])
+        let down: Reply | undefined = undefined
+        yield* eventuallyEffect(
+          "/ready says 503",
+          Effect.map(request(`${url}ready`), (reply) => {
+            down = reply
+            return reply.status === 503
+          })
+        )
+        // never before its unownedAfter: the task cannot have ended before the layer was built
+        assert.isAtLeast(Date.now() - started, 1000)
+        const body = down!.body
+        assert.deepStrictEqual([body.ready, body.waiting], [false, []])
+        assert.deepStrictEqual(body.singletons.map((s: any) => [s.name, s.status]), [["importer", "not_running"]])
+        assert.isAtLeast(body.singletons[0].forMs, 1000)
+        assert.match(body.singletons[0].reason, /^owned here, and its task has not run for \d+ ms$/)
+        // the process is alive: liveness is not readiness
+        assert.deepStrictEqual((yield* request(`${url}health`)).body, { status: "ok" })
+        const rows = (yield* request(`${url}singletons`)).body.singletons
+        assert.deepStrictEqual(rows.map((r: any) => [r.name, r.owner, r.running, r.local]), [
+          ["importer", runner, false, true],
+          ["leader", runner, true, true]
+        ])
+        assert.isNumber(rows[0].unownedSince)
+        assert.isAtLeast(rows[0].unownedForMs, 1000)
+        assert.notProperty(rows[1], "unownedSince")
+        // its task is gone from /tasks: only the running singleton's is there
+        assert.deepStrictEqual((yield* request(`${url}tasks`)).body.map((t: any) => t.name), ["leader"])
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
+    "an owner that fenced its singleton is not ready until it confirms its lease again",
+    () =>
+      Effect.gen(function*() {
+        const hung = { on: false }
+        const { url } = yield* servedCluster(
+          [[TaskSpec.make("fenced", Effect.never), { fence: { interval: "100 millis", deadline: "200 millis" } }]],
+          { runner: hangingRunner(hung) }
+        )
+        const ready = () => request(`${url}ready`)
+        yield* eventuallyEffect("the singleton runs", Effect.map(ready(), (reply) => reply.status === 200))
+        hung.on = true
+        let down: Reply | undefined = undefined
+        yield* eventuallyEffect(
+          "/ready says 503",
+          Effect.map(ready(), (reply) => {
+            down = reply
+            return reply.status === 503
+          })
+        )
+        assert.deepStrictEqual(down!.body.singletons.map((s: any) => [s.name, s.status]), [["fenced", "fenced"]])
+        const row = (yield* request(`${url}singletons`)).body.singletons[0]
+        assert.deepStrictEqual([row.fenced, row.local, row.running], [true, false, false])
+        hung.on = false
+        yield* eventuallyEffect("ready again", Effect.map(ready(), (reply) => reply.status === 200))
+        assert.deepStrictEqual((yield* ready()).body.singletons, [])
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
+    "a fenced singleton the engine then takes away is no longer this runner's: ready, and again once it runs here",
+    () =>
+      Effect.gen(function*() {
+        const hung = { on: false }
+        // the engine gives its shards up once its own refresh times out, 1 to 2 s after the storage hangs (its lock
+        // interval is 1 s): long after the fence (50 ms interval, 50 ms deadline) stopped the task
+        const { url } = yield* servedCluster(
+          [[TaskSpec.make("moved", Effect.never), { fence: { interval: "50 millis", deadline: "50 millis" } }]],
+          { runner: hangingRunner(hung, { refresh: "1 second", expiry: "5 seconds" }) }
+        )
+        const ready = () => request(`${url}ready`)
+        const row = () => Effect.map(request(`${url}singletons`), (reply) => reply.body.singletons[0])
+        yield* eventuallyEffect("the singleton runs", Effect.map(row(), (one) => one.running && one.local))
+        hung.on = true
+        yield* eventuallyEffect("/ready says it is fenced", Effect.map(ready(), (reply) => reply.status === 503))
+        // the engine released the shard: this runner holds nothing, so nothing of its own is down
+        yield* eventuallyEffect("ready while it holds nothing", Effect.map(ready(), (reply) => reply.status === 200))
+        const released = yield* row()
+        assert.deepStrictEqual([released.fenced, released.local], [false, false])
+        hung.on = false
+        yield* eventuallyEffect("it runs here again", Effect.map(row(), (one) => one.running && one.local))
+        assert.deepStrictEqual((yield* ready()).body, { ready: true, waiting: [], singletons: [] })
+      }),
+    { timeout: 30_000 }
+  )
 })

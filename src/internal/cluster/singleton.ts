@@ -6,7 +6,6 @@ import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as Rpc from "@effect/rpc/Rpc"
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -22,9 +21,9 @@ import * as validate from "../config/validate.js"
 import { ConfigError, ShuttingDown, TaskAlreadyExists } from "../data/supervisorError.js"
 import type { SingletonAbsence, SingletonRelease } from "../data/supervisorEvent.js"
 import { singletonFenced, singletonOwned, singletonUnowned } from "../events/metrics.js"
-import type { Registry } from "../supervisor/registry.js"
 import { SupervisorRegistry } from "../supervisor/taskSupervisor.js"
 import { callerOf } from "../task/caller.js"
+import { Entry, type Hold, Singletons } from "./singletons.js"
 
 /** A singleton's options as given, each optional (see `ClusterTask.SingletonOptions`). */
 export interface Options {
@@ -50,78 +49,6 @@ export interface Resolved {
   /** How long after its task ended the owner adds it again; `undefined`: never. */
   readonly rearmAfter: Duration.Duration | undefined
 }
-
-/** What one runner knows of a singleton it registered. */
-export interface SingletonView {
-  readonly name: string
-  /** The runner that owns it, as far as this runner knows (`undefined`: none answered). */
-  readonly owner: string | undefined
-  /** Whether its task runs (registered, neither parked nor paused) on its owner. */
-  readonly running: boolean
-  /** Whether this runner is its owner. */
-  readonly local: boolean
-  /** Since when (epoch ms) it has run nowhere, when it does not run. */
-  readonly unownedSince: number | undefined
-  /** Whether this runner stopped it because it could not confirm its lease, and has not confirmed it since. */
-  readonly fenced: boolean
-}
-
-/**
- * An owner's hold on its singleton's shard: a request to the `Owner` entity,
- * on the same shard, that returns only once the task stopped. The engine
- * releases a shard only after its entities ended (within its
- * `entityTerminationTimeout`), but stops singletons beside that, not before
- * it: held, a handover waits for the old owner's task to stop before the new
- * owner can take the shard.
- */
-interface Hold {
-  readonly entered: Deferred.Deferred<void>
-  readonly stopped: Effect.Latch
-}
-
-/** One registered singleton's state on this runner. */
-class Entry {
-  /** Whether this runner owns it (between its acquisition and its release or fencing). */
-  owned = false
-  /** Whether this runner fenced it and has not confirmed its lease since. */
-  fenced = false
-  /** Its owner as last seen: this runner, the one that answered for it, or `undefined` when none did. */
-  owner: string | undefined = undefined
-  /** Since when (epoch ms) it has run nowhere; `undefined` while it runs. */
-  unownedSince: number | undefined
-  /** While owned: the `Hold` request that keeps the shard from being released before the task stopped. */
-  hold: Hold | undefined = undefined
-  constructor(readonly name: string, readonly registry: Registry) {
-    this.unownedSince = registry.now()
-  }
-  /** Whether its task runs here: registered, not stopping, neither parked nor paused. */
-  get runsHere(): boolean {
-    const task = this.registry.find(this.name)
-    if (task === undefined) return false
-    const state = task.state._tag
-    return state !== "Parked" && state !== "Paused" && state !== "Finished" && state !== "Stopping"
-  }
-}
-
-/** The singletons registered on this runner, by name, and the runner's address. */
-export class Singletons extends Context.Tag("effect-taskvisor/cluster/Singletons")<Singletons, {
-  readonly entries: Map<string, Entry>
-  readonly runner: string
-}>() {}
-
-/** What this runner knows of each singleton it registered, sorted by name. */
-export const views = (singletons: Singletons["Type"]): Array<SingletonView> =>
-  Array.from(singletons.entries.values(), (entry): SingletonView => {
-    const running = entry.owned ? entry.runsHere : entry.unownedSince === undefined
-    return {
-      name: entry.name,
-      owner: entry.owned ? singletons.runner : entry.owner,
-      running,
-      local: entry.owned,
-      unownedSince: running ? undefined : entry.unownedSince,
-      fenced: entry.fenced
-    }
-  }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 
 /** The entity that answers, on the runner owning a singleton's shard, who owns it and whether its task runs. */
 const Owner = Entity.make("effect-taskvisor/Singleton", [
@@ -303,7 +230,7 @@ export const register = <E, R>(
     const runner = singletons.runner
     const ownedGauge = Metric.tagged(singletonOwned, "singleton", name)
     const unownedGauge = Metric.tagged(singletonUnowned, "singleton", name)
-    const entry = new Entry(name, registry)
+    const entry = new Entry(name, registry, settings.unownedAfter)
     singletons.entries.set(name, entry)
     yield* Effect.addFinalizer(() => Effect.sync(() => singletons.entries.delete(name)))
 
@@ -404,6 +331,8 @@ export const register = <E, R>(
     const run = Effect.gen(function*() {
       yield* Effect.addFinalizer(() =>
         Effect.suspend(() => {
+          // the engine took it away while it was fenced: this runner holds it no longer
+          entry.fenced = false
           if (!entry.owned) return Effect.void
           const release: SingletonRelease = closing ? "Shutdown" : "Handover"
           return stopTask(closing ? "singleton_shutdown" : "singleton_handover", undefined).pipe(

@@ -3,7 +3,7 @@
  * The dashboard: one self-contained page (no build step, no CDN, nothing
  * loaded from elsewhere) fed live by `/events`: the tasks as a tree (a group's
  * children under it, its strategy, intensity and autoShutdown on its row), the
- * controller's slots, charts of attempts, failures and restarts per second
+ * controller's slots, the cluster singletons with the runner holding each, charts of attempts, failures and restarts per second
  * drawn on canvases, a task's detail panel (crash history, attempt timeline,
  * controls when a token is configured) and a scrolling event log. Rows are
  * kept by task name and redrawn once per animation frame, so a thousand tasks
@@ -63,9 +63,10 @@ export const page = (options: PageOptions): string =>
   figure.chart .figures { color: var(--muted); }
   figure.chart canvas { display: block; width: 100%; height: 56px; }
   figure.chart .axis { display: flex; justify-content: space-between; font-size: 11px; color: var(--muted); }
-  #slots { flex: 2 1 300px; min-width: 0; max-height: 104px; overflow: auto; font-size: 13px; }
-  #slots h2, aside h2, aside h3 { font-size: 13px; margin: 0 0 4px; }
-  #slots td, #slots th { padding: 1px 8px 1px 0; }
+  #slots, #singletons { flex: 2 1 300px; min-width: 0; max-height: 104px; overflow: auto; font-size: 13px; }
+  #slots h2, #singletons h2, aside h2, aside h3 { font-size: 13px; margin: 0 0 4px; }
+  #slots td, #slots th, #singletons td, #singletons th { padding: 1px 8px 1px 0; }
+  #singletons .badge { margin-left: 6px; }
   #layout { display: grid; grid-template-columns: minmax(0, 1fr) auto; min-height: 0; }
   main { overflow: auto; }
   table { border-collapse: collapse; width: 100%; }
@@ -149,6 +150,10 @@ export const page = (options: PageOptions): string =>
     <h2>controller slots</h2>
     <table><thead><tr><th>slot</th><th>status</th><th>owner</th><th>queued</th><th>for</th></tr></thead><tbody></tbody></table>
   </section>
+  <section id="singletons" hidden aria-label="cluster singletons">
+    <h2>singletons</h2>
+    <table><thead><tr><th>singleton</th><th>owner</th><th>status</th><th>for</th></tr></thead><tbody></tbody></table>
+  </section>
 </section>
 <div id="layout">
 <main>
@@ -191,6 +196,7 @@ const statusEl = document.getElementById("status");
 const filterEl = document.getElementById("filter");
 const detailEl = document.getElementById("detail");
 const slotsEl = document.getElementById("slots");
+const singletonsEl = document.getElementById("singletons");
 const messageEl = document.getElementById("control-message");
 const tokenForm = document.getElementById("token-form");
 
@@ -500,6 +506,7 @@ function draw() {
     live + (live === 1 ? " task · " : " tasks · ") + running + " running · " + backingOff + " backing off · " + paused + " paused";
   if (chartsDirty) drawCharts();
   if (slotsDirty) renderSlots();
+  if (singletonsDirty) renderSingletons();
   if (detailDirty) renderDetail();
   if (logLines.length > 0) {
     const atBottom = logEl.scrollTop + logEl.clientHeight >= logEl.scrollHeight - 4;
@@ -650,6 +657,51 @@ function renderSlots() {
   });
   if (trs.length === 0) trs.push(h("tr", null, h("td", { class: "muted", colSpan: 5 }, "every slot is idle")));
   body.replaceChildren(...trs);
+}
+
+// -- the cluster singletons: GET singletons, again on their events, on their tasks' and every few seconds (an owner
+// elsewhere tells this page nothing); out of cluster mode, never again
+let singletons = { available: undefined, list: [], fetchedAt: undefined };
+let singletonsDirty = false;
+let singletonsLoading = false, singletonsAgain = false;
+
+async function loadSingletons() {
+  if (singletons.available === false) return;
+  if (singletonsLoading) { singletonsAgain = true; return; }
+  singletonsLoading = true;
+  try {
+    const response = await fetch("singletons");
+    if (response.ok) {
+      const body = await response.json();
+      singletons = body.cluster ? { available: true, list: body.singletons, fetchedAt: serverNow() }
+        : { available: false, list: [], fetchedAt: undefined };
+    }
+  } catch {
+    // the next event or look asks again
+  } finally {
+    singletonsLoading = false;
+    singletonsDirty = true;
+    schedule();
+    if (singletonsAgain) { singletonsAgain = false; loadSingletons(); }
+  }
+}
+
+function renderSingletons() {
+  singletonsDirty = false;
+  singletonsEl.hidden = singletons.list.length === 0;
+  if (singletons.list.length === 0) return;
+  const now = serverNow();
+  const since = now === undefined || singletons.fetchedAt === undefined ? 0 : Math.max(0, now - singletons.fetchedAt);
+  const trs = singletons.list.map((one) => {
+    const status = one.fenced ? "fenced" : one.running ? "running" : "not running";
+    const task = one.local && rows.has(one.name) ? h("a", { href: "#", "data-select": one.name }, one.name) : one.name;
+    const owner = one.owner === undefined ? h("span", { class: "muted" }, "none")
+      : h("span", null, one.owner, one.local ? h("span", { class: "badge here" }, "here") : undefined);
+    return h("tr", { "data-singleton": one.name }, h("td", null, task), h("td", null, owner),
+      h("td", { class: one.fenced ? "bad" : one.running ? "ok" : "bad" }, status),
+      h("td", null, one.unownedForMs === undefined ? "" : span(one.unownedForMs + since)));
+  });
+  singletonsEl.querySelector("tbody").replaceChildren(...trs);
 }
 
 // -- a task's detail panel: facts, its group's settings, controls, attempt timeline, crash history ----------------
@@ -814,6 +866,13 @@ detailEl.addEventListener("click", (event) => {
   }
 });
 document.getElementById("d-close").addEventListener("click", () => select(undefined));
+singletonsEl.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-select]");
+  if (link === null) return;
+  event.preventDefault();
+  const row = rows.get(link.dataset.select);
+  if (row !== undefined) { select(row); row.el?.scrollIntoView({ block: "nearest" }); }
+});
 slotsEl.addEventListener("click", (event) => {
   const link = event.target.closest("[data-select]");
   if (link === null) return;
@@ -945,7 +1004,13 @@ function apply(event) {
     case "TaskFinished": case "TaskRemoved":
       if (owners.has(event.id)) loadSlots();
       break;
+    case "SingletonAcquired": case "SingletonReleased": case "SingletonUnowned":
+      loadSingletons();
+      break;
   }
+  // whether a singleton runs here follows its task's state
+  if (event.task !== undefined && singletons.list.some((one) => one.local && one.name === event.task) &&
+    /^Task(Added|Finished|Parked|Paused|Resumed)$/.test(event._tag)) loadSingletons();
   if (event.id === undefined || event.task === undefined) return;
   const id = event.id;
   let row;
@@ -1051,14 +1116,18 @@ async function load(resync) {
     if (loadAgain) { loadAgain = false; load(true); }
   }
   loadSlots();
+  loadSingletons();
 }
 
 setInterval(() => {
   chartsDirty = true;
   if (slots.available === true && slots.list.length > 0) slotsDirty = true;
+  if (singletons.list.some((one) => one.unownedForMs !== undefined)) singletonsDirty = true;
   if (selected !== undefined && selected.state === "Running") detailDirty = true;
   schedule();
 }, 1000);
+
+setInterval(() => { if (singletons.available === true) loadSingletons(); }, 5000);
 
 fetch("metrics", { method: "HEAD" }).then((response) => {
   document.getElementById("metrics-link").hidden = !response.ok;

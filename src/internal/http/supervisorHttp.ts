@@ -3,6 +3,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
+import type { SingletonView } from "../cluster/singletons.js"
 import type { ControllerSnapshot } from "../controller/controller.js"
 import { ConfigError } from "../data/supervisorError.js"
 import type { SupervisorEvent } from "../data/supervisorEvent.js"
@@ -13,9 +14,10 @@ import type { TaskDetails } from "../task/task.js"
 
 /**
  * A task's details as JSON: times as the clock's milliseconds, the uptime in
- * milliseconds; for a group, how it supervises its children (`withinMs`).
+ * milliseconds; for a group, how it supervises its children (`withinMs`); for
+ * the task of a cluster singleton this runner owns, the runner (`singleton`).
  */
-export const taskJson = (details: TaskDetails) => ({
+export const taskJson = (details: TaskDetails, singletonRunner?: string) => ({
   id: details.id,
   name: details.name,
   group: details.group,
@@ -33,8 +35,72 @@ export const taskJson = (details: TaskDetails) => ({
       withinMs: Duration.toMillis(details.supervision.intensity.within)
     },
     children: details.supervision.children
-  }
+  },
+  singleton: singletonRunner === undefined ? undefined : { runner: singletonRunner }
 })
+
+/**
+ * A singleton as JSON: its owner (absent when no runner answered for it),
+ * whether its task runs there, whether the owner is this runner (`local`) and
+ * whether this runner fenced it; when it runs nowhere, since when (the clock's
+ * milliseconds) and for how long (`unownedForMs`); its `unownedAfterMs`.
+ */
+export const singletonJson = (view: SingletonView, now: number) => ({
+  name: view.name,
+  owner: view.owner,
+  running: view.running,
+  local: view.local,
+  fenced: view.fenced,
+  unownedSince: view.unownedSince,
+  unownedForMs: view.unownedSince === undefined ? undefined : Math.max(0, now - view.unownedSince),
+  unownedAfterMs: Duration.toMillis(view.unownedAfter)
+})
+
+/** Why a singleton keeps its runner from being ready. */
+export interface SingletonProblem {
+  readonly name: string
+  readonly status: "fenced" | "not_running"
+  /** How long it has run nowhere, in milliseconds, when this runner knows. */
+  readonly forMs: number | undefined
+  readonly reason: string
+}
+
+/**
+ * The singletons that keep this runner from being ready, as `now` (the
+ * clock's milliseconds) finds them: each it fenced (it stopped their task for
+ * want of a confirmed lease and holds them until it confirms one), and each it
+ * owns whose task has not run for longer than its `unownedAfter` (parked or
+ * ended: an owner holding it with nothing running). A task an operator
+ * `paused` is not a fault of the runner (replacing it would undo the pause):
+ * it is alarmed (`SingletonUnowned`) but keeps the runner ready. A singleton
+ * another runner owns, or none, is not this runner's problem.
+ */
+export const singletonProblems = (
+  views: ReadonlyArray<SingletonView>,
+  now: number,
+  paused: (name: string) => boolean
+): Array<SingletonProblem> =>
+  views.flatMap((view): Array<SingletonProblem> => {
+    const forMs = view.unownedSince === undefined ? undefined : Math.max(0, now - view.unownedSince)
+    if (view.fenced) {
+      return [{
+        name: view.name,
+        status: "fenced",
+        forMs,
+        reason: "this runner could not confirm its lease and stopped its task"
+      }]
+    }
+    if (
+      !view.local || view.running || forMs === undefined || forMs < Duration.toMillis(view.unownedAfter) ||
+      paused(view.name)
+    ) return []
+    return [{
+      name: view.name,
+      status: "not_running",
+      forMs,
+      reason: `owned here, and its task has not run for ${forMs} ms`
+    }]
+  })
 
 const outcomeJson = (outcome: TaskOutcome<unknown>) => ({
   _tag: outcome._tag,
