@@ -30,7 +30,11 @@ import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { ClusterReadiness } from "./internal/cluster/readiness.js"
 
 /**
  * What a runner gives: the engine (`Sharding`, `Runners`, `MessageStorage`)
@@ -45,6 +49,66 @@ export type Services =
   | MessageStorage.MessageStorage
   | RunnerStorage.RunnerStorage
   | ShardingConfig.ShardingConfig
+  | Readiness
+
+/**
+ * Whether this runner can do its cluster work, as `SupervisorHttp`'s
+ * `/ready` asks it: `undefined` while it can, else why not. Both runner
+ * layers give it; `layerReadiness` builds it over a cluster composed another
+ * way.
+ *
+ * @since 0.1.0
+ * @category Services
+ */
+export const Readiness: typeof ClusterReadiness = ClusterReadiness
+
+/**
+ * @since 0.1.0
+ * @category Services
+ */
+export type Readiness = ClusterReadiness
+
+/**
+ * The readiness of this runner: not ready once its engine shut down, or
+ * while its storage does not answer a heartbeat (`RunnerStorage.refresh` with
+ * no shard, which only stamps the runner) within `timeout` (default: the
+ * shard lock refresh interval). A runner that cannot reach its storage holds
+ * no shard for long and reads no message, whatever its process says.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerReadiness = (options?: {
+  readonly timeout?: Duration.DurationInput | undefined
+}): Layer.Layer<Readiness, never, Sharding.Sharding | RunnerStorage.RunnerStorage | ShardingConfig.ShardingConfig> =>
+  Layer.effect(
+    ClusterReadiness,
+    Effect.gen(function*() {
+      const sharding = yield* Sharding.Sharding
+      const storage = yield* RunnerStorage.RunnerStorage
+      const config = yield* ShardingConfig.ShardingConfig
+      const timeout = Duration.decode(options?.timeout ?? config.shardLockRefreshInterval)
+      const heartbeat = Option.match(config.runnerAddress, {
+        onNone: () => Effect.succeed(undefined),
+        onSome: (address) =>
+          storage.refresh(address, []).pipe(
+            Effect.as(undefined),
+            Effect.timeoutTo({
+              duration: timeout,
+              onSuccess: () => undefined,
+              onTimeout: () => `the cluster's storage did not answer within ${Duration.format(timeout)}`
+            }),
+            Effect.catchAll((error) => Effect.succeed(`the cluster's storage failed: ${error.message}`))
+          )
+      })
+      return {
+        check: Effect.flatMap(
+          sharding.isShutdown,
+          (down): Effect.Effect<string | undefined> => down ? Effect.succeed("the cluster engine shut down") : heartbeat
+        )
+      }
+    })
+  )
 
 /**
  * One runner in this process with in-memory storage: every shard is its
@@ -58,7 +122,8 @@ export type Services =
 export const layerEmbedded = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
 }): Layer.Layer<Services | MessageStorage.MemoryDriver> =>
-  Sharding.layer.pipe(
+  layerReadiness().pipe(
+    Layer.provideMerge(Sharding.layer),
     Layer.provideMerge(Runners.layerNoop),
     Layer.provideMerge(MessageStorage.layerMemory),
     Layer.provideMerge(RunnerStorage.layerMemory),
@@ -93,11 +158,12 @@ export const layerSocket = (options?: {
   SqlClient.SqlClient
 > => {
   const shardingConfig = { shardLockDisableAdvisory: true, ...options?.shardingConfig }
-  return NodeClusterSocket.layer({
-    storage: "byo",
-    serialization: options?.serialization,
-    shardingConfig
-  }).pipe(
+  return layerReadiness().pipe(
+    Layer.provideMerge(NodeClusterSocket.layer({
+      storage: "byo",
+      serialization: options?.serialization,
+      shardingConfig
+    })),
     Layer.provideMerge(Layer.merge(Layer.orDie(SqlRunnerStorage.layer), SqlMessageStorage.layer)),
     Layer.provideMerge(ShardingConfig.layerFromEnv(shardingConfig))
   )

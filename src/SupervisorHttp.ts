@@ -17,8 +17,11 @@
  *   parked or ended, with `status` `fenced` or `not_running`, `forMs` and a
  *   `reason`), so that an orchestrator takes it out and replaces it; 200
  *   otherwise. A runner that merely does not own a singleton is ready, and so
- *   is one whose singleton an operator paused. The body is
- *   `{"ready","waiting"}`, with `singletons` in cluster mode.
+ *   is one whose singleton an operator paused. On a `ClusterRunner` layer it
+ *   is also not ready while its engine is shut down or its storage does not
+ *   answer a heartbeat in time (`cluster`: why), which stops its singletons
+ *   and its sharded slots alike. The body is `{"ready","waiting"}`, with
+ *   `singletons` in cluster mode and `cluster` when the runner is not ready.
  * - `GET /tasks`, `GET /tasks/:name`: the tasks with their crash history
  *   (times as the clock's milliseconds); the task of a cluster singleton this
  *   runner owns has `singleton: {"runner"}`.
@@ -62,6 +65,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { createServer, type Server, ServerResponse } from "node:http"
 import * as Controller from "./Controller.js"
+import { ClusterReadiness } from "./internal/cluster/readiness.js"
 import { Singletons, type SingletonView, views } from "./internal/cluster/singletons.js"
 import { integer, positiveDuration } from "./internal/config/validate.js"
 import { describe } from "./internal/data/taskError.js"
@@ -448,8 +452,18 @@ const routes = (options: Options, endpoint: Endpoint) => {
             cluster.now,
             (name) => cluster.registry.find(name)?.state._tag === "Paused"
           )
-        const ready = waiting.length === 0 && (down === undefined || down.length === 0)
-        return json(down === undefined ? { ready, waiting } : { ready, waiting, singletons: down }, ready ? 200 : 503)
+        const readiness = yield* Effect.serviceOption(ClusterReadiness)
+        const runner = Option.isNone(readiness) ? undefined : yield* readiness.value.check
+        const ready = waiting.length === 0 && (down === undefined || down.length === 0) && runner === undefined
+        return json(
+          {
+            ready,
+            waiting,
+            ...(down === undefined ? {} : { singletons: down }),
+            ...(runner === undefined ? {} : { cluster: runner })
+          },
+          ready ? 200 : 503
+        )
       })
     ],
     [

@@ -163,7 +163,8 @@ const startRunner = (slots: Jobs, options?: Parameters<typeof runnerLayer>[1]) =
 const sharedStorageEngine = Effect.map(
   Layer.build(MessageStorage.MemoryDriver.Default.pipe(Layer.provide(ShardingConfig.layer()))),
   (driver) =>
-    Sharding.layer.pipe(
+    ClusterRunner.layerReadiness().pipe(
+      Layer.provideMerge(Sharding.layer),
       Layer.provideMerge(Runners.layerNoop),
       Layer.provideMerge(
         Layer.effect(MessageStorage.MessageStorage, Effect.map(MessageStorage.MemoryDriver, (_) => _.storage))

@@ -32,6 +32,7 @@ import * as net from "node:net"
 import * as path from "node:path"
 import ts from "typescript"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import * as ClusterRunner from "../src/ClusterRunner.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
 import { SupervisorRegistry } from "../src/internal/supervisor/taskSupervisor.js"
@@ -914,6 +915,37 @@ describe("SupervisorHttp and cluster singletons", () => {
         hung.on = false
         yield* eventuallyEffect("ready again", Effect.map(ready(), (reply) => reply.status === 200))
         assert.deepStrictEqual((yield* ready()).body.singletons, [])
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
+    "a runner whose cluster storage does not answer is not ready, whatever its singletons say, until it answers",
+    () =>
+      Effect.gen(function*() {
+        const hung = { on: false }
+        // no fence: only the runner's own readiness check can see the storage hang
+        const { url } = yield* servedCluster(
+          [[TaskSpec.make("unfenced", Effect.never), { fence: false }]],
+          {
+            runner: ClusterRunner.layerReadiness({ timeout: "200 millis" }).pipe(
+              Layer.provideMerge(hangingRunner(hung))
+            )
+          }
+        )
+        const ready = () => request(`${url}ready`)
+        yield* eventuallyEffect("the singleton runs", Effect.map(ready(), (reply) => reply.status === 200))
+        assert.deepStrictEqual((yield* ready()).body, { ready: true, waiting: [], singletons: [] })
+        hung.on = true
+        const down = yield* ready()
+        assert.strictEqual(down.status, 503)
+        assert.strictEqual(down.body.ready, false)
+        assert.match(down.body.cluster, /storage did not answer within 200ms/)
+        // the process itself is fine: liveness stays up
+        assert.strictEqual((yield* request(`${url}health`)).status, 200)
+        hung.on = false
+        yield* eventuallyEffect("ready again", Effect.map(ready(), (reply) => reply.status === 200))
+        assert.notProperty((yield* ready()).body, "cluster")
       }),
     { timeout: 30_000 }
   )
