@@ -116,4 +116,18 @@ describe("examples run as the README says", () => {
     assert.include(output, "SignificantTaskFailed: significant task 'orders-consumer' ended Failed", output)
     assert.deepStrictEqual(exit, { code: 1, signal: null }, output)
   }, 120_000)
+
+  // one runner in memory: the singleton restarts twice in-process, runs, and is released when its layer ends
+  it("examples/cluster.ts runs its singleton on the embedded runner and releases it gracefully", async () => {
+    const started = example("examples/cluster.ts")
+    const exit = await ended(started, 60_000)
+    const output = started.output()
+    assert.match(output, /singleton_acquired singleton=nightly-import/, output)
+    assert.match(output, /attempt_failed task=nightly-import attempt=2/, output)
+    assert.include(output, "importing, on whichever runner owns the singleton", output)
+    assert.match(output, /task_finished task=nightly-import outcome=outcome_canceled/, output)
+    assert.match(output, /singleton_released singleton=nightly-import .*release=shutdown/, output)
+    assert.include(output, "released after 3 attempts", output)
+    assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
+  }, 60_000)
 })
