@@ -149,6 +149,8 @@ export interface Process {
   readonly logs: () => string
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>
+  /** Writes `command` to its stdin as one JSON line (the test runners read commands there). */
+  readonly send: (command: unknown) => void
 }
 
 /**
@@ -168,7 +170,7 @@ export const startRunner = async (options: {
     options.entry ?? path.join(root, "examples", "cluster_runner.ts")
   ], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     env: {
       ...process.env,
       TSX_TSCONFIG_PATH: path.join(root, "tsconfig.examples.json"),
@@ -189,5 +191,9 @@ export const startRunner = async (options: {
   let logs = ""
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => logs += chunk)
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()))
-  return { name: options.name, child, reports, logs: () => logs, exited }
+  child.stdin!.on("error", () => {})
+  const send = (command: unknown) => {
+    child.stdin!.write(JSON.stringify(command) + "\n")
+  }
+  return { name: options.name, child, reports, logs: () => logs, exited, send }
 }

@@ -6,6 +6,7 @@
  */
 import * as path from "node:path"
 import * as Processes from "../../examples/cluster_processes.js"
+import * as Slots from "../fixtures/cluster/commands.js"
 import * as Postgres from "./postgres.js"
 
 export const expiry = 4_000
@@ -15,7 +16,8 @@ export const fenceDeadline = 1_000
 /** The longest an owner that lost its storage may still run the singleton: the next confirmation, failed. */
 export const fenced = fenceInterval + fenceDeadline
 
-const env = {
+/** The engine's settings of the tests' fleets (`ShardingConfig.layerFromEnv`); `{}` is the engine's defaults. */
+export const tuned: Readonly<Record<string, string>> = {
   SHARD_LOCK_EXPIRATION: `${expiry} millis`,
   SHARD_LOCK_REFRESH_INTERVAL: `${refreshInterval} millis`,
   REFRESH_ASSIGNMENTS_INTERVAL: "1 second",
@@ -50,8 +52,12 @@ export const until = async (condition: () => boolean, ms: number, what: string, 
 /** Runner processes over one PostgreSQL server, each talking to it through a proxy of its own. */
 export class Fleet {
   /** A server and `runners` runner processes, all ready; if they cannot be had, what was started is stopped. */
-  static async open(singleton: "taskvisor" | "engine", runners = 3): Promise<Fleet> {
-    const fleet = new Fleet(await Postgres.start(), singleton)
+  static async open(
+    singleton: "taskvisor" | "engine",
+    runners = 3,
+    settings: Readonly<Record<string, string>> = tuned
+  ): Promise<Fleet> {
+    const fleet = new Fleet(await Postgres.start(), singleton, settings)
     try {
       await Promise.all(Array.from({ length: runners }, () => fleet.start()))
       await fleet.ready()
@@ -69,7 +75,11 @@ export class Fleet {
   readonly exitedAt = new Map<Processes.Process, number>()
   private count = 0
 
-  constructor(readonly postgres: Postgres.Postgres, readonly singleton: "taskvisor" | "engine") {}
+  constructor(
+    readonly postgres: Postgres.Postgres,
+    readonly singleton: "taskvisor" | "engine",
+    readonly settings: Readonly<Record<string, string>>
+  ) {}
 
   /** Waits until every live runner has joined the cluster. */
   ready(): Promise<void> {
@@ -86,7 +96,7 @@ export class Fleet {
     const process = await Processes.startRunner({
       name: `r${++this.count}`,
       databaseUrl: proxy.url,
-      env: { ...env, SINGLETON: this.singleton },
+      env: { ...this.settings, SINGLETON: this.singleton },
       entry
     })
     this.processes.push(process)
@@ -141,6 +151,14 @@ export class Fleet {
       this.describe
     )
     return find()!
+  }
+
+  /** Sends `command` to `runner` (see test/fixtures/cluster/slots.ts) and waits up to `ms` for its answer. */
+  async ask(runner: Processes.Process, command: Slots.Command, ms: number): Promise<Slots.SlotLine> {
+    const answer = () => Slots.slotLines(runner.reports).find((line) => "tag" in line && line.tag === command.tag)
+    runner.send(command)
+    await until(() => answer() !== undefined, ms, `${runner.name} answers ${JSON.stringify(command)}`, this.describe)
+    return answer()!
   }
 
   fault(kind: Fault["kind"], runner: Processes.Process): number {
