@@ -31,7 +31,10 @@ describe("sharded slots on a fleet of three runners over PostgreSQL", () => {
   const tag = () => `t${++tags}`
 
   beforeAll(async () => {
-    fleet = await Fleet.open("taskvisor", 3, { ...tuned, ENTITY_TERMINATION_TIMEOUT: `${terminationTimeout} millis` })
+    fleet = await Fleet.open("taskvisor", {
+      settings: { ...tuned, ENTITY_TERMINATION_TIMEOUT: `${terminationTimeout} millis` },
+      proxied: false
+    })
   }, 60_000)
 
   afterAll(async () => {

@@ -1,8 +1,9 @@
 /**
  * The fleet the cluster tests run: runner processes (test/fixtures/cluster/runner.ts) over a real PostgreSQL server,
- * with one cluster singleton, `heartbeat`. Each runner reports, stamped with `Date.now()`, when the singleton's body
- * starts and ends on it; from these the fleet tells who ran it when. Shard locks are leases (`ClusterRunner`'s
- * default) with a short expiry, so that a failover is quick enough to test.
+ * with one cluster singleton, `heartbeat`, and the sharded slots of `jobs` (test/fixtures/cluster/slots.ts, driven by
+ * `ask`). Each runner reports, stamped with `Date.now()`, when the singleton's body starts and ends on it; from these
+ * the fleet tells who ran it when. Shard locks are leases (`ClusterRunner`'s default) with a short expiry (`tuned`), so
+ * that a failover is quick enough to test; `bench/cluster.ts` also opens a fleet with the engine's defaults.
  */
 import * as path from "node:path"
 import * as Processes from "../../examples/cluster_processes.js"
@@ -49,17 +50,22 @@ export const until = async (condition: () => boolean, ms: number, what: string, 
   }
 }
 
-/** Runner processes over one PostgreSQL server, each talking to it through a proxy of its own. */
+export interface Options {
+  /** How many runners (3 by default). */
+  readonly runners?: number | undefined
+  /** The engine's settings (`tuned` by default). */
+  readonly settings?: Readonly<Record<string, string>> | undefined
+  /** Whether each runner talks to the server through a proxy of its own, which can hang it (`true` by default). */
+  readonly proxied?: boolean | undefined
+}
+
+/** Runner processes over one PostgreSQL server, each talking to it through a proxy of its own (unless not `proxied`). */
 export class Fleet {
-  /** A server and `runners` runner processes, all ready; if they cannot be had, what was started is stopped. */
-  static async open(
-    singleton: "taskvisor" | "engine",
-    runners = 3,
-    settings: Readonly<Record<string, string>> = tuned
-  ): Promise<Fleet> {
-    const fleet = new Fleet(await Postgres.start(), singleton, settings)
+  /** A server and its runner processes, all ready; if they cannot be had, what was started is stopped. */
+  static async open(singleton: "taskvisor" | "engine", options: Options = {}): Promise<Fleet> {
+    const fleet = new Fleet(await Postgres.start(), singleton, options.settings ?? tuned, options.proxied ?? true)
     try {
-      await Promise.all(Array.from({ length: runners }, () => fleet.start()))
+      await Promise.all(Array.from({ length: options.runners ?? 3 }, () => fleet.start()))
       await fleet.ready()
       return fleet
     } catch (error) {
@@ -78,7 +84,8 @@ export class Fleet {
   constructor(
     readonly postgres: Postgres.Postgres,
     readonly singleton: "taskvisor" | "engine",
-    readonly settings: Readonly<Record<string, string>>
+    readonly settings: Readonly<Record<string, string>>,
+    readonly proxied: boolean
   ) {}
 
   /** Waits until every live runner has joined the cluster. */
@@ -92,15 +99,15 @@ export class Fleet {
   }
 
   async start(): Promise<Processes.Process> {
-    const proxy = await Postgres.proxy(this.postgres.url)
+    const proxy = this.proxied ? await Postgres.proxy(this.postgres.url) : undefined
     const process = await Processes.startRunner({
       name: `r${++this.count}`,
-      databaseUrl: proxy.url,
+      databaseUrl: proxy?.url ?? this.postgres.url,
       env: { ...this.settings, SINGLETON: this.singleton },
       entry
     })
     this.processes.push(process)
-    this.proxies.set(process, proxy)
+    if (proxy !== undefined) this.proxies.set(process, proxy)
     void process.exited.then(() => this.exitedAt.set(process, Date.now()))
     return process
   }
