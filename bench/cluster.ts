@@ -10,16 +10,30 @@
  * - `cluster/submit_latency`: `ClusterController.submit` (returns once stored), one at a time, from each runner to
  *   slots it owns (`local`) and to slots others own (`remote`); the figure is each runner's p50, the notes its p99.
  * - `cluster/submit_throughput`: the three runners submitting at once, 32 at a time each, to 100 slots.
+ * - `cluster/submit_embedded`: in this process, on one embedded runner (`ClusterRunner.layerEmbedded`, memory
+ *   storage, no network), `ClusterController.submit` against `Controller.submit` of the same no-op tasks over 100
+ *   slots, samples alternated: what the engine's entity path costs before any storage or network.
  *
  * After every fault the runner is replaced and the fleet left to settle (no move of the singleton for two
  * assignment refreshes) before the next sample. The runners talk to the server directly (no proxy), and run the
  * sources (`src/`) under tsx, not `dist/`.
  */
+import type * as Sharding from "@effect/cluster/Sharding"
+import { Controller, ControllerSpec, SupervisorConfig, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+import * as ClusterController from "effect-taskvisor/ClusterController"
+import * as ClusterRunner from "effect-taskvisor/ClusterRunner"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Schema from "effect/Schema"
 import type { Process } from "../examples/cluster_processes.js"
 import type { SlotLine } from "../test/fixtures/cluster/commands.js"
 import { slotLines } from "../test/fixtures/cluster/commands.js"
 import { Fleet, tuned, until } from "../test/utils/fleet.js"
-import { formatValue, median, progress, resultOfFigures } from "./harness.js"
+import type { Workload } from "./harness.js"
+import { formatValue, measurePair, median, progress, resultOfFigures } from "./harness.js"
 import type { Row, Target } from "./report.js"
 import { key } from "./report.js"
 
@@ -32,6 +46,9 @@ const LATENCY_SLOTS = 60
 const THROUGHPUT_TRIALS = 3
 const THROUGHPUT_SUBMISSIONS = 1000
 const THROUGHPUT_CONCURRENCY = 32
+/** Submissions a sample of the embedded rows, one at a time. */
+const EMBEDDED_SUBMITS = 200
+const EMBEDDED_SLOTS = 100
 
 /** A fleet's engine settings, as the rows name them. */
 interface Setting {
@@ -50,7 +67,8 @@ const rowKeys = {
   handoverDefault: "cluster/handover_sigterm/refresh_3s_default",
   local: "cluster/submit_latency/local",
   remote: "cluster/submit_latency/remote",
-  throughput: "cluster/submit_throughput/3_runners"
+  throughput: "cluster/submit_throughput/3_runners",
+  embedded: "cluster/submit_embedded/entity"
 }
 
 /** The keys of the `cluster/` rows. */
@@ -160,6 +178,62 @@ const throughput = async (fleet: Fleet): Promise<Row> => {
   }
 }
 
+/** `ClusterController.submit` on one embedded runner against `Controller.submit`, in this process. */
+const embedded = async (): Promise<Row> => {
+  const Sync = ClusterController.make("bench-sync", {
+    payload: Schema.Struct({ slot: Schema.String, n: Schema.Number }),
+    slot: (payload) => payload.slot,
+    task: (payload) => TaskSpec.once(`sync-${payload.slot}`, Effect.void)
+  })
+  const runtime = ManagedRuntime.make(
+    Sync.layer.pipe(
+      Layer.provideMerge(Controller.layer({ queueCapacity: 100_000 })),
+      Layer.provideMerge(TaskSupervisor.layer),
+      Layer.provide(SupervisorConfig.layerDefaults),
+      Layer.provideMerge(ClusterRunner.layerEmbedded()),
+      Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
+    )
+  )
+  let round = 0
+  const workload = (
+    id: string,
+    param: string,
+    submit: (slot: string, n: number) => Effect.Effect<unknown, unknown, Controller.Controller | Sharding.Sharding>
+  ): Workload => ({
+    id,
+    param,
+    kind: "perOp",
+    unit: "µs/submit",
+    samples: 15,
+    sample: Effect.promise(() =>
+      runtime.runPromise(Effect.gen(function*() {
+        const base = ++round * EMBEDDED_SUBMITS
+        const start = performance.now()
+        for (let i = 0; i < EMBEDDED_SUBMITS; i++) yield* submit(`s${i % EMBEDDED_SLOTS}`, base + i)
+        return { ms: performance.now() - start, units: EMBEDDED_SUBMITS }
+      }))
+    )
+  })
+  try {
+    const [controller, entity] = await measurePair(
+      workload(
+        "baseline/controller_submit",
+        "embedded",
+        (slot, n) =>
+          Controller.Controller.pipe(Effect.flatMap((controller) =>
+            controller.submit(
+              ControllerSpec.queue(TaskSpec.once(`local-${n}`, Effect.void)).pipe(ControllerSpec.withSlot(slot))
+            )
+          ))
+      ),
+      workload(split(rowKeys.embedded).id, split(rowKeys.embedded).param, (slot, n) => Sync.submit({ slot, n }))
+    )
+    return { result: entity, baseline: controller, note: "one embedded runner, memory storage, in this process" }
+  } finally {
+    await runtime.dispose()
+  }
+}
+
 /** Runs the rows of one fleet's setting, the fleet closed whatever happens. */
 const withFleet = async <A>(setting: Setting, body: (fleet: Fleet) => Promise<A>): Promise<A> => {
   progress(`  a fleet of three runners, lock expiry ${setting.expiryMs / 1000} s …`)
@@ -182,6 +256,7 @@ export const measureCluster = async (
   selected: (key: string) => boolean
 ): Promise<{ readonly rows: Array<Row>; readonly targets: Array<Target> }> => {
   const rows: Array<Row> = []
+  if (selected(rowKeys.embedded)) rows.push(await embedded())
   if (
     [rowKeys.failoverTuned, rowKeys.handoverTuned, rowKeys.local, rowKeys.remote, rowKeys.throughput].some(selected)
   ) {
