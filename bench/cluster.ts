@@ -76,10 +76,23 @@ export const clusterKeys: ReadonlyArray<string> = Object.values(rowKeys)
 
 const split = (k: string) => ({ id: k.slice(0, k.lastIndexOf("/")), param: k.slice(k.lastIndexOf("/") + 1) })
 
+const replaced = new WeakSet<Process>()
+
 /** Waits until every runner is ready, one runs the singleton, and it has not moved for two assignment refreshes. */
 const settle = async (fleet: Fleet, setting: Setting) => {
+  // a runner that ended by itself (seen once: at its start, with nothing on stderr) is said and replaced
+  for (
+    const ended of fleet.processes.filter((p) =>
+      fleet.exitedAt.has(p) && !fleet.faults.some((f) => f.runner === p.name)
+    )
+  ) {
+    if (replaced.has(ended)) continue
+    replaced.add(ended)
+    progress(`    ${ended.name} ended by itself (${ended.child.exitCode ?? ended.child.signalCode}): replaced`)
+    await fleet.start()
+  }
   await fleet.ready()
-  if (live(fleet).length !== 3) throw new Error(`a runner has ended\n${fleet.describe()}`)
+  if (live(fleet).length !== 3) throw new Error(`the fleet is not three runners\n${fleet.describe()}`)
   await fleet.owner(setting.expiryMs + 30_000)
   const lastMove = () =>
     Math.max(

@@ -145,7 +145,7 @@ export interface Process {
   readonly child: ChildProcess
   /** Its report lines so far, in order. */
   readonly reports: ReadonlyArray<Report>
-  /** Its stderr so far (the logs). */
+  /** Its stderr so far (the logs), with the lines of its stdout that are no report. */
   readonly logs: () => string
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>
@@ -182,13 +182,17 @@ export const startRunner = async (options: {
     }
   })
   const reports: Array<Report> = []
+  let logs = ""
   let pending = ""
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     const lines = (pending + chunk).split("\n")
     pending = lines.pop()!
-    for (const line of lines) if (line.startsWith("{")) reports.push(JSON.parse(line))
+    // a line that is no report (a crash printed on stdout) is kept with the logs
+    for (const line of lines) {
+      if (line.startsWith("{")) reports.push(JSON.parse(line))
+      else logs += `${line}\n`
+    }
   })
-  let logs = ""
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => logs += chunk)
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()))
   child.stdin!.on("error", () => {})

@@ -89,13 +89,14 @@ describe("sharded slots on a fleet of three runners over PostgreSQL", () => {
   const owners = async (slots: ReadonlyArray<string>): Promise<Map<string, Process>> => {
     const read = async () => {
       const answers = await Promise.all(live().map((p) => fleet.ask(p, { tag: tag(), owned: slots }, 10_000)))
-      const owner = new Map<string, Process>()
+      const claims = new Map<string, Array<Process>>()
       live().forEach((p, i) => {
         const answer = answers[i]
         if (answer.type !== "owned") throw new Error(`${p.name} answered ${JSON.stringify(answer)}`)
-        for (const slot of answer.slots) owner.set(slot, owner.has(slot) ? undefined! : p)
+        for (const slot of answer.slots) claims.set(slot, [...(claims.get(slot) ?? []), p])
       })
-      return slots.every((slot) => owner.get(slot) !== undefined) ? owner : undefined
+      const owned = slots.every((slot) => claims.get(slot)?.length === 1)
+      return owned ? new Map(slots.map((slot) => [slot, claims.get(slot)![0]])) : undefined
     }
     const deadline = Date.now() + 30_000
     let last: string | undefined
@@ -105,11 +106,12 @@ describe("sharded slots on a fleet of three runners over PostgreSQL", () => {
       if (shown !== undefined && shown === last) return owner!
       if (Date.now() > deadline) throw new Error(`the slots' owners did not settle: ${shown}\n${fleet.describe()}`)
       last = shown
-      await new Promise((resolve) => setTimeout(resolve, 2 * 1_000))
+      // the same answer an assignment refresh and more later: the shards have settled
+      await new Promise((resolve) => setTimeout(resolve, 2 * refreshInterval))
     }
   }
 
-  /** Up to `count` slots among `candidates`, the owners of each taken in turn, so that the slots span runners. */
+  /** Up to `count` of the slots of `owner`, a slot of each runner in turn, so that they span runners. */
   const spread = (owner: Map<string, Process>, count: number): Array<string> => {
     const byRunner = new Map<Process, Array<string>>()
     for (const [slot, p] of owner) byRunner.set(p, [...(byRunner.get(p) ?? []), slot])
@@ -133,7 +135,7 @@ describe("sharded slots on a fleet of three runners over PostgreSQL", () => {
       const perRunner = 100
       const ids = live().flatMap((p) => Array.from({ length: perRunner }, (_, i) => `${p.name}-${i}`))
       // each runner submits its 100 at once (its commands run concurrently), the three runners at the same time
-      const answers = live().map((p) => {
+      const submitters = live().map((p) => {
         for (let i = 0; i < perRunner; i++) {
           p.send({
             tag: `storm-${p.name}-${i}`,
@@ -144,7 +146,7 @@ describe("sharded slots on a fleet of three runners over PostgreSQL", () => {
       })
       await until(
         () =>
-          answers.every((p) =>
+          submitters.every((p) =>
             slotLines(p.reports).filter((l) => l.type === "submitted" && l.tag.startsWith("storm-")).length ===
               perRunner
           ),
@@ -152,7 +154,7 @@ describe("sharded slots on a fleet of three runners over PostgreSQL", () => {
         "every submission returned",
         fleet.describe
       )
-      for (const p of answers) {
+      for (const p of submitters) {
         assert.deepStrictEqual(slotLines(p.reports).filter((l) => l.type === "refused"), [], `${p.name} refused none`)
       }
       const ran = await completed(ids, 40_000)

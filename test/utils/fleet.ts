@@ -177,7 +177,9 @@ export class Fleet {
   readonly describe = (): string =>
     [
       ...this.processes.map((p) =>
-        `${p.name}: ${p.reports.map((r) => JSON.stringify(r)).join("\n  ")}\n  logs: …${p.logs().slice(-1500)}`
+        `${p.name}${this.exitedAt.has(p) ? ` (exited: ${p.child.exitCode ?? p.child.signalCode})` : ""}: ${
+          p.reports.map((r) => JSON.stringify(r)).join("\n  ")
+        }\n  logs: …${p.logs().slice(-1500)}`
       ),
       `faults: ${JSON.stringify(this.faults)}`
     ].join("\n")
