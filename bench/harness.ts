@@ -124,6 +124,28 @@ const summarize = (workload: Workload, raw: ReadonlyArray<Sample>): Result => {
   }
 }
 
+/**
+ * A result of figures measured outside `measure` (across processes, say), one a sample, each read as the kind
+ * reads it and printed in the workload's unit (`perOp` figures may be in any lower-is-better unit, such as ms);
+ * `msPerSample` is how long a sample took.
+ */
+export const resultOfFigures = (
+  workload: Pick<Workload, "id" | "param" | "kind" | "unit">,
+  figures: ReadonlyArray<number>,
+  msPerSample: ReadonlyArray<number>,
+  extra: Readonly<Record<string, number>> = {}
+): Result => ({
+  id: workload.id,
+  param: workload.param,
+  kind: workload.kind,
+  unit: workload.unit,
+  samples: figures.length,
+  value: stats(figures),
+  totalMs: median(msPerSample),
+  extra,
+  raw: figures.map((figure, i) => ({ ms: msPerSample[i], units: 1, extra: { figure } }))
+})
+
 /** Run a workload's warm-up and measured samples, one `Effect.runPromise` each. */
 export const measure = async (workload: Workload): Promise<Result> => {
   const samples = workload.samples ?? DEFAULT_SAMPLES

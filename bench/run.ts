@@ -5,7 +5,9 @@
  *
  * Options: `--filter <text>` runs only the rows whose key contains the text
  * (e.g. `--filter dynamic/`, `--filter memory`); `--update-md` replaces the
- * generated section of BENCHMARKS.md with the new report.
+ * generated section of BENCHMARKS.md with the new report. The `cluster/` rows
+ * (`bench/cluster.ts`) start PostgreSQL and runner processes, and take about
+ * three minutes of the run.
  */
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
@@ -13,6 +15,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as baselines from "./baselines.js"
+import { clusterKeys, measureCluster } from "./cluster.js"
 import type { Result, Workload } from "./harness.js"
 import { formatStats, formatValue, measure, measurePair, progress } from "./harness.js"
 import { measureInChild } from "./memory.js"
@@ -235,6 +238,12 @@ const main = async () => {
   }
 
   const targets = evaluate(rows, memory)
+  if (clusterKeys.some(selected)) {
+    progress("  cluster/ …")
+    const cluster = await measureCluster(selected)
+    rows.push(...cluster.rows)
+    targets.push(...cluster.targets)
+  }
   const meta = metaOf(
     `npm run bench${args.length > 0 ? ` -- ${args.join(" ")}` : ""}`,
     loadBefore,

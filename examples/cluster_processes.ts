@@ -145,10 +145,12 @@ export interface Process {
   readonly child: ChildProcess
   /** Its report lines so far, in order. */
   readonly reports: ReadonlyArray<Report>
-  /** Its stderr so far (the logs). */
+  /** Its stderr so far (the logs), with the lines of its stdout that are no report. */
   readonly logs: () => string
   /** Resolves when the process has exited. */
   readonly exited: Promise<void>
+  /** Writes `command` to its stdin as one JSON line (the test runners read commands there). */
+  readonly send: (command: unknown) => void
 }
 
 /**
@@ -168,7 +170,7 @@ export const startRunner = async (options: {
     options.entry ?? path.join(root, "examples", "cluster_runner.ts")
   ], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     env: {
       ...process.env,
       TSX_TSCONFIG_PATH: path.join(root, "tsconfig.examples.json"),
@@ -180,14 +182,22 @@ export const startRunner = async (options: {
     }
   })
   const reports: Array<Report> = []
+  let logs = ""
   let pending = ""
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     const lines = (pending + chunk).split("\n")
     pending = lines.pop()!
-    for (const line of lines) if (line.startsWith("{")) reports.push(JSON.parse(line))
+    // a line that is no report (a crash printed on stdout) is kept with the logs
+    for (const line of lines) {
+      if (line.startsWith("{")) reports.push(JSON.parse(line))
+      else logs += `${line}\n`
+    }
   })
-  let logs = ""
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => logs += chunk)
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()))
-  return { name: options.name, child, reports, logs: () => logs, exited }
+  child.stdin!.on("error", () => {})
+  const send = (command: unknown) => {
+    child.stdin!.write(JSON.stringify(command) + "\n")
+  }
+  return { name: options.name, child, reports, logs: () => logs, exited, send }
 }

@@ -25,8 +25,14 @@ import * as ClusterTask from "effect-taskvisor/ClusterTask"
 import { fileURLToPath } from "node:url"
 import type { Happening } from "./cluster_processes.js"
 
-/** Writes one report line (a pipe's writes are synchronous on Linux: a line written is out before a SIGKILL). */
-const report = (runner: string, happening: Happening): Effect.Effect<void> =>
+/**
+ * Writes one report line (a pipe's writes are synchronous on Linux: a line written is out before a SIGKILL): a
+ * `Happening`, or what else a runner built on this one reports.
+ */
+export const report = (
+  runner: string,
+  happening: Happening | { readonly type: string; readonly [field: string]: unknown }
+): Effect.Effect<void> =>
   Effect.sync(() => process.stdout.write(JSON.stringify({ at: Date.now(), runner, ...happening }) + "\n"))
 
 const runnerName: Config.Config<string> = Config.string("RUNNER_NAME").pipe(Config.withDefault("runner"))

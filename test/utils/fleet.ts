@@ -1,11 +1,13 @@
 /**
  * The fleet the cluster tests run: runner processes (test/fixtures/cluster/runner.ts) over a real PostgreSQL server,
- * with one cluster singleton, `heartbeat`. Each runner reports, stamped with `Date.now()`, when the singleton's body
- * starts and ends on it; from these the fleet tells who ran it when. Shard locks are leases (`ClusterRunner`'s
- * default) with a short expiry, so that a failover is quick enough to test.
+ * with one cluster singleton, `heartbeat`, and the sharded slots of `jobs` (test/fixtures/cluster/slots.ts, driven by
+ * `ask`). Each runner reports, stamped with `Date.now()`, when the singleton's body starts and ends on it; from these
+ * the fleet tells who ran it when. Shard locks are leases (`ClusterRunner`'s default) with a short expiry (`tuned`), so
+ * that a failover is quick enough to test; `bench/cluster.ts` also opens a fleet with the engine's defaults.
  */
 import * as path from "node:path"
 import * as Processes from "../../examples/cluster_processes.js"
+import * as Slots from "../fixtures/cluster/commands.js"
 import * as Postgres from "./postgres.js"
 
 export const expiry = 4_000
@@ -15,7 +17,8 @@ export const fenceDeadline = 1_000
 /** The longest an owner that lost its storage may still run the singleton: the next confirmation, failed. */
 export const fenced = fenceInterval + fenceDeadline
 
-const env = {
+/** The engine's settings of the tests' fleets (`ShardingConfig.layerFromEnv`); `{}` is the engine's defaults. */
+export const tuned: Readonly<Record<string, string>> = {
   SHARD_LOCK_EXPIRATION: `${expiry} millis`,
   SHARD_LOCK_REFRESH_INTERVAL: `${refreshInterval} millis`,
   REFRESH_ASSIGNMENTS_INTERVAL: "1 second",
@@ -47,13 +50,22 @@ export const until = async (condition: () => boolean, ms: number, what: string, 
   }
 }
 
-/** Runner processes over one PostgreSQL server, each talking to it through a proxy of its own. */
+export interface Options {
+  /** How many runners (3 by default). */
+  readonly runners?: number | undefined
+  /** The engine's settings (`tuned` by default). */
+  readonly settings?: Readonly<Record<string, string>> | undefined
+  /** Whether each runner talks to the server through a proxy of its own, which can hang it (`true` by default). */
+  readonly proxied?: boolean | undefined
+}
+
+/** Runner processes over one PostgreSQL server, each talking to it through a proxy of its own (unless not `proxied`). */
 export class Fleet {
-  /** A server and `runners` runner processes, all ready; if they cannot be had, what was started is stopped. */
-  static async open(singleton: "taskvisor" | "engine", runners = 3): Promise<Fleet> {
-    const fleet = new Fleet(await Postgres.start(), singleton)
+  /** A server and its runner processes, all ready; if they cannot be had, what was started is stopped. */
+  static async open(singleton: "taskvisor" | "engine", options: Options = {}): Promise<Fleet> {
+    const fleet = new Fleet(await Postgres.start(), singleton, options.settings ?? tuned, options.proxied ?? true)
     try {
-      await Promise.all(Array.from({ length: runners }, () => fleet.start()))
+      await Promise.all(Array.from({ length: options.runners ?? 3 }, () => fleet.start()))
       await fleet.ready()
       return fleet
     } catch (error) {
@@ -69,7 +81,12 @@ export class Fleet {
   readonly exitedAt = new Map<Processes.Process, number>()
   private count = 0
 
-  constructor(readonly postgres: Postgres.Postgres, readonly singleton: "taskvisor" | "engine") {}
+  constructor(
+    readonly postgres: Postgres.Postgres,
+    readonly singleton: "taskvisor" | "engine",
+    readonly settings: Readonly<Record<string, string>>,
+    readonly proxied: boolean
+  ) {}
 
   /** Waits until every live runner has joined the cluster. */
   ready(): Promise<void> {
@@ -82,15 +99,15 @@ export class Fleet {
   }
 
   async start(): Promise<Processes.Process> {
-    const proxy = await Postgres.proxy(this.postgres.url)
+    const proxy = this.proxied ? await Postgres.proxy(this.postgres.url) : undefined
     const process = await Processes.startRunner({
       name: `r${++this.count}`,
-      databaseUrl: proxy.url,
-      env: { ...env, SINGLETON: this.singleton },
+      databaseUrl: proxy?.url ?? this.postgres.url,
+      env: { ...this.settings, SINGLETON: this.singleton },
       entry
     })
     this.processes.push(process)
-    this.proxies.set(process, proxy)
+    if (proxy !== undefined) this.proxies.set(process, proxy)
     void process.exited.then(() => this.exitedAt.set(process, Date.now()))
     return process
   }
@@ -143,6 +160,14 @@ export class Fleet {
     return find()!
   }
 
+  /** Sends `command` to `runner` (see test/fixtures/cluster/slots.ts) and waits up to `ms` for its answer. */
+  async ask(runner: Processes.Process, command: Slots.Command, ms: number): Promise<Slots.SlotLine> {
+    const answer = () => Slots.slotLines(runner.reports).find((line) => "tag" in line && line.tag === command.tag)
+    runner.send(command)
+    await until(() => answer() !== undefined, ms, `${runner.name} answers ${JSON.stringify(command)}`, this.describe)
+    return answer()!
+  }
+
   fault(kind: Fault["kind"], runner: Processes.Process): number {
     const at = Date.now()
     this.faults.push({ kind, runner: runner.name, at })
@@ -152,7 +177,9 @@ export class Fleet {
   readonly describe = (): string =>
     [
       ...this.processes.map((p) =>
-        `${p.name}: ${p.reports.map((r) => JSON.stringify(r)).join("\n  ")}\n  logs: …${p.logs().slice(-1500)}`
+        `${p.name}${this.exitedAt.has(p) ? ` (exited: ${p.child.exitCode ?? p.child.signalCode})` : ""}: ${
+          p.reports.map((r) => JSON.stringify(r)).join("\n  ")
+        }\n  logs: …${p.logs().slice(-1500)}`
       ),
       `faults: ${JSON.stringify(this.faults)}`
     ].join("\n")
