@@ -264,6 +264,19 @@ const moveRow = (k: string, moves: { figures: Array<number>; took: Array<number>
   note
 })
 
+/** The singleton's move rows of one fleet that `selected` asks for: each its key, samples, how the owner goes, note. */
+const moveRows = async (
+  fleet: Fleet,
+  setting: Setting,
+  selected: (key: string) => boolean,
+  rows: Array<Row>,
+  plan: ReadonlyArray<readonly [key: string, samples: number, how: Parameters<typeof singletonMoves>[3], note: string]>
+): Promise<void> => {
+  for (const [key, samples, how, note] of plan) {
+    if (selected(key)) rows.push(moveRow(key, await singletonMoves(fleet, setting, samples, how), note))
+  }
+}
+
 /** The `cluster/` rows `selected` asks for, and their targets. */
 export const measureCluster = async (
   selected: (key: string) => boolean
@@ -277,26 +290,18 @@ export const measureCluster = async (
       await settle(fleet, TUNED)
       if (selected(rowKeys.local) || selected(rowKeys.remote)) rows.push(...await latency(fleet))
       if (selected(rowKeys.throughput)) rows.push(await throughput(fleet))
-      if (selected(rowKeys.handoverTuned)) {
-        const moves = await singletonMoves(fleet, TUNED, HANDOVERS, "SIGTERM")
-        rows.push(moveRow(rowKeys.handoverTuned, moves, "REFRESH_ASSIGNMENTS_INTERVAL 1 s, lock expiry 4 s"))
-      }
-      if (selected(rowKeys.failoverTuned)) {
-        const moves = await singletonMoves(fleet, TUNED, KILLS_TUNED, "kill -9")
-        rows.push(moveRow(rowKeys.failoverTuned, moves, "SHARD_LOCK_EXPIRATION 4 s, refreshed every 1 s"))
-      }
+      await moveRows(fleet, TUNED, selected, rows, [
+        [rowKeys.handoverTuned, HANDOVERS, "SIGTERM", "REFRESH_ASSIGNMENTS_INTERVAL 1 s, lock expiry 4 s"],
+        [rowKeys.failoverTuned, KILLS_TUNED, "kill -9", "SHARD_LOCK_EXPIRATION 4 s, refreshed every 1 s"]
+      ])
     })
   }
   if ([rowKeys.failoverDefault, rowKeys.handoverDefault].some(selected)) {
     await withFleet(DEFAULT, async (fleet) => {
-      if (selected(rowKeys.handoverDefault)) {
-        const moves = await singletonMoves(fleet, DEFAULT, HANDOVERS, "SIGTERM")
-        rows.push(moveRow(rowKeys.handoverDefault, moves, "the engine's defaults: REFRESH_ASSIGNMENTS_INTERVAL 3 s"))
-      }
-      if (selected(rowKeys.failoverDefault)) {
-        const moves = await singletonMoves(fleet, DEFAULT, KILLS_DEFAULT, "kill -9")
-        rows.push(moveRow(rowKeys.failoverDefault, moves, "the engine's defaults: SHARD_LOCK_EXPIRATION 35 s"))
-      }
+      await moveRows(fleet, DEFAULT, selected, rows, [
+        [rowKeys.handoverDefault, HANDOVERS, "SIGTERM", "the engine's defaults: REFRESH_ASSIGNMENTS_INTERVAL 3 s"],
+        [rowKeys.failoverDefault, KILLS_DEFAULT, "kill -9", "the engine's defaults: SHARD_LOCK_EXPIRATION 35 s"]
+      ])
     })
   }
   return { rows, targets: targets(rows) }
