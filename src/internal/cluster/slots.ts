@@ -101,7 +101,7 @@ export const entity = <A, I>(name: string, payload: Schema.Schema<A, I>): Entity
   Entity.make<string, [Submit<A, I>]>(`ClusterController/${name}`, [makeSubmit(payload)])
 
 /** The local controller's slot of a cluster slot: its key under the definition's name, so definitions never share one. */
-export const localSlot = (name: string, key: string): string => `${name}/${key}`
+const localSlot = (name: string, key: string): string => `${name}/${key}`
 
 /** Why the definition itself cannot be used (its name or default admission), if it cannot. */
 export const checkDefinition = (name: string, admission: AdmissionName): ConfigError | undefined => {
@@ -126,7 +126,7 @@ const describeValue = (value: unknown): string => {
 }
 
 /** A submission checked on the submitter's side: the slot it goes to and the admission it asks for. */
-export interface Routed {
+interface Routed {
   readonly key: string
   readonly admission: AdmissionName
 }
