@@ -166,6 +166,33 @@ describe("ClusterTask.singleton on the embedded runner", () => {
       yield* Scope.close(run.baseScope, Exit.void)
     }))
 
+  it.live(
+    "a singleton no runner owns is reported NoOwner after unownedAfter, and runs once a runner takes it",
+    () =>
+      Effect.gen(function*() {
+        // the storage hangs from the start: no shard can be acquired, so nobody owns the singleton
+        const hung = { on: true }
+        // the engine tries again after its lock interval (the refresh interval): a short one
+        const { layer, recorder } = node(hangingRunner(hung, { refresh: "500 millis", expiry: "5 seconds" }))
+        let started = 0
+        const spec = TaskSpec.make("orphan", Effect.zipRight(Effect.sync(() => started++), Effect.never))
+        const run = yield* start(layer, ClusterTask.singleton(spec, { unownedAfter: "300 millis" }))
+        yield* eventually("SingletonUnowned was published", () => ofTag(recorder.events, "SingletonUnowned").length > 0)
+        const [alarm] = ofTag(recorder.events, "SingletonUnowned")
+        assert.strictEqual(alarm.absence, "NoOwner")
+        assert.isUndefined(alarm.owner)
+        assert.strictEqual(started, 0)
+        const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
+        assert.isFalse(status.running)
+        assert.isUndefined(status.owner)
+        hung.on = false
+        yield* eventually("the singleton started", () => started === 1)
+        yield* Scope.close(run.scope, Exit.void)
+        yield* Scope.close(run.baseScope, Exit.void)
+      }),
+    30_000
+  )
+
   it.live("bad options and bad specs are a ConfigError naming the field, and disturb nothing running", () =>
     Effect.gen(function*() {
       const { layer } = node(ClusterRunner.layerEmbedded())
