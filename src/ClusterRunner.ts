@@ -34,6 +34,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { ClusterReadiness } from "./internal/cluster/readiness.js"
 
 /**
@@ -132,6 +133,21 @@ export const layerEmbedded = (options?: {
   )
 
 /**
+ * The engine's SQL storage. Each runner creates its tables when it starts,
+ * and on PostgreSQL two sessions creating the same table at once fail the
+ * second ("relation … already exists"), which the engine's storage dies of: so
+ * the replicas of a deployment starting together on a fresh database would
+ * lose all but one. A setup that fails is tried again, up to four times over
+ * about a second; by then the tables the first runner made are found.
+ */
+const sqlStorage = Layer.merge(SqlRunnerStorage.layer, SqlMessageStorage.layer).pipe(
+  Layer.catchAllCause(Layer.fail),
+  Layer.retry(Schedule.intersect(Schedule.jittered(Schedule.exponential("50 millis")), Schedule.recurs(4))),
+  Layer.catchAll(Layer.failCause),
+  Layer.orDie
+)
+
+/**
  * A runner of a fleet: `NodeClusterSocket` for the runners' traffic, with
  * shard locks and messages in the SQL database of the `SqlClient` it is
  * given. The settings are read from the environment as `NodeClusterSocket`
@@ -164,7 +180,7 @@ export const layerSocket = (options?: {
       serialization: options?.serialization,
       shardingConfig
     })),
-    Layer.provideMerge(Layer.merge(Layer.orDie(SqlRunnerStorage.layer), SqlMessageStorage.layer)),
+    Layer.provideMerge(sqlStorage),
     Layer.provideMerge(ShardingConfig.layerFromEnv(shardingConfig))
   )
 }

@@ -21,6 +21,8 @@ export interface Postgres {
    * how many it terminated.
    */
   readonly terminateSessions: (applicationName: string | ((name: string) => boolean)) => Promise<number>
+  /** Creates an empty database on the server, returning its URL. */
+  readonly createDatabase: (name: string) => Promise<string>
 }
 
 export const start = async (): Promise<Postgres> => {
@@ -49,7 +51,11 @@ export const start = async (): Promise<Postgres> => {
     stop: server.stop,
     freeze: () => signal("SIGSTOP"),
     thaw: () => signal("SIGCONT"),
-    terminateSessions
+    terminateSessions,
+    createDatabase: async (name) => {
+      await server.embedded.createDatabase(name)
+      return server.url.replace(/\/postgres$/, `/${name}`)
+    }
   }
 }
 
