@@ -138,6 +138,8 @@ const levelOf = (event: SupervisorEvent.SupervisorEvent): LogLevel.LogLevel => {
     case "SubscriberOverflow":
     case "TaskAddFailed":
     case "ControllerRejected":
+    case "RunSkipped":
+    case "RunCanceled":
       return LogLevel.Warning
     case "SingletonReleased":
       return event.release === "Fenced" ? LogLevel.Error : LogLevel.Info
@@ -245,6 +247,18 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
       return `${head} singleton=${event.singleton} absence=${event.absence}${
         event.owner === undefined ? "" : ` owner=${event.owner}`
       } for=${fmt(event.for)} reason=${JSON.stringify(event.reason)}`
+    case "RunSkipped":
+      return `${head} task=${event.task} scheduled_at=${
+        new Date(event.scheduledAt).toISOString()
+      } skipped=${event.skipped} why=${event.why}`
+    case "RunBuffered":
+      return `${head} task=${event.task} scheduled_at=${
+        new Date(event.scheduledAt).toISOString()
+      } buffered=${event.buffered}`
+    case "RunCanceled":
+      return `${head} task=${event.task} attempt=${event.attempt} scheduled_at=${
+        new Date(event.scheduledAt).toISOString()
+      }`
     default:
       return `${head} task=${event.task}`
   }

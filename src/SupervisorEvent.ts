@@ -356,6 +356,45 @@ export type SingletonReleased = internal.SingletonReleased
 export type SingletonUnowned = internal.SingletonUnowned
 
 /**
+ * Why a cron task's scheduled time did not run: a run of it was still running
+ * and its `overlap` is `skip` (or `bufferOne` with one kept already)
+ * (`Overlap`), or the time passed while no run could start and is outside
+ * its `catchUp` window (`Missed`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type SkipReason = internal.SkipReason
+
+/**
+ * A cron task (`TaskSpec.cron`) did not run at a scheduled time: one event
+ * per overlapping time, one for all the times missed together.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type RunSkipped = internal.RunSkipped
+
+/**
+ * A cron task's scheduled time came while a run of it was still running; its
+ * `overlap` (`bufferOne`, `bufferAll`) keeps it to run when the runs before it end.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type RunBuffered = internal.RunBuffered
+
+/**
+ * A cron task's scheduled time came while a run of it was still running; its
+ * `overlap` (`cancelRunning`) interrupts that run (its attempt ends
+ * `AttemptCanceled`) and starts the new one.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type RunCanceled = internal.RunCanceled
+
+/**
  * Constructors, `$is` and `$match` for every event kind.
  *
  * @since 0.1.0
@@ -378,6 +417,9 @@ export const {
   GraceExceeded,
   GroupRestarting,
   IntensityExceeded,
+  RunBuffered,
+  RunCanceled,
+  RunSkipped,
   RuntimeFailure,
   ShutdownRequested,
   SingletonAcquired,

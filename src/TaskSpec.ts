@@ -14,6 +14,7 @@ import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
 import type { BackoffPolicy } from "./BackoffPolicy.js"
+import type { CronOptions } from "./internal/config/cron.js"
 import * as internal from "./internal/config/taskSpec.js"
 import * as groups from "./internal/group/group.js"
 import * as attemptControl from "./internal/task/attemptControl.js"
@@ -172,7 +173,8 @@ export const make = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, opti
     resetAfter: options?.resetAfter,
     watchdog: options?.watchdog,
     significant: false,
-    group: undefined
+    group: undefined,
+    cron: undefined
   })
 
 /**
@@ -211,6 +213,97 @@ export const periodic = <A, E, R>(
   every: Duration.DurationInput,
   options?: Options<E>
 ): TaskSpec<E, R> => make(name, effect, { ...options, restart: RestartPolicy.always({ interval: every }) })
+
+export type {
+  /**
+   * The options of `TaskSpec.cron` that shape its schedule: `timeZone`,
+   * `overlap`, `catchUp` and `jitter`.
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  CronOptions,
+  /**
+   * What a cron task does with a scheduled time that comes while a run of it
+   * is still running: `skip` it (`RunSkipped`), `bufferOne` (the first is
+   * kept and runs when the run ends, `RunBuffered`; later ones are skipped),
+   * `bufferAll` (each is kept, `RunBuffered`, and they run one after another),
+   * `cancelRunning` (the run is interrupted, `RunCanceled`, and the new one
+   * starts) or `allow` (the new run starts beside it, within the same attempt).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Overlap
+} from "./internal/config/cron.js"
+
+/**
+ * A task run on a cron schedule, read by effect's `Cron` (5 fields, or 6 with
+ * seconds first) in `timeZone` (an IANA name, `"UTC"` by default). It is an
+ * ordinary task: each run is an attempt, with the task's timeout, retries,
+ * restart intensity, group, controls and metrics; between runs it is
+ * `Scheduled`, and `list`, `inspect` and the HTTP module show when it runs
+ * next. A bad expression, time zone or option refuses the task where it is
+ * added, with a `ConfigError` naming it.
+ *
+ * - A failed run is retried by its backoff within its slot: a retry that
+ *   would start at or after the next scheduled time is not made, and neither
+ *   is one past `maxRetries` or the end of its retry schedule; that run is
+ *   over, and the task waits for its next time. A fatal failure or its
+ *   restart intensity ends the task, as for any task.
+ * - Daylight saving time: a local time that does not exist (02:30 when the
+ *   clocks spring forward from 02:00 to 03:00) runs once, shifted by the gap
+ *   (03:30); a local time that occurs twice (when they fall back) runs once,
+ *   at its first occurrence.
+ * - `overlap` (`"skip"` by default) decides about a scheduled time that comes
+ *   while a run is still running.
+ * - `catchUp` decides about scheduled times that passed while no run could
+ *   start: the process was down, or the task paused. The missed times run
+ *   once, together, if the latest of them is within the window; otherwise
+ *   they are skipped (`RunSkipped`). `"none"` (the default) runs none of them.
+ *   The time of the last scheduled run is kept in the `KeyValueStore` of
+ *   `@effect/platform`, if the caller's context has one (under
+ *   `effect-taskvisor/cron/<name>`); without one, a restart of the process
+ *   loses what was missed while it was down.
+ * - `jitter` starts each run up to that much after its time (uniformly, from
+ *   Effect's `Random`), to spread many tasks scheduled on the same minute.
+ * - `trigger` runs it now without moving its schedule; `pause` suspends the
+ *   schedule (a running run is interrupted) and `resume` goes on with it,
+ *   `catchUp` deciding what it makes up.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { TaskSpec } from "effect-taskvisor"
+ *
+ * // every day at 03:00 in Berlin, never twice at once, made up within 6 hours after a restart
+ * const report = TaskSpec.cron("nightly-report", Effect.log("report"), "0 3 * * *", {
+ *   timeZone: "Europe/Berlin",
+ *   catchUp: "6 hours",
+ *   timeout: "1 hour"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const cron = <A, E, R>(
+  name: string,
+  effect: Effect.Effect<A, E, R>,
+  expression: string,
+  options?: Omit<Options<E>, "restart"> & CronOptions
+): TaskSpec<E, R> =>
+  internal.update(make(name, effect, { ...options, restart: RestartPolicy.onFailure }), {
+    cron: {
+      expression,
+      options: {
+        timeZone: options?.timeZone,
+        overlap: options?.overlap,
+        catchUp: options?.catchUp,
+        jitter: options?.jitter
+      }
+    }
+  })
 
 /**
  * @since 0.1.0

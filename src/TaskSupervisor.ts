@@ -70,7 +70,8 @@ export type {
    * its group to let it restart), `Running` (an attempt is running),
    * `BackingOff` (between attempts), `Parked` (its restart intensity was
    * exceeded; it tries again every park interval), `Paused` (by `pause`, until
-   * `resume`) or `Stopping` (a stop was claimed; terminal cleanup pending).
+   * `resume`), `Scheduled` (a cron task waiting for its next run) or
+   * `Stopping` (a stop was claimed; terminal cleanup pending).
    *
    * @since 0.1.0
    * @category Models
@@ -201,13 +202,16 @@ export class TaskSupervisor extends Context.Tag("effect-taskvisor/TaskSupervisor
   readonly pause: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
   /**
    * Start a paused task's next attempt now (its retry budget and backoff as
-   * they were). Publishes `TaskResumed`; `false` if it is not paused.
+   * they were); a paused cron task goes back to its schedule, its `catchUp`
+   * deciding what it makes up. Publishes `TaskResumed`; `false` if it is not
+   * paused.
    */
   readonly resume: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
   /**
    * Start the next attempt of a task waiting between attempts (a periodic
-   * task's interval, a backoff, a park) now. Publishes `TaskTriggered`;
-   * `false` if it is not waiting between attempts.
+   * task's interval, a backoff, a park, a cron task's next scheduled time)
+   * now; a cron task's schedule is not moved by it. Publishes
+   * `TaskTriggered`; `false` if it is not waiting between attempts.
    */
   readonly trigger: (idOrName: number | string) => Effect.Effect<boolean, TaskNotFound>
   /**

@@ -5,6 +5,7 @@ import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import type * as FiberRefs from "effect/FiberRefs"
@@ -19,9 +20,10 @@ import type { Permits } from "../primitives/permits.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
 import { type AttemptControl, type Host, noControl } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
-import type { ActorDetails, OperatorControl, Task } from "../task/task.js"
+import type { ActorDetails, OperatorControl, Phase, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
 import { actionOf, type Mode, type Normal, normal, type Parked, parked, type Paused, type Request } from "./controls.js"
+import { CronRuns, sleepUntil } from "./cron.js"
 import { sleep, zeroOn } from "./delay.js"
 import {
   type AttemptFailure,
@@ -35,6 +37,7 @@ import {
   guard,
   Recycled,
   Stalled,
+  Superseded,
   terminalOutcome
 } from "./failure.js"
 import { fork, type Start } from "./fiber.js"
@@ -90,13 +93,19 @@ interface Delay {
   readonly _tag: "Delay"
 }
 
+/** A cron task between runs: reading or writing its store, or waiting for its next time; `then` goes on. */
+interface Scheduled {
+  readonly _tag: "Scheduled"
+  readonly then: (value: unknown) => Effect.Effect<void>
+}
+
 /** Not waiting: taking a step, paused, or done (no continuation is pending, and no step's data is kept). */
 interface Idle {
   readonly _tag: "Idle"
 }
 
 /** What the actor waits for, with what its continuation needs. */
-type Wait = Gate | Permit | Attempt | Release | Schedule | Delay
+type Wait = Gate | Permit | Attempt | Release | Schedule | Delay | Scheduled
 
 const Gate: Gate = { _tag: "Gate" }
 const Permit: Permit = { _tag: "Permit" }
@@ -137,6 +146,8 @@ class Actor {
   private spans: AttemptSpans | undefined = undefined
   /** From its first attempt's end. */
   private history: History | undefined = undefined
+  /** For a cron task: its schedule. */
+  private readonly cron: CronRuns | undefined
   /** The continuation of every wait (the actor is the handler object `Effect.matchCauseEffect` is given). */
   readonly onFailure = (cause: Cause.Cause<unknown>): Effect.Effect<void> => this.wake(cause, undefined)
   readonly onSuccess = (value: unknown): Effect.Effect<void> => this.wake(undefined, value)
@@ -159,6 +170,7 @@ class Actor {
     this.scheduleState = spec.initial
     this.attemptEffect = Effect.interruptible(spec.body)
     this.window = spec.intensity === undefined ? undefined : new RestartWindow(spec.intensity)
+    this.cron = spec.cron === undefined ? undefined : new CronRuns(spec.cron, spec.name, services)
     this.attemptControl = spec.watchdog === undefined && !spec.hostsChildren ? noControl : {
       progress: spec.watchdog === undefined ? Effect.void : Effect.sync(() => {
         this.lastProgress = this.clock.unsafeCurrentTimeMillis()
@@ -214,6 +226,8 @@ class Actor {
         return this.onRelease(step.cause, step.ending, cause)
       case "Schedule":
         return this.onSchedule(step, cause, value as readonly [unknown, unknown, ScheduleDecision.ScheduleDecision])
+      case "Scheduled":
+        return cause === undefined ? step.then(value) : this.commit(TaskOutcome.Canceled)
     }
   }
 
@@ -231,9 +245,141 @@ class Actor {
     this.env.bus.emit(tag, fields)
   }
 
-  /** The first step, or the step after a delay: the group's gate, a permit, then an attempt. */
+  /**
+   * The first step, or the step after a delay: the group's gate, a permit,
+   * then an attempt; a cron task with no run due waits for its schedule first.
+   */
   next(): Effect.Effect<void> {
+    const { cron } = this
+    if (cron !== undefined && cron.slot === undefined) return this.scheduled(cron)
     return this.gate() ?? this.takePermit()
+  }
+
+  /** A cron task between runs: the next attempt's scope and context, its store read once, then `plan`. */
+  private scheduled(cron: CronRuns): Effect.Effect<void> {
+    const stored = cron.cursor === undefined ? cron.load() : Effect.void
+    return this.wait(
+      { _tag: "Scheduled", then: (value) => this.plan(cron, value as number | undefined) },
+      this.between(stored, "Scheduled")
+    )
+  }
+
+  /**
+   * What a cron task runs next (`stored`: the last scheduled run its store
+   * kept, read as it starts): a run asked for by `trigger`, a kept run, the
+   * missed times within its catch-up window (once), or a wait for its next time.
+   */
+  private plan(cron: CronRuns, stored: number | undefined): Effect.Effect<void> {
+    const now = this.clock.unsafeCurrentTimeMillis()
+    if (cron.cursor === undefined) cron.cursor = stored ?? now
+    if (cron.triggered) {
+      // a manual run: the schedule does not move, nothing is stored
+      cron.triggered = false
+      cron.slot = now
+      return this.next()
+    }
+    const kept = cron.buffered.shift()
+    if (kept !== undefined) return this.runSlot(cron, kept)
+    const missed = cron.missed(now)
+    if (missed !== undefined) {
+      // a time that comes as a run ends is due, not missed
+      if (missed.count === 1 && missed.latest === now) return this.runSlot(cron, now)
+      cron.cursor = missed.latest
+      if (cron.catchesUp(missed.latest, now)) return this.runSlot(cron, missed.latest)
+      const { task } = this
+      this.publish("RunSkipped", {
+        id: task.id,
+        task: this.spec.name,
+        scheduledAt: missed.latest,
+        skipped: missed.count,
+        why: "Missed"
+      })
+    }
+    const at = cron.nextAfter(cron.cursor) ?? Infinity
+    return this.wait(
+      { _tag: "Scheduled", then: () => this.runSlot(cron, at) },
+      Effect.flatMap(cron.jitter(), (jitter) => {
+        cron.next = at + jitter
+        return sleepUntil(this.clock, at + jitter)
+      })
+    )
+  }
+
+  /** A cron task's run for the scheduled time `at` is due: the time is stored, then the run starts. */
+  private runSlot(cron: CronRuns, at: number): Effect.Effect<void> {
+    cron.next = undefined
+    cron.slot = at
+    if (at > cron.cursor!) cron.cursor = at
+    return this.wait({ _tag: "Scheduled", then: () => this.next() }, cron.save(at))
+  }
+
+  /** A cron task's run is over (it succeeded, or its failure is not retried within its slot): it waits for its next. */
+  private runOver(cron: CronRuns): Effect.Effect<void> {
+    cron.slot = undefined
+    this.retries = 0
+    this.scheduleState = this.spec.initial
+    return this.next()
+  }
+
+  /**
+   * While a cron task's attempt runs: its next scheduled time, and what its
+   * `overlap` does then; completes only for `cancelRunning`, with the time
+   * whose run replaces the running one. `overlapping`: the runs `allow` started.
+   */
+  private watch(
+    cron: CronRuns,
+    attempt: number,
+    overlapping: Array<Fiber.RuntimeFiber<unknown, unknown>> | undefined
+  ): Effect.Effect<Superseded> {
+    return Effect.suspend(() => {
+      const at = cron.nextAfter(cron.cursor!)
+      if (at === undefined) return Effect.never
+      cron.next = at
+      return Effect.zipRight(
+        sleepUntil(this.clock, at),
+        Effect.suspend(() => this.overlapped(cron, at, attempt, overlapping))
+      )
+    })
+  }
+
+  /** The scheduled time `at` came while the cron task's attempt runs. */
+  private overlapped(
+    cron: CronRuns,
+    at: number,
+    attempt: number,
+    overlapping: Array<Fiber.RuntimeFiber<unknown, unknown>> | undefined
+  ): Effect.Effect<Superseded> {
+    cron.cursor = at
+    const { task } = this
+    const name = this.spec.name
+    switch (cron.plan.overlap) {
+      case "skip":
+        this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
+        break
+      case "bufferOne":
+      case "bufferAll":
+        // `bufferOne` keeps the first
+        if (cron.plan.overlap === "bufferOne" && cron.buffered.length > 0) {
+          this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
+        } else {
+          cron.buffered.push(at)
+          this.publish("RunBuffered", { id: task.id, task: name, scheduledAt: at, buffered: cron.buffered.length })
+        }
+        break
+      case "cancelRunning":
+        this.publish("RunCanceled", { id: task.id, task: name, attempt, scheduledAt: at })
+        cron.next = undefined
+        return Effect.succeed(new Superseded(at))
+      case "allow":
+        return Effect.flatMap(
+          Effect.zipRight(cron.save(at), Effect.forkDaemon(this.attemptEffect)),
+          (fiber) => {
+            overlapping!.push(fiber)
+            return this.watch(cron, attempt, overlapping)
+          }
+        )
+    }
+    return this.watch(cron, attempt, overlapping)
   }
 
   /** The wait at its group's gate, if the gate is closed. */
@@ -281,15 +427,22 @@ class Actor {
       : this.attemptEffect
     const recycled = task.member?.recycle(task)
     const stalled = spec.watchdog === undefined ? undefined : this.watchdog(Duration.toMillis(spec.watchdog))
-    if (recycled === undefined && stalled === undefined) return body
-    const signal = recycled === undefined
-      ? stalled!
-      : stalled === undefined
-      ? Effect.as(recycled, Recycled)
-      : Effect.raceFirst(stalled, Effect.as(recycled, Recycled))
+    const { cron } = this
+    if (recycled === undefined && stalled === undefined && cron === undefined) return body
+    const overlapping = cron?.plan.overlap === "allow" ? [] : undefined
+    const signal = firstOf(
+      firstOf(stalled, recycled === undefined ? undefined : Effect.as(recycled, Recycled)),
+      cron === undefined ? undefined : this.watch(cron, attempt, overlapping)
+    )!
     // raced uninterruptibly, the two sides each interruptible: a stop reaches them through the actor's fiber, and
     // the race returns only once both have ended (an interruptible race would return at once, its sides running on)
-    return Effect.raceFirst(body, Effect.interruptible(signal))
+    const raced = Effect.raceFirst(body, Effect.interruptible(signal))
+    if (overlapping === undefined) return raced
+    // the runs `allow` started beside this one end with it: awaited when it succeeds, interrupted when it does not
+    return Effect.ensuring(
+      Effect.zipLeft(raced, Effect.interruptible(Effect.suspend(() => Fiber.joinAll(overlapping)))),
+      Effect.suspend(() => Fiber.interruptAll(overlapping))
+    )
   }
 
   /** Completes once the attempt has reported no progress for `period`; one timer at a time. */
@@ -343,8 +496,10 @@ class Actor {
       ? releaseFailed
       : Cause.sequential(failed, releaseFailed)
     const interrupted = cause !== undefined && ending === undefined && Cause.isInterruptedOnly(cause)
-    // interrupted (for a stop, a control, or by itself), stopped while it failed, or restarted by its group
-    const canceled = interrupted || (task.stopped && cause !== undefined) || ending === Recycled
+    // interrupted (for a stop, a control, or by itself), stopped while it failed, restarted by its group, or
+    // replaced by the run of its next scheduled time
+    const canceled = interrupted || (task.stopped && cause !== undefined) || ending === Recycled ||
+      ending instanceof Superseded
     // a failure while stopping (or being restarted) is kept on it
     const kept = interrupted ? undefined : cause
     let failure: AttemptFailure | undefined
@@ -362,6 +517,8 @@ class Actor {
       if (interrupted || task.stopped) {
         return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
       }
+      // replaced by the run of its next scheduled time, which starts now
+      if (ending instanceof Superseded) return this.runSlot(this.cron!, ending.scheduledAt)
       // restarted by its group: it waits at its gate for its turn to start again
       task.member!.onRecycled(task)
       return this.wait(Delay, this.between(Effect.void))
@@ -419,6 +576,7 @@ class Actor {
   private afterSuccess(elapsed: number): Effect.Effect<void> {
     const { spec, task } = this
     if (task.stopped) return this.commit(TaskOutcome.Canceled)
+    if (this.cron !== undefined) return this.runOver(this.cron)
     if (spec.restart._tag !== "Always") return this.commit(TaskOutcome.Completed)
     const gaveUp = this.chargeRestart("restarted after a success", undefined)
     if (gaveUp !== undefined) return gaveUp
@@ -452,8 +610,11 @@ class Actor {
     const terminal = terminalOutcome(spec, failure)
     if (terminal !== undefined) return this.commit(terminal)
     const { exitCode, reason } = failure
+    const { cron } = this
     if (spec.restart._tag === "Never") {
-      return this.commit(TaskOutcome.Failed({ reason, exitCode, cause: failure.cause }))
+      return cron === undefined
+        ? this.commit(TaskOutcome.Failed({ reason, exitCode, cause: failure.cause }))
+        : this.runOver(cron)
     }
     // parked, it tries again every park interval, whatever its backoff and retry budget say
     if (this.mode._tag === "Parked") {
@@ -461,6 +622,8 @@ class Actor {
       return this.park(reason)
     }
     if (spec.maxRetries !== undefined && this.retries >= spec.maxRetries) {
+      // a cron task's run is over; the task is not
+      if (cron !== undefined) return this.runOver(cron)
       return this.commit(TaskOutcome.Failed({
         reason: `retry limit reached after ${this.retries} of ${spec.maxRetries} retries: ${reason}`,
         exitCode,
@@ -503,6 +666,14 @@ class Actor {
     }
     const decided = guard("retry schedule", () => decide(step.at, answer))
     if (decided instanceof Broken) return this.commit(brokenOutcome(decided, failure))
+    const { cron } = this
+    // a cron task's run is over when its retries end, or the next would start at or after its next scheduled time
+    if (
+      cron !== undefined &&
+      (decided === undefined || step.at + decided[1] >= (cron.nextAfter(cron.cursor!) ?? Infinity))
+    ) {
+      return this.runOver(cron)
+    }
     if (decided === undefined) {
       return this.commit(TaskOutcome.Failed({
         reason: `retry schedule ended after ${this.retries} retries: ${reason}`,
@@ -619,7 +790,10 @@ class Actor {
   control(kind: OperatorControl): boolean {
     const { task } = this
     if (task.stopped) return false
-    const action = actionOf(kind, task.state._tag, this.requested)
+    const phase = task.state._tag
+    const action = actionOf(kind, phase, this.requested)
+    // a cron task waiting for its schedule runs now, its schedule not moved
+    if (action === "Restart" && phase === "Scheduled" && this.cron?.slot === undefined) this.cron!.triggered = true
     switch (action) {
       case undefined:
         return false
@@ -665,6 +839,11 @@ class Actor {
       this.requested = undefined
       this.scope = new AttemptScope()
       if (paused) {
+        // a paused cron task's schedule is suspended: a run it interrupted is over, its next time unknown until resumed
+        if (this.cron !== undefined) {
+          this.cron.slot = undefined
+          this.cron.next = undefined
+        }
         // a paused task has no fiber to respawn
         this.mode = { _tag: "Paused", fiberRefs, then: this.mode as Normal | Parked }
         task.enter("Paused")
@@ -676,6 +855,11 @@ class Actor {
       }
       return Effect.void
     })
+  }
+
+  nextRunAt(): number | undefined {
+    const next = this.cron?.next
+    return next === undefined || next === Infinity ? undefined : next
   }
 
   details(): ActorDetails {
@@ -705,12 +889,18 @@ class Actor {
    * `CurrentTask` are set in place (not provided around the attempt, so no
    * frame stays on a parked fiber's stack), for the schedule and the delay too.
    */
-  private between<A, E>(then: Effect.Effect<A, E>): Effect.Effect<A, E> {
-    this.task.enter("BackingOff")
+  private between<A, E>(then: Effect.Effect<A, E>, phase: Phase = "BackingOff"): Effect.Effect<A, E> {
+    this.task.enter(phase)
     this.scope = new AttemptScope()
     return Effect.zipRight(FiberRef.set(FiberRef.currentContext, this.context()), then)
   }
 }
+
+/** The first of two signals to complete, either of which may be absent. */
+const firstOf = <A, B>(
+  a: Effect.Effect<A> | undefined,
+  b: Effect.Effect<B> | undefined
+): Effect.Effect<A | B> | undefined => a === undefined ? b : b === undefined ? a : Effect.raceFirst(a, b)
 
 /**
  * Start the actor of a registered task on its own fiber, with its caller's

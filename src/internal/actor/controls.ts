@@ -50,9 +50,13 @@ export const actionOf = (kind: OperatorControl, phase: State["_tag"], requested:
       return requested === "Pause" ? "Redirect" : undefined
     case "Restart":
       if (phase === "Paused") return "Unpause"
-      return phase === "Running" || phase === "BackingOff" || phase === "Parked" ? "Restart" : undefined
+      return phase === "Running" || phase === "BackingOff" || phase === "Parked" || phase === "Scheduled"
+        ? "Restart"
+        : undefined
     case "Trigger":
       // a pause on its way is not a wait to cut short
-      return (phase === "BackingOff" || phase === "Parked") && requested !== "Pause" ? "Restart" : undefined
+      return (phase === "BackingOff" || phase === "Parked" || phase === "Scheduled") && requested !== "Pause"
+        ? "Restart"
+        : undefined
   }
 }

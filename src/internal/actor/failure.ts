@@ -27,15 +27,22 @@ export class Stalled {
   constructor(readonly sinceProgress: number) {}
 }
 
+/** What a cron task's attempt returns when the run of its next scheduled time replaces it (`cancelRunning`). */
+export class Superseded {
+  constructor(readonly scheduledAt: number) {}
+}
+
 /** What an attempt returns when its group restarts it (private: no task can return it). */
 export const Recycled: unique symbol = Symbol("effect-taskvisor/Recycled")
 
 /** How an attempt ended other than by its own success or failure. */
-export type Ending = typeof TimedOut | typeof Recycled | Stalled | undefined
+export type Ending = typeof TimedOut | typeof Recycled | Stalled | Superseded | undefined
 
 /** How an attempt that succeeded ended: by itself, or by its timeout, watchdog or group. */
 export const endingOf = (value: unknown): Ending =>
-  value === TimedOut || value === Recycled || value instanceof Stalled ? value : undefined
+  value === TimedOut || value === Recycled || value instanceof Stalled || value instanceof Superseded
+    ? value
+    : undefined
 
 /** What failed in an attempt that ended (`cause`: it failed by itself), its timeout or watchdog standing for it. */
 export const causeOf = (

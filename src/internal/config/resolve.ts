@@ -5,6 +5,7 @@ import * as Predicate from "effect/Predicate"
 import type * as Schedule from "effect/Schedule"
 import { ConfigError } from "../data/supervisorError.js"
 import type { Recorder } from "../events/metrics.js"
+import * as Cron from "./cron.js"
 import * as RestartPolicy from "./restartPolicy.js"
 import * as Retry from "./retry.js"
 import type { TaskDefaults } from "./settings.js"
@@ -42,6 +43,8 @@ export interface Resolved {
   readonly descendants: ReadonlyArray<string>
   /** Where its metrics go; `undefined`: the supervisor's metrics are off. */
   readonly metrics: Recorder | undefined
+  /** For a cron task: its schedule. */
+  readonly cron: Cron.Plan | undefined
 }
 
 /** How a group supervises its children: its options resolved, its children by path in start order. */
@@ -118,6 +121,8 @@ export const resolve = (
     ? undefined
     : validate.positiveDuration(fieldOf(name, "watchdog"), spec.watchdog)
   if (watchdog instanceof ConfigError) return watchdog
+  const cron = spec.cron === undefined ? undefined : Cron.check((field) => fieldOf(name, field), spec.cron)
+  if (cron instanceof ConfigError) return cron
   // a group's children are checked with it: a bad child refuses the group at admission
   const group = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
   if (group instanceof ConfigError) return group
@@ -143,7 +148,8 @@ export const resolve = (
     hostsChildren: group !== undefined,
     groupIntensity: group?.intensity,
     descendants: group?.descendants ?? noDescendants,
-    metrics
+    metrics,
+    cron
   }
 }
 

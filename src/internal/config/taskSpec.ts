@@ -10,6 +10,7 @@ import type * as Types from "effect/Types"
 import type { TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { BackoffPolicy } from "./backoffPolicy.js"
+import type { CronSchedule } from "./cron.js"
 import type { RestartPolicy } from "./restartPolicy.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/TaskSpec")
@@ -50,6 +51,8 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly significant: boolean
   /** A group's children and options; `undefined` for a plain task. */
   readonly group: Group | undefined
+  /** For a cron task: when it runs; `undefined` for any other. */
+  readonly cron: CronSchedule | undefined
 }
 
 /**
@@ -120,6 +123,7 @@ const Proto = {
       restart: this.restart?._tag,
       timeout: this.timeout === undefined || this.timeout === null ? this.timeout : String(this.timeout),
       maxRetries: this.maxRetries,
+      ...(this.cron === undefined ? {} : { cron: this.cron.expression, timeZone: this.cron.options.timeZone ?? "UTC" }),
       ...(this.group === undefined
         ? {}
         : {
@@ -145,6 +149,7 @@ export type Fields = Pick<
   | "watchdog"
   | "significant"
   | "group"
+  | "cron"
 >
 
 /** Every field is checked when the task is admitted (config/resolve.ts), the name too. */
@@ -165,5 +170,6 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     watchdog: self.watchdog,
     significant: self.significant,
     group: self.group,
+    cron: self.cron,
     ...fields
   })

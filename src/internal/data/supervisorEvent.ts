@@ -123,6 +123,32 @@ export interface TaskTriggered extends TaskRef {
   readonly _tag: "TaskTriggered"
 }
 
+/** Why a cron task's scheduled time did not run: a run was still running (`Overlap`), or it was missed (`Missed`). */
+export type SkipReason = "Overlap" | "Missed"
+
+export interface RunSkipped extends TaskRef {
+  readonly _tag: "RunSkipped"
+  /** The scheduled time skipped (the latest of them, if more), in epoch milliseconds. */
+  readonly scheduledAt: number
+  /** How many scheduled times were skipped. */
+  readonly skipped: number
+  readonly why: SkipReason
+}
+
+export interface RunBuffered extends TaskRef {
+  readonly _tag: "RunBuffered"
+  /** The scheduled time kept, in epoch milliseconds. */
+  readonly scheduledAt: number
+  /** How many runs wait now, this one included. */
+  readonly buffered: number
+}
+
+export interface RunCanceled extends AttemptRef {
+  readonly _tag: "RunCanceled"
+  /** The scheduled time whose run replaces the canceled one, in epoch milliseconds. */
+  readonly scheduledAt: number
+}
+
 export interface TaskRemoveRequested extends TaskRef {
   readonly _tag: "TaskRemoveRequested"
   readonly reason: string | undefined
@@ -260,6 +286,9 @@ export type SupervisorEvent =
   | SingletonAcquired
   | SingletonReleased
   | SingletonUnowned
+  | RunSkipped
+  | RunBuffered
+  | RunCanceled
 
 const Enum = Data.taggedEnum<SupervisorEvent>()
 
@@ -298,7 +327,10 @@ export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
   ControllerSlotTransition: Enum.ControllerSlotTransition,
   SingletonAcquired: Enum.SingletonAcquired,
   SingletonReleased: Enum.SingletonReleased,
-  SingletonUnowned: Enum.SingletonUnowned
+  SingletonUnowned: Enum.SingletonUnowned,
+  RunSkipped: Enum.RunSkipped,
+  RunBuffered: Enum.RunBuffered,
+  RunCanceled: Enum.RunCanceled
 }
 
 export const isDiagnostic = (self: SupervisorEvent): boolean =>
@@ -336,7 +368,10 @@ const labels: { readonly [K in SupervisorEvent["_tag"]]: string } = {
   ControllerSlotTransition: "controller_slot_transition",
   SingletonAcquired: "singleton_acquired",
   SingletonReleased: "singleton_released",
-  SingletonUnowned: "singleton_unowned"
+  SingletonUnowned: "singleton_unowned",
+  RunSkipped: "run_skipped",
+  RunBuffered: "run_buffered",
+  RunCanceled: "run_canceled"
 }
 
 /** The kinds of event, by tag. */

@@ -523,6 +523,7 @@ export const group = (
     resetAfter: undefined,
     watchdog: undefined,
     significant: false,
+    cron: undefined,
     group: { children, options }
   })
 }

@@ -16,6 +16,8 @@ export interface Actor {
   control(kind: OperatorControl): boolean
   /** What `inspect` reports beyond the task's row. */
   details(): ActorDetails
+  /** For a cron task: when it runs next (epoch milliseconds), if it is scheduled to. */
+  nextRunAt(): number | undefined
   /** The task was force-aborted: its attempt, which never returned, is over for the supervisor (its span ends). */
   abandon(): void
 }
@@ -78,10 +80,11 @@ export class ChildRefused extends Data.TaggedClass("ChildRefused")<{ readonly re
 /**
  * What the actor is doing: not started yet (a batch starts its tasks in
  * waves), waiting for a permit (or its group), running an attempt, between
- * attempts, parked between tries after exceeding its restart intensity, or
- * paused by an operator until resumed.
+ * attempts, parked between tries after exceeding its restart intensity,
+ * paused by an operator until resumed, or (a cron task) waiting for its next
+ * scheduled run.
  */
-export type Phase = "Admitted" | "Waiting" | "Running" | "BackingOff" | "Parked" | "Paused"
+export type Phase = "Admitted" | "Waiting" | "Running" | "BackingOff" | "Parked" | "Paused" | "Scheduled"
 
 /** What `list` reports of a task: its phase (`Waiting` before it started), or `Stopping` once a stop was claimed. */
 export type TaskState = Exclude<Phase, "Admitted"> | "Stopping"
@@ -103,7 +106,8 @@ const phases: { readonly [P in Phase]: State } = {
   Running: { _tag: "Running" },
   BackingOff: { _tag: "BackingOff" },
   Parked: { _tag: "Parked" },
-  Paused: { _tag: "Paused" }
+  Paused: { _tag: "Paused" },
+  Scheduled: { _tag: "Scheduled" }
 }
 
 const finished: State = { _tag: "Finished" }
@@ -118,7 +122,8 @@ const counted: { readonly [P in Phase]: Counted } = {
   Running: "Running",
   BackingOff: "BackingOff",
   Parked: "BackingOff",
-  Paused: undefined
+  Paused: undefined,
+  Scheduled: undefined
 }
 
 const stopping: { readonly [P in Phase]: State } = {
@@ -127,7 +132,8 @@ const stopping: { readonly [P in Phase]: State } = {
   Running: { _tag: "Stopping", during: "Running" },
   BackingOff: { _tag: "Stopping", during: "BackingOff" },
   Parked: { _tag: "Stopping", during: "Parked" },
-  Paused: { _tag: "Stopping", during: "Paused" }
+  Paused: { _tag: "Stopping", during: "Paused" },
+  Scheduled: { _tag: "Stopping", during: "Scheduled" }
 }
 
 /** One row of `list`. */
@@ -136,6 +142,8 @@ export interface TaskInfo {
   readonly name: string
   readonly state: TaskState
   readonly attempt: number
+  /** For a cron task: when it runs next, if it is scheduled to (not while paused, or a run is due now). */
+  readonly nextRunAt?: Date | undefined
 }
 
 /** What `inspect` reports of a registered task: its row, with its history. */
@@ -237,8 +245,13 @@ export class Task implements Holder {
     const state = this.state
     const listed = state._tag === "Finished" ? "Stopping" : state._tag === "Admitted" ? "Waiting" : state._tag
     const row = this.row
-    if (row !== undefined && row.state === listed && row.attempt === this.attempt) return row
+    const nextRunAt = this.spec.cron === undefined ? undefined : this.actor?.nextRunAt()
+    if (
+      row !== undefined && row.state === listed && row.attempt === this.attempt &&
+      row.nextRunAt?.getTime() === nextRunAt
+    ) return row
+    const info = { id: this.id, name: this.spec.name, state: listed, attempt: this.attempt }
     // handed out again while unchanged: nobody may change it
-    return this.row = Object.freeze({ id: this.id, name: this.spec.name, state: listed, attempt: this.attempt })
+    return this.row = Object.freeze(nextRunAt === undefined ? info : { ...info, nextRunAt: new Date(nextRunAt) })
   }
 }

@@ -1,0 +1,140 @@
+/** A cron task's schedule as its actor keeps it: the times it has dealt with, its kept runs, and its stored last run. */
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Cron from "effect/Cron"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type { Plan } from "../config/cron.js"
+
+/** The longest timer the runtime arms (a longer `Effect.sleep` never fires): longer waits are taken in steps. */
+const maxTimer = 2 ** 31 - 1
+
+/** Wait until the clock reads `at` (epoch milliseconds), interruptibly. */
+export const sleepUntil = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const left = at - clock.unsafeCurrentTimeMillis()
+    return left <= 0
+      ? Effect.void
+      : Effect.zipRight(
+        Effect.interruptible(Effect.sleep(Duration.millis(Math.min(left, maxTimer)))),
+        sleepUntil(clock, at)
+      )
+  })
+
+/** Scheduled times passed that no run took: the latest of them, and how many (counted up to `countLimit`). */
+export interface Missed {
+  readonly latest: number
+  readonly count: number
+}
+
+/** Beyond it, missed times are not counted one by one (a per-second schedule missed for a year). */
+const countLimit = 10_000
+
+/** How a store key names a task's last scheduled run. */
+const keyOf = (name: string): string => `effect-taskvisor/cron/${name}`
+
+/**
+ * The schedule of one cron task. The actor reads and moves it between its
+ * steps; the store (the caller's `KeyValueStore`, if any) keeps the time of
+ * the last scheduled run that started, so a restart knows what it missed.
+ */
+export class CronRuns {
+  /**
+   * The latest scheduled time dealt with (run, skipped, kept, or the time
+   * the schedule began at); the times after it are still to come.
+   * `undefined` until the store was read.
+   */
+  cursor: number | undefined = undefined
+  /** The scheduled time of the run in progress or due (a manual run: when it was asked for). */
+  slot: number | undefined = undefined
+  /** A run was asked for by `trigger`: it runs next, and the schedule does not move. */
+  triggered = false
+  /** Scheduled times kept to run when the run in progress ends (`bufferOne`, `bufferAll`), oldest first. */
+  readonly buffered: Array<number> = []
+  /**
+   * When it runs next, as `list` shows it (epoch milliseconds): the end of its
+   * wait (its jitter included), or, while a run runs, the next scheduled time;
+   * `undefined` while paused or a run is due.
+   */
+  next: number | undefined = undefined
+  private readonly store: KeyValueStore.KeyValueStore | undefined
+  private readonly key: string
+
+  constructor(readonly plan: Plan, name: string, services: Context.Context<never>) {
+    this.store = Option.getOrUndefined(Context.getOption(services, KeyValueStore.KeyValueStore))
+    this.key = keyOf(name)
+  }
+
+  /** The first scheduled time after `at`; `undefined` if there is none (effect's `Cron` found none ahead). */
+  nextAfter(at: number): number | undefined {
+    try {
+      return Cron.next(this.plan.cron, at).getTime()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The scheduled times after the cursor, up to `now`, that no run took. */
+  missed(now: number): Missed | undefined {
+    let at = this.nextAfter(this.cursor!)
+    if (at === undefined || at > now) return undefined
+    let latest = at
+    let count = 0
+    while (at !== undefined && at <= now && count < countLimit) {
+      latest = at
+      count++
+      at = this.nextAfter(at)
+    }
+    // past the count, the latest is found from the other end
+    if (count === countLimit) latest = Math.max(latest, this.latestUpTo(now) ?? latest)
+    return { latest, count }
+  }
+
+  private latestUpTo(now: number): number | undefined {
+    try {
+      return Cron.prev(this.plan.cron, now + 1).getTime()
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Whether a missed time at `latest` is still within the catch-up window at `now`. */
+  catchesUp(latest: number, now: number): boolean {
+    return this.plan.catchUp !== undefined && now - latest <= this.plan.catchUp
+  }
+
+  /** A jitter for the next run, from the fiber's `Random`. */
+  jitter(): Effect.Effect<number> {
+    return this.plan.jitter === 0 ? Effect.succeed(0) : Random.nextIntBetween(0, this.plan.jitter + 1)
+  }
+
+  /**
+   * The time of the last scheduled run the store kept, if it has one: a store
+   * that fails (or keeps something else) is logged and read as none.
+   */
+  load(): Effect.Effect<number | undefined> {
+    const store = this.store
+    if (store === undefined) return Effect.succeed(undefined)
+    return Effect.matchCauseEffect(Effect.suspend(() => store.get(this.key)), {
+      onFailure: (cause) =>
+        Effect.as(Effect.logWarning(`the cron store could not be read: ${this.key}`, cause), undefined),
+      onSuccess: (value) => {
+        const at = Option.isSome(value) ? Date.parse(value.value) : Number.NaN
+        return Effect.succeed(Number.isNaN(at) ? undefined : at)
+      }
+    })
+  }
+
+  /** Keep `at` as the last scheduled run that started; a store that fails is logged, and the run goes on. */
+  save(at: number): Effect.Effect<void> {
+    const store = this.store
+    if (store === undefined) return Effect.void
+    return Effect.catchAllCause(
+      Effect.suspend(() => store.set(this.key, new Date(at).toISOString())),
+      (cause) => Effect.logWarning(`the cron store could not be written: ${this.key}`, cause)
+    )
+  }
+}
