@@ -517,8 +517,14 @@ class Actor {
       if (interrupted || task.stopped) {
         return this.commit(kept === undefined ? TaskOutcome.Canceled : TaskOutcome.canceledWith(kept))
       }
-      // replaced by the run of its next scheduled time, which starts now
-      if (ending instanceof Superseded) return this.runSlot(this.cron!, ending.scheduledAt)
+      // replaced by the run of its next scheduled time, which starts now (in a scope of its own)
+      if (ending instanceof Superseded) {
+        const { scheduledAt } = ending
+        return this.wait(
+          { _tag: "Scheduled", then: () => this.runSlot(this.cron!, scheduledAt) },
+          this.between(Effect.void, "Waiting")
+        )
+      }
       // restarted by its group: it waits at its gate for its turn to start again
       task.member!.onRecycled(task)
       return this.wait(Delay, this.between(Effect.void))

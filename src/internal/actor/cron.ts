@@ -1,5 +1,6 @@
 /** A cron task's schedule as its actor keeps it: the times it has dealt with, its kept runs, and its stored last run. */
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
+import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Cron from "effect/Cron"
@@ -24,14 +25,14 @@ export const sleepUntil = (clock: Clock.Clock, at: number): Effect.Effect<void> 
       )
   })
 
-/** Scheduled times passed that no run took: the latest of them, and how many (counted up to `countLimit`). */
+/** Scheduled times passed that no run took: the latest of them, and how many (counted up to 1,000). */
 export interface Missed {
   readonly latest: number
   readonly count: number
 }
 
 /** Beyond it, missed times are not counted one by one (a per-second schedule missed for a year). */
-const countLimit = 10_000
+const countLimit = 1_000
 
 /** How a store key names a task's last scheduled run. */
 const keyOf = (name: string): string => `effect-taskvisor/cron/${name}`
@@ -118,9 +119,12 @@ export class CronRuns {
   load(): Effect.Effect<number | undefined> {
     const store = this.store
     if (store === undefined) return Effect.succeed(undefined)
-    return Effect.matchCauseEffect(Effect.suspend(() => store.get(this.key)), {
+    return Effect.matchCauseEffect(Effect.interruptible(Effect.suspend(() => store.get(this.key))), {
+      // interrupted (the task stops): the actor sees it
       onFailure: (cause) =>
-        Effect.as(Effect.logWarning(`the cron store could not be read: ${this.key}`, cause), undefined),
+        Cause.isInterruptedOnly(cause)
+          ? Effect.interrupt
+          : Effect.as(Effect.logWarning(`the cron store could not be read: ${this.key}`, cause), undefined),
       onSuccess: (value) => {
         const at = Option.isSome(value) ? Date.parse(value.value) : Number.NaN
         return Effect.succeed(Number.isNaN(at) ? undefined : at)
@@ -133,8 +137,11 @@ export class CronRuns {
     const store = this.store
     if (store === undefined) return Effect.void
     return Effect.catchAllCause(
-      Effect.suspend(() => store.set(this.key, new Date(at).toISOString())),
-      (cause) => Effect.logWarning(`the cron store could not be written: ${this.key}`, cause)
+      Effect.interruptible(Effect.suspend(() => store.set(this.key, new Date(at).toISOString()))),
+      (cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.interrupt
+          : Effect.logWarning(`the cron store could not be written: ${this.key}`, cause)
     )
   }
 }
