@@ -358,8 +358,8 @@ class Actor {
         break
       case "bufferOne":
       case "bufferAll":
-        // `bufferOne` keeps the first
-        if (cron.plan.overlap === "bufferOne" && cron.buffered.length > 0) {
+        // `bufferOne` keeps the first, `bufferAll` up to a bound (a run that always outlasts its slot)
+        if (cron.buffered.length >= (cron.plan.overlap === "bufferOne" ? 1 : maxBuffered)) {
           this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
         } else {
           cron.buffered.push(at)
@@ -436,11 +436,11 @@ class Actor {
     )!
     // raced uninterruptibly, the two sides each interruptible: a stop reaches them through the actor's fiber, and
     // the race returns only once both have ended (an interruptible race would return at once, its sides running on)
-    const raced = Effect.raceFirst(body, Effect.interruptible(signal))
-    if (overlapping === undefined) return raced
-    // the runs `allow` started beside this one end with it: awaited when it succeeds, interrupted when it does not
+    if (overlapping === undefined) return Effect.raceFirst(body, Effect.interruptible(signal))
+    // the runs `allow` starts beside this one are part of its attempt: it ends once they all have (its schedule
+    // watched meanwhile), or fails with the first that fails, the others interrupted
     return Effect.ensuring(
-      Effect.zipLeft(raced, Effect.interruptible(Effect.suspend(() => Fiber.joinAll(overlapping)))),
+      Effect.raceFirst(Effect.zipLeft(body, Effect.interruptible(joinEach(overlapping))), Effect.interruptible(signal)),
       Effect.suspend(() => Fiber.interruptAll(overlapping))
     )
   }
@@ -901,6 +901,24 @@ class Actor {
     return Effect.zipRight(FiberRef.set(FiberRef.currentContext, this.context()), then)
   }
 }
+
+/** The most scheduled times `bufferAll` keeps; past it, they are skipped. */
+const maxBuffered = 1_000
+
+/** Join the fibers of `fibers` one by one, those added meanwhile too, until none is left. */
+const joinEach = (fibers: Array<Fiber.RuntimeFiber<unknown, unknown>>): Effect.Effect<void, unknown> =>
+  Effect.suspend(() => {
+    const fiber = fibers[0]
+    return fiber === undefined
+      ? Effect.void
+      : Effect.zipRight(
+        Fiber.join(fiber),
+        Effect.suspend(() => {
+          fibers.shift()
+          return joinEach(fibers)
+        })
+      )
+  })
 
 /** The first of two signals to complete, either of which may be absent. */
 const firstOf = <A, B>(
