@@ -261,10 +261,11 @@ export type {
  *   start: the process was down, or the task paused. The missed times run
  *   once, together, if the latest of them is within the window; otherwise
  *   they are skipped (`RunSkipped`). `"none"` (the default) runs none of them.
- *   The time of the last scheduled run is kept in the `KeyValueStore` of
- *   `@effect/platform`, if the caller's context has one (under
- *   `effect-taskvisor/cron/<name>`); without one, a restart of the process
- *   loses what was missed while it was down.
+ *   The latest scheduled time dealt with (a run started, or the time
+ *   skipped) is kept in the `KeyValueStore` of `@effect/platform`, if the
+ *   caller's context has one (under `effect-taskvisor/cron/<name>`); without
+ *   one, a restart of the process loses what was missed while it was down.
+ *   Times kept by `bufferOne`/`bufferAll` live in memory only.
  * - `jitter` starts each run up to that much after its time (uniformly, from
  *   Effect's `Random`), to spread many tasks scheduled on the same minute.
  * - `trigger` runs it now without moving its schedule; `pause` suspends the

@@ -12,6 +12,7 @@ import type * as FiberRefs from "effect/FiberRefs"
 import type * as ScheduleDecision from "effect/ScheduleDecision"
 import { type Resolved, TimedOut } from "../config/resolve.js"
 import type * as SupervisorEvent from "../data/supervisorEvent.js"
+import { TaskTimeout } from "../data/taskError.js"
 import * as TaskOutcome from "../data/taskOutcome.js"
 import { AttemptScope } from "../effectInternals/attemptScope.js"
 import type { Bus, Fields } from "../events/bus.js"
@@ -296,12 +297,14 @@ class Actor {
       })
     }
     const at = cron.nextAfter(cron.cursor) ?? Infinity
+    const wait = Effect.flatMap(cron.jitter(), (jitter) => {
+      cron.next = at + jitter
+      return sleepUntil(this.clock, at + jitter)
+    })
+    // skipped times are dealt with: stored, a restart does not count them missed again
     return this.wait(
       { _tag: "Scheduled", then: () => this.runSlot(cron, at) },
-      Effect.flatMap(cron.jitter(), (jitter) => {
-        cron.next = at + jitter
-        return sleepUntil(this.clock, at + jitter)
-      })
+      missed === undefined ? wait : Effect.zipRight(cron.save(missed.latest), wait)
     )
   }
 
@@ -352,34 +355,43 @@ class Actor {
     cron.cursor = at
     const { task } = this
     const name = this.spec.name
-    switch (cron.plan.overlap) {
-      case "skip":
-        this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
-        break
-      case "bufferOne":
-      case "bufferAll":
-        // `bufferOne` keeps the first, `bufferAll` up to a bound (a run that always outlasts its slot)
-        if (cron.buffered.length >= (cron.plan.overlap === "bufferOne" ? 1 : maxBuffered)) {
-          this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
-        } else {
-          cron.buffered.push(at)
-          this.publish("RunBuffered", { id: task.id, task: name, scheduledAt: at, buffered: cron.buffered.length })
-        }
-        break
+    const { overlap } = cron.plan
+    // `bufferOne` keeps the first, `bufferAll` up to a bound (a run that always outlasts its slot)
+    const skips = overlap === "skip" ||
+      (overlap === "bufferOne" && cron.buffered.length >= 1) ||
+      (overlap === "bufferAll" && cron.buffered.length >= maxBuffered)
+    if (skips) {
+      this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
+      // dealt with: stored, a restart does not count it missed
+      return Effect.zipRight(cron.save(at), this.watch(cron, attempt, overlapping))
+    }
+    switch (overlap) {
       case "cancelRunning":
         this.publish("RunCanceled", { id: task.id, task: name, attempt, scheduledAt: at })
         cron.next = undefined
         return Effect.succeed(new Superseded(at))
       case "allow":
         return Effect.flatMap(
-          Effect.zipRight(cron.save(at), Effect.forkDaemon(this.attemptEffect)),
+          Effect.zipRight(cron.save(at), Effect.forkDaemon(this.overlappingRun)),
           (fiber) => {
             overlapping!.push(fiber)
             return this.watch(cron, attempt, overlapping)
           }
         )
+      default:
+        cron.buffered.push(at)
+        this.publish("RunBuffered", { id: task.id, task: name, scheduledAt: at, buffered: cron.buffered.length })
+        return this.watch(cron, attempt, overlapping)
     }
-    return this.watch(cron, attempt, overlapping)
+  }
+
+  /** A run `allow` starts beside the running one: the task's effect, its timeout a failure of the attempt. */
+  private get overlappingRun(): Effect.Effect<void, unknown> {
+    const { timeout } = this.spec
+    return Effect.flatMap(
+      this.attemptEffect,
+      (value) => value === TimedOut ? Effect.fail(new TaskTimeout({ timeout: timeout! })) : Effect.void
+    )
   }
 
   /** The wait at its group's gate, if the gate is closed. */

@@ -39,8 +39,9 @@ const keyOf = (name: string): string => `effect-taskvisor/cron/${name}`
 
 /**
  * The schedule of one cron task. The actor reads and moves it between its
- * steps; the store (the caller's `KeyValueStore`, if any) keeps the time of
- * the last scheduled run that started, so a restart knows what it missed.
+ * steps; the store (the caller's `KeyValueStore`, if any) keeps the latest
+ * scheduled time dealt with (a run started, or the time skipped), so a restart
+ * knows what it missed.
  */
 export class CronRuns {
   /**
@@ -113,8 +114,8 @@ export class CronRuns {
   }
 
   /**
-   * The time of the last scheduled run the store kept, if it has one: a store
-   * that fails (or keeps something else) is logged and read as none.
+   * The latest scheduled time the store kept, if it has one: a store that
+   * fails (or keeps something else) is logged and read as none.
    */
   load(): Effect.Effect<number | undefined> {
     const store = this.store
@@ -132,7 +133,10 @@ export class CronRuns {
     })
   }
 
-  /** Keep `at` as the last scheduled run that started; a store that fails is logged, and the run goes on. */
+  /**
+   * Keep `at` as the latest scheduled time dealt with (a run started, or the
+   * time skipped); a store that fails is logged, and the task goes on.
+   */
   save(at: number): Effect.Effect<void> {
     const store = this.store
     if (store === undefined) return Effect.void
