@@ -130,4 +130,37 @@ describe("examples run as the README says", () => {
     assert.include(output, "released after 3 attempts", output)
     assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
   }, 60_000)
+
+  // on the live clock: up to 2 s to the first time of "*/2 * * * * *", a 4.5 s run, 2 s down, then the catch-up
+  it("examples/cron.ts: a long run keeps one time and skips the next, trigger, catch-up after a restart", async () => {
+    const started = example("examples/cron.ts")
+    const exit = await ended(started, 60_000)
+    const output = started.output()
+    const at = (pattern: RegExp) => {
+      const found = output.match(pattern)
+      assert.isNotNull(found, `${pattern} in:\n${output}`)
+      return Date.parse(found![1])
+    }
+    const buffered = at(/run_buffered task=report scheduled_at=(\S+) buffered=1/)
+    assert.strictEqual(
+      at(/run_skipped task=report scheduled_at=(\S+) skipped=1 why=Overlap/),
+      buffered + 2000,
+      output
+    )
+    assert.match(output, /task_triggered task=report/, output)
+    // the triggered run did not move the schedule
+    const next = at(/report is Scheduled; next run at (\S+)/)
+    assert.strictEqual(at(/next run still at (\S+)/), next, output)
+    // the store keeps the kept run's time (the triggered run is not a scheduled one); after the restart, the time
+    // missed while down ran at once
+    const kept = at(/the store keeps the last scheduled run, (\S+)/)
+    assert.strictEqual(kept, buffered, output)
+    const up = at(/up again at (\S+), over the same store/)
+    const caughtUp = at(/caught up the run of (\S+);/)
+    assert.isAbove(caughtUp, kept, output)
+    assert.isAtMost(caughtUp, up, output)
+    assert.isAbove(at(/caught up the run of \S+; next run at (\S+)/), up, output)
+    assert.strictEqual(output.match(/task_finished task=report outcome=outcome_canceled/g)?.length, 2, output)
+    assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
+  }, 60_000)
 })
