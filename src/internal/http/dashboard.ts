@@ -10,7 +10,8 @@
  * and a busy event stream stay usable. A cron task's row shows when it runs
  * next (its time, and how long until then) and `Scheduled` between runs: no
  * event says a run is over and when the next one is, so its row is read again
- * (`tasks/:name`) when its run ends, when it is added, resumed or missed times.
+ * (`tasks/:name`) when its run ends, when it is added or resumed, and when it
+ * skips times it missed.
  */
 
 /** What the page is told by the server that serves it. */
