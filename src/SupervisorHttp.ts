@@ -23,8 +23,12 @@
  *   and its sharded slots alike. The body is `{"ready","waiting"}`, with
  *   `singletons` in cluster mode and `cluster` when the runner is not ready.
  * - `GET /tasks`, `GET /tasks/:name`: the tasks with their crash history
- *   (times as the clock's milliseconds); the task of a cluster singleton this
- *   runner owns has `singleton: {"runner"}`.
+ *   (times as the clock's milliseconds) and their `state` (a cron task waiting
+ *   for its next run is `Scheduled`); a cron task has its `schedule`
+ *   (`expression`, `timeZone`, `overlap`, `catchUpMs` if it catches up,
+ *   `jitterMs`) and, while it is scheduled to run, `nextRunAt` as an ISO
+ *   string (absent while it is paused or a run is due); the task of a
+ *   cluster singleton this runner owns has `singleton: {"runner"}`.
  * - `GET /singletons`: `{"cluster":false,"singletons":[]}` out of cluster
  *   mode; in it `{"cluster":true,"runner","singletons":[…]}`, the singletons
  *   registered on this runner by name, each with its `owner` (absent when no
@@ -32,7 +36,10 @@
  *   `fenced`, and when it runs nowhere `unownedSince` (the clock's
  *   milliseconds) and `unownedForMs`; its `unownedAfterMs`.
  * - `GET /controller`: the controller's slots; 404 without a `Controller`.
- * - `GET /events`: the events as Server-Sent Events. `GET /metrics`: the
+ * - `GET /events`: the events as Server-Sent Events, each as JSON with its
+ *   `label`, times (`at`, a cron task's `scheduledAt`) as the clock's
+ *   milliseconds and durations in milliseconds; a cron task's `TaskAdded`
+ *   has its `schedule`, as its row does. `GET /metrics`: the
  *   exporter's text; 404 without one. `GET /`: the dashboard.
  * - `POST /tasks/:name/{cancel,restart,pause,resume,trigger}`: runtime
  *   controls, with the bearer token.
@@ -375,7 +382,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
     if (typeof name !== "string") return name
     const details = yield* supervisor.inspect(name)
     if (Option.isNone(details)) return problem(404, `no task named '${name}' is registered`)
-    return json(taskJson(details.value, (yield* heldHere).get(details.value.name)))
+    const registry = yield* SupervisorRegistry
+    return json(taskJson(details.value, (yield* heldHere).get(details.value.name), planOf(registry, details.value.id)))
   })
 
   const control = Effect.gen(function*() {
@@ -410,6 +418,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
     const request = yield* HttpServerRequest.HttpServerRequest
     // listening from now until the request ends: what is published while the response starts is not lost
     const events = yield* registry.bus.follow("http", eventsBuffer)
+    // a cron task's TaskAdded carries its schedule: it was registered before the event was published
+    const plans = (id: number) => planOf(registry, id)
     yield* Effect.acquireRelease(
       Effect.sync(() => endpoint.streams.add(request)),
       () => Effect.sync(() => endpoint.streams.delete(request))
@@ -418,7 +428,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
     yield* Effect.forkScoped(Effect.andThen(stalled(request, eventsStall), () => disconnect(request)))
     const stream = events.pipe(
       // one write per batch taken, not one per event
-      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(Chunk.map(chunk, sse), ""))),
+      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(Chunk.map(chunk, (item) => sse(item, plans)), ""))),
       // a comment first, so the response starts at once, and a client let go reconnects after a second
       Stream.prepend(Chunk.of(": connected\nretry: 1000\n\n")),
       Stream.encodeText
@@ -473,8 +483,13 @@ const routes = (options: Options, endpoint: Endpoint) => {
         const listed = yield* supervisor.list
         const details = yield* Effect.forEach(listed, (info) => supervisor.inspect(info.id))
         const held = yield* heldHere
+        const registry = yield* SupervisorRegistry
         return json(
-          details.flatMap((found) => Option.isSome(found) ? [taskJson(found.value, held.get(found.value.name))] : [])
+          details.flatMap((found) =>
+            Option.isSome(found)
+              ? [taskJson(found.value, held.get(found.value.name), planOf(registry, found.value.id))]
+              : []
+          )
         )
       })
     ],
@@ -539,6 +554,9 @@ const routes = (options: Options, endpoint: Endpoint) => {
     fallback
   }
 }
+
+/** The schedule of task `id` if it is a registered cron task. */
+const planOf = (registry: Registry, id: number) => registry.find(id)?.spec.cron
 
 /** How long closing `layer` lets responses in flight end before it cuts every connection left. */
 const closeGrace = Duration.seconds(1)

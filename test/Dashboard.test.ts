@@ -6,7 +6,8 @@
  * group is a tree whose children's restarts show on their rows, beside the controller's slots; the
  * control buttons act on the supervisor with the token asked once, and do not exist without a token;
  * beside the embedded cluster runner, a panel shows the singletons, their owner runner and whether
- * they run, are fenced or not, and none shows out of cluster mode.
+ * they run, are fenced or not, and none shows out of cluster mode; a cron task shows `Scheduled` with
+ * its next run time, runs, and is `Scheduled` again with its next time once its run is over.
  * The supervisor runs on `TestClock` (but beside the cluster runner, on the real clock): the test moves
  * time, the page follows through `/events`.
  * Screenshots are saved under `test/output/`.
@@ -109,7 +110,8 @@ describe("dashboard", () => {
         yield* wait(() => row("flaky").locator("td", { hasText: /^2$/ }).first().waitFor({ timeout: 10_000 }))
         const flaky = yield* wait(() => row("flaky").locator("td").allInnerTexts())
         assert.deepStrictEqual(flaky.slice(1, 6), ["flaky", "Running", "2", "1", "failed"])
-        assert.strictEqual(flaky[6], "connection refused")
+        // no next run for a task that is not a cron task
+        assert.deepStrictEqual(flaky.slice(6), ["", "connection refused"])
         yield* cellShows(page, "report", 5, "outcome_completed")
         const log = yield* wait(() => page.locator("#log").innerText())
         assert.include(log, "attempt_failed flaky #1 connection refused")
@@ -133,6 +135,66 @@ describe("dashboard", () => {
         yield* screenshot(page, "dashboard-1000.png")
       }),
     { timeout: 120_000 }
+  )
+
+  it.scoped(
+    "a cron task shows Scheduled with its next run time, and again with the next one once its run is over",
+    () =>
+      Effect.gen(function*() {
+        const { supervisor, url } = yield* served()
+        const page = yield* opened(yield* browser, url)
+        // added after the page opened: only its TaskAdded tells the page of it
+        yield* supervisor.add(
+          TaskSpec.cron("nightly", Effect.sleep("10 seconds"), "*/5 * * * *", { timeZone: "Europe/Berlin" })
+        )
+        yield* settle
+        yield* cellShows(page, "nightly", 2, /^Scheduled$/)
+        // the page knows the server's clock (00:00, a TestClock's) from the events: 5 minutes to go
+        yield* cellShows(page, "nightly", 6, /^00:05:00 · in [45] min/)
+        assert.strictEqual(
+          yield* wait(() => rowOf(page, "nightly").locator("td").nth(6).getAttribute("title")),
+          "1970-01-01T00:05:00.000Z"
+        )
+        assert.include(
+          yield* wait(() => page.locator("#summary").innerText()),
+          "1 task · 0 running · 0 backing off · 0 paused · 1 scheduled"
+        )
+        // idle, not a warning: drawn in its own colour, not the one of BackingOff or Paused
+        const [color, calm, warn] = yield* wait(() =>
+          page.evaluate<Array<string>>(`(() => {
+            const probe = (value) => {
+              const span = document.createElement("span");
+              span.style.color = value;
+              document.body.append(span);
+              const color = getComputedStyle(span).color;
+              span.remove();
+              return color;
+            };
+            const root = getComputedStyle(document.documentElement);
+            const cell = document.querySelector('#tasks tr[data-task="nightly"] td.state');
+            return [getComputedStyle(cell).color, probe(root.getPropertyValue("--calm")), probe(root.getPropertyValue("--warn"))];
+          })()`)
+        )
+        assert.deepStrictEqual([color === calm, color === warn], [true, false])
+        yield* screenshot(page, "dashboard-cron.png")
+
+        // its run at 00:05 takes 10 s; then it waits for 00:10
+        yield* advance("5 minutes")
+        yield* cellShows(page, "nightly", 2, /^Running$/)
+        yield* cellShows(page, "nightly", 6, /^$/)
+        yield* advance("10 seconds")
+        yield* cellShows(page, "nightly", 2, /^Scheduled$/)
+        yield* cellShows(page, "nightly", 6, /^00:10:00 · in [45] min/)
+        const row = yield* wait(() => rowOf(page, "nightly").locator("td").allInnerTexts())
+        assert.deepStrictEqual(row.slice(1, 6), ["nightly", "Scheduled", "1", "0", "succeeded"])
+
+        // its detail panel shows its schedule and next run
+        yield* wait(() => rowOf(page, "nightly").click())
+        const facts = yield* wait(() => page.locator("#d-facts").innerText())
+        assert.include(facts, "*/5 * * * * (Europe/Berlin) · overlap skip")
+        assert.include(facts, "1970-01-01T00:10:00.000Z (00:10:00 · in ")
+      }),
+    { timeout: 60_000 }
   )
 
   it.scoped(
@@ -319,7 +381,7 @@ describe("dashboard", () => {
         yield* wait(() =>
           rowOf(page, "pipeline").locator(".badge", { hasText: "1 group restart" }).waitFor({ timeout: 10_000 })
         )
-        yield* cellShows(page, "pipeline/store", 6, "restarted with parse (RestForOne)")
+        yield* cellShows(page, "pipeline/store", 7, "restarted with parse (RestForOne)")
         yield* advance("1 second")
         yield* cellShows(page, "pipeline/parse", 4, "1")
         yield* cellShows(page, "pipeline/store", 4, "1")

@@ -617,6 +617,58 @@ describe("SupervisorHttp events", () => {
       assert.deepStrictEqual(reader.received.map((e) => e.type), Array(6).fill("message"))
     }))
 
+  it.scoped("a cron task: Scheduled with its next run as ISO and its schedule; a time it skips streamed as RunSkipped", () =>
+    Effect.gen(function*() {
+      const { base, port, supervisor } = yield* serve()
+      const reader = yield* sseClient(port, true)
+      yield* supervisor.add(TaskSpec.make("plain", neverEnding))
+      // each minute, a run of 90 s: the time after each run's own comes while it runs, and is skipped
+      yield* supervisor.add(
+        TaskSpec.cron("report", Effect.sleep("90 seconds"), "* * * * *", {
+          timeZone: "Europe/Berlin",
+          catchUp: "5 minutes"
+        })
+      )
+      yield* settle
+      const schedule = {
+        expression: "* * * * *",
+        timeZone: "Europe/Berlin",
+        overlap: "skip",
+        catchUpMs: 300_000,
+        jitterMs: 0
+      }
+      const rows = (yield* request(`${base}/tasks`)).body
+      const report = rows.find((t: any) => t.name === "report")
+      assert.deepStrictEqual(
+        [report.state, report.nextRunAt, report.schedule],
+        ["Scheduled", "1970-01-01T00:01:00.000Z", schedule]
+      )
+      const plain = rows.find((t: any) => t.name === "plain")
+      assert.deepStrictEqual([plain.state, "nextRunAt" in plain, "schedule" in plain], ["Running", false, false])
+      const inspected = (yield* request(`${base}/tasks/report`)).body
+      assert.deepStrictEqual([inspected.nextRunAt, inspected.schedule], [report.nextRunAt, schedule])
+
+      // running from 00:01, it runs next at 00:02, as far as its schedule says
+      yield* advance("1 minute")
+      const running = (yield* request(`${base}/tasks/report`)).body
+      assert.deepStrictEqual([running.state, running.nextRunAt], ["Running", "1970-01-01T00:02:00.000Z"])
+      yield* advance("1 minute")
+      yield* until(() => reader.received.some((e) => e.label === "run_skipped"), "the reader got the RunSkipped")
+      const skipped = reader.received.find((e) => e.label === "run_skipped")
+      assert.deepStrictEqual(
+        [skipped._tag, skipped.task, skipped.at, skipped.scheduledAt, skipped.skipped, skipped.why],
+        ["RunSkipped", "report", 120_000, 120_000, 1, "Overlap"]
+      )
+      // its run over at 00:02:30, it waits for 00:03
+      yield* advance("30 seconds")
+      const over = (yield* request(`${base}/tasks/report`)).body
+      assert.deepStrictEqual([over.state, over.nextRunAt, over.attempt], ["Scheduled", "1970-01-01T00:03:00.000Z", 1])
+
+      // its TaskAdded carries its schedule; a plain task's does not
+      const added = (name: string) => reader.received.find((e) => e.label === "task_added" && e.task === name)
+      assert.deepStrictEqual([added("report").schedule, "schedule" in added("plain")], [schedule, false])
+    }))
+
   it.scoped(
     "a reading client outrun by a burst far beyond its buffer stays connected and is told, in place, what it lost",
     () =>

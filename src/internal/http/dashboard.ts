@@ -7,7 +7,11 @@
  * drawn on canvases, a task's detail panel (crash history, attempt timeline,
  * controls when a token is configured) and a scrolling event log. Rows are
  * kept by task name and redrawn once per animation frame, so a thousand tasks
- * and a busy event stream stay usable.
+ * and a busy event stream stay usable. A cron task's row shows when it runs
+ * next (its time, and how long until then) and `Scheduled` between runs: no
+ * event says a run is over and when the next one is, so its row is read again
+ * (`tasks/:name`) when its run ends, when it is added or resumed, and when it
+ * skips times it missed.
  */
 
 /** What the page is told by the server that serves it. */
@@ -22,7 +26,7 @@ const controlsSection = `
       <button type="button" data-action="restart" title="end the running attempt and start the next now">restart</button>
       <button type="button" data-action="pause" title="stop attempts until resumed">pause</button>
       <button type="button" data-action="resume" title="start the next attempt now">resume</button>
-      <button type="button" data-action="trigger" title="start the next attempt of a waiting task now">trigger</button>
+      <button type="button" data-action="trigger" title="start the next attempt of a waiting or scheduled task now (a cron task's schedule does not move)">trigger</button>
       <button type="button" data-action="cancel" class="danger" title="stop the task for good">cancel</button>
     </div>
     <form id="token-form" hidden>
@@ -43,8 +47,9 @@ export const page = (options: PageOptions): string =>
 <title>effect-taskvisor</title>
 <style>
   :root { color-scheme: light dark; --muted: #888; --ok: #2e7d32; --bad: #c62828; --warn: #ef6c00; --run: #1565c0;
-    --line: #8883; --sel: #1565c022; }
-  @media (prefers-color-scheme: dark) { :root { --ok: #66bb6a; --bad: #ef5350; --warn: #ffa726; --run: #64b5f6; --sel: #64b5f633; } }
+    --line: #8883; --sel: #1565c022; --calm: #00838f; }
+  @media (prefers-color-scheme: dark) { :root { --ok: #66bb6a; --bad: #ef5350; --warn: #ffa726; --run: #64b5f6; --sel: #64b5f633;
+    --calm: #4dd0e1; } }
   * { box-sizing: border-box; }
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; display: grid; height: 100vh;
     grid-template-rows: auto auto minmax(0, 1fr) auto; }
@@ -93,6 +98,8 @@ export const page = (options: PageOptions): string =>
   :not(tr).Running, tr.Running td.state { color: var(--run); }
   :not(tr):is(.BackingOff, .Parked, .Paused, .Terminating, .Stopping),
   tr:is(.BackingOff, .Parked, .Paused, .Stopping) td.state { color: var(--warn); }
+  /* a cron task between runs is idle, not in trouble */
+  :not(tr).Scheduled, tr.Scheduled td.state { color: var(--calm); }
   tr.finished { color: var(--muted); }
   .completed, .succeeded, .ok { color: var(--ok); }
   .failed, .fatal, .force_aborted, .timed_out, .stalled, .bad { color: var(--bad); }
@@ -159,8 +166,9 @@ export const page = (options: PageOptions): string =>
 <main>
 <table id="tasks">
   <colgroup><col style="width:3.5em"><col style="width:30%"><col style="width:7.5em"><col style="width:5.5em">
-    <col style="width:5.5em"><col style="width:11.5em"><col></colgroup>
-  <thead><tr><th>id</th><th>task</th><th>state</th><th>attempt</th><th>restarts</th><th>last</th><th>reason</th></tr></thead>
+    <col style="width:5.5em"><col style="width:11.5em"><col style="width:15em"><col></colgroup>
+  <thead><tr><th>id</th><th>task</th><th>state</th><th>attempt</th><th>restarts</th><th>last</th><th>next run</th>
+    <th>reason</th></tr></thead>
   <tbody id="live"></tbody>
   <tbody id="done" aria-label="finished tasks"></tbody>
 </table>
@@ -216,6 +224,13 @@ function span(ms) {
   if (ms < 3600000) return Math.floor(ms / 60000) + " min " + Math.floor(ms % 60000 / 1000) + " s";
   return Math.floor(ms / 3600000) + " h " + Math.floor(ms % 3600000 / 60000) + " min";
 }
+/** A time to come, in UTC as every time here: its day too when it is not the server's today. */
+function when(at) {
+  const iso = new Date(at).toISOString();
+  const now = serverNow();
+  const today = now !== undefined && new Date(now).toISOString().slice(0, 10) === iso.slice(0, 10);
+  return (today ? "" : iso.slice(0, 10) + " ") + iso.slice(11, 19);
+}
 function within(ms) {
   return ms % 3600000 === 0 ? ms / 3600000 + "h" : ms % 60000 === 0 ? ms / 60000 + "m" : ms % 1000 === 0 ? ms / 1000 + "s" : ms + "ms";
 }
@@ -252,7 +267,8 @@ function rowNamed(name) {
     row = { id: undefined, name, group: undefined, state: "Waiting", attempt: 0, restarts: 0, last: "", reason: "",
       finished: false, finishedAt: 0, supervision: undefined, groupRestarts: 0, lastGroupRestart: "", note: undefined,
       attempts: [], failures: [], uptimeMs: undefined, fetchedAt: undefined, infoAsked: false, touched: 0,
-      el: null, parent: undefined, kids: [], collapsed: false };
+      el: null, parent: undefined, kids: [], collapsed: false,
+      schedule: undefined, nextRunAt: undefined, asking: false, askAgain: false };
     rows.set(name, row);
   }
   return row;
@@ -268,7 +284,7 @@ function rowOf(id, name, group) {
     if (row.id !== undefined) {
       byId.delete(row.id);
       Object.assign(row, { state: "Waiting", attempt: 0, restarts: 0, last: "", reason: "", finished: false,
-        failures: [], note: undefined });
+        failures: [], note: undefined, schedule: undefined, nextRunAt: undefined });
     }
     row.id = id;
     row.touched = eventCount;
@@ -312,7 +328,7 @@ function ensureEl(row) {
   if (row.el !== null) return;
   const tr = document.createElement("tr");
   tr.tabIndex = 0;
-  for (let i = 0; i < 7; i++) tr.appendChild(document.createElement("td"));
+  for (let i = 0; i < 8; i++) tr.appendChild(document.createElement("td"));
   tr.children[1].className = "name";
   tr.children[1].append(
     h("button", { type: "button", class: "toggle", title: "collapse or expand its children" }),
@@ -434,9 +450,20 @@ function render(row) {
   cell(tr, 3, String(row.attempt));
   cell(tr, 4, String(row.restarts));
   cell(tr, 5, row.last, row.last.replace(/^outcome_/, ""));
+  cell(tr, 6, nextRun(row), "next");
+  const next = row.nextRunAt === undefined || row.finished ? "" : new Date(row.nextRunAt).toISOString();
+  if (tr.children[6].title !== next) tr.children[6].title = next;
   const reason = row.reason || row.note || "";
-  cell(tr, 6, reason, "reason");
-  if (tr.children[6].title !== reason) tr.children[6].title = reason;
+  cell(tr, 7, reason, "reason");
+  if (tr.children[7].title !== reason) tr.children[7].title = reason;
+}
+
+/** When a cron task runs next, and how long until then as far as the server's clock is known. */
+function nextRun(row) {
+  if (row.nextRunAt === undefined || row.finished) return "";
+  const now = serverNow();
+  const left = now === undefined ? undefined : row.nextRunAt - now;
+  return when(row.nextRunAt) + (left === undefined ? "" : left > 0 ? " · in " + span(left) : " · due");
 }
 
 function matches(row, filter) {
@@ -494,16 +521,18 @@ function draw() {
   }
   evict();
   if (layoutDirty || (changed && filterEl.value.trim() !== "")) applyVisibility();
-  let running = 0, backingOff = 0, paused = 0, live = 0;
+  let running = 0, backingOff = 0, paused = 0, between = 0, live = 0;
   for (const row of rows.values()) {
     if (row.finished) continue;
     live++;
     if (row.state === "Running") running++;
     else if (row.state === "BackingOff" || row.state === "Parked") backingOff++;
     else if (row.state === "Paused") paused++;
+    else if (row.state === "Scheduled") between++;
   }
   document.getElementById("summary").textContent =
-    live + (live === 1 ? " task · " : " tasks · ") + running + " running · " + backingOff + " backing off · " + paused + " paused";
+    live + (live === 1 ? " task · " : " tasks · ") + running + " running · " + backingOff + " backing off · " + paused + " paused" +
+    (between > 0 ? " · " + between + " scheduled" : "");
   if (chartsDirty) drawCharts();
   if (slotsDirty) renderSlots();
   if (singletonsDirty) renderSingletons();
@@ -792,6 +821,13 @@ function renderDetail() {
   if (row.group !== undefined) fact(dl, "group", h("a", { href: "#", "data-select": row.group }, row.group));
   fact(dl, "attempt", String(row.attempt));
   fact(dl, "restarts", String(row.restarts));
+  const plan = row.schedule;
+  if (plan !== undefined) {
+    fact(dl, "schedule", plan.expression + " (" + plan.timeZone + ") · overlap " + plan.overlap +
+      (plan.catchUpMs === undefined ? "" : " · catch up " + within(plan.catchUpMs)) +
+      (plan.jitterMs > 0 ? " · jitter " + within(plan.jitterMs) : ""));
+  }
+  fact(dl, "next run", nextRun(row) && new Date(row.nextRunAt).toISOString() + " (" + nextRun(row) + ")");
   if (running !== undefined && running.start !== undefined && now !== undefined) {
     fact(dl, "uptime", span(Math.max(0, now - running.start)) + " (since " + clock(running.start) + ")");
   } else if (row.uptimeMs !== undefined && row.state === "Running") {
@@ -964,9 +1000,20 @@ if (controlsOn) {
 }
 
 // -- the events --------------------------------------------------------------------------------------------------
+/** What a cron task's run event says of its scheduled time. */
+function runDetail(event) {
+  const at = typeof event.scheduledAt === "number" ? new Date(event.scheduledAt).toISOString() : "";
+  switch (event._tag) {
+    case "RunSkipped": return event.why + ": " + event.skipped + " skipped, the latest " + at;
+    case "RunBuffered": return at + " kept, " + event.buffered + " waiting";
+    case "RunCanceled": return "for the run of " + at;
+    default: return "";
+  }
+}
+
 function log(event) {
   const time = new Date(event.at).toISOString().slice(11, 23);
-  const detail = event.reason ?? (event.outcome ? event.outcome._tag : "");
+  const detail = event.reason ?? (event.outcome ? event.outcome._tag : runDetail(event));
   logLines.push(time + " " + event.label + (event.task ? " " + event.task : "") +
     (event.attempt ? " #" + event.attempt : "") + (detail ? " " + detail : "") + "\\n");
   schedule();
@@ -1018,13 +1065,19 @@ function apply(event) {
     case "TaskAdded":
       row = rowOf(id, event.task, event.group);
       if (row === undefined) return;
-      return update(row, { state: "Waiting" });
+      update(row, { state: "Waiting", schedule: event.schedule });
+      // a cron task waits for its first time: its row says when
+      if (event.schedule !== undefined) refresh(row);
+      return;
     case "AttemptStarting": {
       row = rowOf(id, event.task, event.group);
       if (row === undefined) return;
       const a = attemptOf(row, event);
       a.start = event.at;
-      return update(row, { state: "Running", attempt: event.attempt, restarts: Math.max(0, event.attempt - 1), note: undefined });
+      // the time shown has come (a run triggered before it leaves it)
+      const nextRunAt = row.nextRunAt !== undefined && event.at >= row.nextRunAt ? undefined : row.nextRunAt;
+      return update(row, { state: "Running", attempt: event.attempt, restarts: Math.max(0, event.attempt - 1), note: undefined,
+        nextRunAt });
     }
     case "AttemptSucceeded": case "AttemptFailed": case "AttemptTimedOut": case "AttemptStalled": case "AttemptCanceled": {
       row = rowOf(id, event.task, event.group);
@@ -1039,18 +1092,35 @@ function apply(event) {
       a.result = result;
       a.reason = reason;
       if (row === selected && result !== "succeeded" && result !== "canceled") loadDetail();
-      return update(row, { last: result, reason, state: row.state === "Running" ? "Waiting" : row.state,
+      update(row, { last: result, reason, state: row.state === "Running" ? "Waiting" : row.state,
         attempt: Math.max(row.attempt, event.attempt), restarts: Math.max(row.restarts, event.attempt - 1) });
+      // a cron task's run is over (Scheduled again, no event says so) unless a retry is scheduled (BackoffScheduled)
+      if (row.schedule !== undefined) refresh(row);
+      return;
     }
     case "BackoffScheduled": row = rowOf(id, event.task, event.group); return row && update(row, { state: "BackingOff" });
     case "TaskParked": row = rowOf(id, event.task, event.group); return row && update(row, { state: "Parked" });
     case "TaskPaused":
       row = rowOf(id, event.task, event.group);
-      return row && update(row, { state: "Paused", note: "paused by an operator" });
+      return row && update(row, { state: "Paused", note: "paused by an operator", nextRunAt: undefined });
     case "TaskRestartRequested":
       row = rowOf(id, event.task, event.group);
       return row && update(row, { note: "restarted by an operator" });
-    case "TaskResumed": row = rowOf(id, event.task, event.group); return row && update(row, { state: "Waiting" });
+    case "TaskResumed":
+      row = rowOf(id, event.task, event.group);
+      if (row === undefined) return;
+      update(row, { state: "Waiting" });
+      // back to its schedule (or a run it catches up)
+      if (row.schedule !== undefined) refresh(row);
+      return;
+    case "RunSkipped":
+      // times missed are skipped as it plans its next run
+      row = rowOf(id, event.task, event.group);
+      if (row !== undefined && event.why === "Missed" && row.schedule !== undefined) refresh(row);
+      return;
+    case "RunCanceled":
+      row = rowOf(id, event.task, event.group);
+      return row && update(row, { note: "canceled for the run of " + new Date(event.scheduledAt).toISOString() });
     case "TaskRemoveRequested":
       row = rowOf(id, event.task, event.group);
       return row && update(row, { state: "Stopping", note: "stop requested" + (event.reason ? " (" + event.reason + ")" : "") });
@@ -1070,7 +1140,7 @@ function apply(event) {
     case "TaskFinished":
       row = rowOf(id, event.task, event.group);
       if (row === undefined) return;
-      return update(row, { state: "Finished", finished: true, finishedAt: ++finishedSeq,
+      return update(row, { state: "Finished", finished: true, finishedAt: ++finishedSeq, nextRunAt: undefined,
         last: "outcome_" + event.outcome._tag.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase(),
         reason: event.outcome.reason ?? "" });
   }
@@ -1095,14 +1165,17 @@ async function load(resync) {
         update(known, { attempt: Math.max(known.attempt, task.attempt), restarts: Math.max(known.restarts, task.restarts),
           last: known.last || (task.lastAttempt ? task.lastAttempt.result : ""),
           reason: known.last ? known.reason : task.lastAttempt?.reason ?? "",
-          failures: task.failures, supervision: task.supervision ?? known.supervision });
+          failures: task.failures, supervision: task.supervision ?? known.supervision,
+          schedule: task.schedule ?? known.schedule,
+          nextRunAt: known.touched > asked ? known.nextRunAt : timeOf(task.nextRunAt) });
         continue;
       }
       const row = rowOf(task.id, task.name, task.group);
       if (row === undefined) continue;
       update(row, { state: task.state, attempt: task.attempt, restarts: task.restarts,
         last: task.lastAttempt ? task.lastAttempt.result : "", reason: task.lastAttempt?.reason ?? "",
-        finished: false, failures: task.failures, supervision: task.supervision ?? row.supervision });
+        finished: false, failures: task.failures, supervision: task.supervision ?? row.supervision,
+        schedule: task.schedule, nextRunAt: timeOf(task.nextRunAt) });
     }
     if (resync) {
       for (const row of rows.values()) {
@@ -1119,8 +1192,45 @@ async function load(resync) {
   loadSingletons();
 }
 
+/** An ISO time of a row as the clock's milliseconds. */
+function timeOf(iso) { return iso === undefined ? undefined : Date.parse(iso); }
+
+/**
+ * A cron task's row read again (tasks/:name), for what no event says: that its run is over and it is Scheduled, and
+ * when it runs next. An answer is taken only if no event reached the row since it was asked (a retry's
+ * BackoffScheduled, the next run's AttemptStarting say more). One caught while the task was still moving on (still
+ * Running or Waiting after its run ended, Scheduled with its next time not worked out yet) is asked again, a few times.
+ */
+async function refresh(row, tries = 0) {
+  if (row.asking) { row.askAgain = true; return; }
+  row.asking = true;
+  const asked = eventCount;
+  let moving = false;
+  try {
+    const response = await fetch("tasks/" + encodeURIComponent(row.name));
+    if (response.ok) {
+      const task = await response.json();
+      if (task.id === row.id && !(row.touched > asked)) {
+        moving = task.state === "Running" || task.state === "Waiting" ||
+          (task.state === "Scheduled" && task.nextRunAt === undefined);
+        if (!moving || tries >= 3) {
+          update(row, { state: task.state, nextRunAt: timeOf(task.nextRunAt), schedule: task.schedule ?? row.schedule });
+        }
+      }
+    }
+  } catch {
+    // its next event or run end asks again
+  } finally {
+    row.asking = false;
+  }
+  if (row.askAgain) { row.askAgain = false; refresh(row); }
+  else if (moving && tries < 3) setTimeout(() => refresh(row, tries + 1), 100 * (tries + 1));
+}
+
 setInterval(() => {
   chartsDirty = true;
+  // how long until a cron task's next run
+  for (const row of rows.values()) if (row.nextRunAt !== undefined && !row.finished) dirty.add(row);
   if (slots.available === true && slots.list.length > 0) slotsDirty = true;
   if (singletons.list.some((one) => one.unownedForMs !== undefined)) singletonsDirty = true;
   if (selected !== undefined && selected.state === "Running") detailDirty = true;
