@@ -436,11 +436,14 @@ class Actor {
     )!
     // raced uninterruptibly, the two sides each interruptible: a stop reaches them through the actor's fiber, and
     // the race returns only once both have ended (an interruptible race would return at once, its sides running on)
-    const raced = Effect.raceFirst(body, Effect.interruptible(signal))
-    if (overlapping === undefined) return raced
-    // the runs `allow` started beside this one end with it: awaited when it succeeds, interrupted when it does not
+    if (overlapping === undefined) return Effect.raceFirst(body, Effect.interruptible(signal))
+    // the runs `allow` started beside this one end with it: awaited when it succeeds (the schedule still watched, so
+    // the times that come meanwhile start theirs too), interrupted when it does not
     return Effect.ensuring(
-      Effect.zipLeft(raced, Effect.interruptible(Effect.suspend(() => Fiber.joinAll(overlapping)))),
+      Effect.raceFirst(
+        Effect.zipLeft(body, Effect.interruptible(joinFrom(overlapping, 0))),
+        Effect.interruptible(signal)
+      ),
       Effect.suspend(() => Fiber.interruptAll(overlapping))
     )
   }
@@ -895,6 +898,15 @@ class Actor {
     return Effect.zipRight(FiberRef.set(FiberRef.currentContext, this.context()), then)
   }
 }
+
+/** Await the fibers of `fibers` from `index` on, and those added to it meanwhile. */
+const joinFrom = (
+  fibers: ReadonlyArray<Fiber.RuntimeFiber<unknown, unknown>>,
+  index: number
+): Effect.Effect<void, unknown> =>
+  Effect.suspend(() =>
+    index === fibers.length ? Effect.void : Effect.zipRight(Fiber.join(fibers[index]), joinFrom(fibers, index + 1))
+  )
 
 /** The first of two signals to complete, either of which may be absent. */
 const firstOf = <A, B>(
