@@ -409,6 +409,36 @@ describe("TaskSpec.cron", () => {
         assert.deepStrictEqual(starts(events, "hourly"), ["2026-06-01T12:00:00.000Z", "2026-06-01T13:00:00.000Z"])
       }))
 
+    it.scoped("pause drops the runs bufferAll kept: resumed, catchUp decides about them as about any missed time", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-06-01T12:00:00Z"))
+        const { events, supervisor } = yield* supervisorWith()
+        for (const [name, catchUp] of [["none", "none"], ["window", "1 minute"]] as const) {
+          yield* supervisor.add(
+            TaskSpec.cron(name, Effect.sleep("23 seconds"), "*/10 * * * * *", { overlap: "bufferAll", catchUp })
+          )
+        }
+        // 12:00:10 runs until :33, keeping :20 and :30; paused at :31
+        yield* advanceTo("2026-06-01T12:00:31Z")
+        yield* supervisor.pause("none")
+        yield* supervisor.pause("window")
+        yield* advanceTo("2026-06-01T12:01:05Z")
+        yield* supervisor.resume("none")
+        yield* supervisor.resume("window")
+        yield* settle
+        // missed: :20 and :30 (kept), :40, :50 and 1:00 (while paused)
+        assert.deepStrictEqual(
+          ofTag(events, "RunSkipped", "none").map((e) => [iso(e.scheduledAt), e.skipped, e.why]),
+          [["2026-06-01T12:01:00.000Z", 5, "Missed"]]
+        )
+        assert.deepStrictEqual(starts(events, "none"), ["2026-06-01T12:00:10.000Z"])
+        // within the window: once, as it resumes
+        assert.deepStrictEqual(ofTag(events, "RunSkipped", "window"), [])
+        assert.deepStrictEqual(starts(events, "window"), ["2026-06-01T12:00:10.000Z", "2026-06-01T12:01:05.000Z"])
+        yield* advanceTo("2026-06-01T12:01:10Z")
+        assert.deepStrictEqual(starts(events, "none"), ["2026-06-01T12:00:10.000Z", "2026-06-01T12:01:10.000Z"])
+      }))
+
     it.scoped("trigger while Scheduled runs now, stores nothing, and the next run is still at its time", () =>
       Effect.gen(function*() {
         yield* TestClock.setTime(Date.parse("2026-06-01T11:50:00Z"))
