@@ -857,11 +857,8 @@ class Actor {
       this.requested = undefined
       this.scope = new AttemptScope()
       if (paused) {
-        // a paused cron task's schedule is suspended: a run it interrupted is over, its next time unknown until resumed
-        if (this.cron !== undefined) {
-          this.cron.slot = undefined
-          this.cron.next = undefined
-        }
+        // a paused cron task's schedule is suspended
+        this.cron?.suspend()
         // a paused task has no fiber to respawn
         this.mode = { _tag: "Paused", fiberRefs, then: this.mode as Normal | Parked }
         task.enter("Paused")

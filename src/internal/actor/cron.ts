@@ -70,6 +70,19 @@ export class CronRuns {
     this.key = keyOf(name)
   }
 
+  /**
+   * Paused: the run in progress is over, its next time unknown until resumed, and the runs kept to follow it are
+   * missed again (from the first of them on), for `catchUp` to decide about as it resumes.
+   */
+  suspend(): void {
+    const kept = this.buffered[0]
+    // scheduled times fall on whole seconds: the first after this one is the kept time
+    if (kept !== undefined) this.cursor = kept - 1
+    this.buffered.length = 0
+    this.slot = undefined
+    this.next = undefined
+  }
+
   /** The first scheduled time after `at`; `undefined` if there is none (effect's `Cron` found none ahead). */
   nextAfter(at: number): number | undefined {
     try {
