@@ -1,22 +1,52 @@
 /**
  * Memory per parked task: `n` tasks whose body is `Effect.never`, added to
- * one supervisor, against `n` bare fibers (`Effect.forkDaemon(Effect.never)`).
+ * one supervisor, against `n` bare fibers (`Effect.forkDaemon(Effect.never)`);
+ * and per scheduled task (`cron`): `n` cron tasks waiting for a time that
+ * does not come during the measurement.
  *
  * Each configuration runs in its own child process (this module is also its
  * entry point) so that one measurement's heap and RSS growth does not leak
  * into the next. Heap used and RSS are read after two `global.gc()` calls,
  * before and after the tasks are parked; the difference divided by `n` is
- * the cost per task. Run directly: `node --expose-gc --import tsx bench/memory.ts supervisor 10000`.
+ * the cost per task. Run directly: `node --expose-gc --import tsx bench/memory.ts supervisor 10000`
+ * (or `fibers`, `cron`).
  */
 import { TaskSpec } from "effect-taskvisor"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import { execFile } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { Supervisor } from "./workloads.js"
 import { awaitAlive, settingsOf, withSupervisor, worker } from "./workloads.js"
 
-export type Subject = "supervisor" | "fibers"
+/** `supervisor`: parked tasks; `fibers`: bare fibers; `cron`: scheduled cron tasks. */
+export type Subject = "supervisor" | "fibers" | "cron"
+
+const subjects: ReadonlyArray<Subject> = ["supervisor", "fibers", "cron"]
+
+/** A daily time: none of the scheduled tasks runs while it is measured. */
+export const nightly = "0 3 * * *"
+
+/** The `i`th scheduled task of the cron rows: it waits for 03:00 UTC and does nothing then. */
+export const scheduledSpec = (i: number) => TaskSpec.cron(`c-${i}`, Effect.void, nightly)
+
+/** Wait until the task named `name` waits for its next scheduled time (tasks start in order, so the last one tells). */
+export const awaitScheduled = (supervisor: Supervisor, name: string): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    while (true) {
+      const details = yield* Effect.orDie(supervisor.inspect(name))
+      if (Option.isSome(details) && details.value.nextRunAt !== undefined) return
+      yield* Effect.sleep("1 millis")
+    }
+  })
+
+/** How a supervised subject's tasks are made, and how to know the last one is in place. */
+const supervisedTasks = {
+  supervisor: { spec: (i: number) => TaskSpec.once(`w-${i}`, worker), settled: awaitAlive },
+  cron: { spec: scheduledSpec, settled: awaitScheduled }
+}
 
 export interface MemoryResult {
   readonly subject: Subject
@@ -54,18 +84,23 @@ const result = (
 /** `report` runs before teardown: a child process exits there instead of stopping 100k tasks it no longer needs. */
 type Report = (result: MemoryResult) => void
 
-const supervised = (n: number, report: Report): Effect.Effect<MemoryResult, unknown> =>
+const supervised = (
+  subject: keyof typeof supervisedTasks,
+  n: number,
+  report: Report
+): Effect.Effect<MemoryResult, unknown> =>
   withSupervisor(settingsOf({}), [], (sup) =>
     Effect.gen(function*() {
+      const tasks = supervisedTasks[subject]
       // the specs exist before the first snapshot: only what the supervisor adds per task is counted
-      const specs = Array.from({ length: n }, (_, i) => TaskSpec.once(`w-${i}`, worker))
+      const specs = Array.from({ length: n }, (_, i) => tasks.spec(i))
       const before = snapshot()
       const start = performance.now()
       for (const spec of specs) yield* sup.add(spec)
-      yield* awaitAlive(sup, `w-${n - 1}`)
+      yield* tasks.settled(sup, specs[n - 1].name)
       const parkMs = performance.now() - start
       const after = snapshot()
-      const measured = result("supervisor", n, before, after, parkMs)
+      const measured = result(subject, n, before, after, parkMs)
       report(measured)
       return measured
     }))
@@ -86,7 +121,7 @@ const bare = (n: number, report: Report): Effect.Effect<MemoryResult> =>
   })
 
 export const measureHere = (subject: Subject, n: number, report: Report = () => {}): Promise<MemoryResult> =>
-  Effect.runPromise(subject === "supervisor" ? supervised(n, report) : bare(n, report))
+  Effect.runPromise(subject === "fibers" ? bare(n, report) : supervised(subject, n, report))
 
 const self = fileURLToPath(import.meta.url)
 
@@ -107,7 +142,7 @@ export const measureInChild = (subject: Subject, n: number): Promise<MemoryResul
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === self) {
-  const subject = process.argv[2] === "fibers" ? "fibers" : "supervisor"
+  const subject = subjects.find((s) => s === process.argv[2]) ?? "supervisor"
   const n = Number(process.argv[3] ?? 10000)
   measureHere(subject, n, (r) => {
     process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0))

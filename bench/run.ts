@@ -5,7 +5,8 @@
  *
  * Options: `--filter <text>` runs only the rows whose key contains the text
  * (e.g. `--filter dynamic/`, `--filter memory`); `--update-md` replaces the
- * generated section of BENCHMARKS.md with the new report. The `cluster/` rows
+ * generated section of BENCHMARKS.md with the new report. The `cron/` rows
+ * (`bench/cron.ts`) take about a minute. The `cluster/` rows
  * (`bench/cluster.ts`) start PostgreSQL and runner processes, and take about
  * three minutes of the run.
  */
@@ -16,6 +17,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as baselines from "./baselines.js"
 import { clusterKeys, measureCluster } from "./cluster.js"
+import { cronKeys, measureCron } from "./cron.js"
 import type { Result, Workload } from "./harness.js"
 import { formatStats, formatValue, measure, measurePair, progress } from "./harness.js"
 import { measureInChild } from "./memory.js"
@@ -238,6 +240,12 @@ const main = async () => {
   }
 
   const targets = evaluate(rows, memory)
+  if (cronKeys.some(selected)) {
+    progress("  cron/ …")
+    const cron = await measureCron(selected)
+    rows.push(...cron.rows)
+    targets.push(...cron.targets)
+  }
   if (clusterKeys.some(selected)) {
     progress("  cluster/ …")
     const cluster = await measureCluster(selected)

@@ -24,7 +24,7 @@ import type { Caller } from "../task/caller.js"
 import type { ActorDetails, OperatorControl, Phase, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
 import { actionOf, type Mode, type Normal, normal, type Parked, parked, type Paused, type Request } from "./controls.js"
-import { CronRuns, sleepUntil } from "./cron.js"
+import { CronRuns, maxTimer, sleepUntil } from "./cron.js"
 import { sleep, zeroOn } from "./delay.js"
 import {
   type AttemptFailure,
@@ -100,18 +100,24 @@ interface Scheduled {
   readonly then: (value: unknown) => Effect.Effect<void>
 }
 
+/** A cron task waiting for the time of its next run. */
+interface Upcoming {
+  readonly _tag: "Upcoming"
+}
+
 /** Not waiting: taking a step, paused, or done (no continuation is pending, and no step's data is kept). */
 interface Idle {
   readonly _tag: "Idle"
 }
 
 /** What the actor waits for, with what its continuation needs. */
-type Wait = Gate | Permit | Attempt | Release | Schedule | Delay | Scheduled
+type Wait = Gate | Permit | Attempt | Release | Schedule | Delay | Scheduled | Upcoming
 
 const Gate: Gate = { _tag: "Gate" }
 const Permit: Permit = { _tag: "Permit" }
 const Attempt: Attempt = { _tag: "Attempt" }
 const Delay: Delay = { _tag: "Delay" }
+const Upcoming: Upcoming = { _tag: "Upcoming" }
 const Idle: Idle = { _tag: "Idle" }
 
 const oneMilli = Duration.millis(1)
@@ -229,6 +235,8 @@ class Actor {
         return this.onSchedule(step, cause, value as readonly [unknown, unknown, ScheduleDecision.ScheduleDecision])
       case "Scheduled":
         return cause === undefined ? step.then(value) : this.commit(TaskOutcome.Canceled)
+      case "Upcoming":
+        return cause === undefined ? this.untilNext(this.cron!) : this.commit(TaskOutcome.Canceled)
     }
   }
 
@@ -297,15 +305,40 @@ class Actor {
       })
     }
     const at = cron.nextAfter(cron.cursor) ?? Infinity
-    const wait = Effect.flatMap(cron.jitter(), (jitter) => {
-      cron.next = at + jitter
-      return sleepUntil(this.clock, at + jitter)
-    })
+    cron.upcoming = at
     // skipped times are dealt with: stored, a restart does not count them missed again
-    return this.wait(
-      { _tag: "Scheduled", then: () => this.runSlot(cron, at) },
-      missed === undefined ? wait : Effect.zipRight(cron.save(missed.latest), wait)
-    )
+    if (missed !== undefined) {
+      return this.wait({ _tag: "Scheduled", then: () => this.awaitNext(cron) }, cron.save(missed.latest))
+    }
+    return this.awaitNext(cron)
+  }
+
+  /** A cron task waits for its upcoming time, plus its jitter. */
+  private awaitNext(cron: CronRuns): Effect.Effect<void> {
+    const at = cron.upcoming!
+    if (cron.plan.jitter === 0) {
+      cron.next = at
+      return this.untilNext(cron)
+    }
+    return this.wait({
+      _tag: "Scheduled",
+      then: (jitter) => {
+        cron.next = at + (jitter as number)
+        return this.untilNext(cron)
+      }
+    }, cron.jitter())
+  }
+
+  /**
+   * A cron task waits for its next run (`cron.next`) on one timer of its
+   * clock, the wait a constant step (no continuation or closure of its own,
+   * for 10,000 scheduled tasks' heap); it sleeps again if woken before the
+   * time (a timer fires up to a millisecond early, or the runtime caps it).
+   */
+  private untilNext(cron: CronRuns): Effect.Effect<void> {
+    const left = cron.next! - this.clock.unsafeCurrentTimeMillis()
+    if (left <= 0) return this.runSlot(cron, cron.upcoming!)
+    return this.wait(Upcoming, Effect.interruptible(this.clock.sleep(Duration.millis(Math.min(left, maxTimer)))))
   }
 
   /** A cron task's run for the scheduled time `at` is due: the time is stored, then the run starts. */

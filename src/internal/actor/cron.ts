@@ -11,7 +11,7 @@ import * as Random from "effect/Random"
 import type { Plan } from "../config/cron.js"
 
 /** The longest timer the runtime arms (a longer `Effect.sleep` never fires): longer waits are taken in steps. */
-const maxTimer = 2 ** 31 - 1
+export const maxTimer = 2 ** 31 - 1
 
 /** Wait until the clock reads `at` (epoch milliseconds), interruptibly. */
 export const sleepUntil = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
@@ -56,6 +56,8 @@ export class CronRuns {
   triggered = false
   /** Scheduled times kept to run when the run in progress ends (`bufferOne`, `bufferAll`), oldest first. */
   readonly buffered: Array<number> = []
+  /** The scheduled time it waits for (`next` is that time with its jitter). */
+  upcoming: number | undefined = undefined
   /**
    * When it runs next, as `list` shows it (epoch milliseconds): the end of its
    * wait (its jitter included), or, while a run runs, the next scheduled time;

@@ -42,6 +42,44 @@ export interface Plan {
 
 const overlaps: ReadonlySet<unknown> = new Set(["skip", "bufferOne", "bufferAll", "cancelRunning", "allow"])
 
+/**
+ * The expressions parsed, by time zone and expression, while a task holds
+ * them: the tasks of one schedule share its `Cron` (about 5 KB each, with its
+ * lookup tables), and one that no task holds any more is let go.
+ */
+const parsed = new Map<string, WeakRef<Cron.Cron>>()
+const unheld = new FinalizationRegistry<string>((key) => {
+  if (parsed.get(key)?.deref() === undefined) parsed.delete(key)
+})
+
+/** The expression parsed in the time zone, or a ConfigError naming what is wrong with either. */
+const parse = (field: (name: string) => string, expression: string, timeZone: string): Cron.Cron | ConfigError => {
+  // the zone's length first: no other zone and expression make the same key
+  const key = `${timeZone.length}:${timeZone}${expression}`
+  const known = parsed.get(key)?.deref()
+  if (known !== undefined) return known
+  const zone = DateTime.zoneMakeNamed(timeZone)
+  if (Option.isNone(zone)) {
+    return new ConfigError({ field: field("timeZone"), reason: `unknown time zone ${JSON.stringify(timeZone)}` })
+  }
+  const cron = Cron.parse(expression, zone.value)
+  if (Either.isLeft(cron)) {
+    return new ConfigError({
+      field: field("cron"),
+      reason: `invalid cron expression ${JSON.stringify(expression)}: ${cron.left.message}`
+    })
+  }
+  // an expression no date satisfies (February 30th): effect's Cron gives up looking, and so does the task, here
+  try {
+    Cron.next(cron.right, 0)
+  } catch {
+    return new ConfigError({ field: field("cron"), reason: `${JSON.stringify(expression)} matches no date` })
+  }
+  parsed.set(key, new WeakRef(cron.right))
+  unheld.register(cron.right, key)
+  return cron.right
+}
+
 /** The schedule checked, or a ConfigError naming what is wrong with it (`field`: how the task's schedule is named). */
 export const check = (field: (name: string) => string, schedule: CronSchedule): Plan | ConfigError => {
   const { expression, options } = schedule
@@ -52,23 +90,8 @@ export const check = (field: (name: string) => string, schedule: CronSchedule): 
   if (typeof timeZone !== "string") {
     return new ConfigError({ field: field("timeZone"), reason: `must be an IANA time zone, got ${String(timeZone)}` })
   }
-  const zone = DateTime.zoneMakeNamed(timeZone)
-  if (Option.isNone(zone)) {
-    return new ConfigError({ field: field("timeZone"), reason: `unknown time zone ${JSON.stringify(timeZone)}` })
-  }
-  const parsed = Cron.parse(expression, zone.value)
-  if (Either.isLeft(parsed)) {
-    return new ConfigError({
-      field: field("cron"),
-      reason: `invalid cron expression ${JSON.stringify(expression)}: ${parsed.left.message}`
-    })
-  }
-  // an expression no date satisfies (February 30th): effect's Cron gives up looking, and so does the task, here
-  try {
-    Cron.next(parsed.right, 0)
-  } catch {
-    return new ConfigError({ field: field("cron"), reason: `${JSON.stringify(expression)} matches no date` })
-  }
+  const cron = parse(field, expression, timeZone)
+  if (cron instanceof ConfigError) return cron
   const overlap = options.overlap ?? "skip"
   if (!overlaps.has(overlap)) {
     return new ConfigError({
@@ -88,5 +111,5 @@ export const check = (field: (name: string) => string, schedule: CronSchedule): 
     if (spread instanceof ConfigError) return spread
     jitter = Duration.toMillis(spread)
   }
-  return { cron: parsed.right, expression, timeZone, overlap, catchUp, jitter }
+  return { cron, expression, timeZone, overlap, catchUp, jitter }
 }
