@@ -24,8 +24,8 @@ import type { Caller } from "../task/caller.js"
 import type { ActorDetails, OperatorControl, Phase, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
 import { actionOf, type Mode, type Normal, normal, type Parked, parked, type Paused, type Request } from "./controls.js"
-import { CronRuns, maxTimer, sleepUntil } from "./cron.js"
-import { sleep, zeroOn } from "./delay.js"
+import { CronRuns } from "./cron.js"
+import { sleep, until, zeroOn } from "./delay.js"
 import {
   type AttemptFailure,
   Broken,
@@ -287,7 +287,7 @@ class Actor {
       cron.slot = now
       return this.next()
     }
-    const kept = cron.buffered.shift()
+    const kept = cron.takeKept()
     if (kept !== undefined) return this.runSlot(cron, kept)
     const missed = cron.missed(now)
     if (missed !== undefined) {
@@ -330,15 +330,15 @@ class Actor {
   }
 
   /**
-   * A cron task waits for its next run (`cron.next`) on one timer of its
-   * clock, the wait a constant step (no continuation or closure of its own,
-   * for 10,000 scheduled tasks' heap); it sleeps again if woken before the
-   * time (a timer fires up to a millisecond early, or the runtime caps it).
+   * A cron task waits for its next run (`cron.next`), the wait a constant
+   * step (no continuation or closure of its own, for 10,000 scheduled tasks'
+   * heap) on `until`, which shares one timer among all waiting tasks on the
+   * live clock.
    */
   private untilNext(cron: CronRuns): Effect.Effect<void> {
     const left = cron.next! - this.clock.unsafeCurrentTimeMillis()
     if (left <= 0) return this.runSlot(cron, cron.upcoming!)
-    return this.wait(Upcoming, Effect.interruptible(this.clock.sleep(Duration.millis(Math.min(left, maxTimer)))))
+    return this.wait(Upcoming, until(this.clock, cron.next!))
   }
 
   /** A cron task's run for the scheduled time `at` is due: the time is stored, then the run starts. */
@@ -372,7 +372,7 @@ class Actor {
       if (at === undefined) return Effect.never
       cron.next = at
       return Effect.zipRight(
-        sleepUntil(this.clock, at),
+        until(this.clock, at),
         Effect.suspend(() => this.overlapped(cron, at, attempt, overlapping))
       )
     })
@@ -391,8 +391,8 @@ class Actor {
     const { overlap } = cron.plan
     // `bufferOne` keeps the first, `bufferAll` up to a bound (a run that always outlasts its slot)
     const skips = overlap === "skip" ||
-      (overlap === "bufferOne" && cron.buffered.length >= 1) ||
-      (overlap === "bufferAll" && cron.buffered.length >= maxBuffered)
+      (overlap === "bufferOne" && cron.keptCount >= 1) ||
+      (overlap === "bufferAll" && cron.keptCount >= maxBuffered)
     if (skips) {
       this.publish("RunSkipped", { id: task.id, task: name, scheduledAt: at, skipped: 1, why: "Overlap" })
       // dealt with: stored, a restart does not count it missed
@@ -412,8 +412,8 @@ class Actor {
           }
         )
       default:
-        cron.buffered.push(at)
-        this.publish("RunBuffered", { id: task.id, task: name, scheduledAt: at, buffered: cron.buffered.length })
+        cron.keep(at)
+        this.publish("RunBuffered", { id: task.id, task: name, scheduledAt: at, buffered: cron.keptCount })
         return this.watch(cron, attempt, overlapping)
     }
   }

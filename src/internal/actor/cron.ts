@@ -1,29 +1,12 @@
 /** A cron task's schedule as its actor keeps it: the times it has dealt with, its kept runs, and its stored last run. */
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Cause from "effect/Cause"
-import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Cron from "effect/Cron"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type { Plan } from "../config/cron.js"
-
-/** The longest timer the runtime arms (a longer `Effect.sleep` never fires): longer waits are taken in steps. */
-export const maxTimer = 2 ** 31 - 1
-
-/** Wait until the clock reads `at` (epoch milliseconds), interruptibly. */
-export const sleepUntil = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const left = at - clock.unsafeCurrentTimeMillis()
-    return left <= 0
-      ? Effect.void
-      : Effect.zipRight(
-        Effect.interruptible(Effect.sleep(Duration.millis(Math.min(left, maxTimer)))),
-        sleepUntil(clock, at)
-      )
-  })
 
 /** Scheduled times passed that no run took: the latest of them, and how many (counted up to 1,000). */
 export interface Missed {
@@ -54,8 +37,11 @@ export class CronRuns {
   slot: number | undefined = undefined
   /** A run was asked for by `trigger`: it runs next, and the schedule does not move. */
   triggered = false
-  /** Scheduled times kept to run when the run in progress ends (`bufferOne`, `bufferAll`), oldest first. */
-  readonly buffered: Array<number> = []
+  /**
+   * Scheduled times kept to run when the run in progress ends (`bufferOne`,
+   * `bufferAll`), oldest first; made when the first is kept.
+   */
+  buffered: Array<number> | undefined = undefined
   /** The scheduled time it waits for (`next` is that time with its jitter). */
   upcoming: number | undefined = undefined
   /**
@@ -65,11 +51,29 @@ export class CronRuns {
    */
   next: number | undefined = undefined
   private readonly store: KeyValueStore.KeyValueStore | undefined
-  private readonly key: string
 
-  constructor(readonly plan: Plan, name: string, services: Context.Context<never>) {
+  constructor(readonly plan: Plan, private readonly name: string, services: Context.Context<never>) {
     this.store = Option.getOrUndefined(Context.getOption(services, KeyValueStore.KeyValueStore))
-    this.key = keyOf(name)
+  }
+
+  /** Its key in the store (made when used: 10,000 scheduled tasks keep no string each). */
+  private get key(): string {
+    return keyOf(this.name)
+  }
+
+  /** How many scheduled times are kept to run. */
+  get keptCount(): number {
+    return this.buffered?.length ?? 0
+  }
+
+  /** Keep `at` to run when the run in progress ends. */
+  keep(at: number): void {
+    ;(this.buffered ??= []).push(at)
+  }
+
+  /** The oldest scheduled time kept to run, taken. */
+  takeKept(): number | undefined {
+    return this.buffered?.shift()
   }
 
   /**
@@ -77,10 +81,10 @@ export class CronRuns {
    * missed again (from the first of them on), for `catchUp` to decide about as it resumes.
    */
   suspend(): void {
-    const kept = this.buffered[0]
+    const kept = this.buffered?.[0]
     // scheduled times fall on whole seconds: the first after this one is the kept time
     if (kept !== undefined) this.cursor = kept - 1
-    this.buffered.length = 0
+    this.buffered = undefined
     this.slot = undefined
     this.next = undefined
   }

@@ -5,6 +5,7 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { zeroDelay } from "../primitives/eventLoop.js"
+import { wakeAt } from "../primitives/wakeups.js"
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 const liveZero = Effect.interruptible(zeroDelay)
@@ -27,3 +28,26 @@ export const sleep = (clock: Clock.Clock, delay: Duration.Duration): Effect.Effe
   Duration.isZero(delay)
     ? zeroOn(clock)
     : Effect.interruptible(Duration.isFinite(delay) ? Effect.sleep(delay) : Effect.never)
+
+/** The longest sleep the runtime arms (a longer `Effect.sleep` never fires): a later time is reached in steps. */
+const maxSleep = 2 ** 31 - 1
+
+/**
+ * Wait (interruptibly) until `clock` reads `at` (epoch milliseconds;
+ * `Infinity`: for ever). On the live clock every such wait shares one timer
+ * (`wakeAt`): a cron task waiting for its next time holds no timer of its own.
+ * On any other clock (`TestClock`) it is the clock's `sleep`, in steps.
+ */
+export const until = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
+  clock === liveClock ? Effect.interruptible(wakeAt(at)) : untilOn(clock, at)
+
+const untilOn = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const left = at - clock.unsafeCurrentTimeMillis()
+    return left <= 0
+      ? Effect.void
+      : Effect.zipRight(
+        Effect.interruptible(clock.sleep(Duration.millis(Math.min(left, maxSleep)))),
+        untilOn(clock, at)
+      )
+  })

@@ -1,0 +1,109 @@
+/** Wake-ups at times of the live clock: the waiters for one time kept together, one timer armed for the earliest. */
+import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
+
+/** The longest timer Node arms (a longer delay fires at once): a later time is reached in steps. */
+const maxTimer = 2 ** 31 - 1
+
+interface Wakeups {
+  /** The waiters of each time (epoch milliseconds). */
+  readonly waiters: Map<number, Set<() => void>>
+  /** The times of `waiters`, as a binary min-heap; a time whose waiters all left stays until it is reached. */
+  readonly times: Array<number>
+  timer: ReturnType<typeof setTimeout> | undefined
+  /** The time the timer is armed for; `Infinity`: none. */
+  armedFor: number
+}
+
+const wakeups: Wakeups = globalValue(
+  Symbol.for("effect-taskvisor/internal/wakeups"),
+  (): Wakeups => ({ waiters: new Map(), times: [], timer: undefined, armedFor: Infinity })
+)
+
+const push = (times: Array<number>, at: number): void => {
+  let i = times.push(at) - 1
+  while (i > 0) {
+    const parent = (i - 1) >> 1
+    if (times[parent] <= at) break
+    times[i] = times[parent]
+    i = parent
+  }
+  times[i] = at
+}
+
+const pop = (times: Array<number>): void => {
+  const last = times.pop()!
+  if (times.length === 0) return
+  let i = 0
+  for (;;) {
+    const left = 2 * i + 1
+    if (left >= times.length) break
+    const child = left + 1 < times.length && times[left + 1] < times[left] ? left + 1 : left
+    if (times[child] >= last) break
+    times[i] = times[child]
+    i = child
+  }
+  times[i] = last
+}
+
+/** Arm the timer for the earliest time that has waiters, if it is not armed for it already. */
+const arm = (): void => {
+  const { times, waiters } = wakeups
+  while (times.length > 0 && !waiters.has(times[0])) pop(times)
+  const earliest = times.length === 0 ? Infinity : times[0]
+  if (earliest === wakeups.armedFor) return
+  if (wakeups.timer !== undefined) clearTimeout(wakeups.timer)
+  wakeups.timer = undefined
+  wakeups.armedFor = earliest
+  if (earliest === Infinity) return
+  // a timer may fire a little before the wall clock reads its time: then it is armed again
+  wakeups.timer = setTimeout(fire, Math.min(Math.max(1, earliest - Date.now()), maxTimer))
+}
+
+const fire = (): void => {
+  wakeups.timer = undefined
+  wakeups.armedFor = Infinity
+  const { times, waiters } = wakeups
+  const now = Date.now()
+  while (times.length > 0 && times[0] <= now) {
+    const at = times[0]
+    pop(times)
+    const due = waiters.get(at)
+    if (due === undefined) continue
+    waiters.delete(at)
+    for (const wake of due) wake()
+  }
+  arm()
+}
+
+const add = (at: number, wake: () => void): void => {
+  const { waiters } = wakeups
+  const known = waiters.get(at)
+  if (known !== undefined) {
+    known.add(wake)
+    return
+  }
+  waiters.set(at, new Set([wake]))
+  push(wakeups.times, at)
+  if (at < wakeups.armedFor) arm()
+}
+
+const remove = (at: number, wake: () => void): void => {
+  const known = wakeups.waiters.get(at)
+  if (known === undefined || !known.delete(wake) || known.size > 0) return
+  wakeups.waiters.delete(at)
+  if (at === wakeups.armedFor) arm()
+}
+
+/**
+ * Completes once `Date.now()` reads `at` (epoch milliseconds; `Infinity`:
+ * never). Many fibers waiting for the same or different times share one
+ * timer, armed for the earliest, so a waiting fiber costs no timer of its own.
+ */
+export const wakeAt = (at: number): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (at <= Date.now()) return resume(Effect.void)
+    const wake = () => resume(Effect.void)
+    add(at, wake)
+    return Effect.sync(() => remove(at, wake))
+  })
