@@ -5,6 +5,7 @@
  * publishes it skipped). Also the SQL store itself.
  */
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -48,7 +49,8 @@ const tick = (runs: Array<Run>, runner: string, catchUp: TaskSpec.CronOptions["c
     Effect.gen(function*() {
       const sql = yield* SqlClient.SqlClient
       const rows = yield* sql<{ kv_value: string }>`SELECT kv_value FROM taskvisor_kv WHERE kv_key = ${key}`
-      runs.push({ runner, scheduledAt: Date.parse(rows[0].kv_value) })
+      // none stored: NaN, which every such run shares
+      runs.push({ runner, scheduledAt: rows.length === 0 ? Number.NaN : Date.parse(rows[0].kv_value) })
     }),
     "*/2 * * * * *",
     { catchUp }
@@ -126,6 +128,37 @@ const failover = (url: string, catchUp: TaskSpec.CronOptions["catchUp"]) =>
     yield* Scope.close(c.scope, Exit.void)
     return { runs, startedAt, storedBefore, missedAt, events: c.recorder.events, stored: yield* storedIn(url) }
   })
+
+describe("ClusterTask.singleton of a cron task on the embedded runner", () => {
+  it.live(
+    "keeps its last run in the runner's Store; its effect sees the caller's own KeyValueStore",
+    () =>
+      Effect.gen(function*() {
+        const seen: Array<Option.Option<string>> = []
+        const spec = TaskSpec.cron(
+          "own-store",
+          Effect.flatMap(KeyValueStore.KeyValueStore, (kv) => kv.get("mine")).pipe(Effect.map((v) => seen.push(v))),
+          "* * * * * *"
+        )
+        const base = yield* Layer.build(
+          Layer.mergeAll(
+            TaskSupervisor.layer.pipe(Layer.provide(SupervisorConfig.layer({ grace: "1 second" }))),
+            ClusterRunner.layerEmbedded(),
+            KeyValueStore.layerMemory
+          )
+        )
+        const own = Context.get(base, KeyValueStore.KeyValueStore)
+        yield* own.set("mine", "yes")
+        yield* Layer.build(ClusterTask.singleton(spec).pipe(Layer.provide(Layer.succeedContext(base))))
+        yield* eventually("a scheduled run", () => seen.length >= 1, "5 seconds")
+        assert.deepStrictEqual(seen[0], Option.some("yes"))
+        assert.isTrue(Option.isNone(yield* own.get("effect-taskvisor/cron/own-store")), "not in the caller's store")
+        const stored = yield* Context.get(base, ClusterRunner.Store).get("effect-taskvisor/cron/own-store")
+        assert.isTrue(Option.isSome(stored) && !Number.isNaN(Date.parse(stored.value)), "in the runner's Store")
+      }).pipe(Effect.scoped),
+    10_000
+  )
+})
 
 describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
   let postgres: Postgres.Postgres
