@@ -165,9 +165,9 @@ export const layerEmbedded = (options?: {
   )
 
 /**
- * The engine's SQL storage, and the fleet's `Store`. Each runner creates its tables when it starts,
- * and on PostgreSQL two sessions creating the same table at once fail the
- * second ("relation … already exists"), which the engine's storage dies of: so
+ * The engine's SQL storage, and the fleet's `Store`. Each runner creates its
+ * tables when it starts, and on PostgreSQL two sessions creating the same
+ * table at once fail the second ("relation … already exists"), which the engine's storage dies of: so
  * the replicas of a deployment starting together on a fresh database would
  * lose all but one. A setup that fails is tried again, up to four times over
  * about a second; by then the tables the first runner made are found.
@@ -182,8 +182,9 @@ const sqlStorage = Layer.mergeAll(SqlRunnerStorage.layer, SqlMessageStorage.laye
 /**
  * A runner of a fleet: `NodeClusterSocket` for the runners' traffic, with
  * shard locks and messages in the SQL database of the `SqlClient` it is
- * given, and the fleet's `Store` in a table beside them. The settings are read from the environment as `NodeClusterSocket`
- * reads them, with `shardingConfig` taking precedence.
+ * given, and the fleet's `Store` in a table beside them. The settings are read
+ * from the environment as `NodeClusterSocket` reads them, with
+ * `shardingConfig` taking precedence.
  *
  * Shard locks are leases by default (`shardLockDisableAdvisory: true`): a
  * lock is a row its owner refreshes, and another runner may take the shard

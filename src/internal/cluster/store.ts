@@ -1,4 +1,4 @@
-/** The cluster's key-value store: a `KeyValueStore` in a table of the runners' SQL database, where cron singletons keep their last run. */
+/** The fleet's key-value store (SQL table `taskvisor_kv`), where cron singletons keep their last scheduled run. */
 import * as PlatformError from "@effect/platform/Error"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -42,9 +42,10 @@ export const make: Effect.Effect<KeyValueStore.KeyValueStore, SqlError, SqlClien
   yield* sql.onDialectOrElse({
     mssql: () =>
       sql.unsafe(
-        `IF OBJECT_ID(N'${table}', N'U') IS NULL CREATE TABLE ${table} (kv_key NVARCHAR(255) PRIMARY KEY, kv_value NVARCHAR(MAX) NOT NULL)`
+        `IF OBJECT_ID(N'${table}', N'U') IS NULL ` +
+          `CREATE TABLE ${table} (kv_key NVARCHAR(255) PRIMARY KEY, kv_value NVARCHAR(MAX) NOT NULL)`
       ),
-    mysql: () => sql`CREATE TABLE IF NOT EXISTS ${t} (kv_key VARCHAR(255) PRIMARY KEY, kv_value TEXT NOT NULL)`,
+    // pg, mysql, sqlite
     orElse: () => sql`CREATE TABLE IF NOT EXISTS ${t} (kv_key VARCHAR(255) PRIMARY KEY, kv_value TEXT NOT NULL)`
   }).pipe(Effect.retry(setupRetry))
   const upsert = (key: string, value: string) =>
