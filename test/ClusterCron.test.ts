@@ -36,10 +36,11 @@ const pg = (url: string) => PgClient.layer({ url: Redacted.make(url) })
 
 const key = "effect-taskvisor/cron/tick"
 
-/** A run of the cron task: on which runner, for which scheduled time (as the store had it when the run started). */
+/** A run of the cron task: on which runner, for which scheduled time (as the store had it), when it started. */
 interface Run {
   readonly runner: string
   readonly scheduledAt: number
+  readonly at: number
 }
 
 /** Every 2 seconds; the run reads the time its owner stored for it. */
@@ -50,7 +51,7 @@ const tick = (runs: Array<Run>, runner: string, catchUp: TaskSpec.CronOptions["c
       const sql = yield* SqlClient.SqlClient
       const rows = yield* sql<{ kv_value: string }>`SELECT kv_value FROM taskvisor_kv WHERE kv_key = ${key}`
       // none stored: NaN, which every such run shares
-      runs.push({ runner, scheduledAt: rows.length === 0 ? Number.NaN : Date.parse(rows[0].kv_value) })
+      runs.push({ runner, scheduledAt: rows.length === 0 ? Number.NaN : Date.parse(rows[0].kv_value), at: Date.now() })
     }),
     "*/2 * * * * *",
     { catchUp }
@@ -102,8 +103,8 @@ const storedIn = (url: string) =>
 
 /**
  * Two runners run `tick` for a while; then both stop, and a scheduled time passes with no owner; then a third runner
- * takes it and runs its next scheduled time. Returns the runs, when the third runner started, the time stored before
- * and the third runner's events.
+ * takes it and runs a scheduled time after its start. Returns the runs, the first time that passed with no owner, the
+ * time stored when both had stopped, the third runner's events and the time stored at the end.
  */
 const failover = (url: string, catchUp: TaskSpec.CronOptions["catchUp"]) =>
   Effect.gen(function*() {
@@ -126,7 +127,7 @@ const failover = (url: string, catchUp: TaskSpec.CronOptions["catchUp"]) =>
     yield* eventually("a scheduled run on the new owner", () =>
       runs.some((run) => run.scheduledAt > startedAt), "20 seconds")
     yield* Scope.close(c.scope, Exit.void)
-    return { runs, startedAt, storedBefore, missedAt, events: c.recorder.events, stored: yield* storedIn(url) }
+    return { runs, storedBefore, missedAt, events: c.recorder.events, stored: yield* storedIn(url) }
   })
 
 describe("ClusterTask.singleton of a cron task on the embedded runner", () => {
@@ -205,10 +206,14 @@ describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
     () =>
       Effect.gen(function*() {
         const url = yield* Effect.promise(() => postgres.createDatabase("cron_catchup"))
-        const { missedAt, runs, startedAt, stored, storedBefore } = yield* failover(url, "30 seconds")
+        const { missedAt, runs, stored, storedBefore } = yield* failover(url, "30 seconds")
         for (const [at, count] of perTime(runs)) assert.strictEqual(count, 1, `runs for ${new Date(at).toISOString()}`)
-        const caughtUp = runs.filter((run) => run.scheduledAt > storedBefore && run.scheduledAt < startedAt)
-        assert.deepStrictEqual(caughtUp, [{ runner: "c", scheduledAt: missedAt }], "the latest missed time, once")
+        // the new owner's first run is the catch-up: for the latest time that had passed when it started
+        const first = runs.find((run) => run.runner === "c")!
+        assert.isAtLeast(first.scheduledAt, missedAt)
+        assert.strictEqual(first.scheduledAt, Math.floor(first.at / 2000) * 2000, "the latest missed time")
+        const caughtUp = runs.filter((run) => run.scheduledAt > storedBefore && run.scheduledAt <= first.scheduledAt)
+        assert.deepStrictEqual(caughtUp, [first], "once, for the missed times together")
         assert.strictEqual(stored, Math.max(...runs.map((run) => run.scheduledAt)), "the store has the last run")
       }),
     50_000
@@ -219,14 +224,20 @@ describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
     () =>
       Effect.gen(function*() {
         const url = yield* Effect.promise(() => postgres.createDatabase("cron_none"))
-        const { events, runs, startedAt, storedBefore } = yield* failover(url, "none")
+        const { events, missedAt, runs, storedBefore } = yield* failover(url, "none")
         for (const [at, count] of perTime(runs)) assert.strictEqual(count, 1, `runs for ${new Date(at).toISOString()}`)
-        assert.deepStrictEqual(runs.filter((run) => run.scheduledAt > storedBefore && run.scheduledAt < startedAt), [])
         const skipped = events.filter((e): e is Extract<SupervisorEvent, { _tag: "RunSkipped" }> =>
           e._tag === "RunSkipped"
         )
         assert.strictEqual(skipped.length, 1)
         assert.strictEqual(skipped[0].why, "Missed")
+        assert.isAtLeast(skipped[0].scheduledAt, missedAt)
+        // nothing ran for the missed times; the new owner's first run is the next time after them
+        assert.deepStrictEqual(
+          runs.filter((run) => run.scheduledAt > storedBefore && run.scheduledAt <= skipped[0].scheduledAt),
+          []
+        )
+        assert.strictEqual(runs.find((run) => run.runner === "c")!.scheduledAt, skipped[0].scheduledAt + 2000)
       }),
     50_000
   )
