@@ -29,17 +29,19 @@ import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import type * as SocketServer from "@effect/platform/SocketServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import { ClusterReadiness } from "./internal/cluster/readiness.js"
+import * as store from "./internal/cluster/store.js"
 
 /**
  * What a runner gives: the engine (`Sharding`, `Runners`, `MessageStorage`)
- * and the shard-lock storage and settings it runs with.
+ * and the shard-lock storage and settings it runs with (both runner layers
+ * give the fleet's `Store` beside them).
  *
  * @since 0.1.0
  * @category Models
@@ -51,6 +53,35 @@ export type Services =
   | RunnerStorage.RunnerStorage
   | ShardingConfig.ShardingConfig
   | Readiness
+
+/**
+ * A `KeyValueStore` the runners of a fleet share: `layerSocket`'s is the
+ * table `taskvisor_kv` (`kv_key`, `kv_value`) in their SQL database,
+ * `layerEmbedded`'s is in memory. A cron task under `ClusterTask.singleton`
+ * keeps its last scheduled run there (key `effect-taskvisor/cron/<name>`), so
+ * the runner it moves to knows what it missed. It is a tag of its own, not
+ * `KeyValueStore`: a store of yours is not shadowed.
+ *
+ * @since 0.1.0
+ * @category Services
+ */
+export const Store: typeof store.ClusterStore = store.ClusterStore
+
+/**
+ * @since 0.1.0
+ * @category Services
+ */
+export type Store = store.ClusterStore
+
+/**
+ * The `Store` over a `SqlClient`: creates its table if it does not exist (and
+ * tries again when runners starting at once race to create it). `layerSocket`
+ * includes it; for a cluster composed another way.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layerStore: Layer.Layer<Store, SqlError, SqlClient.SqlClient> = store.layerSql
 
 /**
  * Whether this runner can do its cluster work, as `SupervisorHttp`'s
@@ -122,8 +153,9 @@ export const layerReadiness = (options?: {
  */
 export const layerEmbedded = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
-}): Layer.Layer<Services | MessageStorage.MemoryDriver> =>
+}): Layer.Layer<Services | Store | MessageStorage.MemoryDriver> =>
   layerReadiness().pipe(
+    Layer.merge(store.layerMemory),
     Layer.provideMerge(Sharding.layer),
     Layer.provideMerge(Runners.layerNoop),
     Layer.provideMerge(MessageStorage.layerMemory),
@@ -133,16 +165,16 @@ export const layerEmbedded = (options?: {
   )
 
 /**
- * The engine's SQL storage. Each runner creates its tables when it starts,
- * and on PostgreSQL two sessions creating the same table at once fail the
- * second ("relation … already exists"), which the engine's storage dies of: so
+ * The engine's SQL storage, and the fleet's `Store`. Each runner creates its
+ * tables when it starts, and on PostgreSQL two sessions creating the same
+ * table at once fail the second ("relation … already exists"), which the engine's storage dies of: so
  * the replicas of a deployment starting together on a fresh database would
  * lose all but one. A setup that fails is tried again, up to four times over
  * about a second; by then the tables the first runner made are found.
  */
-const sqlStorage = Layer.merge(SqlRunnerStorage.layer, SqlMessageStorage.layer).pipe(
+const sqlStorage = Layer.mergeAll(SqlRunnerStorage.layer, SqlMessageStorage.layer, store.layerSql).pipe(
   Layer.catchAllCause(Layer.fail),
-  Layer.retry(Schedule.intersect(Schedule.jittered(Schedule.exponential("50 millis")), Schedule.recurs(4))),
+  Layer.retry(store.setupRetry),
   Layer.catchAll(Layer.failCause),
   Layer.orDie
 )
@@ -150,8 +182,9 @@ const sqlStorage = Layer.merge(SqlRunnerStorage.layer, SqlMessageStorage.layer).
 /**
  * A runner of a fleet: `NodeClusterSocket` for the runners' traffic, with
  * shard locks and messages in the SQL database of the `SqlClient` it is
- * given. The settings are read from the environment as `NodeClusterSocket`
- * reads them, with `shardingConfig` taking precedence.
+ * given, and the fleet's `Store` in a table beside them. The settings are read
+ * from the environment as `NodeClusterSocket` reads them, with
+ * `shardingConfig` taking precedence.
  *
  * Shard locks are leases by default (`shardLockDisableAdvisory: true`): a
  * lock is a row its owner refreshes, and another runner may take the shard
@@ -169,7 +202,7 @@ export const layerSocket = (options?: {
   readonly shardingConfig?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
   readonly serialization?: "msgpack" | "ndjson" | undefined
 }): Layer.Layer<
-  Services,
+  Services | Store,
   SocketServer.SocketServerError | ConfigError.ConfigError,
   SqlClient.SqlClient
 > => {

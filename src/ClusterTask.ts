@@ -30,6 +30,11 @@
  *   singleton, alarms (`SingletonUnowned` with `NotRunning`, on every runner),
  *   and adds the task again after `rearmAfter` (one minute by default;
  *   `"never"` keeps it down until the runner restarts).
+ * - **Cron.** A `TaskSpec.cron` runs on its owner only; its schedule keeps
+ *   the time of its last scheduled run in the runner's `ClusterRunner.Store`
+ *   (the fleet's SQL storage under `layerSocket`), so the next owner catches
+ *   a time missed meanwhile up once, within its `catchUp`. Its effect still
+ *   sees the caller's own `KeyValueStore`, if any.
  *
  * @since 0.1.0
  */

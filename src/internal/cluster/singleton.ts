@@ -5,7 +5,9 @@ import { EntityId } from "@effect/cluster/EntityId"
 import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as Rpc from "@effect/rpc/Rpc"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -16,7 +18,7 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import type { TaskSpec } from "../config/taskSpec.js"
+import { type TaskSpec, update } from "../config/taskSpec.js"
 import * as validate from "../config/validate.js"
 import { ConfigError, ShuttingDown, TaskAlreadyExists } from "../data/supervisorError.js"
 import type { SingletonAbsence, SingletonRelease } from "../data/supervisorEvent.js"
@@ -24,6 +26,7 @@ import { singletonFenced, singletonOwned, singletonUnowned } from "../events/met
 import { SupervisorRegistry } from "../supervisor/taskSupervisor.js"
 import { callerOf } from "../task/caller.js"
 import { Entry, type Hold, Singletons } from "./singletons.js"
+import { ClusterStore } from "./store.js"
 
 /** A singleton's options as given, each optional (see `ClusterTask.SingletonOptions`). */
 export interface Options {
@@ -241,9 +244,23 @@ export const register = <E, R>(
     const bus = registry.bus
     let closing = false
 
+    // a cron task keeps its last run in the fleet's store (the runner it moves to reads it there); its effect keeps
+    // seeing the caller's own `KeyValueStore`, if there is one
+    const fleetStore = spec.cron === undefined ? Option.none() : yield* Effect.serviceOption(ClusterStore)
+    const ownStore = yield* Effect.serviceOption(KeyValueStore.KeyValueStore)
+    const added: TaskSpec<unknown, unknown> = Option.isSome(fleetStore) && Option.isSome(ownStore)
+      ? update(spec, { effect: Effect.provideService(spec.effect, KeyValueStore.KeyValueStore, ownStore.value) })
+      : spec as TaskSpec<unknown, unknown>
+
     /** Add the task and wait until it ends; `Shutdown` if the supervisor no longer admits tasks. */
     const runTask: Effect.Effect<"Ended" | "Shutdown"> = Effect.withFiberRuntime((fiber) => {
-      const submission = registry.prepare(spec as TaskSpec<unknown, unknown>, callerOf(fiber))
+      const caller = callerOf(fiber)
+      const submission = registry.prepare(
+        added,
+        Option.isNone(fleetStore)
+          ? caller
+          : { ...caller, context: Context.add(caller.context, KeyValueStore.KeyValueStore, fleetStore.value) }
+      )
       if (submission instanceof ShuttingDown) return Effect.succeed("Shutdown")
       if (submission instanceof ConfigError) return Effect.die(submission)
       const admitted = registry.admit(submission, "Now")
