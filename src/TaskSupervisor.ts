@@ -58,8 +58,8 @@ export type {
   TaskDetails,
   /**
    * A registered task as `list` reports it: id, name (a group's child by its
-   * path, `pipeline/parser`), state and the number of the current or last
-   * attempt (0 before the first).
+   * path, `pipeline/parser`), state, the number of the current or last
+   * attempt (0 before the first) and, for a cron task, `nextRunAt`.
    *
    * @since 0.1.0
    * @category Models
