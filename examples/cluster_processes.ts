@@ -27,7 +27,7 @@ export interface Server {
 }
 
 /** A port no one listens on now, as the OS hands it out. */
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)

@@ -8,9 +8,9 @@ import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as KeyValueStore from "@effect/platform/KeyValueStore"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Option, Redacted, Scope } from "effect"
-import * as net from "node:net"
+import { freePort } from "../examples/cluster_processes.js"
 import * as ClusterRunner from "../src/ClusterRunner.js"
 import * as ClusterTask from "../src/ClusterTask.js"
 import * as Subscriber from "../src/Subscriber.js"
@@ -21,16 +21,6 @@ import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { eventually } from "./utils/cluster.js"
 import * as Postgres from "./utils/postgres.js"
 import { recording } from "./utils/recorder.js"
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 const pg = (url: string) => PgClient.layer({ url: Redacted.make(url) })
 
@@ -164,21 +154,13 @@ describe("ClusterTask.singleton of a cron task on the embedded runner", () => {
 })
 
 describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
-  let postgres: Postgres.Postgres
-
-  beforeAll(async () => {
-    postgres = await Postgres.start()
-  }, 60_000)
-
-  afterAll(async () => {
-    if (postgres !== undefined) await postgres.stop()
-  }, 30_000)
+  const postgres = Postgres.usePostgres()
 
   it.live(
     "the store keeps, replaces and removes values, and stores created at once on a fresh database all start",
     () =>
       Effect.gen(function*() {
-        const url = yield* Effect.promise(() => postgres.createDatabase("kv_fresh"))
+        const url = yield* Effect.promise(() => postgres().createDatabase("kv_fresh"))
         // each on its own client, as the runners of a deployment starting together
         const store = ClusterRunner.layerStore.pipe(Layer.provide(pg(url)))
         const stores = yield* Effect.all(
@@ -205,7 +187,7 @@ describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
     "a scheduled time missed while no runner owned it is caught up once by the next owner",
     () =>
       Effect.gen(function*() {
-        const url = yield* Effect.promise(() => postgres.createDatabase("cron_catchup"))
+        const url = yield* Effect.promise(() => postgres().createDatabase("cron_catchup"))
         const { missedAt, runs, stored, storedBefore } = yield* failover(url, "30 seconds")
         for (const [at, count] of perTime(runs)) assert.strictEqual(count, 1, `runs for ${new Date(at).toISOString()}`)
         // the new owner's first run is the catch-up: for the latest time that had passed when it started
@@ -223,7 +205,7 @@ describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
     "with catchUp \"none\" the next owner publishes the missed time skipped and waits for the next",
     () =>
       Effect.gen(function*() {
-        const url = yield* Effect.promise(() => postgres.createDatabase("cron_none"))
+        const url = yield* Effect.promise(() => postgres().createDatabase("cron_none"))
         const { events, missedAt, runs, storedBefore } = yield* failover(url, "none")
         for (const [at, count] of perTime(runs)) assert.strictEqual(count, 1, `runs for ${new Date(at).toISOString()}`)
         const skipped = events.filter((e): e is Extract<SupervisorEvent, { _tag: "RunSkipped" }> =>

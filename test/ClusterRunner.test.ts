@@ -4,21 +4,11 @@
  */
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
-import * as net from "node:net"
+import { freePort } from "../examples/cluster_processes.js"
 import * as ClusterRunner from "../src/ClusterRunner.js"
 import * as Postgres from "./utils/postgres.js"
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 
 /** Builds a runner on `url` listening on its own port, and closes it again; the exit of the build. */
 const startAndStop = async (url: string) => {
@@ -36,21 +26,13 @@ const why = (exit: Exit.Exit<unknown, unknown>) => {
 }
 
 describe("ClusterRunner.layerSocket on PostgreSQL", () => {
-  let postgres: Postgres.Postgres
-
-  beforeAll(async () => {
-    postgres = await Postgres.start()
-  }, 60_000)
-
-  afterAll(async () => {
-    if (postgres !== undefined) await postgres.stop()
-  }, 30_000)
+  const postgres = Postgres.usePostgres()
 
   // Two sessions creating the same table at once: PostgreSQL fails the second with "relation … already exists" (or
   // a unique violation on its catalog), and the engine's storage died of it at start.
   it("three runners starting at once on a fresh database all start", async () => {
     for (let round = 0; round < 4; round++) {
-      const url = await postgres.createDatabase(`fresh_${round}`)
+      const url = await postgres().createDatabase(`fresh_${round}`)
       const exits = await Promise.all([startAndStop(url), startAndStop(url), startAndStop(url)])
       for (const exit of exits) {
         assert.isTrue(Exit.isSuccess(exit), `round ${round}: ${why(exit)}`)
