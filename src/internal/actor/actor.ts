@@ -19,13 +19,14 @@ import type { Bus, Fields } from "../events/bus.js"
 import type { AttemptResult } from "../events/metrics.js"
 import type { Permits } from "../primitives/permits.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
+import { leave } from "../primitives/wakeups.js"
 import { type AttemptControl, type Host, noControl } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
 import type { ActorDetails, OperatorControl, Phase, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
 import { actionOf, type Mode, type Normal, normal, type Parked, parked, type Paused, type Request } from "./controls.js"
 import { CronRuns } from "./cron.js"
-import { sleep, until, zeroOn } from "./delay.js"
+import { sleep, until, untilAs, zeroOn } from "./delay.js"
 import {
   type AttemptFailure,
   Broken,
@@ -201,6 +202,8 @@ class Actor {
     // only a wait has a continuation; its data goes to it and is not kept (a paused or finished task keeps no failure)
     const step = this.step as Wait
     this.step = Idle
+    // interrupted waiting for its next time: it leaves the waiters of that time (its wait has no canceler)
+    if (step === Upcoming && cause !== undefined) leave(this.cron!.next!, this.cron!)
     // interrupted for an operator's control between attempts: the wait is given up (an attempt ends first)
     // (the attempt's release decides through `onRelease`: the attempt ends, its permit is given back)
     if (
@@ -332,13 +335,14 @@ class Actor {
   /**
    * A cron task waits for its next run (`cron.next`), the wait a constant
    * step (no continuation or closure of its own, for 10,000 scheduled tasks'
-   * heap) on `until`, which shares one timer among all waiting tasks on the
-   * live clock.
+   * heap) on `untilAs`, which shares one timer among all waiting tasks on the
+   * live clock, the task's `CronRuns` its sleeper: the wait has no canceler,
+   * `wake` leaves the waiters if it is interrupted.
    */
   private untilNext(cron: CronRuns): Effect.Effect<void> {
     const left = cron.next! - this.clock.unsafeCurrentTimeMillis()
     if (left <= 0) return this.runSlot(cron, cron.upcoming!)
-    return this.wait(Upcoming, until(this.clock, cron.next!))
+    return this.wait(Upcoming, untilAs(this.clock, cron.next!, cron))
   }
 
   /** A cron task's run for the scheduled time `at` is due: the time is stored, then the run starts. */

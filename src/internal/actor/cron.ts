@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import type { Plan } from "../config/cron.js"
+import type { Sleeper } from "../primitives/wakeups.js"
 
 /** Scheduled times passed that no run took: the latest of them, and how many (counted up to 1,000). */
 export interface Missed {
@@ -26,7 +27,7 @@ const keyOf = (name: string): string => `effect-taskvisor/cron/${name}`
  * scheduled time dealt with (a run started, or the time skipped), so a restart
  * knows what it missed.
  */
-export class CronRuns {
+export class CronRuns implements Sleeper {
   /**
    * The latest scheduled time dealt with (run, skipped, kept, or the time
    * the schedule began at); the times after it are still to come.
@@ -50,6 +51,8 @@ export class CronRuns {
    * `undefined` while paused or a run is due.
    */
   next: number | undefined = undefined
+  /** While it waits for `next` on the live clock: how its actor's fiber is resumed (see `untilAs`). */
+  resume: ((effect: Effect.Effect<void>) => void) | undefined = undefined
   private readonly store: KeyValueStore.KeyValueStore | undefined
 
   constructor(readonly plan: Plan, private readonly name: string, services: Context.Context<never>) {

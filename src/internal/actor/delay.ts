@@ -5,7 +5,7 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { zeroDelay } from "../primitives/eventLoop.js"
-import { wakeAt } from "../primitives/wakeups.js"
+import { sleep as sleepAs, type Sleeper, wakeAt } from "../primitives/wakeups.js"
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 const liveZero = Effect.interruptible(zeroDelay)
@@ -40,6 +40,13 @@ const maxSleep = 2 ** 31 - 1
  */
 export const until = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
   clock === liveClock ? Effect.interruptible(wakeAt(at)) : untilOn(clock, at)
+
+/**
+ * `until`, waiting on the live clock as `sleeper` with no canceler: a fiber
+ * interrupted in it must `leave` (primitives/wakeups.ts) as `sleeper`.
+ */
+export const untilAs = (clock: Clock.Clock, at: number, sleeper: Sleeper): Effect.Effect<void> =>
+  clock === liveClock ? Effect.interruptible(sleepAs(at, sleeper)) : untilOn(clock, at)
 
 const untilOn = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
   Effect.suspend(() => {

@@ -5,9 +5,15 @@ import { globalValue } from "effect/GlobalValue"
 /** The longest timer Node arms (a longer delay fires at once): a later time is reached in steps. */
 const maxTimer = 2 ** 31 - 1
 
+/** A fiber waiting in `sleep` for a time, as the waiters of that time keep it. */
+export interface Sleeper {
+  /** How its fiber is resumed, while it waits. */
+  resume: ((effect: Effect.Effect<void>) => void) | undefined
+}
+
 interface Wakeups {
   /** The waiters of each time (epoch milliseconds). */
-  readonly waiters: Map<number, Set<() => void>>
+  readonly waiters: Map<number, Set<Sleeper>>
   /** The times of `waiters`, as a binary min-heap; a time whose waiters all left stays until it is reached. */
   readonly times: Array<number>
   timer: ReturnType<typeof setTimeout> | undefined
@@ -71,26 +77,36 @@ const fire = (): void => {
     const due = waiters.get(at)
     if (due === undefined) continue
     waiters.delete(at)
-    for (const wake of due) wake()
+    for (const sleeper of due) {
+      const resume = sleeper.resume!
+      sleeper.resume = undefined
+      resume(Effect.void)
+    }
   }
   arm()
 }
 
-const add = (at: number, wake: () => void): void => {
+const add = (at: number, sleeper: Sleeper): void => {
   const { waiters } = wakeups
   const known = waiters.get(at)
   if (known !== undefined) {
-    known.add(wake)
+    known.add(sleeper)
     return
   }
-  waiters.set(at, new Set([wake]))
+  waiters.set(at, new Set([sleeper]))
   push(wakeups.times, at)
   if (at < wakeups.armedFor) arm()
 }
 
-const remove = (at: number, wake: () => void): void => {
+/**
+ * `sleeper` no longer waits for `at` (its fiber was interrupted in `sleep`):
+ * it leaves its waiters (if it is still among them), and the timer is armed
+ * for the next time if it was the last waiter of the earliest.
+ */
+export const leave = (at: number, sleeper: Sleeper): void => {
+  sleeper.resume = undefined
   const known = wakeups.waiters.get(at)
-  if (known === undefined || !known.delete(wake) || known.size > 0) return
+  if (known === undefined || !known.delete(sleeper) || known.size > 0) return
   wakeups.waiters.delete(at)
   if (at === wakeups.armedFor) arm()
 }
@@ -99,11 +115,20 @@ const remove = (at: number, wake: () => void): void => {
  * Completes once `Date.now()` reads `at` (epoch milliseconds; `Infinity`:
  * never). Many fibers waiting for the same or different times share one
  * timer, armed for the earliest, so a waiting fiber costs no timer of its own.
+ * The wait has no canceler (an `Effect.async` canceler costs a waiting fiber
+ * about 1.5 KB of heap): a fiber interrupted in it must `leave`, as the
+ * `sleeper` it waited as.
  */
-export const wakeAt = (at: number): Effect.Effect<void> =>
+export const sleep = (at: number, sleeper: Sleeper): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     if (at <= Date.now()) return resume(Effect.void)
-    const wake = () => resume(Effect.void)
-    add(at, wake)
-    return Effect.sync(() => remove(at, wake))
+    sleeper.resume = resume
+    add(at, sleeper)
+  })
+
+/** `sleep` that leaves the waiters itself when interrupted. */
+export const wakeAt = (at: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const sleeper: Sleeper = { resume: undefined }
+    return Effect.onInterrupt(sleep(at, sleeper), () => Effect.sync(() => leave(at, sleeper)))
   })
