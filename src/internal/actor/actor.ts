@@ -239,7 +239,7 @@ class Actor {
       case "Scheduled":
         return cause === undefined ? step.then(value) : this.commit(TaskOutcome.Canceled)
       case "Upcoming":
-        return cause === undefined ? this.untilNext(this.cron!) : this.commit(TaskOutcome.Canceled)
+        return cause === undefined ? this.runSlot(this.cron!, this.cron!.upcoming!) : this.commit(TaskOutcome.Canceled)
     }
   }
 
@@ -337,11 +337,10 @@ class Actor {
    * step (no continuation or closure of its own, for 10,000 scheduled tasks'
    * heap) on `untilAs`, which shares one timer among all waiting tasks on the
    * live clock, the task's `CronRuns` its sleeper: the wait has no canceler,
-   * `wake` leaves the waiters if it is interrupted.
+   * `wake` leaves the waiters if it is interrupted. It ends once the clock
+   * reads `next` (at once if it does already), and the upcoming time runs.
    */
   private untilNext(cron: CronRuns): Effect.Effect<void> {
-    const left = cron.next! - this.clock.unsafeCurrentTimeMillis()
-    if (left <= 0) return this.runSlot(cron, cron.upcoming!)
     return this.wait(Upcoming, untilAs(this.clock, cron.next!, cron))
   }
 

@@ -142,16 +142,9 @@ export class CronRuns implements Sleeper {
   load(): Effect.Effect<number | undefined> {
     const store = this.store
     if (store === undefined) return Effect.succeed(undefined)
-    return Effect.matchCauseEffect(Effect.interruptible(Effect.suspend(() => store.get(this.key))), {
-      // interrupted (the task stops): the actor sees it
-      onFailure: (cause) =>
-        Cause.isInterruptedOnly(cause)
-          ? Effect.interrupt
-          : Effect.as(Effect.logWarning(`the cron store could not be read: ${this.key}`, cause), undefined),
-      onSuccess: (value) => {
-        const at = Option.isSome(value) ? Date.parse(value.value) : Number.NaN
-        return Effect.succeed(Number.isNaN(at) ? undefined : at)
-      }
+    return Effect.map(this.guarded("read", () => store.get(this.key)), (value) => {
+      const at = value === undefined || Option.isNone(value) ? Number.NaN : Date.parse(value.value)
+      return Number.isNaN(at) ? undefined : at
     })
   }
 
@@ -161,13 +154,22 @@ export class CronRuns implements Sleeper {
    */
   save(at: number): Effect.Effect<void> {
     const store = this.store
-    if (store === undefined) return Effect.void
+    return store === undefined
+      ? Effect.void
+      : Effect.asVoid(this.guarded("written", () => store.set(this.key, new Date(at).toISOString())))
+  }
+
+  /**
+   * A use of the store (a user value: it may throw, fail or hang), interruptible
+   * for the task's stop; a failure is logged and reads as `undefined`.
+   */
+  private guarded<A, E>(what: string, use: () => Effect.Effect<A, E>): Effect.Effect<A | undefined> {
     return Effect.catchAllCause(
-      Effect.interruptible(Effect.suspend(() => store.set(this.key, new Date(at).toISOString()))),
+      Effect.interruptible(Effect.suspend(use)),
       (cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.interrupt
-          : Effect.logWarning(`the cron store could not be written: ${this.key}`, cause)
+          : Effect.as(Effect.logWarning(`the cron store could not be ${what}: ${this.key}`, cause), undefined)
     )
   }
 }

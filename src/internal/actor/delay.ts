@@ -5,7 +5,7 @@ import * as DefaultServices from "effect/DefaultServices"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { zeroDelay } from "../primitives/eventLoop.js"
-import { sleep as sleepAs, type Sleeper, wakeAt } from "../primitives/wakeups.js"
+import { maxTimer, sleep as sleepAs, type Sleeper, wakeAt } from "../primitives/wakeups.js"
 
 const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 const liveZero = Effect.interruptible(zeroDelay)
@@ -29,9 +29,6 @@ export const sleep = (clock: Clock.Clock, delay: Duration.Duration): Effect.Effe
     ? zeroOn(clock)
     : Effect.interruptible(Duration.isFinite(delay) ? Effect.sleep(delay) : Effect.never)
 
-/** The longest sleep the runtime arms (a longer `Effect.sleep` never fires): a later time is reached in steps. */
-const maxSleep = 2 ** 31 - 1
-
 /**
  * Wait (interruptibly) until `clock` reads `at` (epoch milliseconds;
  * `Infinity`: for ever). On the live clock every such wait shares one timer
@@ -54,7 +51,7 @@ const untilOn = (clock: Clock.Clock, at: number): Effect.Effect<void> =>
     return left <= 0
       ? Effect.void
       : Effect.zipRight(
-        Effect.interruptible(clock.sleep(Duration.millis(Math.min(left, maxSleep)))),
+        Effect.interruptible(clock.sleep(Duration.millis(Math.min(left, maxTimer)))),
         untilOn(clock, at)
       )
   })

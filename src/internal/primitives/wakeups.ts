@@ -2,8 +2,11 @@
 import * as Effect from "effect/Effect"
 import { globalValue } from "effect/GlobalValue"
 
-/** The longest timer Node arms (a longer delay fires at once): a later time is reached in steps. */
-const maxTimer = 2 ** 31 - 1
+/**
+ * The longest timer the runtime arms (Node fires a longer one at once, and
+ * effect's `Clock` never arms it): a later time is reached in steps.
+ */
+export const maxTimer = 2 ** 31 - 1
 
 /** A fiber waiting in `sleep` for a time, as the waiters of that time keep it. */
 export interface Sleeper {
