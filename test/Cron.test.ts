@@ -323,6 +323,79 @@ describe("TaskSpec.cron", () => {
         assert.strictEqual(running(), 1, "the canceled run's body was interrupted")
       }))
 
+    it.scoped("skip: a skipped time is stored as dealt with, so a restart does not count it missed", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-06-01T12:00:00Z"))
+        const store = yield* Effect.map(
+          Layer.build(KeyValueStore.layerMemory),
+          Context.get(KeyValueStore.KeyValueStore)
+        )
+        const { supervisor } = yield* supervisorWith()
+        yield* supervisor.add(TaskSpec.cron("slow", Effect.sleep("23 seconds"), "*/10 * * * * *")).pipe(
+          Effect.provideService(KeyValueStore.KeyValueStore, store)
+        )
+        yield* settle
+        yield* advanceTo(at("00:25"))
+        // :10 ran (stored as it started), :20 was skipped while it ran
+        assert.deepStrictEqual(Option.getOrUndefined(yield* store.get("effect-taskvisor/cron/slow")), at("00:20"))
+      }))
+
+    it.scoped("cancelRunning: the new run holds what it acquires in a scope of its own", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-06-01T12:00:00Z"))
+        const { supervisor } = yield* supervisorWith()
+        let held = 0
+        // each run acquires a resource in its attempt's scope, released when its attempt ends
+        const body = Effect.zipRight(
+          Effect.acquireRelease(Effect.sync(() => void held++), () => Effect.sync(() => void held--)),
+          Effect.sleep("23 seconds")
+        )
+        yield* supervisor.add(TaskSpec.cron("slow", body, "*/10 * * * * *", { overlap: "cancelRunning" }))
+        yield* settle
+        yield* advanceTo(at("00:15"))
+        assert.strictEqual(held, 1)
+        // :10's run canceled at :20, its resource released; :20's run holds its own (a closed scope releases at once)
+        yield* advanceTo(at("00:25"))
+        assert.strictEqual(held, 1)
+      }))
+
+    it.scoped("bufferAll keeps at most 1,000 times: past them, a time that comes is skipped", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-06-01T12:00:00Z"))
+        const { events, supervisor } = yield* supervisorWith()
+        // every second, a first run of an hour
+        yield* supervisor.add(TaskSpec.cron("slow", Effect.sleep("1 hour"), "* * * * * *", { overlap: "bufferAll" }))
+        yield* settle
+        // the run starts at :01; :02 … 16:41 (1,000 times) are kept, 16:42 and 16:43 skipped
+        yield* advanceTo("2026-06-01T12:16:43Z")
+        const buffered = ofTag(events, "RunBuffered", "slow")
+        assert.strictEqual(buffered.length, 1_000)
+        assert.deepStrictEqual([buffered[999].buffered, iso(buffered[999].scheduledAt)], [1_000, at("16:41")])
+        assert.deepStrictEqual(
+          ofTag(events, "RunSkipped", "slow").map((e) => [iso(e.scheduledAt), e.why]),
+          [[at("16:42"), "Overlap"], [at("16:43"), "Overlap"]]
+        )
+      }))
+
+    it.scoped("allow: a run started beside the running one that times out fails the attempt", () =>
+      Effect.gen(function*() {
+        yield* TestClock.setTime(Date.parse("2026-06-01T12:00:00Z"))
+        const { events, supervisor } = yield* supervisorWith()
+        let runs = 0
+        // the first run takes 12 s, the second (started at :20 beside it) would take 30 s: its timeout ends it at :35
+        const body = Effect.suspend(() => Effect.sleep(++runs === 1 ? "12 seconds" : "30 seconds"))
+        yield* supervisor.add(
+          TaskSpec.cron("slow", body, "*/10 * * * * *", { overlap: "allow", timeout: "15 seconds", maxRetries: 0 })
+        )
+        yield* settle
+        yield* advanceTo(at("00:36"))
+        assert.deepStrictEqual(ofTag(events, "AttemptSucceeded", "slow"), [])
+        assert.deepStrictEqual(
+          ofTag(events, "AttemptFailed", "slow").map((e) => [e.attempt, iso(e.at)]),
+          [[1, at("00:35")]]
+        )
+      }))
+
     it.scoped("allow: a time that comes while runs run starts one more beside them", () =>
       Effect.gen(function*() {
         const { events, most, running, started } = yield* overlapping("allow")
