@@ -53,6 +53,8 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly group: Group | undefined
   /** For a cron task: when it runs; `undefined` for any other. */
   readonly cron: CronSchedule | undefined
+  /** Whether each attempt is `Starting` until its body says it is ready (a child process's readiness). */
+  readonly awaitsReady: boolean
 }
 
 /**
@@ -150,6 +152,7 @@ export type Fields = Pick<
   | "significant"
   | "group"
   | "cron"
+  | "awaitsReady"
 >
 
 /** Every field is checked when the task is admitted (config/resolve.ts), the name too. */
@@ -171,5 +174,6 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     significant: self.significant,
     group: self.group,
     cron: self.cron,
+    awaitsReady: self.awaitsReady,
     ...fields
   })
