@@ -16,6 +16,7 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
@@ -24,6 +25,8 @@ import type { Browser, Page } from "playwright-core"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
+import * as internalSpec from "../src/internal/config/taskSpec.js"
+import * as attemptControl from "../src/internal/task/attemptControl.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorHttp from "../src/SupervisorHttp.js"
@@ -135,6 +138,39 @@ describe("dashboard", () => {
         yield* screenshot(page, "dashboard-1000.png")
       }),
     { timeout: 120_000 }
+  )
+
+  it.scoped(
+    "a task that awaits readiness shows Starting from its AttemptStarting, and Running from its AttemptReady",
+    () =>
+      Effect.gen(function*() {
+        const { supervisor, url } = yield* served()
+        const page = yield* opened(yield* browser, url)
+        const go = yield* Deferred.make<void>()
+        // its first attempt is ready once `go` completes; the next ones never are
+        const { task } = yield* perRun((run) =>
+          run === 1
+            ? Effect.zipRight(Deferred.await(go), Effect.zipRight(attemptControl.ready, neverEnding))
+            : neverEnding
+        )
+        // added after the page opened: its TaskAdded tells the page that its attempts await readiness
+        yield* supervisor.add(
+          internalSpec.update<never, never>(TaskSpec.restartable("server", task), { awaitsReady: true })
+        )
+        yield* settle
+        yield* cellShows(page, "server", 2, /^Starting$/)
+        assert.include(yield* wait(() => page.locator("#summary").innerText()), "1 task · 1 running")
+        yield* Deferred.succeed(go, undefined)
+        yield* settle
+        yield* cellShows(page, "server", 2, /^Running$/)
+        // a restart starts the next attempt Starting again, and a page opened now reads that from /tasks
+        assert.isTrue(yield* supervisor.restart("server"))
+        yield* settle
+        yield* cellShows(page, "server", 2, /^Starting$/)
+        const fresh = yield* opened(yield* browser, url)
+        yield* cellShows(fresh, "server", 2, /^Starting$/)
+      }),
+    { timeout: 60_000 }
   )
 
   it.scoped(
