@@ -167,7 +167,7 @@ describe("ClusterTask.singleton on the embedded runner", () => {
     }))
 
   it.live(
-    "a singleton no runner owns is reported NoOwner after unownedAfter, and runs once a runner takes it",
+    "a singleton no runner owns is reported NoOwner and gauged after unownedAfter, and runs (the gauge cleared) once a runner takes it",
     () =>
       Effect.gen(function*() {
         // the storage hangs from the start: no shard can be acquired, so nobody owns the singleton
@@ -176,17 +176,22 @@ describe("ClusterTask.singleton on the embedded runner", () => {
         const { layer, recorder } = node(hangingRunner(hung, { refresh: "500 millis", expiry: "5 seconds" }))
         let started = 0
         const spec = TaskSpec.make("orphan", Effect.zipRight(Effect.sync(() => started++), Effect.never))
+        const unowned = Metric.tagged(SupervisorMetrics.singletonUnowned, "singleton", "orphan")
+        const gauge = () => Effect.runSync(Metric.value(unowned)).value
         const run = yield* start(layer, ClusterTask.singleton(spec, { unownedAfter: "300 millis" }))
+        assert.strictEqual(gauge(), 0, "no alarm before unownedAfter")
         yield* eventually("SingletonUnowned was published", () => ofTag(recorder.events, "SingletonUnowned").length > 0)
         const [alarm] = ofTag(recorder.events, "SingletonUnowned")
         assert.strictEqual(alarm.absence, "NoOwner")
         assert.isUndefined(alarm.owner)
         assert.strictEqual(started, 0)
+        assert.strictEqual(gauge(), 1, "the alarm is gauged")
         const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
         assert.isFalse(status.running)
         assert.isUndefined(status.owner)
         hung.on = false
         yield* eventually("the singleton started", () => started === 1)
+        yield* eventually("the gauge cleared", () => gauge() === 0)
         yield* Scope.close(run.scope, Exit.void)
         yield* Scope.close(run.baseScope, Exit.void)
       }),
