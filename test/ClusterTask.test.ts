@@ -8,6 +8,7 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as ClusterRunner from "../src/ClusterRunner.js"
 import * as ClusterTask from "../src/ClusterTask.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
@@ -18,7 +19,9 @@ import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { eventually, hangingRunner } from "./utils/cluster.js"
-import { recording } from "./utils/recorder.js"
+import { advance, settleUntil } from "./utils/fibers.js"
+import { recording, supervisorWith } from "./utils/recorder.js"
+import { crashingChild } from "./utils/tasks.js"
 
 const ofTag = <K extends SupervisorEvent["_tag"]>(events: ReadonlyArray<SupervisorEvent>, tag: K) =>
   events.filter((e): e is Extract<SupervisorEvent, { _tag: K }> => e._tag === tag)
@@ -167,7 +170,7 @@ describe("ClusterTask.singleton on the embedded runner", () => {
     }))
 
   it.live(
-    "a singleton no runner owns is reported NoOwner after unownedAfter, and runs once a runner takes it",
+    "a singleton no runner owns is reported NoOwner and gauged after unownedAfter, and runs (the gauge cleared) once a runner takes it",
     () =>
       Effect.gen(function*() {
         // the storage hangs from the start: no shard can be acquired, so nobody owns the singleton
@@ -176,17 +179,22 @@ describe("ClusterTask.singleton on the embedded runner", () => {
         const { layer, recorder } = node(hangingRunner(hung, { refresh: "500 millis", expiry: "5 seconds" }))
         let started = 0
         const spec = TaskSpec.make("orphan", Effect.zipRight(Effect.sync(() => started++), Effect.never))
+        const unowned = Metric.tagged(SupervisorMetrics.singletonUnowned, "singleton", "orphan")
+        const gauge = () => Effect.runSync(Metric.value(unowned)).value
         const run = yield* start(layer, ClusterTask.singleton(spec, { unownedAfter: "300 millis" }))
+        assert.strictEqual(gauge(), 0, "no alarm before unownedAfter")
         yield* eventually("SingletonUnowned was published", () => ofTag(recorder.events, "SingletonUnowned").length > 0)
         const [alarm] = ofTag(recorder.events, "SingletonUnowned")
         assert.strictEqual(alarm.absence, "NoOwner")
         assert.isUndefined(alarm.owner)
         assert.strictEqual(started, 0)
+        assert.strictEqual(gauge(), 1, "the alarm is gauged")
         const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
         assert.isFalse(status.running)
         assert.isUndefined(status.owner)
         hung.on = false
         yield* eventually("the singleton started", () => started === 1)
+        yield* eventually("the gauge cleared", () => gauge() === 0)
         yield* Scope.close(run.scope, Exit.void)
         yield* Scope.close(run.baseScope, Exit.void)
       }),
@@ -220,6 +228,121 @@ describe("ClusterTask.singleton on the embedded runner", () => {
       const supervisor = Context.get(run.context, TaskSupervisor.TaskSupervisor)
       assert.isTrue(yield* supervisor.isAlive("good"))
       assert.deepStrictEqual(log, ["start"])
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+})
+
+/** A task's events as `tag task#attempt@ms` (`GroupRestarting` with the children it restarts), SingletonX left out. */
+const trace = (events: ReadonlyArray<SupervisorEvent>) =>
+  events.flatMap((e) => {
+    if (!("task" in e)) return []
+    const attempt = "attempt" in e ? `#${e.attempt}` : ""
+    const more = e._tag === "GroupRestarting"
+      ? ` ${e.strategy} ${e.children.join(",")}`
+      : e._tag === "BackoffScheduled"
+      ? ` ${Duration.toMillis(e.delay)}ms`
+      : ""
+    return [`${e._tag} ${e.task}${attempt}@${e.at}${more}`]
+  })
+
+/**
+ * The same spec twice under one TestClock from 0: as a singleton on the embedded runner (built by `singleton`), and
+ * added to a supervisor of its own in-process; then `duration` passes. Returns both traces, the singleton's supervisor
+ * and its recorded events.
+ */
+const sideBySide = (
+  singleton: Effect.Effect<TaskSpec.TaskSpec<unknown>>,
+  inProcess: Effect.Effect<TaskSpec.TaskSpec<unknown>>,
+  ready: (names: ReadonlyArray<string>) => boolean,
+  duration: Duration.DurationInput
+) =>
+  Effect.gen(function*() {
+    const { layer, recorder } = node(ClusterRunner.layerEmbedded())
+    const run = yield* start(layer, ClusterTask.singleton(yield* singleton))
+    const local = yield* supervisorWith({ grace: "2 seconds" })
+    yield* local.supervisor.add(yield* inProcess)
+    const supervisor = Context.get(run.context, TaskSupervisor.TaskSupervisor)
+    const running = (s: TaskSupervisor.TaskSupervisor["Type"]) =>
+      Effect.map(s.list, (list) => ready(list.filter((t) => t.state === "Running").map((t) => t.name)))
+    yield* settleUntil("the singleton runs on its owner", running(supervisor))
+    yield* settleUntil("the in-process task runs", running(local.supervisor))
+    yield* advance(duration)
+    return { run, supervisor, events: recorder.events, cluster: trace(recorder.events), local: trace(local.events) }
+  })
+
+describe("ClusterTask.singleton: the spec's supervision on its owner, as in-process (TestClock)", () => {
+  it.scoped("a group: its children run on the owner and restart per its strategy (oneForAll), with their backoff", () =>
+    Effect.gen(function*() {
+      // b crashes 5 s in; its backoff is 1 s
+      const group = Effect.map(
+        Effect.all(["a", "b", "c"].map((name) => crashingChild(name, name === "b" ? "5 seconds" : undefined))),
+        (children) => TaskSpec.group("g", children, { strategy: "oneForAll" })
+      )
+      const { cluster, events, local, run, supervisor } = yield* sideBySide(
+        group,
+        group,
+        (names) => names.includes("g/c"),
+        "7 seconds"
+      )
+      assert.deepStrictEqual(cluster, local)
+      assert.includeDeepMembers(cluster, [
+        "AttemptFailed g/b#1@5000",
+        "GroupRestarting g@5000 OneForAll g/a,g/b,g/c",
+        "AttemptCanceled g/c#1@5000",
+        "AttemptCanceled g/a#1@5000",
+        "AttemptStarting g/a#2@5000",
+        "AttemptStarting g/b#2@6000",
+        "AttemptStarting g/c#2@6000"
+      ])
+      // the children run here, on the owner, under the group; the singleton stayed where it was
+      assert.deepStrictEqual((yield* supervisor.list).map((t) => [t.name, t.state, t.attempt]), [
+        ["g", "Running", 1],
+        ["g/a", "Running", 2],
+        ["g/b", "Running", 2],
+        ["g/c", "Running", 2]
+      ])
+      const [status] = yield* ClusterTask.status.pipe(Effect.provide(run.top))
+      assert.deepStrictEqual([status.name, status.local, status.running], ["g", true, true])
+      assert.deepStrictEqual(events.filter((e) => e._tag.startsWith("Singleton")).map((e) => e._tag), [
+        "SingletonAcquired"
+      ])
+      yield* Scope.close(run.scope, Exit.void)
+      yield* Scope.close(run.baseScope, Exit.void)
+    }))
+
+  it.scoped("a timed-out attempt is retried after its backoff, up to maxRetries, then the task fails; owned all along", () =>
+    Effect.gen(function*() {
+      const slow = Effect.succeed(
+        TaskSpec.make("slow", Effect.never, {
+          timeout: "1 second",
+          backoff: BackoffPolicy.exponential("1 second"),
+          maxRetries: 2
+        })
+      )
+      const { cluster, events, local, run } = yield* sideBySide(
+        slow,
+        slow,
+        (names) => names.includes("slow"),
+        "7 seconds"
+      )
+      assert.deepStrictEqual(cluster, local)
+      assert.deepStrictEqual(cluster.filter((e) => !e.startsWith("TaskAdd")), [
+        "AttemptStarting slow#1@0",
+        "AttemptTimedOut slow#1@1000",
+        "BackoffScheduled slow#1@1000 1000ms",
+        "AttemptStarting slow#2@2000",
+        "AttemptTimedOut slow#2@3000",
+        "BackoffScheduled slow#2@3000 2000ms",
+        "AttemptStarting slow#3@5000",
+        "AttemptTimedOut slow#3@6000",
+        "TaskFinished slow@6000",
+        "TaskRemoved slow@6000"
+      ])
+      // the retries were the supervisor's: the cluster neither released nor moved it
+      assert.deepStrictEqual(events.filter((e) => e._tag.startsWith("Singleton")).map((e) => e._tag), [
+        "SingletonAcquired"
+      ])
       yield* Scope.close(run.scope, Exit.void)
       yield* Scope.close(run.baseScope, Exit.void)
     }))

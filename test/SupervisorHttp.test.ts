@@ -45,7 +45,7 @@ import * as SupervisorHttp from "../src/SupervisorHttp.js"
 import * as SupervisorMetrics from "../src/SupervisorMetrics.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
-import { eventuallyEffect, hangingRunner, servedCluster } from "./utils/cluster.js"
+import { eventuallyEffect, hangingRunner, servedCluster, servedSlots } from "./utils/cluster.js"
 import { advance, settle } from "./utils/fibers.js"
 import { neverEnding, perRun } from "./utils/tasks.js"
 
@@ -1049,6 +1049,50 @@ describe("SupervisorHttp and cluster singletons", () => {
         hung.on = false
         yield* eventuallyEffect("it runs here again", Effect.map(row(), (one) => one.running && one.local))
         assert.deepStrictEqual((yield* ready()).body, { ready: true, waiting: [], singletons: [] })
+      }),
+    { timeout: 30_000 }
+  )
+
+  it.scopedLive(
+    "a runner with sharded slots and no singleton: ready while its engine runs and its storage answers, else 503",
+    () =>
+      Effect.gen(function*() {
+        const hung = { on: false }
+        // the engine in a scope of its own, so that it can shut down while the endpoint still serves
+        const engineScope = yield* Scope.make()
+        const engine = yield* Layer.buildWithScope(
+          ClusterRunner.layerReadiness({ timeout: "200 millis" }).pipe(Layer.provideMerge(hangingRunner(hung))),
+          engineScope
+        )
+        const { run, url } = yield* servedSlots(engine)
+        const ready = () => request(`${url}ready`)
+        // its slots are served here
+        assert.deepStrictEqual(yield* run("tenant-a"), { _tag: "Completed" })
+        const up = yield* ready()
+        assert.deepStrictEqual([up.status, up.body], [200, { ready: true, waiting: [] }])
+
+        hung.on = true
+        const unanswered = yield* ready()
+        assert.strictEqual(unanswered.status, 503)
+        assert.deepStrictEqual(unanswered.body, {
+          ready: false,
+          waiting: [],
+          cluster: "the cluster's storage did not answer within 200ms"
+        })
+        assert.strictEqual((yield* request(`${url}health`)).status, 200)
+        hung.on = false
+        yield* eventuallyEffect("ready again", Effect.map(ready(), (reply) => reply.status === 200))
+        assert.deepStrictEqual((yield* ready()).body, { ready: true, waiting: [] })
+
+        yield* Scope.close(engineScope, Exit.void)
+        const shutDown = yield* ready()
+        assert.deepStrictEqual([shutDown.status, shutDown.body], [503, {
+          ready: false,
+          waiting: [],
+          cluster: "the cluster engine shut down"
+        }])
+        // the process and its supervisor are fine: liveness is not readiness
+        assert.strictEqual((yield* request(`${url}health`)).status, 200)
       }),
     { timeout: 30_000 }
   )

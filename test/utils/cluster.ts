@@ -1,7 +1,8 @@
 /**
  * Cluster helpers for the tests: a real-time poll, the embedded runner with a
  * shard-lock storage that can be made to hang, and a supervisor served over
- * HTTP beside the embedded runner with singletons registered on it.
+ * HTTP beside the embedded runner with singletons registered on it, or over
+ * a runner built apart with sharded slots and no singleton.
  */
 import * as MessageStorage from "@effect/cluster/MessageStorage"
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
@@ -15,11 +16,14 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as ClusterController from "../../src/ClusterController.js"
 import * as ClusterRunner from "../../src/ClusterRunner.js"
 import * as ClusterTask from "../../src/ClusterTask.js"
+import * as Controller from "../../src/Controller.js"
 import * as SupervisorConfig from "../../src/SupervisorConfig.js"
 import * as SupervisorHttp from "../../src/SupervisorHttp.js"
-import type * as TaskSpec from "../../src/TaskSpec.js"
+import * as TaskSpec from "../../src/TaskSpec.js"
 import * as TaskSupervisor from "../../src/TaskSupervisor.js"
 
 /** Poll `condition` every 20 ms until it holds; a defect naming `what` after `within` of real time. */
@@ -107,5 +111,34 @@ export const servedCluster = (
       url: `http://127.0.0.1:${address.port}/`,
       runner: `${runner.host}:${runner.port}`,
       supervisor: Context.get(context, TaskSupervisor.TaskSupervisor)
+    }
+  })
+
+/**
+ * A runner that runs only sharded slots: over `engine` (a runner's context, built and closed by the caller, so that
+ * it can shut down while the endpoint still serves), a supervisor, a controller, the slots of `jobs` (a job is its
+ * slot key and ends at once) and `SupervisorHttp.layer` on a free loopback port, for the life of the scope; its base
+ * URL (with a trailing slash), and `run`, which submits a job and waits for its outcome.
+ */
+export const servedSlots = (engine: Context.Context<Sharding.Sharding | ClusterRunner.Readiness>) =>
+  Effect.gen(function*() {
+    const jobs = ClusterController.make("jobs", {
+      payload: Schema.String,
+      slot: (job) => job,
+      task: (job) => TaskSpec.once(`job-${job}`, Effect.void)
+    })
+    const context = yield* Layer.build(
+      SupervisorHttp.layer({ port: 0 }).pipe(
+        Layer.provideMerge(jobs.layer),
+        Layer.provideMerge(Controller.layer()),
+        Layer.provideMerge(TaskSupervisor.layer),
+        Layer.provide(SupervisorConfig.layer({ grace: "2 seconds" })),
+        Layer.provideMerge(Layer.succeedContext(engine))
+      )
+    )
+    const address = Context.get(context, HttpServer.HttpServer).address as HttpServer.TcpAddress
+    return {
+      url: `http://127.0.0.1:${address.port}/`,
+      run: (job: string) => Effect.provide(jobs.run(job), engine)
     }
   })
