@@ -20,7 +20,8 @@ export const layers = [
   "controller",
   "cluster",
   "process",
-  "http"
+  "http",
+  "testing"
 ]
 
 /** The layer of a file under `src/internal` (`-1` for a file there in no layer), or `undefined` outside it. */
