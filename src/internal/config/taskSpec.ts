@@ -7,6 +7,7 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
+import type { ConfigError } from "../data/supervisorError.js"
 import type { TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { BackoffPolicy } from "./backoffPolicy.js"
@@ -53,6 +54,12 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly group: Group | undefined
   /** For a cron task: when it runs; `undefined` for any other. */
   readonly cron: CronSchedule | undefined
+  /**
+   * A check of what a kind of task adds to the spec (a process task's
+   * options), run at admission with the others: the refusal, its field named
+   * by `field`, or `undefined`.
+   */
+  readonly check?: ((field: (name: string) => string) => ConfigError | undefined) | undefined
 }
 
 /**
@@ -150,6 +157,7 @@ export type Fields = Pick<
   | "significant"
   | "group"
   | "cron"
+  | "check"
 >
 
 /** Every field is checked when the task is admitted (config/resolve.ts), the name too. */
@@ -171,5 +179,6 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     significant: self.significant,
     group: self.group,
     cron: self.cron,
+    check: self.check,
     ...fields
   })

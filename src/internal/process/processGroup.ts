@@ -1,0 +1,93 @@
+/** A child's process group: signalling it, waiting until it is gone, stopping it, and the memory it holds. */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs/promises"
+
+/** Sends a signal to every process of the group; whether one was there to receive it. */
+const signal = (pgid: number, name: NodeJS.Signals | 0): boolean => {
+  try {
+    process.kill(-pgid, name)
+    return true
+  } catch (error) {
+    // EPERM: a member is there, one this process may not signal
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Whether a process of the group is left (a zombie not yet reaped counts). */
+export const alive = (pgid: number): boolean => signal(pgid, 0)
+
+const pollEvery = Schedule.spaced("10 millis")
+
+/** Ends once no process of the group is left: the leader's exit first (an event), then the rest (polled). */
+const gone = (pgid: number, leaderExit: Effect.Effect<unknown>): Effect.Effect<void> =>
+  Effect.zipRight(
+    leaderExit,
+    Effect.asVoid(Effect.repeat(Effect.sync(() => alive(pgid)), { schedule: pollEvery, while: (left) => left }))
+  )
+
+/**
+ * Stops every process of the group: SIGTERM, then SIGKILL to those left
+ * after `killAfter`, and ends once none is left. A group still there a
+ * further `killAfter` after SIGKILL (zombies that no process reaps) is
+ * reported at Warning level and let go.
+ */
+export const stop = (pgid: number, leaderExit: Effect.Effect<unknown>, killAfter: Duration.Duration) =>
+  Effect.gen(function*() {
+    if (!signal(pgid, "SIGTERM")) return yield* leaderExit
+    const stopped = yield* Effect.timeout(gone(pgid, leaderExit), killAfter).pipe(Effect.option)
+    if (Option.isSome(stopped) || !signal(pgid, "SIGKILL")) return yield* leaderExit
+    const killed = yield* Effect.timeout(gone(pgid, leaderExit), Duration.max(killAfter, Duration.seconds(1))).pipe(
+      Effect.option
+    )
+    if (Option.isNone(killed)) {
+      yield* Effect.logWarning(`process group ${pgid} is still there after SIGKILL; it is let go`)
+    }
+  }).pipe(Effect.uninterruptible)
+
+/** The resident memory of the processes of a group, in bytes, read from /proc (Linux). */
+const rssFromProc = (pgid: number): Promise<number> =>
+  Fs.readdir("/proc").then((entries) =>
+    Promise.all(
+      entries.filter((entry) => /^\d+$/.test(entry)).map((pid) =>
+        Fs.readFile(`/proc/${pid}/stat`, "utf8").then(
+          (stat) => {
+            // the fields after the command name, which may hold spaces and parentheses: state, ppid, pgrp
+            const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+            return Number(fields[2]) === pgid ? residentOf(pid) : 0
+          },
+          () => 0 // it ended meanwhile
+        )
+      )
+    ).then((sizes) => sizes.reduce((sum, size) => sum + size, 0))
+  )
+
+const residentOf = (pid: string): Promise<number> =>
+  Fs.readFile(`/proc/${pid}/status`, "utf8").then(
+    (status) => {
+      const kibibytes = /^VmRSS:\s+(\d+) kB$/m.exec(status)
+      return kibibytes === null ? 0 : Number(kibibytes[1]) * 1024
+    },
+    () => 0
+  )
+
+/** The same, read from `ps` (other systems), whose `rss` is in KiB. */
+const rssFromPs = (pgid: number): Promise<number> =>
+  new Promise((resolve, reject) =>
+    ChildProcess.execFile("ps", ["-A", "-o", "pgid=,rss="], (error, stdout) => {
+      if (error !== null) return reject(error)
+      let sum = 0
+      for (const row of stdout.split("\n")) {
+        const [group, rss] = row.trim().split(/\s+/)
+        if (Number(group) === pgid) sum += Number(rss) * 1024
+      }
+      resolve(sum)
+    })
+  )
+
+/** The resident memory of a process group, in bytes; a sample that cannot be read counts as 0. */
+export const rss = (pgid: number): Effect.Effect<number> =>
+  Effect.promise(() => (process.platform === "linux" ? rssFromProc(pgid) : rssFromPs(pgid)).catch(() => 0))
