@@ -19,6 +19,7 @@ export const layers = [
   "supervisor",
   "controller",
   "cluster",
+  "process",
   "http"
 ]
 

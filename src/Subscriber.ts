@@ -184,6 +184,8 @@ export const formatEvent = (event: SupervisorEvent.SupervisorEvent): string => {
       return `${head} grace=${fmt(event.grace)} stuck=${event.stuck.join(",")}`
     case "AttemptStarting":
       return `${head} task=${event.task} attempt=${event.attempt}`
+    case "AttemptReady":
+      return `${head} task=${event.task} attempt=${event.attempt} duration=${fmt(event.duration)}`
     case "AttemptSucceeded":
       return `${head} task=${event.task} attempt=${event.attempt} duration=${fmt(event.duration)}`
     case "AttemptCanceled":

@@ -4,7 +4,8 @@
  * per supervisor, from 1) and an `at` (epoch milliseconds from Effect's `Clock`).
  *
  * Per task the order is: `TaskAddRequested`, `TaskAdded`, then per attempt
- * `AttemptStarting` followed by exactly one of `AttemptSucceeded`,
+ * `AttemptStarting` (then `AttemptReady`, for a task that says when it is
+ * ready, such as a child process with `readyWhen`) followed by exactly one of `AttemptSucceeded`,
  * `AttemptCanceled`, `AttemptFailed`, `AttemptTimedOut`, `AttemptStalled` and
  * possibly an `IntensityExceeded`, a `TaskParked` or a `BackoffScheduled`, and
  * finally `TaskFinished` then `TaskRemoved`. A group's child's events name the
@@ -81,6 +82,17 @@ export type TaskAddFailed = internal.TaskAddFailed
  * @category Events
  */
 export type AttemptStarting = internal.AttemptStarting
+
+/**
+ * An attempt that was `Starting` is ready, and its task `Running`: published
+ * only for a task that says when it is ready (a child process with
+ * `readyWhen` or `readyTimeout`), at most once per attempt; `duration` is
+ * how long it took from the attempt's start.
+ *
+ * @since 0.1.0
+ * @category Events
+ */
+export type AttemptReady = internal.AttemptReady
 
 /**
  * The attempt returned a value.
@@ -406,6 +418,7 @@ export const {
   AllStoppedWithinGrace,
   AttemptCanceled,
   AttemptFailed,
+  AttemptReady,
   AttemptStarting,
   AttemptSucceeded,
   AttemptStalled,

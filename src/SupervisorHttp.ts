@@ -11,7 +11,8 @@
  *   while the supervisor is open, 503 once it shuts down. A probe that
  *   restarts the process on failure belongs here.
  * - `GET /ready`: readiness, about the work: 503 until every task named in
- *   `ready` has started (`waiting`) and, in cluster mode, while this runner
+ *   `ready` has started an attempt that is ready (`waiting`: a child process
+ *   with `readyWhen` is `Starting` until its line comes) and, in cluster mode, while this runner
  *   holds a singleton with nothing running (`singletons`: each it fenced, and
  *   each it owns whose task has not run for longer than its `unownedAfter`,
  *   parked or ended, with `status` `fenced` or `not_running`, `forMs` and a
@@ -111,7 +112,7 @@ export interface Options {
   readonly token?: Redacted.Redacted<string> | string | undefined
   /**
    * The tasks `GET /ready` waits for: ready once each has started an attempt
-   * (a latch). None: ready while healthy (and, in cluster mode, while no
+   * and that attempt is past `Starting` (a latch). None: ready while healthy (and, in cluster mode, while no
    * singleton this runner holds is down). The supervisor is watched for them
    * (by `layer` from its start, by `router` from its first `/ready`) until
    * each was seen started or it shuts down.
@@ -314,9 +315,9 @@ class Endpoint {
     )
   }
 
-  /** The `ready` tasks that have not started an attempt yet, as far as `listed` and the latch say. */
+  /** The `ready` tasks that have not started an attempt yet (or whose attempt is still `Starting`), as far as `listed` and the latch say. */
   waiting(listed: ReadonlyArray<TaskInfo>): ReadonlyArray<string> {
-    for (const info of listed) if (info.attempt > 0) this.seen(info.name)
+    for (const info of listed) if (info.attempt > 0 && info.state !== "Starting") this.seen(info.name)
     return this.ready.filter((name) => !this.started.has(name))
   }
 
@@ -383,7 +384,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
     const details = yield* supervisor.inspect(name)
     if (Option.isNone(details)) return problem(404, `no task named '${name}' is registered`)
     const registry = yield* SupervisorRegistry
-    return json(taskJson(details.value, (yield* heldHere).get(details.value.name), planOf(registry, details.value.id)))
+    return json(taskJson(details.value, (yield* heldHere).get(details.value.name), shapeOf(registry, details.value.id)))
   })
 
   const control = Effect.gen(function*() {
@@ -418,8 +419,9 @@ const routes = (options: Options, endpoint: Endpoint) => {
     const request = yield* HttpServerRequest.HttpServerRequest
     // listening from now until the request ends: what is published while the response starts is not lost
     const events = yield* registry.bus.follow("http", eventsBuffer)
-    // a cron task's TaskAdded carries its schedule: it was registered before the event was published
-    const plans = (id: number) => planOf(registry, id)
+    // a cron task's TaskAdded carries its schedule (and a task awaiting readiness says so): it was registered before
+    // the event was published
+    const shapes = (id: number) => shapeOf(registry, id)
     yield* Effect.acquireRelease(
       Effect.sync(() => endpoint.streams.add(request)),
       () => Effect.sync(() => endpoint.streams.delete(request))
@@ -428,7 +430,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
     yield* Effect.forkScoped(Effect.andThen(stalled(request, eventsStall), () => disconnect(request)))
     const stream = events.pipe(
       // one write per batch taken, not one per event
-      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(Chunk.map(chunk, (item) => sse(item, plans)), ""))),
+      Stream.mapChunks((chunk) => Chunk.of(Chunk.join(Chunk.map(chunk, (item) => sse(item, shapes)), ""))),
       // a comment first, so the response starts at once, and a client let go reconnects after a second
       Stream.prepend(Chunk.of(": connected\nretry: 1000\n\n")),
       Stream.encodeText
@@ -487,7 +489,7 @@ const routes = (options: Options, endpoint: Endpoint) => {
         return json(
           details.flatMap((found) =>
             Option.isSome(found)
-              ? [taskJson(found.value, held.get(found.value.name), planOf(registry, found.value.id))]
+              ? [taskJson(found.value, held.get(found.value.name), shapeOf(registry, found.value.id))]
               : []
           )
         )
@@ -555,8 +557,8 @@ const routes = (options: Options, endpoint: Endpoint) => {
   }
 }
 
-/** The schedule of task `id` if it is a registered cron task. */
-const planOf = (registry: Registry, id: number) => registry.find(id)?.spec.cron
+/** The spec of task `id` if it is registered. */
+const shapeOf = (registry: Registry, id: number) => registry.find(id)?.spec
 
 /** How long closing `layer` lets responses in flight end before it cuts every connection left. */
 const closeGrace = Duration.seconds(1)

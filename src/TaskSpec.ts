@@ -174,7 +174,8 @@ export const make = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, opti
     watchdog: options?.watchdog,
     significant: false,
     group: undefined,
-    cron: undefined
+    cron: undefined,
+    awaitsReady: false
   })
 
 /**

@@ -67,7 +67,8 @@ export type {
   TaskInfo,
   /**
    * `Waiting` (admitted, waiting to start, for a concurrency permit, or for
-   * its group to let it restart), `Running` (an attempt is running),
+   * its group to let it restart), `Starting` (an attempt is running but not
+   * ready yet: a child process before its `readyWhen` line), `Running` (an attempt is running),
    * `BackingOff` (between attempts), `Parked` (its restart intensity was
    * exceeded; it tries again every park interval), `Paused` (by `pause`, until
    * `resume`), `Scheduled` (a cron task waiting for its next run) or

@@ -35,7 +35,9 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as ClusterRunner from "../src/ClusterRunner.js"
 import * as Controller from "../src/Controller.js"
 import * as ControllerSpec from "../src/ControllerSpec.js"
+import * as internalSpec from "../src/internal/config/taskSpec.js"
 import { SupervisorRegistry } from "../src/internal/supervisor/taskSupervisor.js"
+import * as attemptControl from "../src/internal/task/attemptControl.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as SupervisorConfig from "../src/SupervisorConfig.js"
 import * as SupervisorError from "../src/SupervisorError.js"
@@ -151,6 +153,28 @@ describe("SupervisorHttp", () => {
       const down = yield* request(`${base}/health`)
       assert.deepStrictEqual([down.status, down.body], [503, { status: "shutting_down" }])
       assert.strictEqual((yield* request(`${base}/ready`)).status, 503)
+    }))
+
+  it.scoped("/ready waits for a ready task whose attempt is Starting; /tasks and its TaskAdded say it awaits readiness", () =>
+    Effect.gen(function*() {
+      const { base, supervisor } = yield* serve({ ready: ["server"] })
+      const go = yield* Deferred.make<void>()
+      const body = Effect.zipRight(Deferred.await(go), Effect.zipRight(attemptControl.ready, neverEnding))
+      yield* supervisor.add(
+        internalSpec.update<never, never>(TaskSpec.restartable("server", body), { awaitsReady: true })
+      )
+      yield* supervisor.add(TaskSpec.restartable("other", neverEnding))
+      yield* settle
+      const starting = yield* request(`${base}/ready`)
+      assert.deepStrictEqual([starting.status, starting.body], [503, { ready: false, waiting: ["server"] }])
+      const row = (yield* request(`${base}/tasks/server`)).body
+      assert.deepStrictEqual([row.state, row.awaitsReady, row.attempt], ["Starting", true, 1])
+      yield* Deferred.succeed(go, undefined)
+      yield* settle
+      assert.deepStrictEqual((yield* request(`${base}/ready`)).body, { ready: true, waiting: [] })
+      assert.strictEqual((yield* request(`${base}/tasks/server`)).body.state, "Running")
+      const other = (yield* request(`${base}/tasks`)).body.find((t: any) => t.name === "other")
+      assert.deepStrictEqual([other.state, other.awaitsReady], ["Running", undefined])
     }))
 
   it.scoped("the controller's slots, and a 404 without a controller", () =>

@@ -20,7 +20,7 @@ import type { AttemptResult } from "../events/metrics.js"
 import type { Permits } from "../primitives/permits.js"
 import { RestartWindow } from "../primitives/restartWindow.js"
 import { leave } from "../primitives/wakeups.js"
-import { type AttemptControl, type Host, noControl } from "../task/attemptControl.js"
+import type { AttemptControl, Host } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
 import type { ActorDetails, OperatorControl, Phase, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
@@ -56,6 +56,8 @@ export interface ActorEnv {
   readonly permits: Permits | undefined
   /** The terminal commit of the outcome the actor decided on. */
   readonly commit: (task: Task, outcome: TaskOutcome.TaskOutcome<unknown>) => void
+  /** The control of an attempt that needs none of its own (no watchdog, no children, no readiness): the grace. */
+  readonly control: AttemptControl
 }
 
 // ---------------------------------------------------------------------------
@@ -179,12 +181,24 @@ class Actor {
     this.attemptEffect = Effect.interruptible(spec.body)
     this.window = spec.intensity === undefined ? undefined : new RestartWindow(spec.intensity)
     this.cron = spec.cron === undefined ? undefined : new CronRuns(spec.cron, spec.name, services)
-    this.attemptControl = spec.watchdog === undefined && !spec.hostsChildren ? noControl : {
+    this.attemptControl = spec.watchdog === undefined && !spec.hostsChildren && !spec.awaitsReady ? env.control : {
       progress: spec.watchdog === undefined ? Effect.void : Effect.sync(() => {
         this.lastProgress = this.clock.unsafeCurrentTimeMillis()
       }),
+      ready: spec.awaitsReady ? Effect.sync(() => this.ready()) : Effect.void,
+      grace: env.control.grace,
       host: spec.hostsChildren ? { host: env.host, task } : undefined
     }
+  }
+
+  /** The running attempt of a task that awaits it is ready: `Starting` ends (once per attempt). */
+  private ready(): void {
+    const { task } = this
+    const { state } = task
+    if ((state._tag === "Stopping" ? state.during : state._tag) !== "Starting") return
+    task.enter("Running")
+    const duration = Duration.millis(this.clock.unsafeCurrentTimeMillis() - this.started)
+    this.publish("AttemptReady", { id: task.id, task: task.spec.name, attempt: task.attempt, duration })
   }
 
   /** The context of the next attempt. */
@@ -457,7 +471,7 @@ class Actor {
       return this.respawn()
     }
     const attempt = ++task.attempt
-    task.enter("Running")
+    task.enter(spec.awaitsReady ? "Starting" : "Running")
     this.publish("AttemptStarting", { id: task.id, task: spec.name, attempt })
     if (attempt > 1 && spec.metrics !== undefined) {
       spec.metrics.restarted(task.counters ??= spec.metrics.counters(spec.name))

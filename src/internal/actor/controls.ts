@@ -50,7 +50,8 @@ export const actionOf = (kind: OperatorControl, phase: State["_tag"], requested:
       return requested === "Pause" ? "Redirect" : undefined
     case "Restart":
       if (phase === "Paused") return "Unpause"
-      return phase === "Running" || phase === "BackingOff" || phase === "Parked" || phase === "Scheduled"
+      return phase === "Starting" || phase === "Running" || phase === "BackingOff" || phase === "Parked" ||
+          phase === "Scheduled"
         ? "Restart"
         : undefined
     case "Trigger":

@@ -45,6 +45,8 @@ export interface Resolved {
   readonly metrics: Recorder | undefined
   /** For a cron task: its schedule. */
   readonly cron: Cron.Plan | undefined
+  /** Whether each attempt is `Starting` until its body runs `ready`. */
+  readonly awaitsReady: boolean
 }
 
 /** How a group supervises its children: its options resolved, its children by path in start order. */
@@ -151,7 +153,8 @@ export const resolve = (
     groupIntensity: group?.intensity,
     descendants: group?.descendants ?? noDescendants,
     metrics,
-    cron
+    cron,
+    awaitsReady: spec.awaitsReady === true
   }
 }
 

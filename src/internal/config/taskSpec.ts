@@ -54,6 +54,8 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly group: Group | undefined
   /** For a cron task: when it runs; `undefined` for any other. */
   readonly cron: CronSchedule | undefined
+  /** Whether each attempt is `Starting` until its body says it is ready (a child process's readiness). */
+  readonly awaitsReady: boolean
   /**
    * A check of what a kind of task adds to the spec (a process task's
    * options), run at admission with the others: the refusal, its field named
@@ -157,6 +159,7 @@ export type Fields = Pick<
   | "significant"
   | "group"
   | "cron"
+  | "awaitsReady"
   | "check"
 >
 
@@ -179,6 +182,7 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     significant: self.significant,
     group: self.group,
     cron: self.cron,
+    awaitsReady: self.awaitsReady,
     check: self.check,
     ...fields
   })

@@ -41,6 +41,13 @@ export interface AttemptStarting extends AttemptRef {
   readonly _tag: "AttemptStarting"
 }
 
+/** An attempt that was `Starting` (a task that says when it is ready) is ready: the task is `Running`. */
+export interface AttemptReady extends AttemptRef {
+  readonly _tag: "AttemptReady"
+  /** How long it took from the attempt's start. */
+  readonly duration: Duration.Duration
+}
+
 export interface AttemptSucceeded extends AttemptRef {
   readonly _tag: "AttemptSucceeded"
   readonly duration: Duration.Duration
@@ -258,6 +265,7 @@ export type SupervisorEvent =
   | TaskAdded
   | TaskAddFailed
   | AttemptStarting
+  | AttemptReady
   | AttemptSucceeded
   | AttemptCanceled
   | AttemptFailed
@@ -300,6 +308,7 @@ export const Constructors: Data.TaggedEnum.Constructor<SupervisorEvent> = {
   TaskAdded: Enum.TaskAdded,
   TaskAddFailed: Enum.TaskAddFailed,
   AttemptStarting: Enum.AttemptStarting,
+  AttemptReady: Enum.AttemptReady,
   AttemptSucceeded: Enum.AttemptSucceeded,
   AttemptCanceled: Enum.AttemptCanceled,
   AttemptFailed: Enum.AttemptFailed,
@@ -341,6 +350,7 @@ const labels: { readonly [K in SupervisorEvent["_tag"]]: string } = {
   TaskAdded: "task_added",
   TaskAddFailed: "task_add_failed",
   AttemptStarting: "attempt_starting",
+  AttemptReady: "attempt_ready",
   AttemptSucceeded: "attempt_succeeded",
   AttemptCanceled: "attempt_canceled",
   AttemptFailed: "attempt_failed",

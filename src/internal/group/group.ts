@@ -524,6 +524,7 @@ export const group = (
     watchdog: undefined,
     significant: false,
     cron: undefined,
+    awaitsReady: false,
     group: { children, options }
   })
 }

@@ -96,6 +96,8 @@ export const page = (options: PageOptions): string =>
   .badge { font-size: 11px; color: var(--muted); border: 1px solid var(--line); border-radius: 8px; padding: 0 6px; }
   tr.group td.name .label { font-weight: 600; }
   :not(tr).Running, tr.Running td.state { color: var(--run); }
+  /* an attempt not ready yet (a child process before its readyWhen line) */
+  :not(tr).Starting, tr.Starting td.state { color: var(--calm); }
   :not(tr):is(.BackingOff, .Parked, .Paused, .Terminating, .Stopping),
   tr:is(.BackingOff, .Parked, .Paused, .Stopping) td.state { color: var(--warn); }
   /* a cron task between runs is idle, not in trouble */
@@ -268,7 +270,7 @@ function rowNamed(name) {
       finished: false, finishedAt: 0, supervision: undefined, groupRestarts: 0, lastGroupRestart: "", note: undefined,
       attempts: [], failures: [], uptimeMs: undefined, fetchedAt: undefined, infoAsked: false, touched: 0,
       el: null, parent: undefined, kids: [], collapsed: false,
-      schedule: undefined, nextRunAt: undefined, asking: false, askAgain: false };
+      schedule: undefined, nextRunAt: undefined, awaitsReady: false, asking: false, askAgain: false };
     rows.set(name, row);
   }
   return row;
@@ -284,7 +286,7 @@ function rowOf(id, name, group) {
     if (row.id !== undefined) {
       byId.delete(row.id);
       Object.assign(row, { state: "Waiting", attempt: 0, restarts: 0, last: "", reason: "", finished: false,
-        failures: [], note: undefined, schedule: undefined, nextRunAt: undefined });
+        failures: [], note: undefined, schedule: undefined, nextRunAt: undefined, awaitsReady: false });
     }
     row.id = id;
     row.touched = eventCount;
@@ -525,7 +527,7 @@ function draw() {
   for (const row of rows.values()) {
     if (row.finished) continue;
     live++;
-    if (row.state === "Running") running++;
+    if (row.state === "Running" || row.state === "Starting") running++;
     else if (row.state === "BackingOff" || row.state === "Parked") backingOff++;
     else if (row.state === "Paused") paused++;
     else if (row.state === "Scheduled") between++;
@@ -814,7 +816,8 @@ function renderDetail() {
   if (row === undefined) return;
   document.getElementById("d-title").textContent = row.name;
   const now = serverNow();
-  const running = row.attempts.length > 0 && row.state === "Running" ? row.attempts[row.attempts.length - 1] : undefined;
+  const live = row.state === "Running" || row.state === "Starting";
+  const running = row.attempts.length > 0 && live ? row.attempts[row.attempts.length - 1] : undefined;
   const dl = h("dl");
   fact(dl, "id", String(row.id ?? ""));
   fact(dl, "state", h("span", { class: row.state }, row.state + (row.finished ? " (gone)" : "")));
@@ -830,7 +833,7 @@ function renderDetail() {
   fact(dl, "next run", nextRun(row) && new Date(row.nextRunAt).toISOString() + " (" + nextRun(row) + ")");
   if (running !== undefined && running.start !== undefined && now !== undefined) {
     fact(dl, "uptime", span(Math.max(0, now - running.start)) + " (since " + clock(running.start) + ")");
-  } else if (row.uptimeMs !== undefined && row.state === "Running") {
+  } else if (row.uptimeMs !== undefined && live) {
     fact(dl, "uptime", span(row.uptimeMs + Math.max(0, (now ?? 0) - (row.fetchedAt ?? now ?? 0))));
   }
   if (row.last !== "") {
@@ -1065,7 +1068,7 @@ function apply(event) {
     case "TaskAdded":
       row = rowOf(id, event.task, event.group);
       if (row === undefined) return;
-      update(row, { state: "Waiting", schedule: event.schedule });
+      update(row, { state: "Waiting", schedule: event.schedule, awaitsReady: event.awaitsReady === true });
       // a cron task waits for its first time: its row says when
       if (event.schedule !== undefined) refresh(row);
       return;
@@ -1076,9 +1079,13 @@ function apply(event) {
       a.start = event.at;
       // the time shown has come (a run triggered before it leaves it)
       const nextRunAt = row.nextRunAt !== undefined && event.at >= row.nextRunAt ? undefined : row.nextRunAt;
-      return update(row, { state: "Running", attempt: event.attempt, restarts: Math.max(0, event.attempt - 1), note: undefined,
+      // a task that says when it is ready (a child process's readyWhen) is Starting until its AttemptReady
+      return update(row, { state: row.awaitsReady ? "Starting" : "Running", attempt: event.attempt, restarts: Math.max(0, event.attempt - 1), note: undefined,
         nextRunAt });
     }
+    case "AttemptReady":
+      row = rowOf(id, event.task, event.group);
+      return row && row.attempt === event.attempt && row.state === "Starting" ? update(row, { state: "Running" }) : row;
     case "AttemptSucceeded": case "AttemptFailed": case "AttemptTimedOut": case "AttemptStalled": case "AttemptCanceled": {
       row = rowOf(id, event.task, event.group);
       if (row === undefined) return;
@@ -1092,7 +1099,7 @@ function apply(event) {
       a.result = result;
       a.reason = reason;
       if (row === selected && result !== "succeeded" && result !== "canceled") loadDetail();
-      update(row, { last: result, reason, state: row.state === "Running" ? "Waiting" : row.state,
+      update(row, { last: result, reason, state: row.state === "Running" || row.state === "Starting" ? "Waiting" : row.state,
         attempt: Math.max(row.attempt, event.attempt), restarts: Math.max(row.restarts, event.attempt - 1) });
       // a cron task's run is over (Scheduled again, no event says so) unless a retry is scheduled (BackoffScheduled)
       if (row.schedule !== undefined) refresh(row);
@@ -1166,7 +1173,7 @@ async function load(resync) {
           last: known.last || (task.lastAttempt ? task.lastAttempt.result : ""),
           reason: known.last ? known.reason : task.lastAttempt?.reason ?? "",
           failures: task.failures, supervision: task.supervision ?? known.supervision,
-          schedule: task.schedule ?? known.schedule,
+          schedule: task.schedule ?? known.schedule, awaitsReady: task.awaitsReady === true,
           nextRunAt: known.touched > asked ? known.nextRunAt : timeOf(task.nextRunAt) });
         continue;
       }
@@ -1175,7 +1182,7 @@ async function load(resync) {
       update(row, { state: task.state, attempt: task.attempt, restarts: task.restarts,
         last: task.lastAttempt ? task.lastAttempt.result : "", reason: task.lastAttempt?.reason ?? "",
         finished: false, failures: task.failures, supervision: task.supervision ?? row.supervision,
-        schedule: task.schedule, nextRunAt: timeOf(task.nextRunAt) });
+        schedule: task.schedule, nextRunAt: timeOf(task.nextRunAt), awaitsReady: task.awaitsReady === true });
     }
     if (resync) {
       for (const row of rows.values()) {
@@ -1233,7 +1240,7 @@ setInterval(() => {
   for (const row of rows.values()) if (row.nextRunAt !== undefined && !row.finished) dirty.add(row);
   if (slots.available === true && slots.list.length > 0) slotsDirty = true;
   if (singletons.list.some((one) => one.unownedForMs !== undefined)) singletonsDirty = true;
-  if (selected !== undefined && selected.state === "Running") detailDirty = true;
+  if (selected !== undefined && (selected.state === "Running" || selected.state === "Starting")) detailDirty = true;
   schedule();
 }, 1000);
 

@@ -5,6 +5,7 @@ import * as Redacted from "effect/Redacted"
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { SingletonView } from "../cluster/singletons.js"
 import type { Plan } from "../config/cron.js"
+import type { Resolved } from "../config/resolve.js"
 import type { ControllerSnapshot } from "../controller/controller.js"
 import { ConfigError } from "../data/supervisorError.js"
 import type { SupervisorEvent } from "../data/supervisorEvent.js"
@@ -12,6 +13,9 @@ import { labelOf } from "../data/supervisorEvent.js"
 import { exitCode, reason, type TaskOutcome } from "../data/taskOutcome.js"
 import { Gap } from "../events/bus.js"
 import type { TaskDetails } from "../task/task.js"
+
+/** What the JSON of a task and of its `TaskAdded` says of its spec: a cron task's schedule, and whether it awaits readiness. */
+export type Shape = Pick<Resolved, "cron" | "awaitsReady">
 
 /** A cron task's schedule as JSON, durations in milliseconds (`catchUpMs` absent: no catch-up). */
 const scheduleJson = (plan: Plan | undefined) =>
@@ -25,20 +29,22 @@ const scheduleJson = (plan: Plan | undefined) =>
 
 /**
  * A task's details as JSON: times as the clock's milliseconds, the uptime in
- * milliseconds; for a cron task (`plan`, its schedule), when it runs next
+ * milliseconds; whether its attempts are `Starting` until ready
+ * (`awaitsReady`, present only when they are); for a cron task (`shape.cron`, its schedule), when it runs next
  * (`nextRunAt`, an ISO string, as `TaskInfo.nextRunAt` is a `Date`; absent
  * while it is paused or a run is due) and its `schedule` (the expression, its
  * time zone, overlap policy, catch-up window and jitter in milliseconds); for
  * a group, how it supervises its children (`withinMs`); for the task of a
  * cluster singleton this runner owns, the runner (`singleton`).
  */
-export const taskJson = (details: TaskDetails, singletonRunner?: string, plan?: Plan) => ({
+export const taskJson = (details: TaskDetails, singletonRunner?: string, shape?: Shape) => ({
   id: details.id,
   name: details.name,
   group: details.group,
   state: details.state,
+  awaitsReady: shape?.awaitsReady === true ? true : undefined,
   nextRunAt: details.nextRunAt?.toISOString(),
-  schedule: scheduleJson(plan),
+  schedule: scheduleJson(shape?.cron),
   attempt: details.attempt,
   restarts: details.restarts,
   lastAttempt: details.lastAttempt,
@@ -130,10 +136,12 @@ const outcomeJson = (outcome: TaskOutcome<unknown>) => ({
  * an outcome by its tag, reason and exit code, and a cause as its pretty text.
  * Times stay the clock's milliseconds, as the event has them: `at`, and a cron
  * task's `scheduledAt` (`RunSkipped`, `RunBuffered`, `RunCanceled`). The
- * `TaskAdded` of a cron task (`plan`, its schedule) carries its `schedule`, as
- * its row does: a client learns from it that the task waits for its times.
+ * `TaskAdded` of a cron task (`shape.cron`, its schedule) carries its `schedule`,
+ * and that of a task whose attempts await readiness `awaitsReady`, as its row
+ * does: a client learns from it that the task waits for its times, or starts
+ * each attempt `Starting`.
  */
-export const eventJson = (event: SupervisorEvent, plan?: Plan): Record<string, unknown> => {
+export const eventJson = (event: SupervisorEvent, shape?: Shape): Record<string, unknown> => {
   const json: Record<string, unknown> = { label: labelOf(event) }
   for (const [key, value] of Object.entries(event)) {
     if (value === undefined) continue
@@ -145,23 +153,24 @@ export const eventJson = (event: SupervisorEvent, plan?: Plan): Record<string, u
       ? Cause.pretty(value)
       : value
   }
-  if (plan !== undefined) json.schedule = scheduleJson(plan)
+  if (shape?.cron !== undefined) json.schedule = scheduleJson(shape.cron)
+  if (shape?.awaitsReady === true) json.awaitsReady = true
   return json
 }
 
 /**
  * One Server-Sent Event: an event as a `message`, its `seq` as id, its JSON
- * with its `label` (a `TaskAdded` with the schedule `planOf` finds for a cron
- * task); a run of events lost for the client as a `gap`, the seqs of the first
+ * with its `label` (a `TaskAdded` with what `shapeOf` finds of the task's spec);
+ * a run of events lost for the client as a `gap`, the seqs of the first
  * and last lost and how many, the last's seq as id.
  */
-export const sse = (item: SupervisorEvent | Gap, planOf: (id: number) => Plan | undefined): string =>
+export const sse = (item: SupervisorEvent | Gap, shapeOf: (id: number) => Shape | undefined): string =>
   item instanceof Gap
     ? `event: gap\nid: ${item.last}\ndata: ${
       JSON.stringify({ from: item.first, to: item.last, lost: item.last - item.first + 1 })
     }\n\n`
     : `id: ${item.seq}\ndata: ${
-      JSON.stringify(eventJson(item, item._tag === "TaskAdded" ? planOf(item.id) : undefined))
+      JSON.stringify(eventJson(item, item._tag === "TaskAdded" ? shapeOf(item.id) : undefined))
     }\n\n`
 
 /** A controller's slots as JSON, durations in milliseconds. */

@@ -28,7 +28,7 @@ import { type Recorder, recorderOf } from "../events/metrics.js"
 import { Deadlines } from "../primitives/deadlines.js"
 import { OutcomeCell } from "../primitives/outcomeCell.js"
 import type { Permits } from "../primitives/permits.js"
-import type { Host } from "../task/attemptControl.js"
+import { type Host, noControl } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
 import {
   ChildRefused,
@@ -142,7 +142,13 @@ export class Registry implements Host {
   ) {
     this.fork = Runtime.runFork(runtime)
     this.recorder = recorderOf(settings.metrics)
-    this.env = { bus, host: this, permits, commit: (task, outcome) => this.commit(task, outcome) }
+    this.env = {
+      bus,
+      host: this,
+      permits,
+      commit: (task, outcome) => this.commit(task, outcome),
+      control: { ...noControl, grace: settings.grace }
+    }
     // past its grace a task is force-aborted; a group's child its group never got to stop is stopped now too, not
     // abandoned running
     this.deadlines = new Deadlines(settings.grace, clock, this.fork, (task) => {

@@ -1,4 +1,4 @@
-/** What a running attempt finds in its context: `CurrentTask`, and its control (`progress`; a group's host). */
+/** What a running attempt finds in its context: `CurrentTask`, and its control (`progress`, `ready`, the grace; a group's host). */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -37,16 +37,26 @@ export interface Hosted {
 
 /**
  * What the supervisor offers a running attempt besides `CurrentTask`: what
- * its `progress` does (feed its watchdog), and for a group, the supervisor
+ * its `progress` does (feed its watchdog), what its `ready` does (end its
+ * `Starting`), how long it may take to stop, and for a group, the supervisor
  * its children register with.
  */
 export interface AttemptControl {
   readonly progress: Effect.Effect<void>
+  /** The attempt is ready: a task that awaits it moves from `Starting` to `Running`; otherwise nothing. */
+  readonly ready: Effect.Effect<void>
+  /** How long a stopped task may take to stop before it is force-aborted; `undefined` outside a supervisor. */
+  readonly grace: Duration.Duration | undefined
   /** The group's host, for a group's attempt; `undefined` for another task's, and outside a supervisor. */
   readonly host: Hosted | undefined
 }
 
-export const noControl: AttemptControl = { progress: Effect.void, host: undefined }
+export const noControl: AttemptControl = {
+  progress: Effect.void,
+  ready: Effect.void,
+  grace: undefined,
+  host: undefined
+}
 
 export class CurrentAttemptControl
   extends Context.Reference<CurrentAttemptControl>()("effect-taskvisor/internal/AttemptControl", {
@@ -55,3 +65,12 @@ export class CurrentAttemptControl
 {}
 
 export const progress: Effect.Effect<void> = Effect.flatMap(CurrentAttemptControl, (control) => control.progress)
+
+/** The running attempt is ready (see `AttemptControl.ready`). */
+export const ready: Effect.Effect<void> = Effect.flatMap(CurrentAttemptControl, (control) => control.ready)
+
+/** The supervisor's grace, as the running attempt sees it (see `AttemptControl.grace`). */
+export const grace: Effect.Effect<Duration.Duration | undefined> = Effect.map(
+  CurrentAttemptControl,
+  (control) => control.grace
+)

@@ -79,12 +79,21 @@ export class ChildRefused extends Data.TaggedClass("ChildRefused")<{ readonly re
 
 /**
  * What the actor is doing: not started yet (a batch starts its tasks in
- * waves), waiting for a permit (or its group), running an attempt, between
+ * waves), waiting for a permit (or its group), running an attempt (`Starting`
+ * until it is ready, for a task that says when it is), between
  * attempts, parked between tries after exceeding its restart intensity,
  * paused by an operator until resumed, or (a cron task) waiting for its next
  * scheduled run.
  */
-export type Phase = "Admitted" | "Waiting" | "Running" | "BackingOff" | "Parked" | "Paused" | "Scheduled"
+export type Phase =
+  | "Admitted"
+  | "Waiting"
+  | "Starting"
+  | "Running"
+  | "BackingOff"
+  | "Parked"
+  | "Paused"
+  | "Scheduled"
 
 /** What `list` reports of a task: its phase (`Waiting` before it started), or `Stopping` once a stop was claimed. */
 export type TaskState = Exclude<Phase, "Admitted"> | "Stopping"
@@ -103,6 +112,7 @@ export type State =
 const phases: { readonly [P in Phase]: State } = {
   Admitted: { _tag: "Admitted" },
   Waiting: { _tag: "Waiting" },
+  Starting: { _tag: "Starting" },
   Running: { _tag: "Running" },
   BackingOff: { _tag: "BackingOff" },
   Parked: { _tag: "Parked" },
@@ -119,6 +129,7 @@ export const countedOf = (state: State): Counted =>
 const counted: { readonly [P in Phase]: Counted } = {
   Admitted: undefined,
   Waiting: undefined,
+  Starting: "Running",
   Running: "Running",
   BackingOff: "BackingOff",
   Parked: "BackingOff",
@@ -129,6 +140,7 @@ const counted: { readonly [P in Phase]: Counted } = {
 const stopping: { readonly [P in Phase]: State } = {
   Admitted: { _tag: "Stopping", during: "Admitted" },
   Waiting: { _tag: "Stopping", during: "Waiting" },
+  Starting: { _tag: "Stopping", during: "Starting" },
   Running: { _tag: "Stopping", during: "Running" },
   BackingOff: { _tag: "Stopping", during: "BackingOff" },
   Parked: { _tag: "Stopping", during: "Parked" },
@@ -219,7 +231,8 @@ export class Task implements Holder {
   /** Whether an attempt is running, stopping or not. */
   get alive(): boolean {
     const state = this.state
-    return state._tag === "Running" || (state._tag === "Stopping" && state.during === "Running")
+    const phase = state._tag === "Stopping" ? state.during : state._tag
+    return phase === "Running" || phase === "Starting"
   }
 
   /** Its row with its history, at the clock's `now`. */
