@@ -5,8 +5,8 @@
  * the OS refusing to start it, its environment and working directory, and
  * its options refused at `add`.
  */
-import { assert, describe, it } from "@effect/vitest"
 import * as Command from "@effect/platform/Command"
+import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -223,14 +223,16 @@ describe("ProcessTask options are checked at add", () => {
   ]
   it.scopedLive("each bad option refuses the task with a ConfigError naming it; nothing is started", () =>
     Effect.gen(function*() {
-      const { add, events, outcome: outcomeOf } = yield* processSupervisor()
+      const { add, events } = yield* processSupervisor()
       for (const [field, options, reason] of cases) {
         const error = yield* Effect.flip(add(ProcessTask.make("bad", node("exit.mjs", "0"), options)))
         assert.strictEqual(error._tag, "ConfigError")
         assert.strictEqual((error as { field: string }).field, `${field} of task 'bad'`)
         assert.match(error.message, reason)
       }
-      const piped = yield* Effect.flip(add(ProcessTask.make("piped", Command.pipeTo(node("exit.mjs"), node("exit.mjs")))))
+      const piped = yield* Effect.flip(
+        add(ProcessTask.make("piped", Command.pipeTo(node("exit.mjs"), node("exit.mjs"))))
+      )
       assert.strictEqual((piped as { field: string }).field, "command of task 'piped'")
       assert.lengthOf(ofTag(events, "AttemptStarting"), 0)
     }))

@@ -1,5 +1,6 @@
-import * as Command from "@effect/platform/Command"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Command from "@effect/platform/Command"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
@@ -7,9 +8,9 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import * as Subscriber from "../../src/Subscriber.js"
 import type { SupervisorEvent } from "../../src/SupervisorEvent.js"
-import * as TaskSupervisor from "../../src/TaskSupervisor.js"
 import type * as TaskHandle from "../../src/TaskHandle.js"
 import type * as TaskSpec from "../../src/TaskSpec.js"
+import * as TaskSupervisor from "../../src/TaskSupervisor.js"
 import { buildSupervisor, type TestConfig } from "./recorder.js"
 
 const fixtures = Path.join(import.meta.dirname, "../fixtures/process")
@@ -41,10 +42,15 @@ export const processSupervisor = (config: TestConfig = {}) =>
     const subscriber = Subscriber.make({
       name: "watch",
       capacity: 100_000,
-      onEvent: (event) => Effect.zipRight(Effect.sync(() => events.push(event)), SubscriptionRef.update(count, (n) => n + 1))
+      onEvent: (event) =>
+        Effect.zipRight(Effect.sync(() => events.push(event)), SubscriptionRef.update(count, (n) => n + 1))
     })
     const { context } = yield* buildSupervisor({ grace: "5 seconds", ...config }, [subscriber])
-    const until = (what: string, holds: (events: ReadonlyArray<SupervisorEvent>) => boolean, within = "10 seconds") =>
+    const until = (
+      what: string,
+      holds: (events: ReadonlyArray<SupervisorEvent>) => boolean,
+      within: Duration.DurationInput = "10 seconds"
+    ) =>
       count.changes.pipe(
         Stream.filter(() => holds(events)),
         Stream.runHead,
@@ -58,7 +64,10 @@ export const processSupervisor = (config: TestConfig = {}) =>
       TaskSupervisor.add(spec).pipe(Effect.provide(context), Effect.provide(NodeContext.layer))
     /** Its outcome, once the recorder has its `TaskFinished` too. */
     const outcome = <E>(handle: TaskHandle.TaskHandle<E>) =>
-      Effect.zipLeft(handle.await, until(`TaskFinished of ${handle.name}`, (events) => has(events, "TaskFinished", handle.name)))
+      Effect.zipLeft(
+        handle.await,
+        until(`TaskFinished of ${handle.name}`, (events) => has(events, "TaskFinished", handle.name))
+      )
     return { events, until, add, provide, outcome }
   })
 

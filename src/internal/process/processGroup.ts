@@ -1,7 +1,6 @@
 /** A child's process group: signalling it, waiting until it is gone, stopping it, and the memory it holds. */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs/promises"
@@ -20,32 +19,39 @@ const signal = (pgid: number, name: NodeJS.Signals | 0): boolean => {
 /** Whether a process of the group is left (a zombie not yet reaped counts). */
 export const alive = (pgid: number): boolean => signal(pgid, 0)
 
-const pollEvery = Schedule.spaced("10 millis")
-
-/** Ends once no process of the group is left: the leader's exit first (an event), then the rest (polled). */
-const gone = (pgid: number, leaderExit: Effect.Effect<unknown>): Effect.Effect<void> =>
-  Effect.zipRight(
-    leaderExit,
-    Effect.asVoid(Effect.repeat(Effect.sync(() => alive(pgid)), { schedule: pollEvery, while: (left) => left }))
+/**
+ * Whether a process of the group is still there after waiting up to
+ * `within` for none to be left (polled: no event tells when the last member
+ * is gone). It runs where the stop runs, in a finalizer: a deadline it checks,
+ * not an interruption, ends the wait.
+ */
+const stillThere = (pgid: number, within: Duration.Duration): Effect.Effect<boolean> => {
+  const check = Effect.sync(() => alive(pgid))
+  return Effect.zipRight(
+    Effect.repeat(check, { schedule: Schedule.upTo(Schedule.spaced("10 millis"), within), while: (left) => left }),
+    check
   )
+}
 
 /**
  * Stops every process of the group: SIGTERM, then SIGKILL to those left
- * after `killAfter`, and ends once none is left. A group still there a
- * further `killAfter` after SIGKILL (zombies that no process reaps) is
- * reported at Warning level and let go.
+ * after `killAfter`, and ends once none is left and the leader's exit is
+ * known. A group still there a further `killAfter` (at least a second) after
+ * SIGKILL (zombies that no process reaps) is reported at Warning level and
+ * let go.
  */
-export const stop = (pgid: number, leaderExit: Effect.Effect<unknown>, killAfter: Duration.Duration) =>
+export const stop = (
+  pgid: number,
+  leaderExit: Effect.Effect<unknown>,
+  killAfter: Duration.Duration
+): Effect.Effect<unknown> =>
   Effect.gen(function*() {
-    if (!signal(pgid, "SIGTERM")) return yield* leaderExit
-    const stopped = yield* Effect.timeout(gone(pgid, leaderExit), killAfter).pipe(Effect.option)
-    if (Option.isSome(stopped) || !signal(pgid, "SIGKILL")) return yield* leaderExit
-    const killed = yield* Effect.timeout(gone(pgid, leaderExit), Duration.max(killAfter, Duration.seconds(1))).pipe(
-      Effect.option
-    )
-    if (Option.isNone(killed)) {
-      yield* Effect.logWarning(`process group ${pgid} is still there after SIGKILL; it is let go`)
+    if (signal(pgid, "SIGTERM") && (yield* stillThere(pgid, killAfter)) && signal(pgid, "SIGKILL")) {
+      if (yield* stillThere(pgid, Duration.max(killAfter, Duration.seconds(1)))) {
+        return yield* Effect.logWarning(`process group ${pgid} is still there after SIGKILL; it is let go`)
+      }
     }
+    return yield* leaderExit
   }).pipe(Effect.uninterruptible)
 
 /** The resident memory of the processes of a group, in bytes, read from /proc (Linux). */
