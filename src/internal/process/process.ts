@@ -42,8 +42,8 @@ const prepare = (plan: Plan): Command.Command => {
 }
 
 /** The executor's refusal to start the command, as the OS gave it. */
-const spawnFailed =
-  (plan: Plan, cwd: string | undefined) => (error: PlatformError.PlatformError): ProcessSpawnFailed => {
+export const spawnFailed =
+  (command: string, cwd: string | undefined) => (error: PlatformError.PlatformError): ProcessSpawnFailed => {
     const cause = error._tag === "SystemError" ? error.cause : undefined
     const code = Predicate.hasProperty(cause, "code") && typeof cause.code === "string"
       ? cause.code
@@ -53,7 +53,7 @@ const spawnFailed =
     const inCwd = error._tag === "SystemError" && error.method === "access"
     return new ProcessSpawnFailed({
       reason: code,
-      target: inCwd ? `in working directory ${cwd}` : `command ${plan.command.command}`,
+      target: inCwd ? `command ${command} in working directory ${cwd}` : `command ${command}`,
       description: error._tag === "SystemError" ? error.description ?? error.message : error.message
     })
   }
@@ -64,7 +64,7 @@ const spawnFailed =
  * (`Process interrupted due to receipt of signal: SIGKILL`), a form pinned
  * by test/EffectInternals.test.ts.
  */
-const signalOf = (error: PlatformError.PlatformError): string => {
+export const signalOf = (error: PlatformError.PlatformError): string => {
   const description = error._tag === "SystemError" ? error.description ?? "" : error.message
   return /receipt of signal: (\S+)$/.exec(description)?.[1] ?? "an unknown signal"
 }
@@ -152,7 +152,7 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
     const child = yield* executor.start(command).pipe(
       Effect.tap((child) => Effect.addFinalizer(() => Group.stop(child.pid, Effect.ignore(child.exitCode), killAfter))),
       Effect.uninterruptible,
-      Effect.mapError(spawnFailed(plan, cwd))
+      Effect.mapError(spawnFailed(plan.command.command, cwd))
     )
     const pid = child.pid
     const task = (yield* CurrentTask).name || name
