@@ -21,10 +21,10 @@ import { membersOf, node, processSupervisor } from "./utils/process.js"
 
 const once = { restart: RestartPolicy.never } as const
 
-/** Options whose onLine completes `started` with the process's pid on its first line. */
-const reporting = (started: Deferred.Deferred<number>): ProcessTask.Options => ({
+/** Options whose onLine completes `started` with the process's pid on its first line, and keeps the lines. */
+const reporting = (started: Deferred.Deferred<number>, lines: Array<string> = []): ProcessTask.Options => ({
   ...once,
-  onLine: (line) => Effect.asVoid(Deferred.succeed(started, line.pid))
+  onLine: (line) => Effect.zipRight(Effect.sync(() => lines.push(line.text)), Deferred.succeed(started, line.pid))
 })
 
 const pidOf = (started: Deferred.Deferred<number>) =>
@@ -46,6 +46,18 @@ describe("ProcessTask stop", () => {
       assert.deepStrictEqual(membersOf(pid), [], "the group is gone when the attempt ends")
       // it ignores SIGTERM: only the SIGKILL, after killAfter, ended it
       assert.isAtLeast(Duration.toMillis(ofTag(events, "AttemptCanceled", "stubborn")[0].duration), 300)
+    }))
+
+  it.scopedLive("what the child prints while it stops is delivered before the attempt ends", () =>
+    Effect.gen(function*() {
+      const { add, outcome, provide } = yield* processSupervisor()
+      const started = yield* Deferred.make<number>()
+      const lines: Array<string> = []
+      const handle = yield* add(ProcessTask.make("polite", node("stubborn.mjs", "0"), reporting(started, lines)))
+      yield* pidOf(started)
+      yield* provide(TaskSupervisor.remove("polite"))
+      assert.strictEqual((yield* outcome(handle))._tag, "Canceled")
+      assert.deepStrictEqual(lines, ["ignoring SIGTERM", "SIGTERM received"])
     }))
 
   it.scopedLive("killAfter is at most 90% of the supervisor's grace: the child is killed before the grace runs out", () =>
@@ -101,13 +113,15 @@ describe("ProcessTask stop", () => {
         pids.push(yield* pidOf(started))
       }
       const stubborn = yield* Deferred.make<number>()
+      const lines: Array<string> = []
       yield* add(
-        ProcessTask.make("stubborn", node("stubborn.mjs"), { ...reporting(stubborn), killAfter: "200 millis" })
+        ProcessTask.make("stubborn", node("stubborn.mjs"), { ...reporting(stubborn, lines), killAfter: "200 millis" })
       )
       pids.push(yield* pidOf(stubborn))
       for (const pid of pids.slice(0, 3)) assert.isAtLeast(membersOf(pid).length, 2, "sh and its background sleep")
       yield* provide(TaskSupervisor.shutdown)
       assert.deepStrictEqual(pids.flatMap(membersOf), [])
+      assert.deepStrictEqual(lines, ["ignoring SIGTERM", "SIGTERM received"], "what it printed while stopping is kept")
     }))
 })
 

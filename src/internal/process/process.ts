@@ -136,10 +136,31 @@ const ended = (pid: number, exit: Exit) =>
     : Effect.fail(new ProcessExited({ exitCode: exit.right, pid }))
 
 /**
+ * The end of the child, however the attempt ends: every process left in
+ * its group is stopped (SIGTERM, SIGKILL after `killAfter`), then its
+ * output is read to the end, which comes once the group is gone (unless a
+ * process that left the group holds its pipes: then at most `drainAtLeast`
+ * or `killAfter` later). Its waits end by deadlines: it runs in a finalizer.
+ */
+const close = (
+  child: CommandExecutor.Process,
+  pumps: Fiber.RuntimeFiber<void>,
+  killAfter: Duration.Duration
+): Effect.Effect<void> =>
+  Group.stop(child.pid, Effect.ignore(child.exitCode), killAfter).pipe(
+    Effect.zipRight(Effect.repeat(pumps.poll, {
+      schedule: Schedule.upTo(Schedule.spaced("10 millis"), Duration.max(killAfter, drainAtLeast)),
+      while: Option.isNone
+    })),
+    Effect.zipRight(Fiber.interrupt(pumps)),
+    Effect.asVoid
+  )
+
+/**
  * One attempt: the command is started once, in a process group of its own.
  * It succeeds when the process exits with code 0. However the attempt ends,
- * every process left in the group is stopped (SIGTERM, SIGKILL after
- * `killAfter`) before it does.
+ * every process left in the group is stopped before it does, and what it
+ * printed meanwhile is delivered.
  */
 export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessError, CommandExecutor.CommandExecutor> =>
   Effect.scoped(Effect.gen(function*() {
@@ -147,14 +168,6 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
     const killAfter = yield* killAfterOf(plan)
     const command = prepare(plan)
     const cwd = Option.getOrUndefined((command as Command.StandardCommand).cwd)
-    // the group's stop is registered with the start, before an interruption can come between them; it runs
-    // before the executor's own release (SIGTERM only, then a wait without end)
-    const child = yield* executor.start(command).pipe(
-      Effect.tap((child) => Effect.addFinalizer(() => Group.stop(child.pid, Effect.ignore(child.exitCode), killAfter))),
-      Effect.uninterruptible,
-      Effect.mapError(spawnFailed(plan.command.command, cwd))
-    )
-    const pid = child.pid
     const task = (yield* CurrentTask).name || name
     const matched = yield* Deferred.make<void>()
     const delivery = (level: Plan["stdout"]): Delivery => ({
@@ -163,10 +176,23 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
       level,
       seen: readinessCheck(plan, matched)
     })
-    const pumps = yield* Effect.fork(Effect.all([
-      pump(child.stdout, "stdout", pid, plan.maxLineLength, delivery(plan.stdout)),
-      pump(child.stderr, "stderr", pid, plan.maxLineLength, delivery(plan.stderr))
-    ], { concurrency: 2, discard: true }))
+    // the output is read by a fiber of its own, which the attempt's interruption does not end: what the child
+    // prints while it stops is delivered too. The child's end is registered with its start, before an interruption
+    // can come between them, and runs before the executor's own release (SIGTERM only, then a wait without end).
+    const { child, pumps } = yield* executor.start(command).pipe(
+      Effect.mapError(spawnFailed(plan.command.command, cwd)),
+      Effect.flatMap((child) =>
+        Effect.forkDaemon(Effect.all([
+          pump(child.stdout, "stdout", child.pid, plan.maxLineLength, delivery(plan.stdout)),
+          pump(child.stderr, "stderr", child.pid, plan.maxLineLength, delivery(plan.stderr))
+        ], { concurrency: 2, discard: true })).pipe(
+          Effect.tap((pumps) => Effect.addFinalizer(() => close(child, pumps, killAfter))),
+          Effect.map((pumps) => ({ child, pumps }))
+        )
+      ),
+      Effect.uninterruptible
+    )
+    const pid = child.pid
     const watchers: Array<Effect.Effect<never, ProcessNotReady | ProcessMemoryExceeded>> = []
     if (plan.readyWhen !== undefined || plan.readyTimeout !== undefined) {
       watchers.push(watchReadiness(plan, pid, matched))
@@ -176,10 +202,8 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
       (first, watcher) => Effect.raceFirst(first, watcher),
       Effect.either(child.exitCode)
     )
-    // the leader is gone: what it left in its group is stopped, then its output read to the end
-    yield* Group.stop(pid, Effect.void, killAfter)
-    yield* Fiber.join(pumps).pipe(Effect.timeout(Duration.max(killAfter, drainAtLeast)), Effect.ignore)
-    yield* Fiber.interrupt(pumps)
+    // the leader is gone: what it left in its group is stopped, and its output read to the end, before its result
+    yield* close(child, pumps, killAfter)
     return yield* ended(pid, exit)
   }))
 
