@@ -19,6 +19,7 @@ import {
   SupervisorConfig,
   TaskSupervisor
 } from "effect-taskvisor"
+import { execFileSync } from "node:child_process"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
@@ -61,15 +62,12 @@ const program = Effect.gen(function*() {
   yield* Effect.log(`after shutdown, processes left in the server's group: ${left}`)
 })
 
-/** How many processes of the group are left (0 once `kill(-pgid, 0)` finds none). */
-const processesInGroup = (pgid: number): number => {
-  try {
-    process.kill(-pgid, 0)
-    return 1
-  } catch {
-    return 0
-  }
-}
+/** How many processes of the group still run, as `ps` lists them (a zombie, ended but not yet reaped, does not). */
+const processesInGroup = (pgid: number): number =>
+  execFileSync("ps", ["-A", "-o", "pgid=,stat="], { encoding: "utf8" }).split("\n").filter((row) => {
+    const [group, stat] = row.trim().split(/\s+/)
+    return Number(group) === pgid && !stat.startsWith("Z")
+  }).length
 
 program.pipe(
   Effect.provide(

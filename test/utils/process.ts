@@ -19,12 +19,17 @@ const fixtures = Path.join(import.meta.dirname, "../fixtures/process")
 export const node = (script: string, ...args: Array<string>): Command.Command =>
   Command.make(process.execPath, Path.join(fixtures, script), ...args)
 
-/** The pids of the processes of a group, from /proc (zombies included). */
+/**
+ * The pids of the processes of a group that have not ended, from /proc: a
+ * zombie (ended, waiting for its new parent to reap it; this machine's init
+ * reaps orphans late) holds nothing and does not count.
+ */
 export const membersOf = (pgid: number): Array<number> =>
   Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((pid) => {
     try {
       const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid ? [Number(pid)] : []
+      const [state, , group] = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      return Number(group) === pgid && state !== "Z" ? [Number(pid)] : []
     } catch {
       return [] // it ended meanwhile
     }

@@ -147,7 +147,7 @@ const close = (
   pumps: Fiber.RuntimeFiber<void>,
   killAfter: Duration.Duration
 ): Effect.Effect<void> =>
-  Group.stop(child.pid, Effect.ignore(child.exitCode), killAfter).pipe(
+  Group.stop(child, killAfter).pipe(
     Effect.zipRight(Effect.repeat(pumps.poll, {
       schedule: Schedule.upTo(Schedule.spaced("10 millis"), Duration.max(killAfter, drainAtLeast)),
       while: Option.isNone

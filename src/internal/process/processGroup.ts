@@ -16,46 +16,15 @@ const signal = (pgid: number, name: NodeJS.Signals | 0): boolean => {
   }
 }
 
-/** Whether a process of the group is left (a zombie not yet reaped counts). */
-export const alive = (pgid: number): boolean => signal(pgid, 0)
-
-/**
- * Whether a process of the group is still there after waiting up to
- * `within` for none to be left (polled: no event tells when the last member
- * is gone). It runs where the stop runs, in a finalizer: a deadline it checks,
- * not an interruption, ends the wait.
- */
-const stillThere = (pgid: number, within: Duration.Duration): Effect.Effect<boolean> => {
-  const check = Effect.sync(() => alive(pgid))
-  return Effect.zipRight(
-    Effect.repeat(check, { schedule: Schedule.upTo(Schedule.spaced("10 millis"), within), while: (left) => left }),
-    check
-  )
+/** What the stop watches of the group's leader: its pid (the group's id), whether it runs, and its exit. */
+export interface Leader {
+  readonly pid: number
+  readonly isRunning: Effect.Effect<boolean, unknown>
+  readonly exitCode: Effect.Effect<unknown, unknown>
 }
 
-/**
- * Stops every process of the group: SIGTERM, then SIGKILL to those left
- * after `killAfter`, and ends once none is left and the leader's exit is
- * known. A group still there a further `killAfter` (at least a second) after
- * SIGKILL (zombies that no process reaps) is reported at Warning level and
- * let go.
- */
-export const stop = (
-  pgid: number,
-  leaderExit: Effect.Effect<unknown>,
-  killAfter: Duration.Duration
-): Effect.Effect<unknown> =>
-  Effect.gen(function*() {
-    if (signal(pgid, "SIGTERM") && (yield* stillThere(pgid, killAfter)) && signal(pgid, "SIGKILL")) {
-      if (yield* stillThere(pgid, Duration.max(killAfter, Duration.seconds(1)))) {
-        return yield* Effect.logWarning(`process group ${pgid} is still there after SIGKILL; it is let go`)
-      }
-    }
-    return yield* leaderExit
-  }).pipe(Effect.uninterruptible)
-
-/** The resident memory of the processes of a group, in bytes, read from /proc (Linux). */
-const rssFromProc = (pgid: number): Promise<number> =>
+/** The processes of a group and their state (`Z`: ended, not yet reaped), read from /proc (Linux). */
+const membersFromProc = (pgid: number): Promise<Array<{ readonly pid: string; readonly state: string }>> =>
   Fs.readdir("/proc").then((entries) =>
     Promise.all(
       entries.filter((entry) => /^\d+$/.test(entry)).map((pid) =>
@@ -63,12 +32,67 @@ const rssFromProc = (pgid: number): Promise<number> =>
           (stat) => {
             // the fields after the command name, which may hold spaces and parentheses: state, ppid, pgrp
             const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-            return Number(fields[2]) === pgid ? residentOf(pid) : 0
+            return Number(fields[2]) === pgid ? [{ pid, state: fields[0] }] : []
           },
-          () => 0 // it ended meanwhile
+          () => [] // it ended meanwhile
         )
       )
-    ).then((sizes) => sizes.reduce((sum, size) => sum + size, 0))
+    ).then((found) => found.flat())
+  )
+
+/**
+ * Whether a process of the group has not ended. Once the leader has
+ * exited, what is left may be zombies, ended processes their new parent (init,
+ * or a subreaper) has not reaped yet; on Linux they do not count.
+ */
+const living = (leader: Leader): Effect.Effect<boolean> =>
+  Effect.flatMap(
+    Effect.orElseSucceed(leader.isRunning, () => false),
+    (running) =>
+      running ? Effect.succeed(true) : !signal(leader.pid, 0) ? Effect.succeed(false) : process.platform !== "linux"
+        ? Effect.succeed(true)
+        : Effect.promise(() =>
+          membersFromProc(leader.pid).then((members) => members.some((member) => member.state !== "Z"), () => true)
+        )
+  )
+
+/**
+ * Whether a process of the group still runs after waiting up to `within`
+ * for none to (polled: no event tells when the last member is gone). It runs
+ * where the stop runs, in a finalizer: a deadline it checks, not an
+ * interruption, ends the wait.
+ */
+const stillThere = (leader: Leader, within: Duration.Duration): Effect.Effect<boolean> =>
+  Effect.zipRight(
+    Effect.repeat(living(leader), {
+      schedule: Schedule.upTo(Schedule.spaced("10 millis"), within),
+      while: (left) => left
+    }),
+    living(leader)
+  )
+
+/**
+ * Stops every process of the group: SIGTERM, then SIGKILL to those left
+ * after `killAfter`, and ends once none runs and the leader's exit is
+ * known. A group still running a further `killAfter` (at least a second)
+ * after SIGKILL is reported at Warning level and let go.
+ */
+export const stop = (leader: Leader, killAfter: Duration.Duration): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    if (signal(leader.pid, "SIGTERM") && (yield* stillThere(leader, killAfter)) && signal(leader.pid, "SIGKILL")) {
+      if (yield* stillThere(leader, Duration.max(killAfter, Duration.seconds(1)))) {
+        return yield* Effect.logWarning(`process group ${leader.pid} still runs after SIGKILL; it is let go`)
+      }
+    }
+    yield* Effect.ignore(leader.exitCode)
+  }).pipe(Effect.uninterruptible)
+
+/** The resident memory of the processes of a group, in bytes, read from /proc (Linux). */
+const rssFromProc = (pgid: number): Promise<number> =>
+  membersFromProc(pgid).then((members) =>
+    Promise.all(members.map((member) => residentOf(member.pid))).then((sizes) =>
+      sizes.reduce((sum, size) => sum + size, 0)
+    )
   )
 
 const residentOf = (pid: string): Promise<number> =>
