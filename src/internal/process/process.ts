@@ -140,7 +140,7 @@ const ended = (pid: number, exit: Exit) =>
  * its group is stopped (SIGTERM, SIGKILL after `killAfter`), then its
  * output is read to the end, which comes once the group is gone (unless a
  * process that left the group holds its pipes: then at most `drainAtLeast`
- * or `killAfter` later). Its waits end by deadlines: it runs in a finalizer.
+ * or `killAfter` later).
  */
 const close = (
   child: CommandExecutor.Process,
@@ -148,10 +148,11 @@ const close = (
   killAfter: Duration.Duration
 ): Effect.Effect<void> =>
   Group.stop(child, killAfter).pipe(
-    Effect.zipRight(Effect.repeat(pumps.poll, {
-      schedule: Schedule.upTo(Schedule.spaced("10 millis"), Duration.max(killAfter, drainAtLeast)),
-      while: Option.isNone
-    })),
+    // interruptible, for its deadline to end it in a finalizer
+    Effect.zipRight(
+      Effect.interruptible(Fiber.await(pumps)).pipe(Effect.timeout(Duration.max(killAfter, drainAtLeast)))
+    ),
+    Effect.ignore,
     Effect.zipRight(Fiber.interrupt(pumps)),
     Effect.asVoid
   )

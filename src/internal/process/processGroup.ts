@@ -1,6 +1,8 @@
 /** A child's process group: signalling it, waiting until it is gone, stopping it, and the memory it holds. */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs/promises"
@@ -58,18 +60,26 @@ const living = (leader: Leader): Effect.Effect<boolean> =>
 
 /**
  * Whether a process of the group still runs after waiting up to `within`
- * for none to (polled: no event tells when the last member is gone). It runs
- * where the stop runs, in a finalizer: a deadline it checks, not an
- * interruption, ends the wait.
+ * for none to: the leader's exit is awaited (an event), what it left is
+ * polled (no event tells when the last member is gone). It runs where the
+ * stop runs, in a finalizer: its waits are made interruptible for the
+ * deadline to end them.
  */
 const stillThere = (leader: Leader, within: Duration.Duration): Effect.Effect<boolean> =>
-  Effect.zipRight(
-    Effect.repeat(living(leader), {
-      schedule: Schedule.upTo(Schedule.spaced("10 millis"), within),
-      while: (left) => left
-    }),
-    living(leader)
-  )
+  Effect.gen(function*() {
+    const began = yield* Clock.currentTimeMillis
+    const exited = yield* Effect.interruptible(Effect.ignore(leader.exitCode)).pipe(
+      Effect.timeout(within),
+      Effect.option
+    )
+    if (Option.isNone(exited)) return true
+    const left = Duration.subtract(within, Duration.millis((yield* Clock.currentTimeMillis) - began))
+    yield* Effect.repeat(living(leader), {
+      schedule: Schedule.upTo(Schedule.spaced("10 millis"), left),
+      while: (running) => running
+    })
+    return yield* living(leader)
+  })
 
 /**
  * Stops every process of the group: SIGTERM, then SIGKILL to those left
