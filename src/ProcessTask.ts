@@ -26,7 +26,10 @@
  *   each but the last marked `continues`, and the buffer never holds more
  *   than that. `onLine` is called in order and holds the output back while
  *   it runs; one that throws, fails or dies loses that line, is logged at
- *   `Warning`, and gets the next one.
+ *   `Warning`, and gets the next one. Output is read as UTF-8, a `\r` before
+ *   a newline dropped; lines the child prints while it is being stopped are
+ *   delivered before the attempt ends. Its stdin is as the command sets it
+ *   (by default a pipe nothing is written to).
  * - **Readiness.** With `readyWhen` (a `RegExp` or a predicate on a line of
  *   either stream) the attempt is `Starting` until a line matches, and fails
  *   `ProcessNotReady` if `readyTimeout` passes first; with `readyTimeout`
