@@ -6,7 +6,8 @@
  * Options: `--filter <text>` runs only the rows whose key contains the text
  * (e.g. `--filter dynamic/`, `--filter memory`); `--update-md` replaces the
  * generated section of BENCHMARKS.md with the new report. The `cron/` rows
- * (`bench/cron.ts`) take about a minute. The `cluster/` rows
+ * (`bench/cron.ts`) take about a minute, the `process/` rows (`bench/process.ts`)
+ * about half of one. The `cluster/` rows
  * (`bench/cluster.ts`) start PostgreSQL and runner processes, and take about
  * three minutes of the run.
  */
@@ -21,6 +22,7 @@ import { cronKeys, measureCron } from "./cron.js"
 import type { Result, Workload } from "./harness.js"
 import { formatStats, formatValue, measure, measurePair, progress } from "./harness.js"
 import { measureInChild } from "./memory.js"
+import { measureProcess, processKeys } from "./process.js"
 import { taskvisorRssBytesPerParkedTask } from "./reference.js"
 import type { MemoryRow, Row, Target } from "./report.js"
 import { costRatio, key, markdownReport, metaOf, taskvisorOf, updateMarkdown, writeJson } from "./report.js"
@@ -245,6 +247,12 @@ const main = async () => {
     const cron = await measureCron(selected)
     rows.push(...cron.rows)
     targets.push(...cron.targets)
+  }
+  if (processKeys.some(selected)) {
+    progress("  process/ …")
+    const processes = await measureProcess(selected)
+    rows.push(...processes.rows)
+    targets.push(...processes.targets)
   }
   if (clusterKeys.some(selected)) {
     progress("  cluster/ …")

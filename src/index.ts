@@ -16,6 +16,11 @@ export * as ControllerSpec from "./ControllerSpec.js"
 /**
  * @since 0.1.0
  */
+export * as ProcessTask from "./ProcessTask.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as RestartPolicy from "./RestartPolicy.js"
 
 /**

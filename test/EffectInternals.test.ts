@@ -3,6 +3,9 @@
  * types, pinned: an Effect upgrade that changes it fails here, by name,
  * rather than somewhere in the supervisor.
  */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Command from "@effect/platform/Command"
+import type * as PlatformError from "@effect/platform/Error"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -21,6 +24,7 @@ import * as Scope from "effect/Scope"
 import { AttemptScope } from "../src/internal/effectInternals/attemptScope.js"
 import { contextOf, ContextView, servicesOf } from "../src/internal/effectInternals/contextView.js"
 import { hookOf } from "../src/internal/effectInternals/metricRegistry.js"
+import { signalOf, spawnFailed } from "../src/internal/process/process.js"
 
 describe("attemptScope: Effect's Scope state shape", () => {
   it.effect("Effect's own scope keeps { _tag: Open, finalizers: Map } then { _tag: Closed, exit }, as AttemptScope does", () =>
@@ -209,5 +213,39 @@ describe("metricRegistry: a metric's hook in the global registry", () => {
       assert.isDefined(found)
       assert.deepStrictEqual(found!.metricKey.tags, [task])
       assert.strictEqual((found!.metricState as unknown as { readonly count: number }).count, 1)
+    }))
+})
+
+describe("process: what @effect/platform-node's executor tells of a process that a signal ended, or that cannot start", () => {
+  /** Why the command could not start. */
+  const refusal = (command: Command.Command) =>
+    Effect.flip(Effect.scoped(Command.start(command))).pipe(Effect.provide(NodeContext.layer))
+
+  it.live("exitCode fails with a SystemError whose description names the signal, which signalOf reads", () =>
+    Effect.gen(function*() {
+      const error = yield* Command.start(Command.make("sh", "-c", "kill -KILL $$")).pipe(
+        Effect.flatMap((process) => Effect.flip(process.exitCode)),
+        Effect.scoped,
+        Effect.provide(NodeContext.layer)
+      )
+      assert.strictEqual(error._tag, "SystemError")
+      assert.strictEqual((error as PlatformError.SystemError).method, "exitCode")
+      assert.strictEqual(
+        (error as PlatformError.SystemError).description,
+        "Process interrupted due to receipt of signal: SIGKILL"
+      )
+      assert.strictEqual(signalOf(error), "SIGKILL")
+    }))
+
+  it.live("a refused start is a SystemError of method spawn (access, for a missing cwd) whose cause has the OS's code", () =>
+    Effect.gen(function*() {
+      const missing = yield* refusal(Command.make("no-such-command-taskvisor"))
+      assert.strictEqual((missing as PlatformError.SystemError).method, "spawn")
+      assert.strictEqual(spawnFailed("no-such-command-taskvisor", undefined)(missing).reason, "ENOENT")
+      const noCwd = yield* refusal(Command.workingDirectory(Command.make("true"), "/no/such/dir"))
+      assert.strictEqual((noCwd as PlatformError.SystemError).method, "access")
+      const refused = spawnFailed("true", "/no/such/dir")(noCwd)
+      assert.strictEqual(refused.reason, "ENOENT")
+      assert.include(refused.message, "working directory /no/such/dir")
     }))
 })

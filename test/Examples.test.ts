@@ -163,4 +163,23 @@ describe("examples run as the README says", () => {
     assert.strictEqual(output.match(/task_finished task=report outcome=outcome_canceled/g)?.length, 2, output)
     assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
   }, 60_000)
+
+  // tsx compiles it (2 to 4 s); two crashes under a 200 ms backoff, a start, one request, a shutdown
+  it(
+    "examples/process.ts: a child crashes twice with its exit code, is ready on its line, and shutdown leaves nothing",
+    async () => {
+      const started = example("examples/process.ts")
+      const exit = await ended(started, 60_000)
+      const output = started.output()
+      assert.strictEqual(output.match(/attempt_failed task=flaky-server attempt=\d .*exit_code=3/g)?.length, 2, output)
+      assert.match(output, /start 2: cannot open the database/, output)
+      assert.match(output, /attempt_ready task=flaky-server attempt=3/, output)
+      assert.match(output, /the server \(pid \d+\) says: hello from the child/, output)
+      assert.match(output, /SIGTERM: closing/, output)
+      assert.match(output, /task_finished task=flaky-server outcome=outcome_canceled/, output)
+      assert.include(output, "after shutdown, processes left in the server's group: 0", output)
+      assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
+    },
+    60_000
+  )
 })

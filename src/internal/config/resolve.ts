@@ -125,6 +125,8 @@ export const resolve = (
   if (watchdog instanceof ConfigError) return watchdog
   const cron = spec.cron === undefined ? undefined : Cron.check((field) => fieldOf(name, field), spec.cron)
   if (cron instanceof ConfigError) return cron
+  const refused = typeof spec.check === "function" ? spec.check((field) => fieldOf(name, field)) : undefined
+  if (refused !== undefined) return refused
   // a group's children are checked with it: a bad child refuses the group at admission
   const group = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
   if (group instanceof ConfigError) return group

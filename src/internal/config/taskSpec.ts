@@ -7,6 +7,7 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Types from "effect/Types"
+import type { ConfigError } from "../data/supervisorError.js"
 import type { TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { BackoffPolicy } from "./backoffPolicy.js"
@@ -55,6 +56,12 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly cron: CronSchedule | undefined
   /** Whether each attempt is `Starting` until its body says it is ready (a child process's readiness). */
   readonly awaitsReady: boolean
+  /**
+   * A check of what a kind of task adds to the spec (a process task's
+   * options), run at admission with the others: the refusal, its field named
+   * by `field`, or `undefined`.
+   */
+  readonly check?: ((field: (name: string) => string) => ConfigError | undefined) | undefined
 }
 
 /**
@@ -153,6 +160,7 @@ export type Fields = Pick<
   | "group"
   | "cron"
   | "awaitsReady"
+  | "check"
 >
 
 /** Every field is checked when the task is admitted (config/resolve.ts), the name too. */
@@ -175,5 +183,6 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     group: self.group,
     cron: self.cron,
     awaitsReady: self.awaitsReady,
+    check: self.check,
     ...fields
   })
