@@ -39,8 +39,9 @@
  * - **Stop.** The child leads a process group of its own. When the attempt
  *   is interrupted (stop, timeout, restart, shutdown), the group gets
  *   SIGTERM, then SIGKILL after `killAfter` (5 seconds by default, at most
- *   90% of the supervisor's grace), and the attempt ends once no process of
- *   the group is left. When the child exits by itself, what it left in its
+ *   the supervisor's grace less a margin for SIGKILL: a tenth of the grace,
+ *   at least 500 ms, at most half of it), and the attempt ends once no
+ *   process of the group is left. When the child exits by itself, what it left in its
  *   group (its own children) is stopped the same way before the attempt ends.
  *   A process that leaves the group (`setsid`, a daemon's double fork) is
  *   not followed.

@@ -69,12 +69,20 @@ export const signalOf = (error: PlatformError.PlatformError): string => {
   return /receipt of signal: (\S+)$/.exec(description)?.[1] ?? "an unknown signal"
 }
 
-/** How long the group has after SIGTERM: `killAfter`, at most 90% of the supervisor's grace. */
+/**
+ * How long the group has after SIGTERM: `killAfter`, leaving of the
+ * supervisor's grace a tenth of it, at least 500 ms (at most half of it), for
+ * SIGKILL and the reaping of the group to fit in the grace.
+ */
 const killAfterOf = (plan: Plan): Effect.Effect<Duration.Duration> =>
-  Effect.map(
-    grace,
-    (bound) => bound === undefined ? plan.killAfter : Duration.min(plan.killAfter, Duration.times(bound, 0.9))
-  )
+  Effect.map(grace, (bound) => {
+    if (bound === undefined) return plan.killAfter
+    const margin = Duration.min(
+      Duration.max(Duration.times(bound, 0.1), Duration.millis(500)),
+      Duration.times(bound, 0.5)
+    )
+    return Duration.min(plan.killAfter, Duration.subtract(bound, margin))
+  })
 
 /** Never ends by itself; fails once the group holds more than `maxRss` in a sample. */
 const watchMemory = (plan: Plan, pid: number, limit: number): Effect.Effect<never, ProcessMemoryExceeded> =>
