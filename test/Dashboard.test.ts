@@ -84,6 +84,13 @@ const chartCounts = (page: Page, series: string, total: number) =>
 const cellShows = (page: Page, name: string, column: number, text: string | RegExp) =>
   wait(() => rowOf(page, name).locator(`td:nth-child(${column + 1})`, { hasText: text }).waitFor({ timeout: 10_000 }))
 
+/** The detail panel's facts, once they show `text` (the panel fills in after the click). */
+const factsOnce = (page: Page, text: string | RegExp) =>
+  Effect.zipRight(
+    wait(() => page.locator("#d-facts", { hasText: text }).waitFor({ timeout: 10_000 })),
+    wait(() => page.locator("#d-facts").innerText())
+  )
+
 /** A failure with an exit code; untagged, so its reason is its message. */
 class Upstream extends Data.Error<{ readonly message: string; readonly exitCode: number }> {}
 
@@ -226,7 +233,7 @@ describe("dashboard", () => {
 
         // its detail panel shows its schedule and next run
         yield* wait(() => rowOf(page, "nightly").click())
-        const facts = yield* wait(() => page.locator("#d-facts").innerText())
+        const facts = yield* factsOnce(page, "overlap skip")
         assert.include(facts, "*/5 * * * * (Europe/Berlin) · overlap skip")
         assert.include(facts, "1970-01-01T00:10:00.000Z (00:10:00 · in ")
       }),
@@ -434,7 +441,7 @@ describe("dashboard", () => {
         // the group's panel: its settings and children, as GET /tasks/pipeline gives them
         yield* wait(() => rowOf(page, "pipeline").click())
         yield* wait(() => page.locator("#d-title", { hasText: /^pipeline$/ }).waitFor({ timeout: 10_000 }))
-        const facts = yield* wait(() => page.locator("#d-facts").innerText())
+        const facts = yield* factsOnce(page, "strategy")
         assert.match(facts, /strategy\s+restForOne/)
         assert.match(facts, /intensity\s+at most 5 child restarts within 1m/)
         assert.match(facts, /autoShutdown\s+never/)
