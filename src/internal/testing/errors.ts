@@ -1,0 +1,80 @@
+/** The errors the test kit fails a test with, sharing one `TypeId`. */
+import * as Data from "effect/Data"
+import * as Predicate from "effect/Predicate"
+
+export const TypeId: unique symbol = Symbol.for("effect-taskvisor/testing/TestingError")
+
+export type TypeId = typeof TypeId
+
+/** `advanceUntil` moved the clock as far as it may and the condition still did not hold. */
+export class AdvanceTimeout extends Data.TaggedError("AdvanceTimeout")<{
+  /** What was awaited. */
+  readonly what: string
+  /** How far the clock moved, in milliseconds. */
+  readonly elapsed: number
+  /** Why it stopped: its `limit` reached, or nothing left to wake up. */
+  readonly stopped: "Limit" | "Idle"
+  /** The events recorded so far, one line each. */
+  readonly seen: ReadonlyArray<string>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const why = this.stopped === "Limit" ? "within its limit" : "and nothing is scheduled to wake up"
+    return `${this.what} did not happen after ${this.elapsed} ms of TestClock time ${why}; events so far:\n${
+      lines(this.seen)
+    }`
+  }
+}
+
+/** The recorded events do not read as `expectEvents` expected. */
+export class EventsMismatch extends Data.TaggedError("EventsMismatch")<{
+  readonly mode: "exact" | "prefix" | "subsequence"
+  /** The task whose events were compared; `undefined` for every event. */
+  readonly task: string | number | undefined
+  /** The comparison, one line each: `=` matched, `≠` differs, `-` expected and missing, `+` seen and unexpected. */
+  readonly diff: ReadonlyArray<string>
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const whose = this.task === undefined ? "the events" : `the events of ${this.task}`
+    return `${whose} do not match (${this.mode}), expected | seen:\n${lines(this.diff)}`
+  }
+}
+
+/** A condition or callback given to the kit threw. */
+export class ConditionFailed extends Data.TaggedError("ConditionFailed")<{
+  readonly what: string
+  readonly cause: unknown
+}> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `the condition for ${this.what} threw: ${
+      this.cause instanceof Error ? this.cause.message : String(this.cause)
+    }`
+  }
+}
+
+export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed
+
+export const isTestingError = (u: unknown): u is TestingError => Predicate.hasProperty(u, TypeId)
+
+const lines = (all: ReadonlyArray<string>): string =>
+  all.length === 0 ? "  (none)" : all.map((l) => `  ${l}`).join("\n")
