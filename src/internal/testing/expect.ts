@@ -7,21 +7,17 @@ import type { Kind, SupervisorEvent } from "../data/supervisorEvent.js"
 import { EventsMismatch } from "./errors.js"
 import { isOf, line, Recorder } from "./recorder.js"
 
-/**
- * An expected event: its kind, or its kind with fields it must have (a `Duration` field may be given as any
- * `DurationInput`).
- */
+/** What a field must be: a duration as any input; an object (an outcome) by the fields given; anything else equal. */
+export type Pattern<T> = T extends Duration.Duration ? Duration.DurationInput
+  : T extends ReadonlyArray<any> ? T
+  : T extends object ? { readonly [K in keyof T]?: Pattern<T[K]> }
+  : T
+
+/** An expected event: its kind, or its kind with fields it must have. */
 export type Expected =
   | Kind
   | {
-    readonly [K in Kind]:
-      & { readonly _tag: K }
-      & {
-        readonly [F in Exclude<keyof Extract<SupervisorEvent, { readonly _tag: K }>, "_tag">]?: Extract<
-          SupervisorEvent,
-          { readonly _tag: K }
-        >[F] extends Duration.Duration ? Duration.DurationInput : Extract<SupervisorEvent, { readonly _tag: K }>[F]
-      }
+    readonly [K in Kind]: { readonly _tag: K } & Pattern<Omit<Extract<SupervisorEvent, { readonly _tag: K }>, "_tag">>
   }[Kind]
 
 export interface ExpectOptions {
