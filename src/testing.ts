@@ -38,7 +38,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Controller from "./Controller.js"
 import type { Kind, SupervisorEvent } from "./internal/data/supervisorEvent.js"
-import type { SupervisorRegistry } from "./internal/supervisor/taskSupervisor.js"
 import * as clock from "./internal/testing/clock.js"
 import type { AdvanceTimeout, ConditionFailed, EventsMismatch } from "./internal/testing/errors.js"
 import * as errors from "./internal/testing/errors.js"
@@ -95,7 +94,7 @@ export interface Config extends SupervisorConfig.Input {
 export const layer = (
   config: Config = {}
 ): Layer.Layer<
-  TaskSupervisor.TaskSupervisor | SupervisorRegistry | Controller.Controller | Recorder,
+  TaskSupervisor.TaskSupervisor | TaskSupervisor.SupervisorRegistry | Controller.Controller | Recorder,
   ConfigError
 > => {
   const { controller, subscribers = [], ...settings } = config

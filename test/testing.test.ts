@@ -176,6 +176,17 @@ describe("the clock", () => {
       )
     }).pipe(Effect.provide(Testing.layer())))
 
+  it("a long AdvanceTimeout message lists the last 200 events and counts the earlier ones", () => {
+    const seen = Array.from({ length: 250 }, (_, i) => `#${i + 1}`)
+    const lines = new Testing.AdvanceTimeout({ what: "x", elapsed: 0, stopped: "Limit", seen }).message.split("\n")
+    assert.deepStrictEqual([lines.length, lines[1], lines[2], lines.at(-1)], [
+      202,
+      "  (50 earlier events)",
+      "  #51",
+      "  #250"
+    ])
+  })
+
   it.effect("with nothing left to wake up, AdvanceTimeout says so at once; awaitOutcome of a name never added too", () =>
     Effect.gen(function*() {
       yield* TaskSupervisor.add(TaskSpec.once("parked", Testing.hang))

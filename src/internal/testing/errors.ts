@@ -1,6 +1,7 @@
 /** The errors the test kit fails a test with, sharing one `TypeId`. */
 import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
+import { describe } from "../data/taskError.js"
 
 export const TypeId: unique symbol = Symbol.for("effect-taskvisor/testing/TestingError")
 
@@ -26,8 +27,11 @@ export class AdvanceTimeout extends Data.TaggedError("AdvanceTimeout")<{
    */
   override get message(): string {
     const why = this.stopped === "Limit" ? "within its limit" : "and nothing is scheduled to wake up"
+    const shown = this.seen.length > maxLines
+      ? [`(${this.seen.length - maxLines} earlier events)`, ...this.seen.slice(-maxLines)]
+      : this.seen
     return `${this.what} did not happen after ${this.elapsed} ms of TestClock time ${why}; events so far:\n${
-      lines(this.seen)
+      lines(shown)
     }`
   }
 }
@@ -66,11 +70,12 @@ export class ConditionFailed extends Data.TaggedError("ConditionFailed")<{
    * @since 0.1.0
    */
   override get message(): string {
-    return `the condition for ${this.what} threw: ${
-      this.cause instanceof Error ? this.cause.message : String(this.cause)
-    }`
+    return `the condition for ${this.what} threw: ${describe(this.cause)}`
   }
 }
+
+/** How many of the last events a message lists. */
+const maxLines = 200
 
 export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed
 
