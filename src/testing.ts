@@ -39,12 +39,11 @@ import * as Layer from "effect/Layer"
 import * as Controller from "./Controller.js"
 import type { Kind, SupervisorEvent } from "./internal/data/supervisorEvent.js"
 import * as clock from "./internal/testing/clock.js"
-import type { AdvanceTimeout, ConditionFailed, EventsMismatch } from "./internal/testing/errors.js"
+import type { AdvanceTimeout, ConditionFailed, EventsMismatch, ScriptedExit } from "./internal/testing/errors.js"
 import * as errors from "./internal/testing/errors.js"
 import * as expect from "./internal/testing/expect.js"
 import type { Recorder } from "./internal/testing/recorder.js"
 import * as recorder from "./internal/testing/recorder.js"
-import type { ScriptedExit } from "./internal/testing/scripts.js"
 import * as scripts from "./internal/testing/scripts.js"
 import * as Subscriber from "./Subscriber.js"
 import * as SupervisorConfig from "./SupervisorConfig.js"
@@ -159,7 +158,7 @@ export type Step<A = unknown, E = unknown, R = never> = scripts.Step<A, E, R>
  * @since 0.1.0
  * @category Errors
  */
-export { ScriptedExit } from "./internal/testing/scripts.js"
+export { ScriptedExit } from "./internal/testing/errors.js"
 
 /**
  * A task body whose attempt `i` (`CurrentTask`'s `attempt`, from 1) runs the
@@ -425,12 +424,13 @@ export { EventsMismatch } from "./internal/testing/errors.js"
 export { ConditionFailed } from "./internal/testing/errors.js"
 
 /**
- * Any of the errors of this module.
+ * Any of the errors of this module: the three it fails a test with, and the
+ * `ScriptedExit` a scripted body fails with.
  *
  * @since 0.1.0
  * @category Errors
  */
-export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed
+export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed | ScriptedExit
 
 /**
  * Whether a value is one of the errors of this module.

@@ -89,6 +89,13 @@ describe("scripted steps", () => {
       assert.strictEqual((yield* Testing.awaitOutcome(flaky))._tag, "Completed")
       const outcome = yield* Testing.awaitOutcome(broken)
       assert.deepStrictEqual([outcome._tag, TaskOutcome.exitCode(outcome)], ["Failed", 7])
+      const failure = yield* Effect.flip(Testing.exitCode(7))
+      assert.isTrue(Testing.isTestingError(failure))
+      assert.deepStrictEqual([failure._tag, failure.exitCode, failure.message], [
+        "ScriptedExit",
+        7,
+        "exited with code 7"
+      ])
       yield* Testing.expectEvents(["AttemptFailed", "AttemptFailed", "AttemptSucceeded"], {
         task: "flaky",
         mode: "subsequence"

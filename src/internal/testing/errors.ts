@@ -1,4 +1,4 @@
-/** The errors the test kit fails a test with, sharing one `TypeId`. */
+/** The errors of the test kit, sharing one `TypeId`: the ones it fails a test with, and the failure it scripts. */
 import * as Data from "effect/Data"
 import * as Predicate from "effect/Predicate"
 import { describe } from "../data/taskError.js"
@@ -74,10 +74,24 @@ export class ConditionFailed extends Data.TaggedError("ConditionFailed")<{
   }
 }
 
+/** A scripted failure carrying an exit code, as a child process's exit does. */
+export class ScriptedExit extends Data.TaggedError("ScriptedExit")<{ readonly exitCode: number }> {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `exited with code ${this.exitCode}`
+  }
+}
+
 /** How many of the last events a message lists. */
 const maxLines = 200
 
-export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed
+export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed | ScriptedExit
 
 export const isTestingError = (u: unknown): u is TestingError => Predicate.hasProperty(u, TypeId)
 

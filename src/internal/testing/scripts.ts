@@ -1,18 +1,11 @@
 /** Scripted task bodies: what each attempt of a task does, step by step, on the TestClock. */
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { CurrentTask, progress as reportProgress } from "../task/attemptControl.js"
+import { ScriptedExit } from "./errors.js"
 
 /** What one attempt does: any effect; the constructors below build the usual ones. */
 export type Step<A = unknown, E = unknown, R = never> = Effect.Effect<A, E, R>
-
-/** A scripted failure carrying an exit code, as a child process's exit does. */
-export class ScriptedExit extends Data.TaggedError("ScriptedExit")<{ readonly exitCode: number }> {
-  override get message(): string {
-    return `exited with code ${this.exitCode}`
-  }
-}
 
 export const succeed: {
   (): Step<void, never>
