@@ -338,6 +338,9 @@ export const awaitOutcome: {
 export type Expected = expect.Expected
 
 /**
+ * Which events `expectEvents` compares (`task`: one task's, by name or id)
+ * and how (`mode`).
+ *
  * @since 0.1.0
  * @category Models
  */

@@ -4,9 +4,11 @@
  * overflows a subscriber included.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import { Bus } from "../src/internal/events/bus.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as Subscriber from "../src/Subscriber.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
@@ -334,5 +336,19 @@ describe("the recorder", () => {
         }),
         Testing.layer({ subscribers: [subscriber] })
       )
+    }))
+
+  it.effect("the bus's observe hook: each event in seq order as it is published, until stopped, after the bus closed too", () =>
+    Effect.gen(function*() {
+      const bus = new Bus(yield* Effect.clock, yield* Effect.runtime<never>(), 16, false)
+      bus.emit("ShutdownRequested", {})
+      const seen: Array<string> = []
+      const stop = bus.observe((event) => void seen.push(`${event.seq} ${event._tag}`))
+      bus.emit("AllStoppedWithinGrace", {})
+      yield* bus.close(Duration.seconds(1))
+      bus.emit("ShutdownRequested", {})
+      stop()
+      bus.emit("ShutdownRequested", {})
+      assert.deepStrictEqual(seen, ["2 AllStoppedWithinGrace", "3 ShutdownRequested"])
     }))
 })
