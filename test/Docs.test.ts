@@ -1,7 +1,7 @@
 /**
  * Every TypeScript block of the README, and every `@example` of the sources'
  * JSDoc, compiles on its own, as a reader would paste it into a file of their
- * project (`effect-taskvisor` resolves to `src/`).
+ * project (`effect-taskvisor` resolves to `src/`); and the README lists the examples.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
@@ -67,13 +67,21 @@ const examplesListed = (): ReadonlyArray<string> => {
 }
 
 describe("docs", () => {
-  it("the README's list of examples names every file of examples/, and nothing else", () => {
+  // a `*.test.ts` of examples/ is a test Vitest runs, not a program `npm run example` starts: the README shows it
+  // where it tells how to test, not in that list
+  it("the README's list of examples names every program of examples/, and nothing else", () => {
     const files = fs.readdirSync(path.join(root, "examples"))
-      .filter((name) => name.endsWith(".ts"))
+      .filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts"))
       .map((name) => name.slice(0, -3))
       .sort()
     assert.isNotEmpty(files)
     assert.deepStrictEqual(examplesListed(), files)
+  })
+
+  it("the README's Testing section shows examples/testing.test.ts as it is, after its opening comment", () => {
+    const example = fs.readFileSync(path.join(root, "examples/testing.test.ts"), "utf8")
+    const code = example.slice(example.indexOf("*/\n") + 3).trim()
+    assert.include(blocksOf("README.md", (line) => line).map((block) => block.code.trim()), code)
   })
 
   it("every ts block of the README and every @example type-checks on its own", { timeout: 60_000 }, () => {

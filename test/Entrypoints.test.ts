@@ -1,6 +1,7 @@
 /**
  * The scripts `npm run bench`, `soak`, `demo` and `example` start outside vitest: nothing they import, however
- * indirectly (a bench row may reuse a test fixture), may import vitest, whose hooks throw outside a test run.
+ * indirectly (a bench row may reuse a test fixture), may import vitest, whose hooks throw outside a test run. Nor
+ * may the test kit (`src/testing.ts`): it serves any test runner, and the package does not depend on vitest.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as fs from "node:fs"
@@ -47,13 +48,14 @@ const vitestChains = (entry: string): Array<string> => {
 const entries = [
   "bench/run.ts",
   "bench/soak.ts",
+  "src/testing.ts",
   ...fs.readdirSync(path.join(root, "examples")).filter((name) => name.endsWith(".ts") && !name.endsWith(".test.ts"))
     .map((name) => `examples/${name}`)
 ]
 
 describe("entry points", () => {
-  it("the bench, the soak and the examples import nothing of vitest, however indirectly", () => {
-    assert.includeMembers(entries, ["bench/run.ts", "examples/demo.ts", "examples/cluster_fleet.ts"])
+  it("the bench, the soak, the examples and the test kit import nothing of vitest, however indirectly", () => {
+    assert.includeMembers(entries, ["bench/run.ts", "examples/demo.ts", "examples/cluster_fleet.ts", "src/testing.ts"])
     for (const entry of entries) assert.deepStrictEqual(vitestChains(path.join(root, entry)), [], entry)
   })
 

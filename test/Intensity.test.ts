@@ -9,6 +9,7 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
+import * as Testing from "../src/testing.js"
 import { outcomeNow, settledOutcome } from "./utils/controller.js"
 import { assertTaskOrder, ms, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
@@ -228,16 +229,13 @@ describe("progress watchdog", () => {
     Effect.gen(function*() {
       const { events, supervisor } = yield* supervisorWith()
       const released: Array<number> = []
-      const { runs, task } = yield* perRun((run) =>
-        Effect.gen(function*() {
-          yield* Effect.addFinalizer(() => Effect.sync(() => void released.push(run)))
-          // three ticks of progress, then it hangs
-          for (let i = 0; i < 3; i++) {
-            yield* Effect.sleep("1 second")
-            yield* TaskSpec.progress
-          }
-          return yield* Effect.never
-        })
+      const task = Effect.zipRight(
+        Effect.flatMap(
+          TaskSpec.CurrentTask,
+          ({ attempt }) => Effect.addFinalizer(() => Effect.sync(() => void released.push(attempt)))
+        ),
+        // three ticks of progress, then it hangs
+        Testing.progress("1 second", { times: 3 })
       )
       yield* supervisor.add(
         TaskSpec.restartable("worker", task).pipe(TaskSpec.withBackoff(second), TaskSpec.withWatchdog("5 seconds"))
@@ -251,7 +249,7 @@ describe("progress watchdog", () => {
       const [backoff] = ofTag(events, "BackoffScheduled")
       assert.strictEqual(backoff.reason, "stalled: no progress for 5s")
       yield* advance("1 second")
-      assert.strictEqual(yield* runs, 2)
+      assert.strictEqual(ofTag(events, "AttemptStarting").length, 2)
       yield* supervisor.shutdown
       assertTaskOrder(events, "worker")
     }))

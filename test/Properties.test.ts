@@ -36,12 +36,13 @@ import type { TaskHandle } from "../src/TaskHandle.js"
 import type { TaskOutcome } from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import type { TaskInfo, TaskSupervisor } from "../src/TaskSupervisor.js"
+import * as Testing from "../src/testing.js"
 import { outcomeNow } from "./utils/controller.js"
 import { assertIdOrder, assertSeq, ofId, ofTag } from "./utils/events.js"
 import { advance, settle } from "./utils/fibers.js"
 import { propertyRuns, propertySeed } from "./utils/random.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { neverEnding, returnsAfterStop, slowToStop, stubborn } from "./utils/tasks.js"
+import { neverEnding, slowToStop, stubborn } from "./utils/tasks.js"
 
 // ---------------------------------------------------------------------------
 // Task behaviours
@@ -119,7 +120,7 @@ const stepEffect = (step: Step, attempt: number): Effect.Effect<void, Flaky | Ta
     case "Graceful":
       return slowToStop(step.cleanup)
     case "ReturnsAfterStop":
-      return returnsAfterStop(step.cleanup)
+      return Testing.ignoresInterruption(step.cleanup)
   }
 }
 

@@ -26,11 +26,12 @@ import type { SupervisorEvent } from "../src/SupervisorEvent.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import * as Testing from "../src/testing.js"
 import { narrow, rejectedWith } from "./utils/controller.js"
 import { assertIdOrder, ofId, ofTag } from "./utils/events.js"
 import { advance, pad, settle } from "./utils/fibers.js"
 import { supervisorWith } from "./utils/recorder.js"
-import { neverEnding, returnsAfterStop, stubborn } from "./utils/tasks.js"
+import { neverEnding, stubborn } from "./utils/tasks.js"
 
 class Refused extends Data.TaggedError("Refused")<{ readonly message: string }> {}
 
@@ -266,7 +267,7 @@ describe("stopping a task that is gone", () => {
   it.scoped("a task finishing while cancel waits: every concurrent stop returns, exactly one true", () =>
     Effect.gen(function*() {
       const { supervisor } = yield* supervisorWith()
-      const handle = yield* supervisor.add(TaskSpec.once("slow", returnsAfterStop("1 second")))
+      const handle = yield* supervisor.add(TaskSpec.once("slow", Testing.ignoresInterruption("1 second")))
       yield* settle
       const calls = yield* Effect.forEach(
         [supervisor.cancel(handle.id), supervisor.cancel("slow"), supervisor.remove(handle.id)],
@@ -285,7 +286,7 @@ describe("a task running its attempt while it stops", () => {
       const { supervisor } = yield* supervisorWith()
       for (const restart of [RestartPolicy.never, RestartPolicy.onFailure, RestartPolicy.always()]) {
         const name = `busy-${restart._tag}`
-        const handle = yield* supervisor.add(TaskSpec.make(name, returnsAfterStop("1 second"), { restart }))
+        const handle = yield* supervisor.add(TaskSpec.make(name, Testing.ignoresInterruption("1 second"), { restart }))
         yield* settle
         assert.isTrue(yield* supervisor.remove(handle.id))
         for (let t = 0; t < 1000; t += 250) {

@@ -3,15 +3,10 @@ import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
+import { settle } from "../../src/testing.js"
 
-/**
- * Let every runnable fiber run until it suspends, without moving the clock.
- * The supervisor's fibers are not children of the test fiber, so yielding is
- * what lets them run.
- */
-export const settle: Effect.Effect<void> = Effect.gen(function*() {
-  for (let i = 0; i < 25; i++) yield* Effect.yieldNow()
-})
+/** The test kit's: let every runnable fiber run until it suspends, without moving the clock. */
+export { settle }
 
 /** Yield until `condition` holds, at most `maxYields` times, without moving the clock; whether it held. */
 export const yieldUntil = <E, R>(

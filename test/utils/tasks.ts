@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as BackoffPolicy from "../../src/BackoffPolicy.js"
 import * as TaskSpec from "../../src/TaskSpec.js"
+import { hang } from "../../src/testing.js"
 
 /** A scripted task: run `n` (from 1) does `step(n)`; `runs` counts the attempts. */
 export const perRun = <E, R = never>(step: (run: number) => Effect.Effect<void, E, R>) =>
@@ -23,8 +24,8 @@ export const counting = <A, E, R>(effect: Effect.Effect<A, E, R>) => perRun(() =
 export const cycling = <E>(steps: ReadonlyArray<Effect.Effect<void, E>>) =>
   perRun((run) => steps[(run - 1) % steps.length])
 
-/** Never ends; interruption stops it. */
-export const neverEnding: Effect.Effect<never> = Effect.never
+/** Never ends; interruption stops it (the test kit's `hang`). */
+export const neverEnding: Effect.Effect<never> = hang
 
 /** Never ends and ignores interruption. */
 export const stubborn: Effect.Effect<never> = Effect.uninterruptible(Effect.never)
@@ -35,14 +36,6 @@ export const endlessFinalizer: Effect.Effect<never> = Effect.onInterrupt(Effect.
 /** Runs until interrupted; its finalizer then takes `cleanup` of TestClock time. */
 export const slowToStop = (cleanup: Duration.DurationInput): Effect.Effect<never> =>
   Effect.onInterrupt(Effect.never, () => Effect.sleep(cleanup))
-
-/**
- * Runs until interrupted, then carries on uninterruptibly for `cleanup` of
- * TestClock time and returns successfully: a task that "finishes its work"
- * after being asked to stop.
- */
-export const returnsAfterStop = (cleanup: Duration.DurationInput): Effect.Effect<void> =>
-  Effect.uninterruptibleMask((restore) => Effect.zipRight(Effect.exit(restore(Effect.never)), Effect.sleep(cleanup)))
 
 /**
  * Wraps `body` so that `log` records `start <attempt>@<ms>` when an attempt

@@ -1,4 +1,7 @@
-/** The event bus: one `emit` that stamps every event, and a bounded queue and worker per subscriber. */
+/**
+ * The event bus: one `emit` that stamps every event, a bounded queue and worker per subscriber, and synchronous
+ * observers (the test kit's recorder).
+ */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"
@@ -117,6 +120,8 @@ class Losses {
 export class Bus {
   private seq = 0
   private sinks: Array<Sink> = []
+  /** Called with every event as it is published, in `seq` order, before any sink gets it. */
+  private observers: Array<(event: SupervisorEvent.SupervisorEvent) => void> = []
   /** Each attached subscriber's sink and worker. */
   private readonly attached = new Map<Attached, { readonly sink: Sink; readonly worker: Fiber.RuntimeFiber<void> }>()
   private closed = false
@@ -150,7 +155,7 @@ export class Bus {
    */
   emit<K extends SupervisorEvent.Kind>(tag: K, fields: Fields<K>): void {
     const seq = ++this.seq
-    if (this.sinks.length === 0) return
+    if (this.sinks.length === 0 && this.observers.length === 0) return
     const stamped = fields as Fields<K> & { seq: number; at: number }
     stamped.seq = seq
     stamped.at = this.clock.unsafeCurrentTimeMillis()
@@ -158,6 +163,8 @@ export class Bus {
   }
 
   private publish(event: SupervisorEvent.SupervisorEvent): void {
+    const observers = this.observers
+    for (let i = 0; i < observers.length; i++) observers[i](event)
     const sinks = this.sinks
     let overflowed: Array<Sink> | undefined
     for (let i = 0; i < sinks.length; i++) {
@@ -182,6 +189,18 @@ export class Bus {
       for (const sink of overflowed) {
         this.emit("SubscriberOverflow", { subscriber: sink.name, reason: "full", dropped: sink.dropped })
       }
+    }
+  }
+
+  /**
+   * Call `observer` with every event published from now on, synchronously, in `seq` order, until the returned
+   * function is called; the bus closing does not end it. Nothing bounds or drops it, so it must be quick and must not
+   * throw: it is for tests (the test kit's recorder), not for production listeners, which are subscribers.
+   */
+  observe(observer: (event: SupervisorEvent.SupervisorEvent) => void): () => void {
+    this.observers = [...this.observers, observer]
+    return () => {
+      this.observers = this.observers.filter((o) => o !== observer)
     }
   }
 

@@ -1,0 +1,105 @@
+/** Stepping the TestClock: letting fibers run, and moving time until what a test awaits has happened, bounded. */
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import type { SupervisorEvent } from "../data/supervisorEvent.js"
+import type { TaskOutcome } from "../data/taskOutcome.js"
+import type { TaskHandle } from "../task/taskHandle.js"
+import { AdvanceTimeout, ConditionFailed } from "./errors.js"
+import { line, Recorder } from "./recorder.js"
+
+/**
+ * Let every runnable fiber run until it suspends, without moving the clock. The supervisor's fibers are not children
+ * of the test's, so yielding is what lets them run.
+ */
+export const settle: Effect.Effect<void> = Effect.gen(function*() {
+  for (let i = 0; i < 25; i++) yield* Effect.yieldNow()
+})
+
+export interface AdvanceOptions {
+  /** How far each step moves the clock; by default, to the next time a fiber sleeps until. */
+  readonly step?: Duration.DurationInput | undefined
+  /** How far the clock may move in all before giving up with `AdvanceTimeout` (default 1 hour). */
+  readonly limit?: Duration.DurationInput | undefined
+}
+
+/** Steps past which a zero-delay loop is given up on, wherever the clock is. */
+const maxSteps = 100_000
+
+/**
+ * Settle, then step the clock and settle until `found` gives a value (the events recorded so far in hand), at most
+ * `limit` of clock time; `AdvanceTimeout`, naming `what` and listing the events, past it or when nothing is scheduled.
+ */
+const advanceFor = <A>(
+  what: string,
+  found: (events: ReadonlyArray<SupervisorEvent>) => A | undefined | ConditionFailed,
+  options: AdvanceOptions | undefined
+): Effect.Effect<A, AdvanceTimeout | ConditionFailed, Recorder> =>
+  Effect.gen(function*() {
+    const recorder = yield* Recorder
+    const limit = Duration.toMillis(options?.limit ?? "1 hour")
+    const step = options?.step === undefined ? undefined : Duration.toMillis(options.step)
+    const start = yield* TestClock.currentTimeMillis
+    const timeout = (elapsed: number, stopped: "Limit" | "Idle") =>
+      new AdvanceTimeout({ what, elapsed, stopped, seen: recorder.unsafeEvents().map(line) })
+    yield* settle
+    for (let steps = 0;; steps++) {
+      const result = found(recorder.unsafeEvents())
+      if (result instanceof ConditionFailed) return yield* result
+      if (result !== undefined) return result
+      const now = yield* TestClock.currentTimeMillis
+      const elapsed = now - start
+      if (elapsed >= limit || steps >= maxSteps) return yield* timeout(elapsed, "Limit")
+      let by = step
+      if (by === undefined) {
+        const wakeups = yield* TestClock.sleeps()
+        if (Chunk.isEmpty(wakeups)) return yield* timeout(elapsed, "Idle")
+        by = Math.max(0, Math.min(...Chunk.toReadonlyArray(wakeups)) - now)
+      }
+      yield* TestClock.adjust(Math.min(by, limit - elapsed))
+      yield* settle
+    }
+  })
+
+export const advanceUntil = (
+  condition: (events: ReadonlyArray<SupervisorEvent>) => boolean,
+  options?: AdvanceOptions & { readonly what?: string | undefined }
+): Effect.Effect<ReadonlyArray<SupervisorEvent>, AdvanceTimeout | ConditionFailed, Recorder> => {
+  const what = options?.what ?? "the condition"
+  return advanceFor(what, (events) => {
+    try {
+      return condition(events) ? events.slice() : undefined
+    } catch (cause) {
+      return new ConditionFailed({ what, cause })
+    }
+  }, options)
+}
+
+/** The `TaskFinished` of the task with this handle, or of the latest task added with this name. */
+const finishOf = (events: ReadonlyArray<SupervisorEvent>, target: TaskHandle<unknown> | string) => {
+  let id = typeof target === "string" ? undefined : target.id
+  for (let i = events.length - 1; id === undefined && i >= 0; i--) {
+    const e = events[i]
+    if (e._tag === "TaskAdded" && e.task === target) id = e.id
+  }
+  if (id === undefined) return undefined
+  const finished = events.find((e) => e._tag === "TaskFinished" && e.id === id)
+  return finished?._tag === "TaskFinished" ? finished : undefined
+}
+
+export const awaitOutcome: {
+  <E>(
+    handle: TaskHandle<E>,
+    options?: AdvanceOptions
+  ): Effect.Effect<TaskOutcome<E>, AdvanceTimeout, Recorder>
+  (name: string, options?: AdvanceOptions): Effect.Effect<TaskOutcome<unknown>, AdvanceTimeout, Recorder>
+} = (target: TaskHandle<unknown> | string, options?: AdvanceOptions) =>
+  Effect.flatMap(
+    advanceFor(
+      `the outcome of ${typeof target === "string" ? target : `${target.name} (#${target.id})`}`,
+      (events) => finishOf(events, target),
+      options
+    ) as Effect.Effect<{ readonly outcome: TaskOutcome<unknown> }, AdvanceTimeout, Recorder>,
+    (finished) => typeof target === "string" ? Effect.succeed(finished.outcome) : target.await
+  )

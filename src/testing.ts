@@ -1,0 +1,444 @@
+/**
+ * A kit for testing code supervised by effect-taskvisor, on Effect's
+ * `TestClock`: a supervisor layer with a `Recorder` of every event, scripted
+ * task bodies, clock helpers that move time until something happened, and
+ * assertions on the events written like the README's event table. It
+ * imports no test runner: any runner that runs Effects (`@effect/vitest`'s
+ * `it.effect`, or `Effect.runPromise` under `TestContext`) serves.
+ *
+ * Imported from `effect-taskvisor/testing`; the root `effect-taskvisor` does
+ * not re-export it.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { BackoffPolicy, TaskSpec, TaskSupervisor } from "effect-taskvisor"
+ * import * as Testing from "effect-taskvisor/testing"
+ *
+ * // fails twice, then succeeds
+ * const importer = TaskSpec.restartable("importer", Testing.failTimes(2, "503")).pipe(
+ *   TaskSpec.withBackoff(BackoffPolicy.constant("1 second"))
+ * )
+ *
+ * const test = Effect.gen(function*() {
+ *   const handle = yield* TaskSupervisor.add(importer)
+ *   const outcome = yield* Testing.awaitOutcome(handle)
+ *   yield* Testing.expectEvents(["AttemptFailed", "AttemptFailed", "AttemptSucceeded"], {
+ *     task: "importer",
+ *     mode: "subsequence"
+ *   })
+ *   return outcome
+ * }).pipe(Effect.provide(Testing.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Controller from "./Controller.js"
+import type { Kind, SupervisorEvent } from "./internal/data/supervisorEvent.js"
+import * as clock from "./internal/testing/clock.js"
+import type { AdvanceTimeout, ConditionFailed, EventsMismatch, ScriptedExit } from "./internal/testing/errors.js"
+import * as errors from "./internal/testing/errors.js"
+import * as expect from "./internal/testing/expect.js"
+import type { Recorder } from "./internal/testing/recorder.js"
+import * as recorder from "./internal/testing/recorder.js"
+import * as scripts from "./internal/testing/scripts.js"
+import * as Subscriber from "./Subscriber.js"
+import * as SupervisorConfig from "./SupervisorConfig.js"
+import type { ConfigError } from "./SupervisorError.js"
+import type { TaskHandle } from "./TaskHandle.js"
+import type { TaskOutcome } from "./TaskOutcome.js"
+import * as TaskSupervisor from "./TaskSupervisor.js"
+
+// ---------------------------------------------------------------------------
+// The layer and the recorder
+// ---------------------------------------------------------------------------
+
+/**
+ * Records every event of the supervisor of `layer`, in `seq` order, from its
+ * first: it observes the bus synchronously, so it never drops an event and
+ * sees each one as it is published, before any subscriber. Nothing bounds it:
+ * it is for tests, not for production.
+ *
+ * @since 0.1.0
+ * @category Services
+ */
+export { Recorder } from "./internal/testing/recorder.js"
+
+/**
+ * What `layer` is given: the supervisor's settings, the options of the
+ * controller built over it, and subscribers to add (none by default: the
+ * recorder needs none).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export interface Config extends SupervisorConfig.Input {
+  readonly controller?: Controller.Options | undefined
+  readonly subscribers?: ReadonlyArray<Subscriber.Subscriber> | undefined
+}
+
+/**
+ * A supervisor for tests: `TaskSupervisor` (with its registry), a
+ * `Controller` over it, and a `Recorder` of every event, over the given
+ * settings. Build it where the test's `TestClock` is (inside `it.effect`, or
+ * under `TestContext`): the supervisor keeps the clock of the context it is
+ * built in.
+ *
+ * @since 0.1.0
+ * @category Layers
+ */
+export const layer = (
+  config: Config = {}
+): Layer.Layer<
+  TaskSupervisor.TaskSupervisor | TaskSupervisor.SupervisorRegistry | Controller.Controller | Recorder,
+  ConfigError
+> => {
+  const { controller, subscribers = [], ...settings } = config
+  return Layer.provideMerge(
+    Layer.merge(Controller.layer(controller), recorder.layer),
+    TaskSupervisor.layer.pipe(
+      Layer.provide(Subscriber.layer(...subscribers)),
+      Layer.provide(SupervisorConfig.layer(settings))
+    )
+  )
+}
+
+/**
+ * The events recorded so far, in `seq` order.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const events: Effect.Effect<ReadonlyArray<SupervisorEvent>, never, Recorder> = Effect.flatMap(
+  recorder.Recorder,
+  (recorder) => recorder.events
+)
+
+/**
+ * The events recorded so far of one task: by name, or by id (a name can be
+ * reused after its task ended, an id never is).
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const eventsOf = (task: string | number): Effect.Effect<ReadonlyArray<SupervisorEvent>, never, Recorder> =>
+  Effect.map(events, (all) => all.filter((event) => recorder.isOf(event, task)))
+
+/**
+ * One event on one line, as failures print them: `#5 @1000ms importer
+ * AttemptFailed attempt=2 reason="503"` (its seq, its time, its task, its
+ * kind, then its other fields).
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const formatEvent: (event: SupervisorEvent) => string = recorder.line
+
+// ---------------------------------------------------------------------------
+// Scripted task bodies
+// ---------------------------------------------------------------------------
+
+/**
+ * What one attempt of a scripted body does: any effect, the usual ones built
+ * by `succeed`, `fail`, `die`, `hang`, `exitCode`, `takes`,
+ * `ignoresInterruption` and `progress`.
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Step<A = unknown, E = unknown, R = never> = scripts.Step<A, E, R>
+
+/**
+ * The failure `exitCode(n)` fails with: it carries `exitCode`, which the
+ * events and the outcome report as they do a child process's.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export { ScriptedExit } from "./internal/testing/errors.js"
+
+/**
+ * A task body whose attempt `i` (`CurrentTask`'s `attempt`, from 1) runs the
+ * `i`-th step; once the steps run out, the last one repeats. Outside a task it
+ * runs the first.
+ *
+ * @example
+ * ```ts
+ * import { TaskSpec } from "effect-taskvisor"
+ * import * as Testing from "effect-taskvisor/testing"
+ *
+ * const body = Testing.attempts(
+ *   Testing.fail("connection refused"),
+ *   Testing.takes("2 seconds", Testing.exitCode(3)),
+ *   Testing.succeed()
+ * )
+ * const spec = TaskSpec.restartable("importer", body)
+ * ```
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const attempts: <const S extends readonly [Step<any, any, any>, ...Array<Step<any, any, any>>]>(
+  ...steps: S
+) => Effect.Effect<Effect.Effect.Success<S[number]>, Effect.Effect.Error<S[number]>, Effect.Effect.Context<S[number]>> =
+  scripts.attempts
+
+/**
+ * A body whose first `n` attempts fail with `error`, then runs `then` (by
+ * default, succeeds) on every attempt after.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const failTimes: <E, A = void, E2 = never, R = never>(
+  n: number,
+  error: E,
+  then?: Step<A, E2, R>
+) => Effect.Effect<A, E | E2, R> = scripts.failTimes
+
+/**
+ * The attempt returns `value` (`undefined` without one).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const succeed: {
+  (): Step<void, never>
+  <A>(value: A): Step<A, never>
+} = scripts.succeed
+
+/**
+ * The attempt fails with `error`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const fail: <E>(error: E) => Step<never, E> = scripts.fail
+
+/**
+ * The attempt dies with `defect`.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const die: (defect: unknown) => Step<never, never> = scripts.die
+
+/**
+ * The attempt runs until it is interrupted.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const hang: Step<never, never> = scripts.hang
+
+/**
+ * The attempt fails with a `ScriptedExit` carrying exit code `code`, as a
+ * child process that exits with it.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const exitCode: (code: number) => Step<never, ScriptedExit> = scripts.exitCode
+
+/**
+ * `step`, after `duration` of clock time.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const takes: <A, E, R>(duration: Duration.DurationInput, step: Step<A, E, R>) => Step<A, E, R> = scripts.takes
+
+/**
+ * The attempt runs until it is interrupted, then goes on for `duration`
+ * regardless and returns: a body that finishes its work after it was asked to
+ * stop.
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const ignoresInterruption: (duration: Duration.DurationInput) => Step<void, never> = scripts.ignoresInterruption
+
+/**
+ * The attempt reports progress to its watchdog (`TaskSpec.progress`) every
+ * `every`: forever, or `times` times and then runs `then` (by default it
+ * hangs, reporting nothing more).
+ *
+ * @since 0.1.0
+ * @category Constructors
+ */
+export const progress: <A = never, E = never, R = never>(
+  every: Duration.DurationInput,
+  options?: { readonly times?: number | undefined; readonly then?: Step<A, E, R> | undefined }
+) => Step<A, E, R> = scripts.progress
+
+// ---------------------------------------------------------------------------
+// The clock
+// ---------------------------------------------------------------------------
+
+/**
+ * Let every runnable fiber run until it suspends, without moving the clock.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const settle: Effect.Effect<void> = clock.settle
+
+/**
+ * How `advanceUntil` and `awaitOutcome` move the clock: each `step` (by
+ * default, to the next time a fiber sleeps until), at most `limit` in all (by
+ * default 1 hour).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type AdvanceOptions = clock.AdvanceOptions
+
+/**
+ * Settle, then move the `TestClock` step by step, settling after each, until
+ * `condition` holds of the events recorded so far; it returns them. Past
+ * `limit`, or when no fiber sleeps any more, it fails with `AdvanceTimeout`
+ * listing the events seen; a `condition` that throws fails it with
+ * `ConditionFailed`. `what` names the condition in those errors.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const advanceUntil: (
+  condition: (events: ReadonlyArray<SupervisorEvent>) => boolean,
+  options?: AdvanceOptions & { readonly what?: string | undefined }
+) => Effect.Effect<ReadonlyArray<SupervisorEvent>, AdvanceTimeout | ConditionFailed, Recorder> = clock.advanceUntil
+
+/**
+ * `advanceUntil` the task has finished, and its outcome: the task of a
+ * handle, or the task last added with a name.
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const awaitOutcome: {
+  <E>(handle: TaskHandle<E>, options?: AdvanceOptions): Effect.Effect<TaskOutcome<E>, AdvanceTimeout, Recorder>
+  (name: string, options?: AdvanceOptions): Effect.Effect<TaskOutcome<unknown>, AdvanceTimeout, Recorder>
+} = clock.awaitOutcome
+
+// ---------------------------------------------------------------------------
+// Assertions
+// ---------------------------------------------------------------------------
+
+/**
+ * An expected event: its kind (`"AttemptFailed"`), or its kind with fields
+ * it must have (`{ _tag: "BackoffScheduled", delay: "2 seconds" }`; a
+ * duration may be given as any `DurationInput`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type Expected = expect.Expected
+
+/**
+ * Which events `expectEvents` compares (`task`: one task's, by name or id)
+ * and how (`mode`).
+ *
+ * @since 0.1.0
+ * @category Models
+ */
+export type ExpectOptions = expect.ExpectOptions
+
+/**
+ * Check the recorded events against `expected`, written like the README's
+ * event table: with `task`, only that task's events (other tasks' are
+ * ignored); `mode` `exact` (the default), `prefix` or `subsequence`. A
+ * mismatch fails with `EventsMismatch`, whose message lines up expected and
+ * seen events.
+ *
+ * @example
+ * ```ts
+ * import * as Testing from "effect-taskvisor/testing"
+ *
+ * const check = Testing.expectEvents([
+ *   "TaskAddRequested",
+ *   "TaskAdded",
+ *   "AttemptStarting",
+ *   { _tag: "AttemptFailed", reason: "503" },
+ *   { _tag: "BackoffScheduled", delay: "1 second" }
+ * ], { task: "importer", mode: "prefix" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category Combinators
+ */
+export const expectEvents: (
+  expected: ReadonlyArray<Expected>,
+  options?: ExpectOptions
+) => Effect.Effect<void, EventsMismatch, Recorder> = expect.expectEvents
+
+/**
+ * The kinds of the events, in order: the compact form of what happened.
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const kinds = (events: ReadonlyArray<SupervisorEvent>): ReadonlyArray<Kind> => events.map((e) => e._tag)
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export const TypeId: typeof errors.TypeId = errors.TypeId
+
+/**
+ * @since 0.1.0
+ * @category Models
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * `advanceUntil` or `awaitOutcome` moved the clock as far as it could
+ * (`stopped`: `Limit`, or `Idle` when no fiber sleeps any more) and what it
+ * awaited did not happen; its message lists the events seen, one per line.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export { AdvanceTimeout } from "./internal/testing/errors.js"
+
+/**
+ * The recorded events do not read as `expectEvents` expected; `diff` lines
+ * them up: `=` matched, `≠` differs, `-` expected but missing, `+` seen but
+ * not expected.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export { EventsMismatch } from "./internal/testing/errors.js"
+
+/**
+ * A condition given to the kit threw; `cause` is what it threw.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export { ConditionFailed } from "./internal/testing/errors.js"
+
+/**
+ * Any of the errors of this module: the three it fails a test with, and the
+ * `ScriptedExit` a scripted body fails with.
+ *
+ * @since 0.1.0
+ * @category Errors
+ */
+export type TestingError = AdvanceTimeout | EventsMismatch | ConditionFailed | ScriptedExit
+
+/**
+ * Whether a value is one of the errors of this module.
+ *
+ * @since 0.1.0
+ * @category Guards
+ */
+export const isTestingError: (u: unknown) => u is TestingError = errors.isTestingError

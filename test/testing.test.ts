@@ -1,0 +1,354 @@
+/**
+ * The test kit (`effect-taskvisor/testing`) tested on itself: each scripted step, the clock helpers and their bound,
+ * `expectEvents` in its three modes and its diff, and a recorder that keeps every event in order, a burst that
+ * overflows a subscriber included.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import * as BackoffPolicy from "../src/BackoffPolicy.js"
+import { Bus } from "../src/internal/events/bus.js"
+import * as RestartPolicy from "../src/RestartPolicy.js"
+import * as Subscriber from "../src/Subscriber.js"
+import * as TaskOutcome from "../src/TaskOutcome.js"
+import * as TaskSpec from "../src/TaskSpec.js"
+import * as TaskSupervisor from "../src/TaskSupervisor.js"
+import * as Testing from "../src/testing.js"
+
+const second = BackoffPolicy.constant("1 second")
+
+/** The lines of the task's events from its first attempt on, without seq (a compact picture of one run). */
+const story = (task: string) =>
+  Effect.map(
+    Testing.eventsOf(task),
+    (events) =>
+      events.filter((e) => e._tag !== "TaskAddRequested" && e._tag !== "TaskAdded").map((e) =>
+        Testing.formatEvent(e).replace(/^#\d+ /, "")
+      )
+  )
+
+describe("scripted steps", () => {
+  it.effect("attempt i runs step i, the last step repeats; fail, die, exitCode, takes and succeed", () =>
+    Effect.gen(function*() {
+      const body = Testing.attempts(
+        Testing.fail("refused"),
+        Testing.die("bug"),
+        Testing.exitCode(3),
+        Testing.takes("2 seconds", Testing.succeed())
+      )
+      const handle = yield* TaskSupervisor.add(TaskSpec.restartable("script", body).pipe(TaskSpec.withBackoff(second)))
+      assert.strictEqual((yield* Testing.awaitOutcome(handle))._tag, "Completed")
+      assert.deepStrictEqual(yield* story("script"), [
+        "@0ms script AttemptStarting attempt=1",
+        "@0ms script AttemptFailed attempt=1 duration=0 reason=\"refused\"",
+        "@0ms script BackoffScheduled attempt=1 delay=1s source=\"Failure\" reason=\"refused\"",
+        "@1000ms script AttemptStarting attempt=2",
+        "@1000ms script AttemptFailed attempt=2 duration=0 reason=\"task panicked: bug\"",
+        "@1000ms script BackoffScheduled attempt=2 delay=1s source=\"Failure\" reason=\"task panicked: bug\"",
+        "@2000ms script AttemptStarting attempt=3",
+        "@2000ms script AttemptFailed attempt=3 duration=0 reason=\"ScriptedExit: exited with code 3\" exitCode=3",
+        "@2000ms script BackoffScheduled attempt=3 delay=1s source=\"Failure\" reason=\"ScriptedExit: exited with code 3\"",
+        "@3000ms script AttemptStarting attempt=4",
+        "@5000ms script AttemptSucceeded attempt=4 duration=2s",
+        "@5000ms script TaskFinished outcome=Completed",
+        "@5000ms script TaskRemoved"
+      ])
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("succeed returns its value; outside a task the first step runs; the last step repeats", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* Testing.attempts(Testing.succeed(42), Testing.fail("never")), 42)
+      const handle = yield* TaskSupervisor.add(
+        TaskSpec.make("repeating", Testing.attempts(Testing.succeed(), Testing.fail("again")), {
+          restart: RestartPolicy.always({ interval: "1 second" }),
+          backoff: second,
+          maxRetries: 2
+        })
+      )
+      const outcome = yield* Testing.awaitOutcome(handle)
+      assert.strictEqual(TaskOutcome.reason(outcome), "retry limit reached after 2 of 2 retries: again")
+      assert.deepStrictEqual(
+        (yield* Testing.eventsOf("repeating")).filter((e) =>
+          e._tag.startsWith("Attempt") && e._tag !== "AttemptStarting"
+        )
+          .map((e) => e._tag),
+        ["AttemptSucceeded", "AttemptFailed", "AttemptFailed", "AttemptFailed"]
+      )
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("failTimes(n, error) fails n attempts, then succeeds (or runs its `then`); exitCode reaches the outcome", () =>
+    Effect.gen(function*() {
+      const flaky = yield* TaskSupervisor.add(
+        TaskSpec.restartable("flaky", Testing.failTimes(2, "503")).pipe(TaskSpec.withBackoff(second))
+      )
+      const broken = yield* TaskSupervisor.add(
+        TaskSpec.restartable("broken", Testing.failTimes(1, "503", Testing.exitCode(7))).pipe(
+          TaskSpec.withBackoff(second),
+          TaskSpec.withMaxRetries(1)
+        )
+      )
+      assert.strictEqual((yield* Testing.awaitOutcome(flaky))._tag, "Completed")
+      const outcome = yield* Testing.awaitOutcome(broken)
+      assert.deepStrictEqual([outcome._tag, TaskOutcome.exitCode(outcome)], ["Failed", 7])
+      const failure = yield* Effect.flip(Testing.exitCode(7))
+      assert.isTrue(Testing.isTestingError(failure))
+      assert.deepStrictEqual([failure._tag, failure.exitCode, failure.message], [
+        "ScriptedExit",
+        7,
+        "exited with code 7"
+      ])
+      yield* Testing.expectEvents(["AttemptFailed", "AttemptFailed", "AttemptSucceeded"], {
+        task: "flaky",
+        mode: "subsequence"
+      })
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("hang runs until stopped; ignoresInterruption(d) goes on for d after the stop and returns", () =>
+    Effect.gen(function*() {
+      const hanging = yield* TaskSupervisor.add(TaskSpec.once("hanging", Testing.hang))
+      const stubborn = yield* TaskSupervisor.add(TaskSpec.once("stubborn", Testing.ignoresInterruption("3 seconds")))
+      yield* Testing.settle
+      assert.deepStrictEqual((yield* TaskSupervisor.list).map((t) => t.state), ["Running", "Running"])
+      yield* TaskSupervisor.remove(hanging.id)
+      yield* TaskSupervisor.remove(stubborn.id)
+      assert.strictEqual((yield* Testing.awaitOutcome(hanging))._tag, "Canceled")
+      assert.strictEqual((yield* Testing.awaitOutcome("stubborn"))._tag, "Canceled")
+      const [canceled] = (yield* Testing.eventsOf("stubborn")).filter((e) => e._tag === "AttemptCanceled")
+      assert.deepStrictEqual([canceled.at, (yield* Testing.eventsOf("hanging")).at(-1)?.at], [3000, 0])
+    }).pipe(Effect.provide(Testing.layer({ grace: "1 minute" }))))
+
+  it.effect("progress feeds the watchdog: `times` ticks, then the attempt stalls one period after the last", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(
+        TaskSpec.restartable("worker", Testing.progress("1 second", { times: 3 })).pipe(
+          TaskSpec.withWatchdog("5 seconds"),
+          TaskSpec.withMaxRetries(0)
+        )
+      )
+      const alive = yield* TaskSupervisor.add(
+        TaskSpec.restartable("alive", Testing.progress("1 second")).pipe(TaskSpec.withWatchdog("2 seconds"))
+      )
+      yield* Testing.awaitOutcome("worker")
+      yield* Testing.expectEvents([{ _tag: "AttemptStalled", sinceProgress: "5 seconds", duration: "8 seconds" }], {
+        task: "worker",
+        mode: "subsequence"
+      })
+      assert.strictEqual(yield* TaskSupervisor.isAlive(alive.name), true)
+      yield* Testing.expectEvents(["TaskAddRequested", "TaskAdded", "AttemptStarting"], { task: "alive" })
+    }).pipe(Effect.provide(Testing.layer())))
+})
+
+describe("the clock", () => {
+  it.effect("advanceUntil jumps to each next wake-up, returns the events once the condition holds", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.once("late", Testing.takes("90 minutes", Testing.succeed())))
+      const events = yield* Testing.advanceUntil((all) => all.some((e) => e._tag === "TaskFinished"), {
+        limit: "2 hours"
+      })
+      assert.isTrue(events.some((e) => e._tag === "TaskFinished"))
+      assert.strictEqual(yield* TestClock.currentTimeMillis, 90 * 60_000, "no further than needed")
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("with a `step`, the clock moves by it: the condition is seen at the first step past the event", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.once("soon", Testing.takes("2500 millis", Testing.succeed())))
+      yield* Testing.advanceUntil((all) => all.some((e) => e._tag === "AttemptSucceeded"), { step: "1 second" })
+      assert.strictEqual(yield* TestClock.currentTimeMillis, 3000)
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("past its limit, AdvanceTimeout names what was awaited and lists the events seen", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.restartable("flaky", Testing.fail("503")).pipe(TaskSpec.withBackoff(second)))
+      const error = yield* Effect.flip(
+        Testing.advanceUntil((all) => all.some((e) => e._tag === "TaskFinished"), {
+          limit: "1500 millis",
+          what: "the importer to give up"
+        })
+      )
+      assert.isTrue(Testing.isTestingError(error))
+      assert.strictEqual(error._tag, "AdvanceTimeout")
+      assert.strictEqual(yield* TestClock.currentTimeMillis, 1500, "never past the limit")
+      assert.strictEqual(
+        error.message,
+        [
+          "the importer to give up did not happen after 1500 ms of TestClock time within its limit; events so far:",
+          "  #1 @0ms flaky TaskAddRequested",
+          "  #2 @0ms flaky TaskAdded",
+          "  #3 @0ms flaky AttemptStarting attempt=1",
+          "  #4 @0ms flaky AttemptFailed attempt=1 duration=0 reason=\"503\"",
+          "  #5 @0ms flaky BackoffScheduled attempt=1 delay=1s source=\"Failure\" reason=\"503\"",
+          "  #6 @1000ms flaky AttemptStarting attempt=2",
+          "  #7 @1000ms flaky AttemptFailed attempt=2 duration=0 reason=\"503\"",
+          "  #8 @1000ms flaky BackoffScheduled attempt=2 delay=1s source=\"Failure\" reason=\"503\""
+        ].join("\n")
+      )
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it("a long AdvanceTimeout message lists the last 200 events and counts the earlier ones", () => {
+    const seen = Array.from({ length: 250 }, (_, i) => `#${i + 1}`)
+    const lines = new Testing.AdvanceTimeout({ what: "x", elapsed: 0, stopped: "Limit", seen }).message.split("\n")
+    assert.deepStrictEqual([lines.length, lines[1], lines[2], lines.at(-1)], [
+      202,
+      "  (50 earlier events)",
+      "  #51",
+      "  #250"
+    ])
+  })
+
+  it.effect("with nothing left to wake up, AdvanceTimeout says so at once; awaitOutcome of a name never added too", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.once("parked", Testing.hang))
+      const idle = yield* Effect.flip(Testing.awaitOutcome("parked"))
+      assert.deepStrictEqual([idle.stopped, idle.elapsed], ["Idle", 0])
+      assert.match(idle.message, /^the outcome of parked did not happen .* nothing is scheduled to wake up/)
+      const never = yield* Effect.flip(Testing.awaitOutcome("ghost", { limit: "1 second" }))
+      assert.strictEqual(never._tag, "AdvanceTimeout")
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("a condition that throws fails with ConditionFailed, carrying what it threw", () =>
+    Effect.gen(function*() {
+      const boom = new Error("no such field")
+      const error = yield* Effect.flip(Testing.advanceUntil(() => {
+        throw boom
+      }, { what: "the import" }))
+      assert.strictEqual(error._tag, "ConditionFailed")
+      assert.isTrue(Testing.isTestingError(error))
+      assert.strictEqual(error.message, "the condition for the import threw: no such field")
+      assert.strictEqual((error as Testing.ConditionFailed).cause, boom)
+    }).pipe(Effect.provide(Testing.layer())))
+})
+
+describe("expectEvents", () => {
+  const twoTasks = Effect.gen(function*() {
+    const flaky = yield* TaskSupervisor.add(
+      TaskSpec.restartable("flaky", Testing.failTimes(1, "503")).pipe(TaskSpec.withBackoff(second))
+    )
+    yield* TaskSupervisor.add(TaskSpec.once("other", Testing.succeed()))
+    yield* Testing.awaitOutcome(flaky)
+    yield* Testing.awaitOutcome("other")
+    return flaky
+  })
+
+  const flakyEvents: ReadonlyArray<Testing.Expected> = [
+    "TaskAddRequested",
+    "TaskAdded",
+    "AttemptStarting",
+    { _tag: "AttemptFailed", reason: "503", attempt: 1 },
+    { _tag: "BackoffScheduled", delay: "1 second", source: "Failure" },
+    "AttemptStarting",
+    "AttemptSucceeded",
+    "TaskFinished",
+    "TaskRemoved"
+  ]
+
+  it.effect("exact, prefix and subsequence, of a task by name or by id, ignoring the other tasks", () =>
+    Effect.gen(function*() {
+      const flaky = yield* twoTasks
+      yield* Testing.expectEvents(flakyEvents, { task: "flaky" })
+      yield* Testing.expectEvents(flakyEvents, { task: flaky.id, mode: "exact" })
+      yield* Testing.expectEvents(flakyEvents.slice(0, 4), { task: "flaky", mode: "prefix" })
+      yield* Testing.expectEvents(["AttemptFailed", { _tag: "TaskFinished", outcome: { _tag: "Completed" } }], {
+        task: "flaky",
+        mode: "subsequence"
+      })
+      yield* Testing.expectEvents([{ _tag: "TaskAdded", task: "flaky" }, { _tag: "TaskAdded", task: "other" }], {
+        mode: "subsequence"
+      })
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("a mismatch fails with EventsMismatch, lining up expected and seen", () =>
+    Effect.gen(function*() {
+      yield* twoTasks
+      const wrong = yield* Effect.flip(
+        Testing.expectEvents(["TaskAddRequested", "TaskAdded", "AttemptStarting", "AttemptSucceeded"], {
+          task: "flaky",
+          mode: "prefix"
+        })
+      )
+      assert.isTrue(Testing.isTestingError(wrong))
+      assert.strictEqual(
+        wrong.message,
+        [
+          "the events of flaky do not match (prefix), expected | seen:",
+          "  = TaskAddRequested | #1 @0ms flaky TaskAddRequested",
+          "  = TaskAdded        | #2 @0ms flaky TaskAdded",
+          "  = AttemptStarting  | #3 @0ms flaky AttemptStarting attempt=1",
+          "  ≠ AttemptSucceeded | #4 @0ms flaky AttemptFailed attempt=1 duration=0 reason=\"503\""
+        ].join("\n")
+      )
+      const short = yield* Effect.flip(Testing.expectEvents(flakyEvents.slice(0, 8), { task: "flaky" }))
+      assert.match(short.diff.at(-1)!, /^\+ +\| #\d+ @1000ms flaky TaskRemoved$/)
+      const long = yield* Effect.flip(Testing.expectEvents([...flakyEvents, "TaskAdded"], { task: "flaky" }))
+      assert.match(long.diff.at(-1)!, /^- TaskAdded +\| \(none\)$/)
+      const field = yield* Effect.flip(
+        Testing.expectEvents([{ _tag: "BackoffScheduled", delay: "2 seconds" }], { task: "flaky", mode: "subsequence" })
+      )
+      assert.deepStrictEqual(field.diff, [
+        "- BackoffScheduled delay=\"2 seconds\" | (not found after the events above)"
+      ])
+      const order = yield* Effect.flip(
+        Testing.expectEvents(["AttemptSucceeded", "AttemptFailed"], { task: "flaky", mode: "subsequence" })
+      )
+      assert.deepStrictEqual(order.diff.map((l) => l.slice(0, 1)), ["=", "-"])
+    }).pipe(Effect.provide(Testing.layer())))
+})
+
+describe("the recorder", () => {
+  it.effect("keeps every event in seq order, none dropped, through a burst that overflows a subscriber", () =>
+    Effect.gen(function*() {
+      const delivered: Array<number> = []
+      const slow = Subscriber.make({
+        name: "slow",
+        capacity: 4,
+        onEvent: (event) => Effect.sync(() => void delivered.push(event.seq))
+      })
+      const specs = Array.from({ length: 300 }, (_, i) => TaskSpec.once(`t${i}`, Testing.succeed()))
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          yield* TaskSupervisor.run(specs)
+          const events = yield* Testing.events
+          assert.deepStrictEqual(events.map((e) => e.seq), events.map((_, i) => i + 1), "every seq, in order")
+          assert.strictEqual(events.filter((e) => e._tag === "TaskFinished").length, 300)
+          assert.isTrue(events.some((e) => e._tag === "SubscriberOverflow"), "the subscriber lost some")
+          assert.isBelow(delivered.length, events.length)
+          for (let i = 1; i < events.length; i++) assert.isAtLeast(events[i].at, events[i - 1].at)
+        }),
+        Testing.layer({ subscribers: [slow] })
+      )
+    }))
+
+  it.effect("records from the first event, as it is published, before any subscriber has it", () =>
+    Effect.gen(function*() {
+      const delivered: Array<number> = []
+      const subscriber = Subscriber.make({
+        name: "late",
+        onEvent: (event) => Effect.sync(() => void delivered.push(event.seq))
+      })
+      yield* Effect.provide(
+        Effect.gen(function*() {
+          yield* TaskSupervisor.add(TaskSpec.once("first", Testing.hang))
+          // no yield since add: the admission is recorded already, and not delivered yet
+          assert.deepStrictEqual(Testing.kinds(yield* Testing.events).slice(0, 2), ["TaskAddRequested", "TaskAdded"])
+          assert.deepStrictEqual(delivered, [])
+          yield* Testing.settle
+          assert.deepStrictEqual(delivered, (yield* Testing.events).map((e) => e.seq))
+        }),
+        Testing.layer({ subscribers: [subscriber] })
+      )
+    }))
+
+  it.effect("the bus's observe hook: each event in seq order as it is published, until stopped, after the bus closed too", () =>
+    Effect.gen(function*() {
+      const bus = new Bus(yield* Effect.clock, yield* Effect.runtime<never>(), 16, false)
+      bus.emit("ShutdownRequested", {})
+      const seen: Array<string> = []
+      const stop = bus.observe((event) => void seen.push(`${event.seq} ${event._tag}`))
+      bus.emit("AllStoppedWithinGrace", {})
+      yield* bus.close(Duration.seconds(1))
+      bus.emit("ShutdownRequested", {})
+      stop()
+      bus.emit("ShutdownRequested", {})
+      assert.deepStrictEqual(seen, ["2 AllStoppedWithinGrace", "3 ShutdownRequested"])
+    }))
+})
