@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -70,14 +69,14 @@ export type {
 } from "./internal/testing/timeline.js"
 
 /**
+ * How long a timeline may run (`limit`, on its clock; default: no limit),
+ * how many attempts it lets run (`maxAttempts`, default 100), and the
+ * supervisor's settings.
+ *
  * @since 0.1.0
  * @category Models
  */
-export interface TimelineOptions {
-  /** How long the run may last on its clock; past it, the task is stopped (default: no limit). */
-  readonly limit?: Duration.DurationInput | undefined
-  /** The most attempts that run; the task is stopped before the next one (default 100). */
-  readonly maxAttempts?: number | undefined
+export interface TimelineOptions extends timelines.Options {
   /** The supervisor's settings (`SupervisorConfig.layer`), its `defaults` among them. */
   readonly config?: SupervisorConfig.Input | undefined
 }

@@ -89,6 +89,7 @@ const checkHistory = <E>(history: ReadonlyArray<Step<E>>): ConfigError | undefin
   })
 }
 
+/** What attempt `attempt` runs for its step. */
 const perform = (step: Step<unknown>, attempt: number): Effect.Effect<void, unknown> => {
   switch (step) {
     case "succeed":
@@ -162,13 +163,15 @@ const drive = <E>(
     const awaitOutcome = yield* supervisor.add(update<unknown, never>(spec, { effect: body }))
     const outcome = yield* Effect.fork(awaitOutcome)
     const done = () => outcome.unsafePoll() !== null
+    // every fiber of the run has gone as far as it can without the clock: what it has done, the outcome and the
+    // timers stay the same over `quiet` yields in a row
     const settle = Effect.gen(function*() {
       let last = ""
       for (let still = 0; still < quiet;) {
         const sleeps = yield* TestClock.sleeps()
-        const now = `${events.length} ${started} ${done()} ${Chunk.join(Chunk.map(sleeps, String), ",")}`
-        still = now === last ? still + 1 : 0
-        last = now
+        const seen = `${events.length} ${started} ${done()} ${Chunk.join(Chunk.map(sleeps, String), ",")}`
+        still = seen === last ? still + 1 : 0
+        last = seen
         yield* Effect.yieldNow()
       }
     })
