@@ -18,7 +18,8 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Schedule from "effect/Schedule"
 import * as internal from "./internal/config/backoffPolicy.js"
-import type { InvalidBackoff } from "./SupervisorError.js"
+import * as retry from "./internal/config/retry.js"
+import type { ConfigError, InvalidBackoff } from "./SupervisorError.js"
 
 /**
  * @since 0.1.0
@@ -52,8 +53,21 @@ export type {
   Jitter
 } from "./internal/config/backoffPolicy.js"
 
+export type {
+  /**
+   * One delay of `preview`: after attempt `attempt` fails, the task waits
+   * `delay`, which the policy's jitter drew between `min` and `max` (equal
+   * without jitter).
+   *
+   * @since 0.1.0
+   * @category Models
+   */
+  Delay
+} from "./internal/config/retry.js"
+
 type BackoffPolicy = internal.BackoffPolicy
 type Jitter = internal.Jitter
+type Delay = retry.Delay
 
 /**
  * @since 0.1.0
@@ -191,3 +205,32 @@ export const delayForRetry: {
  * @category Combinators
  */
 export const toSchedule: (self: BackoffPolicy) => Schedule.Schedule<Duration.Duration, unknown> = internal.toSchedule
+
+/**
+ * The first `n` delays a task with this policy waits, when every attempt
+ * fails: each with the attempt it follows and the bounds its jitter draws
+ * within. They are computed by what the supervisor runs after a failure (the
+ * policy's schedule and its decision), so under the same seeded `Random` they
+ * are the delays a supervised task schedules (its `BackoffScheduled` events),
+ * with no supervisor. A value that is not a valid policy, or an `n` that is
+ * not a whole number `>= 0`, fails with a `ConfigError` naming `policy` or `n`.
+ *
+ * @example
+ * ```ts
+ * import * as Effect from "effect/Effect"
+ * import * as Random from "effect/Random"
+ * import { BackoffPolicy } from "effect-taskvisor"
+ *
+ * // [{ attempt: 1, delay: 1xx ms, min: 100 ms, max: 200 ms }, { attempt: 2, ... }, ...]
+ * const delays = BackoffPolicy.preview(BackoffPolicy.defaultPolicy, 5).pipe(
+ *   Effect.withRandom(Random.make("seed"))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category Accessors
+ */
+export const preview: {
+  (n: number): (self: BackoffPolicy) => Effect.Effect<ReadonlyArray<Delay>, ConfigError>
+  (self: BackoffPolicy, n: number): Effect.Effect<ReadonlyArray<Delay>, ConfigError>
+} = retry.preview

@@ -9,8 +9,8 @@ import * as Fiber from "effect/Fiber"
 import * as FiberId from "effect/FiberId"
 import * as FiberRef from "effect/FiberRef"
 import type * as FiberRefs from "effect/FiberRefs"
-import type * as ScheduleDecision from "effect/ScheduleDecision"
 import { type Resolved, TimedOut } from "../config/resolve.js"
+import * as Retry from "../config/retry.js"
 import type * as SupervisorEvent from "../data/supervisorEvent.js"
 import { TaskTimeout } from "../data/taskError.js"
 import * as TaskOutcome from "../data/taskOutcome.js"
@@ -32,11 +32,9 @@ import {
   Broken,
   brokenOutcome,
   causeOf,
-  decide,
   type Ending,
   endingOf,
   failureOf,
-  guard,
   Recycled,
   Stalled,
   Superseded,
@@ -249,7 +247,7 @@ class Actor {
       case "Release":
         return this.onRelease(step.cause, step.ending, cause)
       case "Schedule":
-        return this.onSchedule(step, cause, value as readonly [unknown, unknown, ScheduleDecision.ScheduleDecision])
+        return this.onSchedule(step, cause, value as Retry.Decision)
       case "Scheduled":
         return cause === undefined ? step.then(value) : this.commit(TaskOutcome.Canceled)
       case "Upcoming":
@@ -703,11 +701,9 @@ class Actor {
     return this.wait(
       { _tag: "Schedule", failure, at: endedAt },
       this.between(
-        Effect.interruptible(Effect.suspend(() =>
-          spec.schedule.step(endedAt, failure.error, state) as Effect.Effect<
-            readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
-          >
-        ))
+        Effect.interruptible(
+          Retry.next(spec.schedule, endedAt, failure.error, state) as Effect.Effect<Retry.Decision, unknown>
+        )
       )
     )
   }
@@ -720,11 +716,14 @@ class Actor {
     return this.requested !== undefined && !this.task.stopped
   }
 
-  /** The retry schedule answered `answer` on `step.failure` (`failed`: it failed, or was interrupted). */
+  /**
+   * The retry schedule decided `decided` on `step.failure` (`failed`: it
+   * failed, died, answered with something that is not a decision, or was interrupted).
+   */
   private onSchedule(
     step: Schedule,
     failed: Cause.Cause<unknown> | undefined,
-    answer: readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
+    decided: Retry.Decision
   ): Effect.Effect<void> {
     const { failure } = step
     const { exitCode, reason } = failure
@@ -732,8 +731,6 @@ class Actor {
       if (Cause.isInterruptedOnly(failed)) return this.commit(TaskOutcome.Canceled)
       return this.commit(brokenOutcome(new Broken("retry schedule", failed), failure))
     }
-    const decided = guard("retry schedule", () => decide(step.at, answer))
-    if (decided instanceof Broken) return this.commit(brokenOutcome(decided, failure))
     const { cron } = this
     // a cron task's run is over when its retries end, or the next would start at or after its next scheduled time
     if (

@@ -2,8 +2,6 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
-import * as ScheduleDecision from "effect/ScheduleDecision"
-import * as ScheduleIntervals from "effect/ScheduleIntervals"
 import { type Resolved, TimedOut } from "../config/resolve.js"
 import { describe, exitCodeOf, isTaskFatal, TaskPanicked, TaskStalled, TaskTimeout } from "../data/taskError.js"
 import * as TaskOutcome from "../data/taskOutcome.js"
@@ -125,15 +123,4 @@ export const terminalOutcome = (
     return TaskOutcome.Fatal({ reason: failure.reason, exitCode: failure.exitCode, cause: failure.cause })
   }
   return fatal instanceof Broken ? brokenOutcome(fatal, failure) : undefined
-}
-
-/** The retry schedule's next state and delay in milliseconds (`Infinity`: wait for ever), or `undefined` when done. */
-export const decide = (
-  now: number,
-  [state, , decision]: readonly [unknown, unknown, ScheduleDecision.ScheduleDecision]
-): readonly [unknown, number] | undefined => {
-  if (ScheduleDecision.isDone(decision)) return undefined
-  const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
-  if (Number.isNaN(delay)) throw new Error("it asked for an invalid delay (NaN ms)")
-  return [state, delay]
 }

@@ -202,19 +202,24 @@ export const withFloor: {
   return derive(self, f instanceof InvalidBackoff ? f : { floor: Duration.min(f, self.max) })
 })
 
-/** A whole number of milliseconds drawn uniformly from `[low, high]`, or `low` if the range holds none. */
-const uniform = (low: number, high: number): Effect.Effect<number> => {
-  const lo = Math.ceil(low)
-  const hi = Math.floor(high)
-  return hi < lo ? Effect.succeed(low) : Random.nextIntBetween(lo, hi + 1)
+/** The delay before a retry, in milliseconds: the least and the greatest it can be, and how it is drawn. */
+export interface Spread {
+  readonly min: number
+  readonly max: number
+  /** The delay: drawn from Effect's `Random` between `min` and `max`, or `min` itself when they are equal. */
+  readonly draw: Effect.Effect<number>
 }
 
-export const delayForRetry: {
-  (index: number): (self: BackoffPolicy) => Effect.Effect<Duration.Duration>
-  (self: BackoffPolicy, index: number): Effect.Effect<Duration.Duration>
-} = dual(2, (self: BackoffPolicy, index: number): Effect.Effect<Duration.Duration> => {
-  const invalid = invalidOf(self)
-  if (invalid !== undefined) return Effect.die(invalid)
+const fixed = (delay: number): Spread => ({ min: delay, max: delay, draw: Effect.succeed(delay) })
+
+/**
+ * The delay before retry `index` (0-based) of a valid policy: `first ×
+ * factor^index` capped at `max`, the jitter's range over it (a whole number of
+ * milliseconds is drawn in it, its lower end kept if it holds none), then the
+ * floor, and 1 ms unless the base is zero. What `delayForRetry` draws, and the
+ * bounds `preview` reports.
+ */
+export const spreadOf = (self: BackoffPolicy, index: number): Spread => {
   const firstMs = Duration.toMillis(self.first)
   const maxMs = Duration.toMillis(self.max)
   const floorMs = Duration.toMillis(self.floor)
@@ -225,22 +230,42 @@ export const delayForRetry: {
   }
   const finish = (raw: number) => {
     const floored = Math.max(raw, floorMs)
-    return Duration.millis(base === 0 ? floored : Math.max(floored, Math.min(1, maxMs)))
+    return base === 0 ? floored : Math.max(floored, Math.min(1, maxMs))
   }
-  if (base === 0) return Effect.succeed(finish(0))
-  switch (self.jitter) {
-    case "none":
-      return Effect.succeed(finish(base))
+  if (base === 0 || self.jitter === "none") return fixed(finish(base))
+  const [low, high] = jitterRange(self.jitter, base, firstMs, maxMs)
+  const lo = Math.ceil(low)
+  const hi = Math.floor(high)
+  return hi < lo
+    ? fixed(finish(low))
+    : { min: finish(lo), max: finish(hi), draw: Effect.map(Random.nextIntBetween(lo, hi + 1), finish) }
+}
+
+/** The range a jitter draws from around a non-zero `base`. */
+const jitterRange = (
+  jitter: Exclude<Jitter, "none">,
+  base: number,
+  firstMs: number,
+  maxMs: number
+): readonly [number, number] => {
+  switch (jitter) {
     case "full":
-      return Effect.map(uniform(0, base), finish)
+      return [0, base]
     case "equal":
-      return Effect.map(uniform(base / 2, base), finish)
+      return [base / 2, base]
     case "randomizedBand": {
       const lower = Math.min(firstMs, maxMs)
-      const upper = Math.max(lower, Math.min(base * 3, maxMs))
-      return Effect.map(uniform(lower, upper), finish)
+      return [lower, Math.max(lower, Math.min(base * 3, maxMs))]
     }
   }
+}
+
+export const delayForRetry: {
+  (index: number): (self: BackoffPolicy) => Effect.Effect<Duration.Duration>
+  (self: BackoffPolicy, index: number): Effect.Effect<Duration.Duration>
+} = dual(2, (self: BackoffPolicy, index: number): Effect.Effect<Duration.Duration> => {
+  const invalid = invalidOf(self)
+  return invalid !== undefined ? Effect.die(invalid) : Effect.map(spreadOf(self, index).draw, Duration.millis)
 })
 
 /** The schedules `toSchedule` made of invalid policies, with why: a supervisor refuses them as it refuses the policy. */
