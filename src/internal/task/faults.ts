@@ -175,14 +175,20 @@ const checkAttempts = (
     case "from": {
       const n = spec[keys[0]]
       if (!wholeFrom1(n)) {
-        return new ConfigError({ field: `${field}.${keys[0]}`, reason: `must be a whole number from 1, got ${n}` })
+        return new ConfigError({
+          field: fieldOf(index, `attempts.${keys[0]}`),
+          reason: `must be a whole number from 1, got ${n}`
+        })
       }
       return keys[0] === "every" ? (_, attempt) => attempt % n === 0 : (_, attempt) => attempt >= n
     }
     case "probability": {
       const p = spec.probability
       if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
-        return new ConfigError({ field: `${field}.probability`, reason: `must be between 0 and 1, got ${p}` })
+        return new ConfigError({
+          field: fieldOf(index, "attempts.probability"),
+          reason: `must be between 0 and 1, got ${p}`
+        })
       }
       return (task, attempt) => draw(seed, index, task, attempt) < p
     }
