@@ -163,39 +163,34 @@ const checkAttempts = (
     return (_, attempt) => listed.has(attempt)
   }
   const keys = Predicate.isRecord(attempts) ? Object.keys(attempts) : []
-  if (keys.length !== 1) {
-    return new ConfigError({
-      field,
-      reason: "must be a list of attempt numbers, { every: n }, { from: n } or { probability: p }"
-    })
-  }
-  const spec = attempts as Record<string, unknown>
-  switch (keys[0]) {
+  const key = keys.length === 1 ? keys[0] : undefined
+  const value = key === undefined ? undefined : (attempts as Record<string, unknown>)[key]
+  switch (key) {
     case "every":
     case "from": {
-      const n = spec[keys[0]]
-      if (!wholeFrom1(n)) {
+      if (!wholeFrom1(value)) {
         return new ConfigError({
-          field: fieldOf(index, `attempts.${keys[0]}`),
-          reason: `must be a whole number from 1, got ${n}`
+          field: fieldOf(index, `attempts.${key}`),
+          reason: `must be a whole number from 1, got ${String(value)}`
         })
       }
-      return keys[0] === "every" ? (_, attempt) => attempt % n === 0 : (_, attempt) => attempt >= n
+      return key === "every" ? (_, attempt) => attempt % value === 0 : (_, attempt) => attempt >= value
     }
     case "probability": {
-      const p = spec.probability
-      if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+      if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
         return new ConfigError({
           field: fieldOf(index, "attempts.probability"),
-          reason: `must be between 0 and 1, got ${p}`
+          reason: `must be between 0 and 1, got ${String(value)}`
         })
       }
-      return (task, attempt) => draw(seed, index, task, attempt) < p
+      return (task, attempt) => draw(seed, index, task, attempt) < value
     }
     default:
       return new ConfigError({
         field,
-        reason: `must be a list of attempt numbers, { every: n }, { from: n } or { probability: p }, got { ${keys[0]} }`
+        reason: `must be a list of attempt numbers, { every: n }, { from: n } or { probability: p }, got ${
+          keys.length === 0 ? String(attempts) : `{ ${keys.join(", ")} }`
+        }`
       })
   }
 }
@@ -240,7 +235,7 @@ export const make = (plan: FaultPlan): Faults | ConfigError => {
   }
   const seed = plan.seed ?? 0
   if (!Number.isSafeInteger(seed)) {
-    return new ConfigError({ field: "seed of the fault plan", reason: `must be a whole number, got ${seed}` })
+    return new ConfigError({ field: "seed of the fault plan", reason: `must be a whole number, got ${String(seed)}` })
   }
   if (!Array.isArray(plan.rules)) {
     return new ConfigError({ field: "rules of the fault plan", reason: "must be a list of rules" })
