@@ -22,6 +22,7 @@ import { RestartWindow } from "../primitives/restartWindow.js"
 import { leave } from "../primitives/wakeups.js"
 import type { AttemptControl, Host } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
+import type { Faults } from "../task/faults.js"
 import type { ActorDetails, OperatorControl, Phase, Task } from "../task/task.js"
 import { attemptContext } from "./attemptContext.js"
 import { actionOf, type Mode, type Normal, normal, type Parked, parked, type Paused, type Request } from "./controls.js"
@@ -56,6 +57,8 @@ export interface ActorEnv {
   readonly commit: (task: Task, outcome: TaskOutcome.TaskOutcome<unknown>) => void
   /** The control of an attempt that needs none of its own (no watchdog, no children, no readiness): the grace. */
   readonly control: AttemptControl
+  /** The faults injected into attempts, when the supervisor was built with fault injection. */
+  readonly faults: Faults | undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -482,9 +485,12 @@ class Actor {
   /** The attempt's effect: raced against its watchdog and its group's restart, if it has them. */
   private attemptOf(attempt: number): Effect.Effect<unknown, unknown> {
     const { spec, task } = this
+    const faulted = this.env.faults?.attempt(spec, attempt)
     const body = this.tracing
-      ? Effect.interruptible((this.spans ??= new AttemptSpans()).trace(spec.body, task, attempt))
-      : this.attemptEffect
+      ? Effect.interruptible((this.spans ??= new AttemptSpans()).trace(faulted ?? spec.body, task, attempt))
+      : faulted === undefined
+      ? this.attemptEffect
+      : Effect.interruptible(faulted)
     const recycled = task.member?.recycle(task)
     const stalled = spec.watchdog === undefined ? undefined : this.watchdog(Duration.toMillis(spec.watchdog))
     const { cron } = this

@@ -15,11 +15,24 @@ import * as validate from "./validate.js"
 /** What a timed-out attempt returns instead of its value (private: no task can return it). */
 export const TimedOut: unique symbol = Symbol("effect-taskvisor/TimedOut")
 
+/** An attempt of `effect` bounded by `timeout`, if it has one: a timed-out attempt succeeds with `TimedOut`. */
+export const bounded = (
+  effect: Effect.Effect<unknown, unknown>,
+  timeout: Duration.Duration | undefined
+): Effect.Effect<unknown, unknown> =>
+  timeout === undefined ? effect : Effect.timeoutTo(effect, {
+    duration: timeout,
+    onTimeout: () => TimedOut,
+    onSuccess: () => undefined
+  })
+
 /** A task spec with every setting resolved against the supervisor defaults. */
 export interface Resolved {
   readonly name: string
   /** For a group: how it supervises its children, as `inspect` reports it. */
   readonly supervision: Supervision | undefined
+  /** The task's own effect, unbounded. */
+  readonly effect: Effect.Effect<unknown, unknown>
   /** One attempt: the task's effect bounded by its timeout (a timed-out attempt succeeds with `TimedOut`). */
   readonly body: Effect.Effect<unknown, unknown>
   readonly restart: RestartPolicy.RestartPolicy
@@ -134,11 +147,8 @@ export const resolve = (
   return {
     name,
     supervision: spec.group === undefined ? undefined : supervisionOf(spec.group, name),
-    body: timeout === undefined ? effect : Effect.timeoutTo(effect, {
-      duration: timeout,
-      onTimeout: () => TimedOut,
-      onSuccess: () => undefined
-    }),
+    effect,
+    body: bounded(effect, timeout),
     restart,
     schedule: retry.schedule,
     initial: retry.initial,

@@ -1,7 +1,4 @@
-/**
- * The event bus: one `emit` that stamps every event, a bounded queue and worker per subscriber, and synchronous
- * observers (the test kit's recorder).
- */
+/** The event bus: one `emit` that stamps every event, a bounded queue and worker per subscriber, synchronous observers. */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import type * as Clock from "effect/Clock"

@@ -1,5 +1,6 @@
 /** The registry of one supervisor: its lifecycle, its tasks, admission, stops and the one terminal commit. */
 import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -30,6 +31,7 @@ import { OutcomeCell } from "../primitives/outcomeCell.js"
 import type { Permits } from "../primitives/permits.js"
 import { type Host, noControl } from "../task/attemptControl.js"
 import type { Caller } from "../task/caller.js"
+import { FaultInjection } from "../task/faults.js"
 import {
   ChildRefused,
   countedOf,
@@ -147,7 +149,8 @@ export class Registry implements Host {
       host: this,
       permits,
       commit: (task, outcome) => this.commit(task, outcome),
-      control: { ...noControl, grace: settings.grace }
+      control: { ...noControl, grace: settings.grace },
+      faults: Context.getOrElse(runtime.context, FaultInjection, () => undefined)
     }
     // past its grace a task is force-aborted; a group's child its group never got to stop is stopped now too, not
     // abandoned running
