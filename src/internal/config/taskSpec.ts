@@ -58,10 +58,16 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly awaitsReady: boolean
   /**
    * A check of what a kind of task adds to the spec (a process task's
-   * options), run at admission with the others: the refusal, its field named
-   * by `field`, or `undefined`.
+   * options), run at admission with the others against the supervisor's
+   * `limits`: the refusal, its field named by `field`, or `undefined`.
    */
-  readonly check?: ((field: (name: string) => string) => ConfigError | undefined) | undefined
+  readonly check?: ((field: (name: string) => string, limits: Limits) => ConfigError | undefined) | undefined
+}
+
+/** What a spec's `check` may hold its options against: the supervisor's settings that bound them. */
+export interface Limits {
+  /** How long a stopped task may take to stop before it is force-aborted. */
+  readonly grace: Duration.Duration
 }
 
 /**

@@ -10,8 +10,9 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
+import type { Limits } from "../config/taskSpec.js"
 import { ConfigError } from "../data/supervisorError.js"
-import { CurrentTask, grace, ready } from "../task/attemptControl.js"
+import { CurrentTask, ready } from "../task/attemptControl.js"
 import {
   type ProcessError,
   ProcessExited,
@@ -23,6 +24,7 @@ import {
 import * as Group from "./processGroup.js"
 import { isRefusal, type Plan, type Refusal } from "./processOptions.js"
 import { type Delivery, pump } from "./processOutput.js"
+import { forceAfter } from "./stopDeadline.js"
 
 /**
  * The command as the plan runs it: its environment only what is inherited,
@@ -74,15 +76,8 @@ export const signalOf = (error: PlatformError.PlatformError): string => {
  * supervisor's grace a tenth of it, at least 500 ms (at most half of it), for
  * SIGKILL and the reaping of the group to fit in the grace.
  */
-const killAfterOf = (plan: Plan): Effect.Effect<Duration.Duration> =>
-  Effect.map(grace, (bound) => {
-    if (bound === undefined) return plan.killAfter
-    const margin = Duration.min(
-      Duration.max(Duration.times(bound, 0.1), Duration.millis(500)),
-      Duration.times(bound, 0.5)
-    )
-    return Duration.min(plan.killAfter, Duration.subtract(bound, margin))
-  })
+const killMargin = (bound: Duration.Duration): Duration.Duration =>
+  Duration.min(Duration.max(Duration.times(bound, 0.1), Duration.millis(500)), Duration.times(bound, 0.5))
 
 /** Never ends by itself; fails once the group holds more than `maxRss` in a sample. */
 const watchMemory = (plan: Plan, pid: number, limit: number): Effect.Effect<never, ProcessMemoryExceeded> =>
@@ -174,7 +169,7 @@ const close = (
 export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessError, CommandExecutor.CommandExecutor> =>
   Effect.scoped(Effect.gen(function*() {
     const executor = yield* CommandExecutor.CommandExecutor
-    const killAfter = yield* killAfterOf(plan)
+    const killAfter = yield* forceAfter(plan.killAfter, killMargin)
     const command = prepare(plan)
     const cwd = Option.getOrUndefined((command as Command.StandardCommand).cwd)
     const task = (yield* CurrentTask).name || name
@@ -217,7 +212,7 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
   }))
 
 /** What a refused plan's attempt does if it is run outside a supervisor (a supervisor refuses it at admission). */
-const refused = (refusal: Refusal): Effect.Effect<never> =>
+export const refused = (refusal: Refusal): Effect.Effect<never> =>
   Effect.die(new ConfigError({ field: refusal.field, reason: refusal.reason }))
 
 /** The effect of a process task's spec: one attempt of its plan. */
@@ -244,9 +239,15 @@ export const isFatalOf = (
   return own !== undefined && own(error) === true
 }
 
-/** The check its spec runs at admission: the refusal of one of its options, named as a field of the task. */
-export const checkOf = (plan: Plan | Refusal) => (field: (name: string) => string): ConfigError | undefined =>
-  isRefusal(plan) ? new ConfigError({ field: field(plan.field), reason: plan.reason }) : undefined
+/**
+ * The check its spec runs at admission: the refusal of one of its options,
+ * or of its plan against the supervisor's `limits`, named as a field of the task.
+ */
+export const checkOf = <P>(plan: P | Refusal, against?: (plan: P, limits: Limits) => Refusal | undefined) =>
+(field: (name: string) => string, limits: Limits): ConfigError | undefined => {
+  const refusal = isRefusal(plan) ? plan : against?.(plan, limits)
+  return refusal === undefined ? undefined : new ConfigError({ field: field(refusal.field), reason: refusal.reason })
+}
 
 /** Whether its attempts start `Starting`: with `readyWhen` or `readyTimeout`. */
 export const awaitsReady = (plan: Plan | Refusal): boolean =>

@@ -1,0 +1,40 @@
+import { buildSync } from "esbuild"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+
+const fixtures = Path.join(import.meta.dirname, "../fixtures/worker")
+
+/** The worker fixtures, of test/fixtures/worker. */
+export type Fixture = "square" | "behave"
+
+let built: string | undefined
+
+/**
+ * A worker fixture bundled to JavaScript in a directory of its own (Node 20
+ * does not load TypeScript in a worker thread), once per test process; the
+ * directory is removed when the process exits.
+ */
+export const workerModule = (fixture: Fixture): string => {
+  if (built === undefined) {
+    const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "taskvisor-workers-"))
+    buildSync({
+      entryPoints: [Path.join(fixtures, "square.ts"), Path.join(fixtures, "behave.ts")],
+      outdir: dir,
+      outExtension: { ".js": ".mjs" },
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "error",
+      // bundled CommonJS dependencies may require Node's modules
+      banner: { js: "import { createRequire } from \"node:module\"; const require = createRequire(import.meta.url);" }
+    })
+    process.once("exit", () => Fs.rmSync(dir, { recursive: true, force: true }))
+    built = dir
+  }
+  return Path.join(built, `${fixture}.mjs`)
+}
+
+/** The threads of this process (Linux: /proc/self/task), worker threads among them. */
+export const threadCount = (): number => Fs.readdirSync("/proc/self/task").length
