@@ -160,7 +160,7 @@ export const make = <Req extends Schema.TaggedRequest.All>(
       ...options,
       isFatal: internal.isFatalOf(plan, options?.isFatal)
     }),
-    { check: checkOf(plan, options_.withinGrace) }
+    { check: checkOf(plan, options_.withinGrace), awaitsForceAbort: true }
   )
 }
 

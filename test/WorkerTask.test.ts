@@ -6,7 +6,7 @@
  * (ForceAborted) with no thread left after 100 such stops, and options
  * refused at `add`.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -21,7 +21,7 @@ import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import * as WorkerTask from "../src/WorkerTask.js"
 import { ofTag } from "./utils/events.js"
 import { processSupervisor } from "./utils/process.js"
-import { threadCount, workerModule } from "./utils/workers.js"
+import { removeWorkerModules, spinner, threadCount, workerModule } from "./utils/workers.js"
 import { Behave, Square } from "./fixtures/worker/requests.js"
 
 const once = { restart: RestartPolicy.never } as const
@@ -49,6 +49,8 @@ const threadsBackTo = (most: number) =>
     Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (n) => n <= most }),
     (polled) => within(`return to ${most} threads`, polled)
   )
+
+afterAll(removeWorkerModules)
 
 const gc: () => void = (() => {
   v8.setFlagsFromString("--expose-gc")
@@ -175,12 +177,12 @@ describe("WorkerTask stop", () => {
 
   it.scopedLive("100 workers that never yield are each ForceAborted past the grace; threads and heap come back", () =>
     Effect.gen(function*() {
-      const { add, outcome, provide } = yield* processSupervisor({ grace: "50 millis" })
+      const { add, outcome, provide } = yield* processSupervisor({ grace: "10 millis" })
       const cycle = (i: number) =>
         Effect.gen(function*() {
           const said = yield* Deferred.make<void>()
           const handle = yield* add(
-            WorkerTask.make(`spin-${i}`, workerModule("behave"), new Behave({ mode: "spin" }), {
+            WorkerTask.make(`spin-${i}`, spinner, new Behave({ mode: "spin" }), {
               ...once,
               ...recording(said, [])
             })

@@ -13,7 +13,7 @@ let built: string | undefined
 /**
  * A worker fixture bundled to JavaScript in a directory of its own (Node 20
  * does not load TypeScript in a worker thread), once per test process; the
- * directory is removed when the process exits.
+ * directory is removed by `removeWorkerModules`.
  */
 export const workerModule = (fixture: Fixture): string => {
   if (built === undefined) {
@@ -30,7 +30,6 @@ export const workerModule = (fixture: Fixture): string => {
       // bundled CommonJS dependencies may require Node's modules
       banner: { js: "import { createRequire } from \"node:module\"; const require = createRequire(import.meta.url);" }
     })
-    process.once("exit", () => Fs.rmSync(dir, { recursive: true, force: true }))
     built = dir
   }
   return Path.join(built, `${fixture}.mjs`)
@@ -38,3 +37,16 @@ export const workerModule = (fixture: Fixture): string => {
 
 /** The threads of this process (Linux: /proc/self/task), worker threads among them. */
 export const threadCount = (): number => Fs.readdirSync("/proc/self/task").length
+
+/** Removes the bundled fixtures (a test file's `afterAll`). */
+export const removeWorkerModules = (): void => {
+  if (built !== undefined) Fs.rmSync(built, { recursive: true, force: true })
+  built = undefined
+}
+
+/**
+ * A worker answering a `Behave` request with "spinning", then never yielding:
+ * plain JavaScript speaking WorkerRunner's protocol, which starts in
+ * milliseconds where a bundle of Effect takes a few hundred.
+ */
+export const spinner: string = Path.join(fixtures, "spin.mjs")

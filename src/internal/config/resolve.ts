@@ -53,6 +53,8 @@ export interface Resolved {
   readonly cron: Cron.Plan | undefined
   /** Whether each attempt is `Starting` until its body runs `ready`. */
   readonly awaitsReady: boolean
+  /** Whether its attempt is told when its task is force-aborted (`AttemptControl.forceAborted`). */
+  readonly awaitsForceAbort: boolean
 }
 
 /** How a group supervises its children: its options resolved, its children by path in start order. */
@@ -165,7 +167,8 @@ export const resolve = (
     descendants: group?.descendants ?? noDescendants,
     metrics,
     cron,
-    awaitsReady: spec.awaitsReady === true
+    awaitsReady: spec.awaitsReady === true,
+    awaitsForceAbort: spec.awaitsForceAbort === true
   }
 }
 

@@ -12,7 +12,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import type { Limits } from "../config/taskSpec.js"
 import { ConfigError } from "../data/supervisorError.js"
-import { CurrentTask, ready } from "../task/attemptControl.js"
+import { CurrentTask, grace, ready } from "../task/attemptControl.js"
 import {
   type ProcessError,
   ProcessExited,
@@ -24,7 +24,6 @@ import {
 import * as Group from "./processGroup.js"
 import { isRefusal, type Plan, type Refusal } from "./processOptions.js"
 import { type Delivery, pump } from "./processOutput.js"
-import { forceAfter } from "./stopDeadline.js"
 
 /**
  * The command as the plan runs it: its environment only what is inherited,
@@ -71,13 +70,17 @@ export const signalOf = (error: PlatformError.PlatformError): string => {
   return /receipt of signal: (\S+)$/.exec(description)?.[1] ?? "an unknown signal"
 }
 
+/** A margin of the grace for what must come after a deadline: a tenth of it, at least 500 ms (at most half of it). */
+export const marginOf = (grace: Duration.Duration): Duration.Duration =>
+  Duration.min(Duration.max(Duration.times(grace, 0.1), Duration.millis(500)), Duration.times(grace, 0.5))
+
 /**
- * How long the group has after SIGTERM: `killAfter`, leaving of the
- * supervisor's grace a tenth of it, at least 500 ms (at most half of it), for
- * SIGKILL and the reaping of the group to fit in the grace.
+ * How long the group has after SIGTERM: `killAfter`, leaving a margin of the
+ * supervisor's grace for SIGKILL and the reaping of the group to fit in it.
  */
-const killMargin = (bound: Duration.Duration): Duration.Duration =>
-  Duration.min(Duration.max(Duration.times(bound, 0.1), Duration.millis(500)), Duration.times(bound, 0.5))
+const killAfterOf = (plan: Plan): Effect.Effect<Duration.Duration> =>
+  Effect.map(grace, (bound) =>
+    bound === undefined ? plan.killAfter : Duration.min(plan.killAfter, Duration.subtract(bound, marginOf(bound))))
 
 /** Never ends by itself; fails once the group holds more than `maxRss` in a sample. */
 const watchMemory = (plan: Plan, pid: number, limit: number): Effect.Effect<never, ProcessMemoryExceeded> =>
@@ -169,7 +172,7 @@ const close = (
 export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessError, CommandExecutor.CommandExecutor> =>
   Effect.scoped(Effect.gen(function*() {
     const executor = yield* CommandExecutor.CommandExecutor
-    const killAfter = yield* forceAfter(plan.killAfter, killMargin)
+    const killAfter = yield* killAfterOf(plan)
     const command = prepare(plan)
     const cwd = Option.getOrUndefined((command as Command.StandardCommand).cwd)
     const task = (yield* CurrentTask).name || name

@@ -9,10 +9,10 @@ import * as ParseResult from "effect/ParseResult"
 import type * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { describe } from "../data/taskError.js"
-import { refused } from "./process.js"
+import { CurrentAttemptControl } from "../task/attemptControl.js"
+import { marginOf, refused } from "./process.js"
 import { isRefusal, type Refusal } from "./processOptions.js"
 import { toSink } from "./processOutput.js"
-import { forceAfter } from "./stopDeadline.js"
 import type { WorkerError, WorkerFailed } from "./workerError.js"
 import type { Plan } from "./workerOptions.js"
 import { platform, start, type Thread } from "./workerThread.js"
@@ -20,8 +20,23 @@ import { platform, start, type Thread } from "./workerThread.js"
 /** A request the worker answers, as the attempt handles it: its outputs are whatever `onOutput` takes. */
 type Request = Schema.TaggedRequest.All
 
-/** `terminate()` ends a thread at once: none of the grace is kept back for it. */
-const noMargin = (): Duration.Duration => Duration.zero
+/** When the task sets no `terminateAfter` and no supervisor bounds it with a grace. */
+const unbounded = Duration.seconds(5)
+
+/**
+ * When a thread still there after the stop asked it to close is terminated:
+ * `terminateAfter` later, if that is within the grace; otherwise once the
+ * supervisor gives up on the attempt (force-aborts its task), or, when none
+ * will (a timeout or a restart interrupted it, not a stop), the grace and a
+ * margin later. Outside a supervisor, `terminateAfter` (5 seconds by default).
+ */
+const forceOf = (plan: Plan<Request, unknown>): Effect.Effect<Effect.Effect<void>> =>
+  Effect.map(CurrentAttemptControl, ({ forceAborted, grace }) => {
+    const after = plan.terminateAfter
+    if (grace === undefined) return Effect.sleep(after ?? unbounded)
+    if (after !== undefined && Duration.lessThan(after, grace)) return Effect.sleep(after)
+    return Effect.race(forceAborted, Effect.sleep(Duration.sum(grace, marginOf(grace))))
+  })
 
 /** Why the conversation with the thread failed: the handler's failure or defect, or a message it could not pass. */
 const failureOf = (thread: Thread, cause: Cause.Cause<unknown>): WorkerFailed =>
@@ -68,12 +83,12 @@ const converse = (thread: Thread, plan: Plan<Request, unknown>): Effect.Effect<v
  * One attempt: a thread of the module is started, sent the request, and
  * the attempt succeeds when its handler ends. However the attempt ends, the
  * thread is gone before it does: asked to close (its handler interrupted),
- * then terminated past `terminateAfter` (at most the grace).
+ * then terminated (see `forceOf`).
  */
 export const attempt = (plan: Plan<Request, unknown>): Effect.Effect<void, WorkerError> =>
   Effect.scoped(Effect.gen(function*() {
-    const after = yield* forceAfter(plan.terminateAfter, noMargin)
-    const thread = yield* Effect.acquireRelease(start(plan), (thread) => thread.stop(after))
+    const force = yield* forceOf(plan)
+    const thread = yield* Effect.acquireRelease(start(plan), (thread) => thread.stop(force))
     yield* Effect.raceFirst(converse(thread, plan), thread.failed)
   })).pipe(Effect.annotateLogs({ module: plan.label }))
 

@@ -2,7 +2,6 @@
 import * as Worker from "@effect/platform/Worker"
 import { WorkerError as PlatformWorkerError } from "@effect/platform/WorkerError"
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberId from "effect/FiberId"
@@ -71,21 +70,17 @@ export class Thread {
 
   /**
    * Ends the thread: asks it to close, `terminate()`s it if it is still
-   * there after `after`, and is done once it is gone.
+   * there when `force` completes, and is done once it is gone. It runs in a
+   * finalizer: its waits are made interruptible for the race to end them.
    */
-  stop(after: Duration.Duration): Effect.Effect<void> {
+  stop(force: Effect.Effect<void>): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.state._tag === "Gone") return Effect.void
       this.worker.postMessage(close)
-      return Effect.interruptible(Deferred.await(this.gone)).pipe(
-        Effect.timeoutOption(after),
-        Effect.flatMap((ended) =>
-          Option.isSome(ended) ? Effect.void : Effect.zipRight(
-            Effect.promise(() => this.worker.terminate()),
-            Deferred.await(this.gone)
-          )
-        )
-      )
+      return Effect.raceFirst(
+        Effect.interruptible(Deferred.await(this.gone)),
+        Effect.interruptible(Effect.zipRight(force, Effect.promise(() => this.worker.terminate())))
+      ).pipe(Effect.zipRight(Deferred.await(this.gone)), Effect.asVoid)
     }).pipe(Effect.uninterruptible)
   }
 }
