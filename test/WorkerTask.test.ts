@@ -19,10 +19,10 @@ import * as RestartPolicy from "../src/RestartPolicy.js"
 import type * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import * as WorkerTask from "../src/WorkerTask.js"
+import { Behave, Square } from "./fixtures/worker/requests.js"
 import { ofTag } from "./utils/events.js"
 import { processSupervisor } from "./utils/process.js"
 import { removeWorkerModules, spinner, threadCount, workerModule } from "./utils/workers.js"
-import { Behave, Square } from "./fixtures/worker/requests.js"
 
 const once = { restart: RestartPolicy.never } as const
 const retryFast = { restart: RestartPolicy.onFailure, backoff: BackoffPolicy.constant("10 millis") } as const
@@ -83,7 +83,10 @@ describe("WorkerTask failures", () => {
     Effect.gen(function*() {
       const { add, events, outcome: outcomeOf } = yield* processSupervisor()
       const handle = yield* add(
-        WorkerTask.make("failing", workerModule("behave"), new Behave({ mode: "fail" }), { ...retryFast, maxRetries: 1 })
+        WorkerTask.make("failing", workerModule("behave"), new Behave({ mode: "fail" }), {
+          ...retryFast,
+          maxRetries: 1
+        })
       )
       const outcome = yield* outcomeOf(handle)
       assert.strictEqual(outcome._tag, "Failed")
@@ -98,7 +101,12 @@ describe("WorkerTask failures", () => {
   it.scopedLive("a handler that dies, and a worker that throws, are WorkerFailed saying so", () =>
     Effect.gen(function*() {
       const { add, outcome } = yield* processSupervisor()
-      for (const [mode, reason] of [["die", /its handler died: .*a bug in the handler/], ["throw", /it threw: .*boom/]] as const) {
+      for (
+        const [mode, reason] of [["die", /its handler died: .*a bug in the handler/], [
+          "throw",
+          /it threw: .*boom/
+        ]] as const
+      ) {
         const handle = yield* add(WorkerTask.make(mode, workerModule("behave"), new Behave({ mode }), once))
         const error = errorOf(yield* outcome(handle))
         assert.instanceOf(error, WorkerTask.WorkerFailed)
@@ -111,7 +119,10 @@ describe("WorkerTask failures", () => {
     Effect.gen(function*() {
       const { add, events, outcome: outcomeOf } = yield* processSupervisor()
       const handle = yield* add(
-        WorkerTask.make("exiting", workerModule("behave"), new Behave({ mode: "exit" }), { ...retryFast, maxRetries: 2 })
+        WorkerTask.make("exiting", workerModule("behave"), new Behave({ mode: "exit" }), {
+          ...retryFast,
+          maxRetries: 2
+        })
       )
       const outcome = yield* outcomeOf(handle)
       assert.strictEqual(outcome._tag, "Failed")
@@ -175,35 +186,42 @@ describe("WorkerTask stop", () => {
       yield* threadsBackTo(before)
     }))
 
-  it.scopedLive("100 workers that never yield are each ForceAborted past the grace; threads and heap come back", () =>
-    Effect.gen(function*() {
-      const { add, outcome, provide } = yield* processSupervisor({ grace: "10 millis" })
-      const cycle = (i: number) =>
-        Effect.gen(function*() {
-          const said = yield* Deferred.make<void>()
-          const handle = yield* add(
-            WorkerTask.make(`spin-${i}`, spinner, new Behave({ mode: "spin" }), {
-              ...once,
-              ...recording(said, [])
-            })
-          )
-          yield* within("answer", Deferred.await(said))
-          yield* provide(TaskSupervisor.remove(`spin-${i}`))
-          return (yield* outcome(handle))._tag
-        })
-      // a first round starts what the process keeps for worker threads (V8's and libuv's threads, code caches)
-      assert.deepStrictEqual(yield* Effect.forEach([0, 1], cycle, { concurrency: 2 }), ["ForceAborted", "ForceAborted"])
-      yield* threadsBackTo(0).pipe(Effect.ignore, Effect.timeout("200 millis"), Effect.ignore)
-      const threads = threadCount()
-      gc()
-      const heap = process.memoryUsage().heapUsed
-      const outcomes = yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i + 2), cycle, { concurrency: 4 })
-      assert.deepStrictEqual(new Set(outcomes), new Set(["ForceAborted"]))
-      yield* threadsBackTo(threads)
-      gc()
-      const grown = process.memoryUsage().heapUsed - heap
-      assert.isBelow(grown, 8 * 1024 * 1024, `the heap grew by ${grown} bytes over 100 cycles`)
-    }), 30_000)
+  it.scopedLive(
+    "100 workers that never yield are each ForceAborted past the grace; threads and heap come back",
+    () =>
+      Effect.gen(function*() {
+        const { add, outcome, provide } = yield* processSupervisor({ grace: "10 millis" })
+        const cycle = (i: number) =>
+          Effect.gen(function*() {
+            const said = yield* Deferred.make<void>()
+            const handle = yield* add(
+              WorkerTask.make(`spin-${i}`, spinner, new Behave({ mode: "spin" }), {
+                ...once,
+                ...recording(said, [])
+              })
+            )
+            yield* within("answer", Deferred.await(said))
+            yield* provide(TaskSupervisor.remove(`spin-${i}`))
+            return (yield* outcome(handle))._tag
+          })
+        // a first round starts what the process keeps for worker threads (V8's and libuv's threads, code caches)
+        assert.deepStrictEqual(yield* Effect.forEach([0, 1], cycle, { concurrency: 2 }), [
+          "ForceAborted",
+          "ForceAborted"
+        ])
+        yield* threadsBackTo(0).pipe(Effect.ignore, Effect.timeout("200 millis"), Effect.ignore)
+        const threads = threadCount()
+        gc()
+        const heap = process.memoryUsage().heapUsed
+        const outcomes = yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i + 2), cycle, { concurrency: 4 })
+        assert.deepStrictEqual(new Set(outcomes), new Set(["ForceAborted"]))
+        yield* threadsBackTo(threads)
+        gc()
+        const grown = process.memoryUsage().heapUsed - heap
+        assert.isBelow(grown, 8 * 1024 * 1024, `the heap grew by ${grown} bytes over 100 cycles`)
+      }),
+    30_000
+  )
 })
 
 describe("WorkerTask options", () => {
@@ -226,7 +244,9 @@ describe("WorkerTask options", () => {
         ["spawnFailure", { spawnFailure: "later" as never }, /"fatal" or "retry"/]
       ]
       for (const [field, options, reason] of cases) {
-        const error = yield* Effect.flip(add(WorkerTask.make("bad", workerModule("square"), new Square({ n: 1 }), options)))
+        const error = yield* Effect.flip(
+          add(WorkerTask.make("bad", workerModule("square"), new Square({ n: 1 }), options))
+        )
         assert.strictEqual(error._tag, "ConfigError")
         assert.strictEqual((error as { field: string }).field, `${field} of task 'bad'`)
         assert.match(error.message, reason)

@@ -9,13 +9,7 @@ import * as Cron from "./cron.js"
 import * as RestartPolicy from "./restartPolicy.js"
 import * as Retry from "./retry.js"
 import type { Settings } from "./settings.js"
-import {
-  type AutoShutdown,
-  type Group,
-  type Strategy,
-  type TaskSpec,
-  TypeId as TaskSpecTypeId
-} from "./taskSpec.js"
+import { type AutoShutdown, type Group, type Strategy, type TaskSpec, TypeId as TaskSpecTypeId } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
 /** What a timed-out attempt returns instead of its value (private: no task can return it). */

@@ -79,8 +79,11 @@ export const marginOf = (grace: Duration.Duration): Duration.Duration =>
  * supervisor's grace for SIGKILL and the reaping of the group to fit in it.
  */
 const killAfterOf = (plan: Plan): Effect.Effect<Duration.Duration> =>
-  Effect.map(grace, (bound) =>
-    bound === undefined ? plan.killAfter : Duration.min(plan.killAfter, Duration.subtract(bound, marginOf(bound))))
+  Effect.map(
+    grace,
+    (bound) =>
+      bound === undefined ? plan.killAfter : Duration.min(plan.killAfter, Duration.subtract(bound, marginOf(bound)))
+  )
 
 /** Never ends by itself; fails once the group holds more than `maxRss` in a sample. */
 const watchMemory = (plan: Plan, pid: number, limit: number): Effect.Effect<never, ProcessMemoryExceeded> =>
@@ -246,11 +249,12 @@ export const isFatalOf = (
  * The check its spec runs at admission: the refusal of one of its options,
  * or of its plan against the supervisor's `limits`, named as a field of the task.
  */
-export const checkOf = <P>(plan: P | Refusal, against?: (plan: P, limits: Limits) => Refusal | undefined) =>
-(field: (name: string) => string, limits: Limits): ConfigError | undefined => {
-  const refusal = isRefusal(plan) ? plan : against?.(plan, limits)
-  return refusal === undefined ? undefined : new ConfigError({ field: field(refusal.field), reason: refusal.reason })
-}
+export const checkOf =
+  <P>(plan: P | Refusal, against?: (plan: P, limits: Limits) => Refusal | undefined) =>
+  (field: (name: string) => string, limits: Limits): ConfigError | undefined => {
+    const refusal = isRefusal(plan) ? plan : against?.(plan, limits)
+    return refusal === undefined ? undefined : new ConfigError({ field: field(refusal.field), reason: refusal.reason })
+  }
 
 /** Whether its attempts start `Starting`: with `readyWhen` or `readyTimeout`. */
 export const awaitsReady = (plan: Plan | Refusal): boolean =>
