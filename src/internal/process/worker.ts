@@ -90,7 +90,7 @@ export const attempt = (plan: Plan<Request, unknown>): Effect.Effect<void, Worke
     const force = yield* forceOf(plan)
     const thread = yield* Effect.acquireRelease(start(plan), (thread) => thread.stop(force))
     yield* Effect.raceFirst(converse(thread, plan), thread.failed)
-  })).pipe(Effect.annotateLogs({ module: plan.label }))
+  }))
 
 /** The effect of a worker task's spec: one attempt of its plan. */
 export const effectOf = (plan: Plan<Request, unknown> | Refusal): Effect.Effect<void, WorkerError> =>

@@ -21,7 +21,7 @@ export interface WorkerOptions<O> {
 export interface Plan<Req, O> {
   /** As `new Worker` takes it. */
   readonly module: string | URL
-  /** How errors and logs name the module. */
+  /** How errors name the module: its path or URL (a `data:` URL's code left out). */
   readonly label: string
   /** The file the module is, to check it exists before each start; `undefined` for a `data:` URL. */
   readonly file: string | undefined
@@ -71,7 +71,7 @@ export const check = <Req, O>(
   }
   return {
     module,
-    label: String(module),
+    label: module instanceof URL && module.protocol === "data:" ? "a data: URL" : String(module),
     file: fileOf(module),
     request,
     workerOptions,
