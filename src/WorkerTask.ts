@@ -188,9 +188,16 @@ export type Handler<Req extends Schema.TaggedRequest.All> = (
  * @example
  * ```ts
  * // digest.worker.ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import * as WorkerTask from "effect-taskvisor/WorkerTask"
- * import { Digest } from "./requests.js"
+ *
+ * class Digest extends Schema.TaggedRequest<Digest>()("Digest", {
+ *   failure: Schema.Never,
+ *   success: Schema.String,
+ *   payload: { rounds: Schema.Number }
+ * }) {}
+ *
+ * declare const compute: (rounds: number) => string
  *
  * WorkerTask.serve(Digest, (request) => Effect.sync(() => compute(request.rounds)))
  * ```
