@@ -22,13 +22,15 @@
  *   `spawnFailure: "retry"`.
  * - **Stop.** When the attempt is interrupted (stop, timeout, restart,
  *   shutdown), the worker is sent WorkerRunner's interrupt (its handler's
- *   fiber is interrupted) and asked to close; if its thread is still there
- *   after `terminateAfter` (by default, and at most, the supervisor's grace)
- *   it is `terminate()`d, which ends even a thread spinning in
- *   `while (true) {}`. A thread gone within the grace ends the attempt as a
- *   stop does; one terminated past it leaves its task `ForceAborted`, as an
- *   in-process task that ignores interruption would. Either way the attempt
- *   ends only once the thread is gone: none is left running.
+ *   fiber is interrupted) and asked to close. A thread still there
+ *   `terminateAfter` later (when shorter than the supervisor's grace) is
+ *   `terminate()`d, which ends even one spinning in `while (true) {}`, and
+ *   the task ends as any stopped task. Without it, a thread still there when
+ *   the grace runs out leaves its task `ForceAborted`, as an in-process task
+ *   that ignores interruption would, and is terminated then (after a timeout
+ *   or a restart, where no force-abort comes, the grace and a margin after
+ *   the request). Either way the attempt ends only once the thread is gone:
+ *   none is left running.
  * - **Checked at `add`.** An invalid option, a request that is not a
  *   `Schema.TaggedRequest`, or a `terminateAfter` longer than the
  *   supervisor's grace, refuses the task where it is added, with a

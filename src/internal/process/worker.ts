@@ -43,13 +43,13 @@ const failureOf = (thread: Thread, cause: Cause.Cause<unknown>): WorkerFailed =>
   Either.match(Cause.failureOrCause(cause), {
     onLeft: (error) =>
       isPlatformWorkerError(error)
-        ? thread.handlerFailed(`a message could not pass (${error.reason}): ${describe(error.cause)}`, error)
+        ? thread.failure(`a message could not pass (${error.reason}): ${describe(error.cause)}`, error)
         : ParseResult.isParseError(error)
-        ? thread.handlerFailed(`its answer does not match the request's schema: ${error.message}`, error)
-        : thread.handlerFailed(`its handler failed: ${describe(error)}`, error),
+        ? thread.failure(`its answer does not match the request's schema: ${error.message}`, error)
+        : thread.failure(`its handler failed: ${describe(error)}`, error),
     onRight: (cause) => {
       const defect = Cause.squash(cause)
-      return thread.handlerFailed(`its handler died: ${describe(defect)}`, defect)
+      return thread.failure(`its handler died: ${describe(defect)}`, defect)
     }
   })
 

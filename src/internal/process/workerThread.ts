@@ -25,9 +25,10 @@ type State =
 
 /**
  * WorkerRunner's message asking the thread to close: its handlers are
- * interrupted, its port closed, and its event loop left to empty.
+ * interrupted, its port closed, and its event loop left to empty (the port
+ * protocol of @effect/platform-node, pinned by test/EffectInternals.test.ts).
  */
-const close = [1]
+export const closeMessage: ReadonlyArray<number> = [1]
 
 export class Thread {
   private state: State = { _tag: "Running", thrown: Option.none() }
@@ -63,8 +64,8 @@ export class Thread {
       ))
   }
 
-  /** How a failure of its handler, sent back by WorkerRunner, is reported. */
-  handlerFailed(reason: string, error: unknown): WorkerFailed {
+  /** A failure of its conversation (its handler's, sent back by WorkerRunner, or a message's), as reported. */
+  failure(reason: string, error: unknown): WorkerFailed {
     return new WorkerFailed({ module: this.module, threadId: this.worker.threadId, reason, exitCode: undefined, error })
   }
 
@@ -76,7 +77,7 @@ export class Thread {
   stop(force: Effect.Effect<void>): Effect.Effect<void> {
     return Effect.suspend(() => {
       if (this.state._tag === "Gone") return Effect.void
-      this.worker.postMessage(close)
+      this.worker.postMessage(closeMessage)
       return Effect.raceFirst(
         Effect.interruptible(Deferred.await(this.gone)),
         Effect.interruptible(Effect.zipRight(force, Effect.promise(() => this.worker.terminate())))
