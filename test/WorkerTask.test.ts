@@ -255,8 +255,10 @@ describe("WorkerTask options", () => {
         add(WorkerTask.make("plain", workerModule("square"), { _tag: "Square", n: 1 } as unknown as Square))
       )
       assert.strictEqual((request as { field: string }).field, "request of task 'plain'")
-      const module = yield* Effect.flip(add(WorkerTask.make("nowhere", "", new Square({ n: 1 }))))
-      assert.strictEqual((module as { field: string }).field, "module of task 'nowhere'")
+      for (const module of ["", "file://elsewhere/worker.mjs"]) {
+        const error = yield* Effect.flip(add(WorkerTask.make("nowhere", module, new Square({ n: 1 }))))
+        assert.strictEqual((error as { field: string }).field, "module of task 'nowhere'")
+      }
       assert.deepStrictEqual(ofTag(events, "AttemptStarting").map((e) => e.task), ["running"])
       assert.lengthOf(ofTag(events, "AttemptCanceled"), 0)
       yield* provide(TaskSupervisor.remove("running"))

@@ -33,11 +33,19 @@ export interface Plan<Req, O> {
   readonly spawnFailureIsFatal: boolean
 }
 
-/** The file a module names: a `file:` URL's path, a path as given; `undefined` for a URL of another scheme. */
-const fileOf = (module: string | URL): string | undefined => {
+/**
+ * The file a module names: a `file:` URL's path, a path as given;
+ * `undefined` for a URL of another scheme; a refusal for a `file:` URL that
+ * names no file.
+ */
+const fileOf = (module: string | URL): string | undefined | Refusal => {
   if (typeof module === "string" && !module.startsWith("file:")) return module
-  const url = typeof module === "string" ? new URL(module) : module
-  return url.protocol === "file:" ? Url.fileURLToPath(url) : undefined
+  try {
+    const url = typeof module === "string" ? new URL(module) : module
+    return url.protocol === "file:" ? Url.fileURLToPath(url) : undefined
+  } catch (error) {
+    return refuse("module", `is not a valid file URL: ${String(module)} (${String(error)})`)
+  }
 }
 
 /**
@@ -52,6 +60,8 @@ export const check = <Req, O>(
   if (!(module instanceof URL) && (typeof module !== "string" || module.length === 0)) {
     return refuse("module", "must be a path or a URL of a worker module")
   }
+  const file = fileOf(module)
+  if (isRefusal(file)) return file
   if (!Predicate.hasProperty(request, Schema.symbolSerializable) || !Predicate.hasProperty(request, "_tag")) {
     return refuse("request", "must be an instance of a Schema.TaggedRequest class")
   }
@@ -72,7 +82,7 @@ export const check = <Req, O>(
   return {
     module,
     label: module instanceof URL && module.protocol === "data:" ? "a data: URL" : String(module),
-    file: fileOf(module),
+    file,
     request,
     workerOptions,
     onOutput: options.onOutput,
