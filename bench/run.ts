@@ -7,7 +7,7 @@
  * (e.g. `--filter dynamic/`, `--filter memory`); `--update-md` replaces the
  * generated section of BENCHMARKS.md with the new report. The `cron/` rows
  * (`bench/cron.ts`) take about a minute, the `process/` rows (`bench/process.ts`)
- * about half of one. The `cluster/` rows
+ * about half of one, the `worker/` rows (`bench/worker.ts`) about as long. The `cluster/` rows
  * (`bench/cluster.ts`) start PostgreSQL and runner processes, and take about
  * three minutes of the run.
  */
@@ -27,6 +27,7 @@ import { taskvisorRssBytesPerParkedTask } from "./reference.js"
 import type { MemoryRow, Row, Target } from "./report.js"
 import { costRatio, key, markdownReport, metaOf, taskvisorOf, updateMarkdown, writeJson } from "./report.js"
 import * as scale from "./scale.js"
+import { measureWorker, workerKeys } from "./worker.js"
 import * as workloads from "./workloads.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -253,6 +254,12 @@ const main = async () => {
     const processes = await measureProcess(selected)
     rows.push(...processes.rows)
     targets.push(...processes.targets)
+  }
+  if (workerKeys.some(selected)) {
+    progress("  worker/ …")
+    const workers = await measureWorker(selected)
+    rows.push(...workers.rows)
+    targets.push(...workers.targets)
   }
   if (clusterKeys.some(selected)) {
     progress("  cluster/ …")

@@ -6,7 +6,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Command from "@effect/platform/Command"
 import type * as PlatformError from "@effect/platform/Error"
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -21,10 +21,13 @@ import * as MetricKey from "effect/MetricKey"
 import * as MetricLabel from "effect/MetricLabel"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import { Worker } from "node:worker_threads"
 import { AttemptScope } from "../src/internal/effectInternals/attemptScope.js"
 import { contextOf, ContextView, servicesOf } from "../src/internal/effectInternals/contextView.js"
 import { hookOf } from "../src/internal/effectInternals/metricRegistry.js"
 import { signalOf, spawnFailed } from "../src/internal/process/process.js"
+import { closeMessage } from "../src/internal/process/workerThread.js"
+import { removeWorkerModules, workerModule } from "./utils/workers.js"
 
 describe("attemptScope: Effect's Scope state shape", () => {
   it.effect("Effect's own scope keeps { _tag: Open, finalizers: Map } then { _tag: Closed, exit }, as AttemptScope does", () =>
@@ -248,4 +251,45 @@ describe("process: what @effect/platform-node's executor tells of a process that
       assert.strictEqual(refused.reason, "ENOENT")
       assert.include(refused.message, "working directory /no/such/dir")
     }))
+})
+
+describe("workerThread: the port protocol of @effect/platform-node's WorkerRunner", () => {
+  afterAll(removeWorkerModules)
+
+  // test/fixtures/worker/spin.mjs speaks it by hand; workerThread.ts sends `closeMessage` itself
+  it(
+    "[0] says it is ready, [0, [id, 0, payload]] is a request, answered [1, [id, 0, values]] then [1, [id, 1]]; [1] closes it",
+    async () => {
+      const worker = new Worker(workerModule("square"))
+      const messages: Array<unknown> = []
+      const received = (count: number) =>
+        new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`not ${count} messages within 10 s: ${JSON.stringify(messages)}`)),
+            10_000
+          )
+          const check = () => {
+            if (messages.length < count) return
+            clearTimeout(timer)
+            worker.off("message", push)
+            resolve()
+          }
+          const push = (message: unknown) => {
+            messages.push(message)
+            check()
+          }
+          worker.on("message", push)
+          check()
+        })
+      const exited = new Promise<number>((resolve) => worker.once("exit", resolve))
+      await received(1)
+      assert.deepStrictEqual(messages, [[0]])
+      worker.postMessage([0, [7, 0, { _tag: "Square", n: 3 }, undefined]])
+      await received(3)
+      assert.deepStrictEqual(messages.slice(1), [[1, [7, 0, [9]]], [1, [7, 1]]])
+      worker.postMessage(closeMessage)
+      assert.strictEqual(await exited, 0)
+    },
+    30_000
+  )
 })

@@ -182,4 +182,22 @@ describe("examples run as the README says", () => {
     },
     60_000
   )
+
+  // tsx compiles the program and, in each worker thread, the worker module (several seconds on a loaded machine); one
+  // count of primes, then a shutdown that waits its 1 s grace for the thread that never yields
+  it(
+    "examples/worker_thread.ts: a count completes, a thread that never yields is force-aborted, and the program ends",
+    async () => {
+      const started = example("examples/worker_thread.ts")
+      const exit = await ended(started, 90_000)
+      const output = started.output()
+      assert.match(output, /primes: 25997 primes below 300000/, output)
+      assert.match(output, /primes ended Completed/, output)
+      assert.match(output, /runaway: counting the primes below 9007199254740991/, output)
+      assert.match(output, /task_finished task=runaway outcome=outcome_force_aborted/, output)
+      assert.match(output, /runaway ended ForceAborted/, output)
+      assert.deepStrictEqual(exit, { code: 0, signal: null }, output)
+    },
+    90_000
+  )
 })

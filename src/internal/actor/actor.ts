@@ -2,6 +2,7 @@
 import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import type * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -153,6 +154,8 @@ class Actor {
   private lastProgress = 0
   /** What `TaskSpec.progress` does in this task's attempts, and, for a group, its host. */
   private readonly attemptControl: AttemptControl
+  /** Done when the task is force-aborted, for an attempt that awaits it (`AttemptControl.forceAborted`). */
+  private readonly forceAborted: Deferred.Deferred<void> | undefined
   /** With a tracer installed, from its first attempt. */
   private spans: AttemptSpans | undefined = undefined
   /** From its first attempt's end. */
@@ -182,12 +185,15 @@ class Actor {
     this.attemptEffect = Effect.interruptible(spec.body)
     this.window = spec.intensity === undefined ? undefined : new RestartWindow(spec.intensity)
     this.cron = spec.cron === undefined ? undefined : new CronRuns(spec.cron, spec.name, services)
-    this.attemptControl = spec.watchdog === undefined && !spec.hostsChildren && !spec.awaitsReady ? env.control : {
+    this.forceAborted = spec.awaitsForceAbort ? Deferred.unsafeMake<void>(FiberId.none) : undefined
+    const ownControl = spec.watchdog !== undefined || spec.hostsChildren || spec.awaitsReady || spec.awaitsForceAbort
+    this.attemptControl = !ownControl ? env.control : {
       progress: spec.watchdog === undefined ? Effect.void : Effect.sync(() => {
         this.lastProgress = this.clock.unsafeCurrentTimeMillis()
       }),
       ready: spec.awaitsReady ? Effect.sync(() => this.ready()) : Effect.void,
       grace: env.control.grace,
+      forceAborted: this.forceAborted === undefined ? Effect.never : Deferred.await(this.forceAborted),
       host: spec.hostsChildren ? { host: env.host, task } : undefined
     }
   }
@@ -854,6 +860,7 @@ class Actor {
 
   /** The task was force-aborted (see `Task.Actor`). */
   abandon(): void {
+    if (this.forceAborted !== undefined) Deferred.unsafeDone(this.forceAborted, Exit.void)
     this.spans?.end("force_aborted", "it did not stop within its grace", this.clock)
   }
 

@@ -8,7 +8,7 @@ import type { Recorder } from "../events/metrics.js"
 import * as Cron from "./cron.js"
 import * as RestartPolicy from "./restartPolicy.js"
 import * as Retry from "./retry.js"
-import type { TaskDefaults } from "./settings.js"
+import type { Settings } from "./settings.js"
 import { type AutoShutdown, type Group, type Strategy, type TaskSpec, TypeId as TaskSpecTypeId } from "./taskSpec.js"
 import * as validate from "./validate.js"
 
@@ -60,6 +60,8 @@ export interface Resolved {
   readonly cron: Cron.Plan | undefined
   /** Whether each attempt is `Starting` until its body runs `ready`. */
   readonly awaitsReady: boolean
+  /** Whether its attempt is told when its task is force-aborted (`AttemptControl.forceAborted`). */
+  readonly awaitsForceAbort: boolean
 }
 
 /** How a group supervises its children: its options resolved, its children by path in start order. */
@@ -70,6 +72,9 @@ export interface Supervision {
   readonly intensity: { readonly maxRestarts: number; readonly within: Duration.Duration } | undefined
   readonly children: ReadonlyArray<string>
 }
+
+/** The supervisor's settings a spec is resolved against. */
+export type Admission = Pick<Settings, "defaults" | "grace">
 
 /** A plain task's descendants: none, one array for all of them. */
 const noDescendants: ReadonlyArray<string> = []
@@ -84,7 +89,8 @@ const fieldOf = (name: string, field: string): string => `${field} of task '${na
  */
 export const resolve = (
   spec: TaskSpec<unknown, unknown>,
-  defaults: TaskDefaults,
+  /** The defaults it inherits, and the grace its kind's `check` may hold its options against. */
+  settings: Admission,
   /** Where its metrics go; `undefined`: nowhere (metrics are off, or it is only checked, not to run). */
   metrics: Recorder | undefined,
   /** The name it registers under: a group's child's path. */
@@ -94,6 +100,7 @@ export const resolve = (
     return new ConfigError({ field: "name", reason: `a task name must be a string, got ${String(spec.name)}` })
   }
   if (spec.name.length === 0) return new ConfigError({ field: "name", reason: "a task needs a non-empty name" })
+  const { defaults } = settings
   if (!Effect.isEffect(spec.effect)) {
     return new ConfigError({ field: fieldOf(name, "effect"), reason: "must be an Effect" })
   }
@@ -138,10 +145,10 @@ export const resolve = (
   if (watchdog instanceof ConfigError) return watchdog
   const cron = spec.cron === undefined ? undefined : Cron.check((field) => fieldOf(name, field), spec.cron)
   if (cron instanceof ConfigError) return cron
-  const refused = typeof spec.check === "function" ? spec.check((field) => fieldOf(name, field)) : undefined
+  const refused = typeof spec.check === "function" ? spec.check((field) => fieldOf(name, field), settings) : undefined
   if (refused !== undefined) return refused
   // a group's children are checked with it: a bad child refuses the group at admission
-  const group = spec.group === undefined ? undefined : checkGroup(spec, defaults, name)
+  const group = spec.group === undefined ? undefined : checkGroup(spec, settings, name)
   if (group instanceof ConfigError) return group
   const effect = spec.effect as Effect.Effect<unknown, unknown>
   return {
@@ -164,7 +171,8 @@ export const resolve = (
     descendants: group?.descendants ?? noDescendants,
     metrics,
     cron,
-    awaitsReady: spec.awaitsReady === true
+    awaitsReady: spec.awaitsReady === true,
+    awaitsForceAbort: spec.awaitsForceAbort === true
   }
 }
 
@@ -189,7 +197,7 @@ const strategies: ReadonlySet<unknown> = new Set(["oneForOne", "oneForAll", "res
  */
 const checkGroup = (
   spec: TaskSpec<unknown, unknown>,
-  defaults: TaskDefaults,
+  settings: Admission,
   name: string
 ):
   | { readonly intensity: validate.Intensity | undefined; readonly descendants: ReadonlyArray<string> }
@@ -222,7 +230,7 @@ const checkGroup = (
   }
   const descendants = new Set<string>()
   for (const child of children) {
-    const resolved = resolve(child, defaults, undefined, `${name}/${child.name}`)
+    const resolved = resolve(child, settings, undefined, `${name}/${child.name}`)
     if (resolved instanceof ConfigError) return resolved
     for (const path of [resolved.name, ...resolved.descendants]) {
       if (descendants.has(path)) {

@@ -56,12 +56,20 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   readonly cron: CronSchedule | undefined
   /** Whether each attempt is `Starting` until its body says it is ready (a child process's readiness). */
   readonly awaitsReady: boolean
+  /** Whether its attempt is told when its task is force-aborted (a worker thread is terminated then). */
+  readonly awaitsForceAbort?: boolean | undefined
   /**
    * A check of what a kind of task adds to the spec (a process task's
-   * options), run at admission with the others: the refusal, its field named
-   * by `field`, or `undefined`.
+   * options), run at admission with the others against the supervisor's
+   * `limits`: the refusal, its field named by `field`, or `undefined`.
    */
-  readonly check?: ((field: (name: string) => string) => ConfigError | undefined) | undefined
+  readonly check?: ((field: (name: string) => string, limits: Limits) => ConfigError | undefined) | undefined
+}
+
+/** What a spec's `check` may hold its options against: the supervisor's settings that bound them. */
+export interface Limits {
+  /** How long a stopped task may take to stop before it is force-aborted. */
+  readonly grace: Duration.Duration
 }
 
 /**
@@ -160,6 +168,7 @@ export type Fields = Pick<
   | "group"
   | "cron"
   | "awaitsReady"
+  | "awaitsForceAbort"
   | "check"
 >
 
@@ -183,6 +192,7 @@ export const update = <E, R>(self: TaskSpec<any, any>, fields: Partial<Fields>):
     group: self.group,
     cron: self.cron,
     awaitsReady: self.awaitsReady,
+    awaitsForceAbort: self.awaitsForceAbort,
     check: self.check,
     ...fields
   })

@@ -525,6 +525,7 @@ export const group = (
     significant: false,
     cron: undefined,
     awaitsReady: false,
+    awaitsForceAbort: false,
     group: { children, options }
   })
 }

@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
+import type { Limits } from "../config/taskSpec.js"
 import { ConfigError } from "../data/supervisorError.js"
 import { CurrentTask, grace, ready } from "../task/attemptControl.js"
 import {
@@ -69,20 +70,20 @@ export const signalOf = (error: PlatformError.PlatformError): string => {
   return /receipt of signal: (\S+)$/.exec(description)?.[1] ?? "an unknown signal"
 }
 
+/** A margin of the grace for what must come after a deadline: a tenth of it, at least 500 ms (at most half of it). */
+export const marginOf = (grace: Duration.Duration): Duration.Duration =>
+  Duration.min(Duration.max(Duration.times(grace, 0.1), Duration.millis(500)), Duration.times(grace, 0.5))
+
 /**
- * How long the group has after SIGTERM: `killAfter`, leaving of the
- * supervisor's grace a tenth of it, at least 500 ms (at most half of it), for
- * SIGKILL and the reaping of the group to fit in the grace.
+ * How long the group has after SIGTERM: `killAfter`, leaving a margin of the
+ * supervisor's grace for SIGKILL and the reaping of the group to fit in it.
  */
 const killAfterOf = (plan: Plan): Effect.Effect<Duration.Duration> =>
-  Effect.map(grace, (bound) => {
-    if (bound === undefined) return plan.killAfter
-    const margin = Duration.min(
-      Duration.max(Duration.times(bound, 0.1), Duration.millis(500)),
-      Duration.times(bound, 0.5)
-    )
-    return Duration.min(plan.killAfter, Duration.subtract(bound, margin))
-  })
+  Effect.map(
+    grace,
+    (bound) =>
+      bound === undefined ? plan.killAfter : Duration.min(plan.killAfter, Duration.subtract(bound, marginOf(bound)))
+  )
 
 /** Never ends by itself; fails once the group holds more than `maxRss` in a sample. */
 const watchMemory = (plan: Plan, pid: number, limit: number): Effect.Effect<never, ProcessMemoryExceeded> =>
@@ -217,7 +218,7 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
   }))
 
 /** What a refused plan's attempt does if it is run outside a supervisor (a supervisor refuses it at admission). */
-const refused = (refusal: Refusal): Effect.Effect<never> =>
+export const refused = (refusal: Refusal): Effect.Effect<never> =>
   Effect.die(new ConfigError({ field: refusal.field, reason: refusal.reason }))
 
 /** The effect of a process task's spec: one attempt of its plan. */
@@ -244,9 +245,16 @@ export const isFatalOf = (
   return own !== undefined && own(error) === true
 }
 
-/** The check its spec runs at admission: the refusal of one of its options, named as a field of the task. */
-export const checkOf = (plan: Plan | Refusal) => (field: (name: string) => string): ConfigError | undefined =>
-  isRefusal(plan) ? new ConfigError({ field: field(plan.field), reason: plan.reason }) : undefined
+/**
+ * The check its spec runs at admission: the refusal of one of its options,
+ * or of its plan against the supervisor's `limits`, named as a field of the task.
+ */
+export const checkOf =
+  <P>(plan: P | Refusal, against?: (plan: P, limits: Limits) => Refusal | undefined) =>
+  (field: (name: string) => string, limits: Limits): ConfigError | undefined => {
+    const refusal = isRefusal(plan) ? plan : against?.(plan, limits)
+    return refusal === undefined ? undefined : new ConfigError({ field: field(refusal.field), reason: refusal.reason })
+  }
 
 /** Whether its attempts start `Starting`: with `readyWhen` or `readyTimeout`. */
 export const awaitsReady = (plan: Plan | Refusal): boolean =>

@@ -65,7 +65,7 @@ export interface Refusal {
   readonly reason: string
 }
 
-const refuse = (field: string, reason: string): Refusal => ({ _tag: "Refusal", field, reason })
+export const refuse = (field: string, reason: string): Refusal => ({ _tag: "Refusal", field, reason })
 
 export const isRefusal = (u: unknown): u is Refusal => Predicate.isTagged(u, "Refusal")
 
@@ -86,7 +86,7 @@ const outputOf = (
     refuse(field, `must be a log level (${Array.from(levels.keys()).join(", ")}) or "ignore", got ${String(input)}`)
 }
 
-const durationOf = (field: string, input: unknown, positive: boolean): Duration.Duration | Refusal => {
+export const durationOf = (field: string, input: unknown, positive: boolean): Duration.Duration | Refusal => {
   const decoded = decodeDuration(input as Duration.DurationInput)
   if (typeof decoded === "string") return refuse(field, decoded)
   return positive && Duration.isZero(decoded) ? refuse(field, "must be greater than zero") : decoded

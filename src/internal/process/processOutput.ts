@@ -71,18 +71,23 @@ export interface Delivery {
 
 /**
  * A user sink's call, guarded: one that throws, fails, dies or returns no
- * Effect loses that line and is reported at Warning level; the next line
- * goes to it again.
+ * Effect loses that value (`what`, as the warning names it) and is reported
+ * at Warning level; the next value goes to it again.
  */
-const toSink = (onLine: (line: Line) => Effect.Effect<void>, line: Line): Effect.Effect<void> =>
+export const toSink = <A>(
+  name: string,
+  sink: (value: A) => Effect.Effect<void>,
+  value: A,
+  what: string
+): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const effect = onLine(line)
-    return Effect.isEffect(effect) ? effect : Effect.dieMessage("onLine returned no Effect")
+    const effect = sink(value)
+    return Effect.isEffect(effect) ? effect : Effect.dieMessage(`${name} returned no Effect`)
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
         ? Effect.failCause(cause)
-        : Effect.logWarning("onLine failed on a line of the process; the line is lost", cause)
+        : Effect.logWarning(`${name} failed on ${what}; it is lost`, cause)
     )
   )
 
@@ -92,7 +97,7 @@ const deliver = (delivery: Delivery, line: Line): Effect.Effect<void> =>
     delivery.level === undefined
       ? Effect.void
       : delivery.onLine !== undefined
-      ? toSink(delivery.onLine, line)
+      ? toSink("onLine", delivery.onLine, line, "a line of the process")
       : Effect.logWithLevel(delivery.level, line.text).pipe(
         Effect.annotateLogs(line.continues ? { continues: true } : {})
       )

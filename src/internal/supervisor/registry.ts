@@ -206,7 +206,7 @@ export class Registry implements Host {
 
   /** `name`: the name it registers under, a group's child's path. */
   resolve(spec: TaskSpec<unknown, unknown>, name: string = spec.name): Resolved | ConfigError {
-    return resolve(spec, this.settings.defaults, this.recorder, name)
+    return resolve(spec, this.settings, this.recorder, name)
   }
 
   /** Validate a spec and issue its id; its attempts run with the caller's context and fiber refs. */

@@ -47,6 +47,11 @@ export interface AttemptControl {
   readonly ready: Effect.Effect<void>
   /** How long a stopped task may take to stop before it is force-aborted; `undefined` outside a supervisor. */
   readonly grace: Duration.Duration | undefined
+  /**
+   * Completes when the task is force-aborted, its attempt given up on (a
+   * worker thread is terminated then); never for a task that does not await it.
+   */
+  readonly forceAborted: Effect.Effect<void>
   /** The group's host, for a group's attempt; `undefined` for another task's, and outside a supervisor. */
   readonly host: Hosted | undefined
 }
@@ -55,6 +60,7 @@ export const noControl: AttemptControl = {
   progress: Effect.void,
   ready: Effect.void,
   grace: undefined,
+  forceAborted: Effect.never,
   host: undefined
 }
 
