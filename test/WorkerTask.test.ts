@@ -220,7 +220,8 @@ describe("WorkerTask stop", () => {
         const grown = process.memoryUsage().heapUsed - heap
         assert.isBelow(grown, 8 * 1024 * 1024, `the heap grew by ${grown} bytes over 100 cycles`)
       }),
-    30_000
+    // 10 s in CI; up to 30 s seen beside other test files on a loaded 2-core machine (thread starts are what slows)
+    120_000
   )
 })
 
