@@ -13,6 +13,7 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import type { ConfigError } from "../src/SupervisorError.js"
 import * as TaskError from "../src/TaskError.js"
 import * as TaskSpec from "../src/TaskSpec.js"
+import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import * as Testing from "../src/testing.js"
 import { ofTag } from "./utils/events.js"
 import { quantileRandom } from "./utils/random.js"
@@ -149,6 +150,33 @@ describe("timeline", () => {
       ])
       assert.deepStrictEqual(timeline.attempts.map((a) => a.reason), ["slow", undefined, undefined])
     }))
+
+  it.effect("a task stopped by the run winds down on the run's clock: a step that ignores interruption, the grace", () =>
+    Effect.gen(function*() {
+      const spec = TaskSpec.restartable("job", Effect.void).pipe(TaskSpec.withBackoff(oneSecond))
+      // it hangs until it is stopped (Idle), then takes 10 s to end
+      const slow = yield* Testing.timeline(spec, [Testing.ignoresInterruption("10 seconds")])
+      assert.deepStrictEqual([slow.stopped, slow.outcome._tag, slow.endedAt], ["Idle", "Canceled", 10_000])
+      const stuck = yield* Testing.timeline(spec, [Effect.uninterruptible(Effect.sleep("1 hour"))], {
+        limit: "5 seconds",
+        config: { grace: "2 seconds" }
+      })
+      assert.deepStrictEqual([stuck.stopped, stuck.outcome._tag, stuck.endedAt], ["Limit", "ForceAborted", 7000])
+    }))
+
+  it.effect("the caller's TestClock is its own before and after a timeline: its sleeps still wake", () =>
+    Effect.gen(function*() {
+      const mine = yield* TaskSupervisor.add(TaskSpec.once("mine", Testing.takes("10 seconds", Testing.succeed())))
+      yield* Testing.settle
+      const spec = TaskSpec.restartable("job", Effect.void).pipe(
+        TaskSpec.withBackoff(oneSecond),
+        TaskSpec.withMaxRetries(4)
+      )
+      assert.strictEqual((yield* Testing.timeline(spec, ["fail"])).endedAt, 4000)
+      assert.strictEqual(yield* TestClock.currentTimeMillis, 0)
+      assert.strictEqual((yield* Testing.awaitOutcome(mine))._tag, "Completed")
+      assert.strictEqual(yield* TestClock.currentTimeMillis, 10_000)
+    }).pipe(Effect.provide(Testing.layer())))
 
   it.effect("gives up at its retry limit, the last step repeating past the history", () =>
     Effect.gen(function*() {

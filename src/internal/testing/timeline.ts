@@ -132,9 +132,13 @@ export const timeline = <E>(
     if (maxAttempts instanceof ConfigError) return Effect.fail(maxAttempts)
     const limit = options?.limit === undefined ? Duration.infinity : validate.duration("limit", options.limit)
     if (limit instanceof ConfigError) return Effect.fail(limit)
+    // in a fiber of its own, awaited (not joined): its TestContext's clock stays its own, the caller's is untouched
     return Effect.scoped(drive(supervise, spec, history, maxAttempts, limit)).pipe(
       Effect.map(({ events, outcome, stopped }) => read(events, spec.name, outcome, stopped, maxAttempts)),
-      Effect.provide(TestContext.TestContext)
+      Effect.provide(TestContext.TestContext),
+      Effect.fork,
+      Effect.flatMap(Fiber.await),
+      Effect.flatten
     )
   })
 
@@ -166,16 +170,23 @@ const drive = <E>(
     const outcome = yield* Effect.fork(awaitOutcome)
     const done = () => outcome.unsafePoll() !== null
     // the clock moves from one timer to the next until the task has ended or is to run once too often
-    const stopped: Stopped | undefined = yield* advanceUntil(() => done() || started > maxAttempts, {
+    const advance = (until: () => boolean, limit: Duration.Duration, what: string) =>
+      Effect.provideService(advanceUntil(until, { limit, what }), Recorder, supervisor.recorder)
+    const stopped: Stopped | undefined = yield* advance(
+      () => done() || started > maxAttempts,
       limit,
-      what: "the end of the timeline"
-    }).pipe(
+      "the end of the timeline"
+    ).pipe(
       Effect.map((): Stopped | undefined => done() ? undefined : "MaxAttempts"),
       Effect.catchTag("AdvanceTimeout", (timeout) => Effect.succeed(timeout.stopped)),
-      Effect.orDie,
-      Effect.provideService(Recorder, supervisor.recorder)
+      Effect.orDie
     )
-    if (stopped !== undefined) yield* supervisor.cancel(spec.name)
+    if (stopped !== undefined) {
+      // the stop runs on the run's clock too: a step that ignores interruption winds down, the grace may run out
+      const stopping = yield* Effect.fork(supervisor.cancel(spec.name))
+      yield* Effect.orDie(advance(done, Duration.infinity, "the end of the stopped task"))
+      yield* Fiber.join(stopping)
+    }
     return { events: supervisor.recorder.unsafeEvents(), outcome: yield* Fiber.join(outcome), stopped }
   })
 
