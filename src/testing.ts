@@ -309,7 +309,12 @@ export type AdvanceOptions = clock.AdvanceOptions
  * `condition` holds of the events recorded so far; it returns them. Past
  * `limit`, or when no fiber sleeps any more, it fails with `AdvanceTimeout`
  * listing the events seen; a `condition` that throws fails it with
- * `ConditionFailed`. `what` names the condition in those errors.
+ * `ConditionFailed`. `what` names the condition in those errors. A `limit`
+ * that is no finite duration, or a `step` that is not longer than zero, fails
+ * it with a `ConfigError` naming the option. Each step costs the `TestClock`
+ * a turn of the event loop (about a millisecond or more of real time): give a
+ * `limit` near what you expect, so a test that fails says so before its
+ * runner's timeout.
  *
  * @since 0.1.0
  * @category Combinators
@@ -317,7 +322,8 @@ export type AdvanceOptions = clock.AdvanceOptions
 export const advanceUntil: (
   condition: (events: ReadonlyArray<SupervisorEvent>) => boolean,
   options?: AdvanceOptions & { readonly what?: string | undefined }
-) => Effect.Effect<ReadonlyArray<SupervisorEvent>, AdvanceTimeout | ConditionFailed, Recorder> = clock.advanceUntil
+) => Effect.Effect<ReadonlyArray<SupervisorEvent>, AdvanceTimeout | ConditionFailed | ConfigError, Recorder> =
+  clock.advanceUntil
 
 /**
  * `advanceUntil` the task has finished, and its outcome: the task of a
@@ -327,8 +333,11 @@ export const advanceUntil: (
  * @category Combinators
  */
 export const awaitOutcome: {
-  <E>(handle: TaskHandle<E>, options?: AdvanceOptions): Effect.Effect<TaskOutcome<E>, AdvanceTimeout, Recorder>
-  (name: string, options?: AdvanceOptions): Effect.Effect<TaskOutcome<unknown>, AdvanceTimeout, Recorder>
+  <E>(
+    handle: TaskHandle<E>,
+    options?: AdvanceOptions
+  ): Effect.Effect<TaskOutcome<E>, AdvanceTimeout | ConfigError, Recorder>
+  (name: string, options?: AdvanceOptions): Effect.Effect<TaskOutcome<unknown>, AdvanceTimeout | ConfigError, Recorder>
 } = clock.awaitOutcome
 
 // ---------------------------------------------------------------------------
@@ -359,7 +368,9 @@ export type ExpectOptions = expect.ExpectOptions
  * event table: with `task`, only that task's events (other tasks' are
  * ignored); `mode` `exact` (the default), `prefix` or `subsequence`. A
  * mismatch fails with `EventsMismatch`, whose message lines up expected and
- * seen events.
+ * seen events. A field given as an array must be the whole array. A list
+ * that names no event kind, or a `mode` or `task` of the wrong kind, fails
+ * with a `ConfigError` naming it.
  *
  * @example
  * ```ts
@@ -380,7 +391,7 @@ export type ExpectOptions = expect.ExpectOptions
 export const expectEvents: (
   expected: ReadonlyArray<Expected>,
   options?: ExpectOptions
-) => Effect.Effect<void, EventsMismatch, Recorder> = expect.expectEvents
+) => Effect.Effect<void, EventsMismatch | ConfigError, Recorder> = expect.expectEvents
 
 /**
  * The kinds of the events, in order: the compact form of what happened.

@@ -11,10 +11,18 @@ import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import { Bus } from "../src/internal/events/bus.js"
 import * as RestartPolicy from "../src/RestartPolicy.js"
 import * as Subscriber from "../src/Subscriber.js"
+import type { ConfigError } from "../src/SupervisorError.js"
 import * as TaskOutcome from "../src/TaskOutcome.js"
 import * as TaskSpec from "../src/TaskSpec.js"
 import * as TaskSupervisor from "../src/TaskSupervisor.js"
 import * as Testing from "../src/testing.js"
+
+/** What an `expectEvents` that does not hold fails with (a `ConfigError` is a defect here). */
+const mismatch = <R>(check: Effect.Effect<void, Testing.EventsMismatch | ConfigError, R>) =>
+  Effect.flatMap(
+    Effect.flip(check),
+    (error) => error._tag === "EventsMismatch" ? Effect.succeed(error) : Effect.die(error)
+  )
 
 const second = BackoffPolicy.constant("1 second")
 
@@ -200,10 +208,45 @@ describe("the clock", () => {
     Effect.gen(function*() {
       yield* TaskSupervisor.add(TaskSpec.once("parked", Testing.hang))
       const idle = yield* Effect.flip(Testing.awaitOutcome("parked"))
+      assert(idle._tag === "AdvanceTimeout")
       assert.deepStrictEqual([idle.stopped, idle.elapsed], ["Idle", 0])
+      // with a step too: no fiber asleep, so nothing can happen however far the clock moves
+      const stepped = yield* Effect.flip(Testing.advanceUntil(() => false, { step: "1 second", limit: "2 minutes" }))
+      assert(stepped._tag === "AdvanceTimeout")
+      assert.deepStrictEqual([stepped.stopped, stepped.elapsed], ["Idle", 0])
       assert.match(idle.message, /^the outcome of parked did not happen .* nothing is scheduled to wake up/)
       const never = yield* Effect.flip(Testing.awaitOutcome("ghost", { limit: "1 second" }))
       assert.strictEqual(never._tag, "AdvanceTimeout")
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("a limit that is no finite duration, or a step not longer than zero, is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.once("ticking", Effect.forever(Effect.sleep("1 second"))))
+      const refused = (options: Testing.AdvanceOptions) =>
+        Effect.map(
+          Effect.flip(Testing.advanceUntil(() => false, options)),
+          (error) => error._tag === "ConfigError" ? `${error.field}: ${error.reason}` : error._tag
+        )
+      assert.deepStrictEqual([
+        yield* refused({ step: 0 }),
+        yield* refused({ step: -5 }),
+        yield* refused({ step: Number.NaN }),
+        yield* refused({ step: "x" as Duration.DurationInput }),
+        yield* refused({ limit: -1 }),
+        yield* refused({ limit: Infinity }),
+        yield* refused({ limit: "abc" as Duration.DurationInput })
+      ], [
+        "step: must be longer than zero",
+        "step: must not be negative, got -5",
+        "step: must be a duration, got NaN",
+        "step: must be a duration, got \"x\"",
+        "limit: must not be negative, got -1",
+        "limit: must be finite",
+        "limit: must be a duration, got \"abc\""
+      ])
+      assert.strictEqual(yield* TestClock.currentTimeMillis, 0, "nothing moved")
+      const outcome = yield* Effect.flip(Testing.awaitOutcome("ticking", { step: 0 }))
+      assert.strictEqual(outcome._tag, "ConfigError")
     }).pipe(Effect.provide(Testing.layer())))
 
   it.effect("a condition that throws fails with ConditionFailed, carrying what it threw", () =>
@@ -277,20 +320,68 @@ describe("expectEvents", () => {
           "  ≠ AttemptSucceeded | #4 @0ms flaky AttemptFailed attempt=1 duration=0 reason=\"503\""
         ].join("\n")
       )
-      const short = yield* Effect.flip(Testing.expectEvents(flakyEvents.slice(0, 8), { task: "flaky" }))
+      const short = yield* mismatch(Testing.expectEvents(flakyEvents.slice(0, 8), { task: "flaky" }))
       assert.match(short.diff.at(-1)!, /^\+ +\| #\d+ @1000ms flaky TaskRemoved$/)
-      const long = yield* Effect.flip(Testing.expectEvents([...flakyEvents, "TaskAdded"], { task: "flaky" }))
+      const long = yield* mismatch(Testing.expectEvents([...flakyEvents, "TaskAdded"], { task: "flaky" }))
       assert.match(long.diff.at(-1)!, /^- TaskAdded +\| \(none\)$/)
-      const field = yield* Effect.flip(
+      const field = yield* mismatch(
         Testing.expectEvents([{ _tag: "BackoffScheduled", delay: "2 seconds" }], { task: "flaky", mode: "subsequence" })
       )
       assert.deepStrictEqual(field.diff, [
         "- BackoffScheduled delay=\"2 seconds\" | (not found after the events above)"
       ])
-      const order = yield* Effect.flip(
+      const order = yield* mismatch(
         Testing.expectEvents(["AttemptSucceeded", "AttemptFailed"], { task: "flaky", mode: "subsequence" })
       )
       assert.deepStrictEqual(order.diff.map((l) => l.slice(0, 1)), ["=", "-"])
+    }).pipe(Effect.provide(Testing.layer())))
+})
+
+describe("expectEvents, given fields and bad input", () => {
+  it.effect("a field given as an array must be the whole array", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.once("a", Testing.ignoresInterruption("1 hour")))
+      yield* TaskSupervisor.add(TaskSpec.once("b", Testing.ignoresInterruption("1 hour")))
+      yield* Testing.settle
+      yield* Effect.fork(TaskSupervisor.shutdown)
+      yield* Testing.advanceUntil((events) => events.some((e) => e._tag === "GraceExceeded"))
+      yield* Testing.expectEvents([{ _tag: "GraceExceeded", stuck: ["a", "b"] }], { mode: "subsequence" })
+      for (const stuck of [[], ["a"], ["a", "b", "c"], ["b", "a"]]) {
+        const error = yield* mismatch(Testing.expectEvents([{ _tag: "GraceExceeded", stuck }], { mode: "subsequence" }))
+        assert.match(error.diff[0], /^- GraceExceeded stuck=/, JSON.stringify(stuck))
+      }
+    }).pipe(Effect.provide(Testing.layer({ grace: "1 second" }))))
+
+  it.effect("a list that names no event kind, a mode or a task of the wrong kind is a ConfigError naming it", () =>
+    Effect.gen(function*() {
+      yield* TaskSupervisor.add(TaskSpec.once("job", Effect.void))
+      const circular: Record<string, unknown> = {}
+      circular.self = circular
+      const refused = (expected: unknown, options?: unknown) =>
+        Effect.map(
+          Effect.flip(Testing.expectEvents(expected as Array<Testing.Expected>, options as Testing.ExpectOptions)),
+          (error) => error._tag === "ConfigError" ? `${error.field}: ${error.reason}` : error._tag
+        )
+      assert.deepStrictEqual([
+        yield* refused("TaskAdded"),
+        yield* refused(["TaskAdded", "AttemptStarted"]),
+        yield* refused([null]),
+        yield* refused([{ attempt: 1 }]),
+        yield* refused([{ _tag: "$is" }]),
+        yield* refused(["TaskAdded"], { mode: "exactly" }),
+        yield* refused(["TaskAdded"], { task: {} }),
+        // a value that has no JSON is shown all the same, and only compared
+        yield* refused([{ _tag: "TaskAdded", task: circular }, { _tag: "TaskAdded", id: 1n }], { mode: "prefix" })
+      ], [
+        "expected: must be an array of events",
+        "expected[1]: must be an event kind, or an object with an event kind as _tag, got \"AttemptStarted\"",
+        "expected[0]: must be an event kind, or an object with an event kind as _tag, got null",
+        "expected[0]: must be an event kind, or an object with an event kind as _tag, got {\"attempt\":1}",
+        "expected[0]: must be an event kind, or an object with an event kind as _tag, got \"$is\"",
+        "mode: must be exact, prefix or subsequence, got \"exactly\"",
+        "task: must be a task's name or id",
+        "EventsMismatch"
+      ])
     }).pipe(Effect.provide(Testing.layer())))
 })
 

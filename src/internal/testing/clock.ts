@@ -3,6 +3,8 @@ import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
+import * as validate from "../config/validate.js"
+import { ConfigError } from "../data/supervisorError.js"
 import type { SupervisorEvent } from "../data/supervisorEvent.js"
 import type { TaskOutcome } from "../data/taskOutcome.js"
 import type { TaskHandle } from "../task/taskHandle.js"
@@ -24,22 +26,38 @@ export interface AdvanceOptions {
   readonly limit?: Duration.DurationInput | undefined
 }
 
-/** Steps past which a zero-delay loop is given up on, wherever the clock is. */
-const maxSteps = 100_000
+/** Steps past which a zero-delay loop is given up on, wherever the clock is (each step costs the TestClock a turn of the event loop). */
+const maxSteps = 10_000
+
+/** How `advance` moves the clock, in milliseconds: each `step` (`undefined`: to the next wake-up), `limit` in all. */
+export interface Bounds {
+  readonly step: number | undefined
+  readonly limit: number
+}
+
+/** The options read: a `limit` (1 hour by default) and a `step` (none by default) that are durations, `step` above zero. */
+const boundsOf = (options: AdvanceOptions | undefined): Bounds | ConfigError => {
+  const limit = validate.duration("limit", options?.limit ?? "1 hour")
+  if (limit instanceof ConfigError) return limit
+  if (options?.step === undefined) return { step: undefined, limit: Duration.toMillis(limit) }
+  const step = validate.duration("step", options.step)
+  if (step instanceof ConfigError) return step
+  return Duration.toMillis(step) > 0
+    ? { step: Duration.toMillis(step), limit: Duration.toMillis(limit) }
+    : new ConfigError({ field: "step", reason: "must be longer than zero" })
+}
 
 /**
  * Settle, then step the clock and settle until `found` gives a value (the events recorded so far in hand), at most
  * `limit` of clock time; `AdvanceTimeout`, naming `what` and listing the events, past it or when nothing is scheduled.
  */
-const advanceFor = <A>(
+export const advance = <A>(
   what: string,
   found: (events: ReadonlyArray<SupervisorEvent>) => A | undefined | ConditionFailed,
-  options: AdvanceOptions | undefined
+  { limit, step }: Bounds
 ): Effect.Effect<A, AdvanceTimeout | ConditionFailed, Recorder> =>
   Effect.gen(function*() {
     const recorder = yield* Recorder
-    const limit = Duration.toMillis(options?.limit ?? "1 hour")
-    const step = options?.step === undefined ? undefined : Duration.toMillis(options.step)
     const start = yield* TestClock.currentTimeMillis
     const timeout = (elapsed: number, stopped: "Limit" | "Idle") =>
       new AdvanceTimeout({ what, elapsed, stopped, seen: recorder.unsafeEvents().map(line) })
@@ -51,21 +69,29 @@ const advanceFor = <A>(
       const now = yield* TestClock.currentTimeMillis
       const elapsed = now - start
       if (elapsed >= limit || steps >= maxSteps) return yield* timeout(elapsed, "Limit")
-      let by = step
-      if (by === undefined) {
-        const wakeups = yield* TestClock.sleeps()
-        if (Chunk.isEmpty(wakeups)) return yield* timeout(elapsed, "Idle")
-        by = Math.max(0, Math.min(...Chunk.toReadonlyArray(wakeups)) - now)
-      }
+      // with no fiber asleep, nothing can happen however far the clock moves
+      const wakeups = yield* TestClock.sleeps()
+      if (Chunk.isEmpty(wakeups)) return yield* timeout(elapsed, "Idle")
+      const by = step ?? Math.max(0, Math.min(...Chunk.toReadonlyArray(wakeups)) - now)
       yield* TestClock.adjust(Math.min(by, limit - elapsed))
       yield* settle
     }
   })
 
+/** `advance` with the options given, once they are read. */
+const advanceFor = <A>(
+  what: string,
+  found: (events: ReadonlyArray<SupervisorEvent>) => A | undefined | ConditionFailed,
+  options: AdvanceOptions | undefined
+): Effect.Effect<A, AdvanceTimeout | ConditionFailed | ConfigError, Recorder> => {
+  const bounds = boundsOf(options)
+  return bounds instanceof ConfigError ? Effect.fail(bounds) : advance(what, found, bounds)
+}
+
 export const advanceUntil = (
   condition: (events: ReadonlyArray<SupervisorEvent>) => boolean,
   options?: AdvanceOptions & { readonly what?: string | undefined }
-): Effect.Effect<ReadonlyArray<SupervisorEvent>, AdvanceTimeout | ConditionFailed, Recorder> => {
+): Effect.Effect<ReadonlyArray<SupervisorEvent>, AdvanceTimeout | ConditionFailed | ConfigError, Recorder> => {
   const what = options?.what ?? "the condition"
   return advanceFor(what, (events) => {
     try {
@@ -92,14 +118,14 @@ export const awaitOutcome: {
   <E>(
     handle: TaskHandle<E>,
     options?: AdvanceOptions
-  ): Effect.Effect<TaskOutcome<E>, AdvanceTimeout, Recorder>
-  (name: string, options?: AdvanceOptions): Effect.Effect<TaskOutcome<unknown>, AdvanceTimeout, Recorder>
+  ): Effect.Effect<TaskOutcome<E>, AdvanceTimeout | ConfigError, Recorder>
+  (name: string, options?: AdvanceOptions): Effect.Effect<TaskOutcome<unknown>, AdvanceTimeout | ConfigError, Recorder>
 } = (target: TaskHandle<unknown> | string, options?: AdvanceOptions) =>
   Effect.flatMap(
     advanceFor(
       `the outcome of ${typeof target === "string" ? target : `${target.name} (#${target.id})`}`,
       (events) => finishOf(events, target),
       options
-    ) as Effect.Effect<{ readonly outcome: TaskOutcome<unknown> }, AdvanceTimeout, Recorder>,
+    ) as Effect.Effect<{ readonly outcome: TaskOutcome<unknown> }, AdvanceTimeout | ConfigError, Recorder>,
     (finished) => typeof target === "string" ? Effect.succeed(finished.outcome) : target.await
   )

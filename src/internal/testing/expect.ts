@@ -3,7 +3,9 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Equal from "effect/Equal"
 import * as Predicate from "effect/Predicate"
+import { ConfigError } from "../data/supervisorError.js"
 import type { Kind, SupervisorEvent } from "../data/supervisorEvent.js"
+import { Constructors } from "../data/supervisorEvent.js"
 import { EventsMismatch } from "./errors.js"
 import { isOf, line, Recorder } from "./recorder.js"
 
@@ -36,6 +38,9 @@ const same = (seen: unknown, expected: unknown): boolean => {
     const decoded = Duration.decodeUnknown(expected)
     return decoded._tag === "Some" && Equal.equals(seen, decoded.value)
   }
+  if (Array.isArray(expected)) {
+    return Array.isArray(seen) && seen.length === expected.length && expected.every((value, i) => same(seen[i], value))
+  }
   if (Predicate.isObject(expected) && !Equal.isEqual(expected) && Predicate.isObject(seen)) {
     return Object.entries(expected).every(([key, value]) => same((seen as Record<string, unknown>)[key], value))
   }
@@ -45,15 +50,54 @@ const same = (seen: unknown, expected: unknown): boolean => {
 const matches = (event: SupervisorEvent, expected: Expected): boolean =>
   typeof expected === "string" ? event._tag === expected : same(event, expected)
 
+/** A value given to match, as a diff line shows it: JSON where it has one, else what `String` makes of it. */
+const valueOf = (value: unknown): string => {
+  if (Duration.isDuration(value)) return Duration.format(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
 const show = (expected: Expected): string =>
   typeof expected === "string"
     ? expected
     : [
       expected._tag,
-      ...Object.entries(expected).filter(([key]) => key !== "_tag").map(([key, value]) =>
-        `${key}=${Duration.isDuration(value) ? Duration.format(value) : JSON.stringify(value)}`
-      )
+      ...Object.entries(expected).filter(([key]) => key !== "_tag").map(([key, value]) => `${key}=${valueOf(value)}`)
     ].join(" ")
+
+const modes: ReadonlySet<unknown> = new Set(["exact", "prefix", "subsequence"])
+
+const isKind = (tag: unknown): boolean =>
+  typeof tag === "string" && tag !== "$is" && tag !== "$match" && Object.hasOwn(Constructors, tag)
+
+/** What `expectEvents` was given, checked: a list of kinds or kinds with fields, a mode, a task. */
+const refusal = (expected: ReadonlyArray<Expected>, options: ExpectOptions | undefined): ConfigError | undefined => {
+  if (!Array.isArray(expected)) return new ConfigError({ field: "expected", reason: "must be an array of events" })
+  for (let i = 0; i < expected.length; i++) {
+    const e: unknown = expected[i]
+    const tag = Predicate.hasProperty(e, "_tag") ? e._tag : e
+    if (!isKind(tag)) {
+      return new ConfigError({
+        field: `expected[${i}]`,
+        reason: `must be an event kind, or an object with an event kind as _tag, got ${valueOf(tag)}`
+      })
+    }
+  }
+  if (options?.mode !== undefined && !modes.has(options.mode)) {
+    return new ConfigError({
+      field: "mode",
+      reason: `must be exact, prefix or subsequence, got ${valueOf(options.mode)}`
+    })
+  }
+  const task = options?.task
+  if (task !== undefined && typeof task !== "string" && typeof task !== "number") {
+    return new ConfigError({ field: "task", reason: "must be a task's name or id" })
+  }
+  return undefined
+}
 
 /** The comparison's lines, or `undefined` when the events match. */
 export const compare = (
@@ -100,8 +144,10 @@ export const compare = (
 export const expectEvents = (
   expected: ReadonlyArray<Expected>,
   options?: ExpectOptions
-): Effect.Effect<void, EventsMismatch, Recorder> =>
-  Effect.flatMap(Recorder, (recorder) => {
+): Effect.Effect<void, EventsMismatch | ConfigError, Recorder> =>
+  Effect.flatMap(Recorder, (recorder): Effect.Effect<void, EventsMismatch | ConfigError> => {
+    const refused = refusal(expected, options)
+    if (refused !== undefined) return Effect.fail(refused)
     const task = options?.task
     const mode = options?.mode ?? "exact"
     const all = recorder.unsafeEvents()

@@ -11,7 +11,7 @@ import { ConfigError } from "../data/supervisorError.js"
 import type { SupervisorEvent } from "../data/supervisorEvent.js"
 import * as TaskOutcome from "../data/taskOutcome.js"
 import { CurrentTask } from "../task/attemptControl.js"
-import { advanceUntil } from "./clock.js"
+import { advance } from "./clock.js"
 import type { RecorderService } from "./recorder.js"
 import { Recorder } from "./recorder.js"
 import * as scripts from "./scripts.js"
@@ -170,12 +170,16 @@ const drive = <E>(
     const outcome = yield* Effect.fork(awaitOutcome)
     const done = () => outcome.unsafePoll() !== null
     // the clock moves from one timer to the next until the task has ended or is to run once too often
-    const advance = (until: () => boolean, limit: Duration.Duration, what: string) =>
-      Effect.provideService(advanceUntil(until, { limit, what }), Recorder, supervisor.recorder)
-    const stopped: Stopped | undefined = yield* advance(
+    const until = (what: string, holds: () => boolean, limit: number) =>
+      Effect.provideService(
+        advance(what, () => holds() || undefined, { limit, step: undefined }),
+        Recorder,
+        supervisor.recorder
+      )
+    const stopped: Stopped | undefined = yield* until(
+      "the end of the timeline",
       () => done() || started > maxAttempts,
-      limit,
-      "the end of the timeline"
+      Duration.toMillis(limit)
     ).pipe(
       Effect.map((): Stopped | undefined => done() ? undefined : "MaxAttempts"),
       Effect.catchTag("AdvanceTimeout", (timeout) => Effect.succeed(timeout.stopped)),
@@ -184,7 +188,7 @@ const drive = <E>(
     if (stopped !== undefined) {
       // the stop runs on the run's clock too: a step that ignores interruption winds down, the grace may run out
       const stopping = yield* Effect.fork(supervisor.cancel(spec.name))
-      yield* Effect.orDie(advance(done, Duration.infinity, "the end of the stopped task"))
+      yield* Effect.orDie(until("the end of the stopped task", done, Infinity))
       yield* Fiber.join(stopping)
     }
     return { events: supervisor.recorder.unsafeEvents(), outcome: yield* Fiber.join(outcome), stopped }
