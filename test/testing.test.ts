@@ -4,8 +4,13 @@
  * overflows a subscriber included.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as BackoffPolicy from "../src/BackoffPolicy.js"
 import { Bus } from "../src/internal/events/bus.js"
@@ -427,6 +432,22 @@ describe("the recorder", () => {
         }),
         Testing.layer({ subscribers: [subscriber] })
       )
+    }))
+
+  it.effect("keeps the events of the shutdown that closing the layer's scope runs", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(Testing.layer({ grace: "1 second" }), scope)
+      yield* TaskSupervisor.add(TaskSpec.once("stuck", Testing.ignoresInterruption("1 hour"))).pipe(
+        Effect.provide(context)
+      )
+      yield* Testing.settle
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Testing.settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
+      const kinds = Testing.kinds(yield* Context.get(context, Testing.Recorder).events)
+      assert.includeMembers([...kinds], ["ShutdownRequested", "GraceExceeded", "TaskFinished"])
     }))
 
   it.effect("the bus's observe hook: each event in seq order as it is published, until stopped, after the bus closed too", () =>

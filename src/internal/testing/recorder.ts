@@ -17,20 +17,16 @@ export interface RecorderService {
 export class Recorder extends Context.Tag("effect-taskvisor/testing/Recorder")<Recorder, RecorderService>() {}
 
 /**
- * A recorder observing the bus of the registry of the context, from its build until its scope closes. Nothing bounds
- * it: it is for tests.
+ * A recorder observing the bus of the registry of the context from its build on, the supervisor's shutdown included
+ * (the layers built over the supervisor close before it: an observer stopped with them would miss the shutdown's
+ * events); it goes with the bus. Nothing bounds it: it is for tests.
  */
-export const layer: Layer.Layer<Recorder, never, SupervisorRegistry> = Layer.scoped(
+export const layer: Layer.Layer<Recorder, never, SupervisorRegistry> = Layer.effect(
   Recorder,
-  Effect.flatMap(SupervisorRegistry, (registry) => {
+  Effect.map(SupervisorRegistry, (registry) => {
     const recorded: Array<SupervisorEvent> = []
-    return Effect.as(
-      Effect.acquireRelease(
-        Effect.sync(() => registry.bus.observe((event) => void recorded.push(event))),
-        (stop) => Effect.sync(stop)
-      ),
-      { events: Effect.sync(() => recorded.slice()), unsafeEvents: () => recorded }
-    )
+    registry.bus.observe((event) => void recorded.push(event))
+    return { events: Effect.sync(() => recorded.slice()), unsafeEvents: () => recorded }
   })
 )
 
