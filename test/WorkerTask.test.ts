@@ -130,6 +130,8 @@ describe("WorkerTask failures", () => {
       const failed = ofTag(events, "AttemptFailed", "exiting")
       assert.deepStrictEqual(failed.map((e) => e.exitCode), [3, 3, 3])
       assert.match(failed[0].reason, /exited with code 3/)
+      // the thread's id as it ran (Node reads -1 once it has exited)
+      assert.match(failed[0].reason, /worker thread [1-9]\d* of /)
     }))
 
   it.scopedLive("a module that does not exist is a WorkerSpawnFailed, Fatal at once", () =>
@@ -241,6 +243,7 @@ describe("WorkerTask options", () => {
         ["terminateAfter", { terminateAfter: "3 seconds" }, /at most the supervisor's grace \(2s\), got 3s/],
         ["terminateAfter", { terminateAfter: -1 }, /negative/],
         ["workerOptions", { workerOptions: { eval: true } }, /eval is not supported/],
+        ["workerOptions", { workerOptions: { eval: 1 as never } }, /eval is not supported/],
         ["onOutput", { onOutput: 1 as never }, /must be a function/],
         ["spawnFailure", { spawnFailure: "later" as never }, /"fatal" or "retry"/]
       ]

@@ -67,7 +67,8 @@ export const check = <Req, O>(
   }
   const workerOptions = options.workerOptions ?? {}
   if (!Predicate.isRecord(workerOptions)) return refuse("workerOptions", "must be an object of Worker options")
-  if (workerOptions.eval === true) return refuse("workerOptions", "eval is not supported: pass a module instead")
+  // Node reads any truthy `eval` as code to run
+  if (workerOptions.eval) return refuse("workerOptions", "eval is not supported: pass a module instead")
   if (options.onOutput !== undefined && !Predicate.isFunction(options.onOutput)) {
     return refuse("onOutput", "must be a function")
   }

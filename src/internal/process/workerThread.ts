@@ -33,8 +33,11 @@ export const closeMessage: ReadonlyArray<number> = [1]
 export class Thread {
   private state: State = { _tag: "Running", thrown: Option.none() }
   private readonly gone = Deferred.unsafeMake<Ended>(FiberId.none)
+  /** Its id, read as it starts: Node sets `threadId` to -1 once the thread has exited. */
+  readonly threadId: number
 
   constructor(readonly worker: WorkerThreads.Worker, private readonly module: string) {
+    this.threadId = worker.threadId
     worker.on("error", (error) => {
       if (this.state._tag === "Running" && Option.isNone(this.state.thrown)) {
         this.state = { _tag: "Running", thrown: Option.some(error) }
@@ -53,7 +56,7 @@ export class Thread {
       Effect.fail(
         new WorkerFailed({
           module: this.module,
-          threadId: this.worker.threadId,
+          threadId: this.threadId,
           reason: Option.match(thrown, {
             onNone: () => `it exited with code ${code} before it answered`,
             onSome: (error) => `it threw: ${describe(error)}`
@@ -66,7 +69,7 @@ export class Thread {
 
   /** A failure of its conversation (its handler's, sent back by WorkerRunner, or a message's), as reported. */
   failure(reason: string, error: unknown): WorkerFailed {
-    return new WorkerFailed({ module: this.module, threadId: this.worker.threadId, reason, exitCode: undefined, error })
+    return new WorkerFailed({ module: this.module, threadId: this.threadId, reason, exitCode: undefined, error })
   }
 
   /**
