@@ -47,6 +47,9 @@ export type {
    * - `equal`: uniform in `[delay / 2, delay]`;
    * - `randomizedBand`: uniform in `[first, min(3 × delay, max)]` (can exceed the delay).
    *
+   * Then the policy's floor, and a floor of 1 ms when the delay is not zero:
+   * `full` never draws 0 (`preview` gives each bound as drawn).
+   *
    * @since 0.1.0
    * @category Models
    */
@@ -213,7 +216,8 @@ export const toSchedule: (self: BackoffPolicy) => Schedule.Schedule<Duration.Dur
  * policy's schedule and its decision), so under the same seeded `Random` they
  * are the delays a supervised task schedules (its `BackoffScheduled` events),
  * with no supervisor. A value that is not a valid policy, or an `n` that is
- * not a whole number `>= 0`, fails with a `ConfigError` naming `policy` or `n`.
+ * not a whole number from 0 to 100,000, fails with a `ConfigError` naming
+ * `policy` or `n`.
  *
  * @example
  * ```ts

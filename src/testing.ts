@@ -195,8 +195,9 @@ export const attempts: <const S extends readonly [Step<any, any, any>, ...Array<
   scripts.attempts
 
 /**
- * A body whose first `n` attempts fail with `error`, then runs `then` (by
- * default, succeeds) on every attempt after.
+ * A body whose first `n` attempts fail with `error` (`Infinity`: every
+ * one), then runs `then` (by default, succeeds) on every attempt after. A
+ * count that is no whole number `>= 0` makes the body die saying so.
  *
  * @since 0.1.0
  * @category Constructors

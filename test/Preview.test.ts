@@ -101,7 +101,7 @@ describe("BackoffPolicy.preview", () => {
       const invalid = yield* refusal(BackoffPolicy.preview(BackoffPolicy.exponential(-1), 3))
       assert.strictEqual(invalid.field, "policy")
       assert.match(invalid.reason, /first/)
-      for (const n of [-1, 1.5, Number.NaN, Infinity, "3" as unknown as number]) {
+      for (const n of [-1, 1.5, Number.NaN, Infinity, 100_001, "3" as unknown as number]) {
         const error = yield* refusal(BackoffPolicy.preview(BackoffPolicy.defaultPolicy, n))
         assert.strictEqual(error._tag, "ConfigError")
         assert.strictEqual(error.field, "n", String(n))

@@ -4,6 +4,7 @@
  * overflows a subscriber included.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -115,6 +116,29 @@ describe("scripted steps", () => {
         task: "flaky",
         mode: "subsequence"
       })
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.effect("failTimes costs nothing per failure (Infinity: always), and a count that is no whole number dies saying so", () =>
+    Effect.gen(function*() {
+      const always = yield* TaskSupervisor.add(
+        TaskSpec.restartable("always", Testing.failTimes(Infinity, "503")).pipe(
+          TaskSpec.withBackoff(second),
+          TaskSpec.withMaxRetries(3)
+        )
+      )
+      assert.strictEqual((yield* Testing.awaitOutcome(always))._tag, "Failed")
+      // built at once and small, however many failures it scripts
+      const many = Testing.failTimes(1e9, "503")
+      assert.strictEqual(yield* Effect.flip(many), "503")
+      for (const n of [-1, Number.NaN, 1.5, "2" as unknown as number]) {
+        const defect = yield* Effect.sandbox(Testing.failTimes(n, "503")).pipe(Effect.flip, Effect.map(Cause.pretty))
+        assert.include(defect, `Testing.failTimes needs a whole number of failures (>= 0, or Infinity), got ${n}`)
+      }
+      const none = yield* Effect.sandbox(Testing.attempts(...([] as unknown as [Testing.Step]))).pipe(
+        Effect.flip,
+        Effect.map(Cause.pretty)
+      )
+      assert.include(none, "Testing.attempts needs at least one step")
     }).pipe(Effect.provide(Testing.layer())))
 
   it.effect("hang runs until stopped; ignoresInterruption(d) goes on for d after the stop and returns", () =>

@@ -94,6 +94,9 @@ export interface Delay {
   readonly max: Duration.Duration
 }
 
+/** The most delays a preview gives: each is a step of the schedule and an object, so a bound keeps it to a test's size. */
+export const maxPreview = 100_000
+
 export const preview: {
   (n: number): (self: BackoffPolicy.BackoffPolicy) => Effect.Effect<ReadonlyArray<Delay>, ConfigError>
   (self: BackoffPolicy.BackoffPolicy, n: number): Effect.Effect<ReadonlyArray<Delay>, ConfigError>
@@ -105,6 +108,9 @@ export const preview: {
       if (typeof runnable === "string") return Effect.fail(new ConfigError({ field: "policy", reason: runnable }))
       const count = validate.integer("n", n, 0)
       if (count instanceof ConfigError) return Effect.fail(count)
+      if (count > maxPreview) {
+        return Effect.fail(new ConfigError({ field: "n", reason: `must be at most ${maxPreview}, got ${count}` }))
+      }
       return Effect.gen(function*() {
         const delays: Array<Delay> = []
         let state = runnable.initial

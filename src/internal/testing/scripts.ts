@@ -41,7 +41,9 @@ type Steps = readonly [Step<any, any, any>, ...Array<Step<any, any, any>>]
 
 /** Attempt `i` (from 1; 1 outside a task) runs `steps[i - 1]`, the last step once they run out. */
 const script = <A, E, R>(steps: ReadonlyArray<Step<A, E, R>>): Effect.Effect<A, E, R> =>
-  Effect.flatMap(CurrentTask, ({ attempt }) => steps[Math.min(Math.max(attempt, 1), steps.length) - 1])
+  steps.length === 0
+    ? Effect.dieMessage("Testing.attempts needs at least one step")
+    : Effect.flatMap(CurrentTask, ({ attempt }) => steps[Math.min(Math.max(attempt, 1), steps.length) - 1])
 
 export const attempts = <const S extends Steps>(
   ...steps: S
@@ -52,4 +54,8 @@ export const failTimes = <E, A = void, E2 = never, R = never>(
   n: number,
   error: E,
   then: Step<A, E2, R> = succeed() as Step<any, never>
-): Effect.Effect<A, E | E2, R> => script<A, E | E2, R>([...Array.from({ length: n }, () => fail(error)), then])
+): Effect.Effect<A, E | E2, R> =>
+  typeof n === "number" && n >= 0 && (Number.isInteger(n) || n === Infinity)
+    ? Effect.flatMap(CurrentTask, ({ attempt }): Effect.Effect<A, E | E2, R> =>
+      Math.max(attempt, 1) <= n ? fail(error) : then)
+    : Effect.dieMessage(`Testing.failTimes needs a whole number of failures (>= 0, or Infinity), got ${String(n)}`)
