@@ -1,10 +1,11 @@
 /**
  * Worker tasks with real worker threads: typed requests and answers, a
  * handler that fails, a worker that throws or exits (retryable, with its
- * reason), a module that does not exist (Fatal), a cooperative worker
- * stopped within the grace, one that never yields terminated past it
- * (ForceAborted) with no thread left after 100 such stops, and options
- * refused at `add`.
+ * reason), a module that does not exist (Fatal, or retried with
+ * `spawnFailure: "retry"`), a cooperative worker stopped within the grace,
+ * one that never yields terminated after `terminateAfter`, after a timeout's
+ * grace, or past the grace of a stop (ForceAborted) with no thread left after
+ * 100 such stops, and options refused at `add`.
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -148,6 +149,21 @@ describe("WorkerTask failures", () => {
       assert.match(error.message, /cannot start a worker thread of \/nonexistent\/worker\.mjs: ENOENT/)
       assert.lengthOf(ofTag(events, "AttemptStarting", "missing"), 1)
     }))
+  it.scopedLive("with spawnFailure retry, a module that does not exist is retried per the policy, then Failed", () =>
+    Effect.gen(function*() {
+      const { add, events, outcome: outcomeOf } = yield* processSupervisor()
+      const handle = yield* add(
+        WorkerTask.make("missing", "/nonexistent/worker.mjs", new Square({ n: 1 }), {
+          ...retryFast,
+          maxRetries: 2,
+          spawnFailure: "retry"
+        })
+      )
+      const outcome = yield* outcomeOf(handle)
+      assert.strictEqual(outcome._tag, "Failed")
+      assert.instanceOf(errorOf(outcome), WorkerTask.WorkerSpawnFailed)
+      assert.lengthOf(ofTag(events, "AttemptStarting", "missing"), 3)
+    }))
 })
 
 describe("WorkerTask stop", () => {
@@ -185,6 +201,23 @@ describe("WorkerTask stop", () => {
       yield* within("answer", Deferred.await(said))
       yield* provide(TaskSupervisor.remove("spinner"))
       assert.strictEqual((yield* outcome(handle))._tag, "Canceled")
+      yield* threadsBackTo(before)
+    }))
+
+  it.scopedLive("a worker that never yields and times out is terminated after the grace; the attempt is retried", () =>
+    Effect.gen(function*() {
+      const { add, events, outcome } = yield* processSupervisor({ grace: "300 millis" })
+      const before = threadCount()
+      const handle = yield* add(
+        WorkerTask.make("stuck", workerModule("behave"), new Behave({ mode: "spin" }), {
+          ...retryFast,
+          timeout: "200 millis",
+          maxRetries: 1
+        })
+      )
+      // no force-abort follows a timeout: each thread is terminated a grace (and a margin) after its stop request
+      assert.strictEqual((yield* outcome(handle))._tag, "Failed")
+      assert.lengthOf(ofTag(events, "AttemptTimedOut", "stuck"), 2)
       yield* threadsBackTo(before)
     }))
 
