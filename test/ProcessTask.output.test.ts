@@ -5,6 +5,7 @@
  * marked; `readyWhen` holds the attempt `Starting` until a line matches,
  * `readyTimeout` fails it or, alone, makes it ready.
  */
+import * as Command from "@effect/platform/Command"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
@@ -26,6 +27,8 @@ import { has, node, processSupervisor } from "./utils/process.js"
 
 interface Logged {
   readonly level: string
+  /** The cause logged with the message, as `Cause.pretty` prints it ("" for none). */
+  readonly cause: string
   readonly message: unknown
   readonly annotations: Record<string, unknown>
 }
@@ -33,9 +36,10 @@ interface Logged {
 /** A logger that keeps what is logged, to provide around `add` (attempts run with their caller's fiber refs). */
 const keeping = () => {
   const logged: Array<Logged> = []
-  const logger = Logger.make<unknown, void>(({ annotations, logLevel, message }) =>
+  const logger = Logger.make<unknown, void>(({ annotations, cause, logLevel, message }) =>
     void logged.push({
       level: logLevel.label,
+      cause: Cause.isEmpty(cause) ? "" : Cause.pretty(cause),
       message: Array.isArray(message) && message.length === 1 ? message[0] : message,
       annotations: Object.fromEntries(HashMap.toEntries(annotations))
     })
@@ -158,6 +162,52 @@ describe("ProcessTask output", () => {
       const reports = logged.filter((entry) => String(entry.message).startsWith("onLine failed"))
       assert.lengthOf(reports, 3)
       assert.isTrue(reports.every((entry) => entry.level === "WARN" && entry.annotations.task === "faulty"))
+    }))
+})
+
+describe("ProcessTask output, sinks that misbehave", () => {
+  const sh = (script: string) => Command.make("sh", "-c", script)
+  const within = <A, E>(effect: Effect.Effect<A, E>) =>
+    Effect.timeoutFail(effect, { duration: "10 seconds", onTimeout: () => new Error("no outcome within 10 s") })
+
+  it.scopedLive("an onLine that never returns holds neither the attempt's end nor its stop past the output's deadline", () =>
+    Effect.gen(function*() {
+      const { add, outcome, provide } = yield* processSupervisor({ grace: "5 seconds" })
+      const stuck = { ...once, onLine: () => Effect.never, killAfter: "500 millis" } as const
+      const ended = yield* add(ProcessTask.make("ended", sh("echo 1"), stuck))
+      assert.strictEqual((yield* within(outcome(ended)))._tag, "Completed")
+      const stopped = yield* add(ProcessTask.make("stopped", sh("echo 1; sleep 30"), stuck))
+      yield* Effect.sleep("200 millis")
+      yield* provide(TaskSupervisor.remove("stopped"))
+      // within the grace: Canceled, not ForceAborted
+      assert.strictEqual((yield* within(outcome(stopped)))._tag, "Canceled")
+    }))
+
+  it.scopedLive("an onLine or a readyWhen that returns a Promise (an async function) is reported, and nothing crashes", () =>
+    Effect.gen(function*() {
+      const { add, outcome } = yield* processSupervisor()
+      const { layer, logged } = keeping()
+      const rejecting = yield* add(ProcessTask.make("rejecting", sh("echo 1; echo 2"), {
+        ...once,
+        onLine: (() => Promise.reject(new Error("rejected"))) as unknown as () => Effect.Effect<void>
+      })).pipe(Effect.provide(layer))
+      assert.strictEqual((yield* within(outcome(rejecting)))._tag, "Completed")
+      const reports = logged.filter((entry) => String(entry.message).startsWith("onLine failed"))
+      assert.lengthOf(reports, 2)
+      assert.isTrue(
+        reports.every((entry) => entry.cause.includes("onLine returned a Promise, not an Effect")),
+        reports.map((entry) => entry.cause).join("\n")
+      )
+      const asyncReady = yield* add(ProcessTask.make("async-ready", sh("echo up; sleep 5"), {
+        ...once,
+        readyWhen: (async () => {
+          throw new Error("rejected")
+        }) as unknown as (line: string) => boolean,
+        readyTimeout: "500 millis"
+      })).pipe(Effect.provide(layer))
+      const notReady = yield* within(outcome(asyncReady))
+      assert.strictEqual(notReady._tag, "Failed")
+      assert.isTrue(logged.some((entry) => String(entry.message).startsWith("readyWhen returned a Promise")))
     }))
 })
 

@@ -23,7 +23,7 @@ import {
 } from "./processError.js"
 import * as Group from "./processGroup.js"
 import { isRefusal, type Plan, type Refusal } from "./processOptions.js"
-import { type Delivery, pump } from "./processOutput.js"
+import { type Delivery, pump, settledPromise } from "./processOutput.js"
 
 /**
  * The command as the plan runs it: its environment only what is inherited,
@@ -120,7 +120,11 @@ const readinessCheck = (plan: Plan, matched: Deferred.Deferred<void>) => (text: 
   return Effect.flatMap(Deferred.isDone(matched), (done) => {
     if (done) return Effect.void
     try {
-      return readyWhen(text) === true ? Deferred.succeed(matched, undefined) : Effect.void
+      const answer: unknown = readyWhen(text)
+      if (settledPromise(answer)) {
+        return Effect.logWarning("readyWhen returned a Promise, not true or false; it counts as no match")
+      }
+      return answer === true ? Deferred.succeed(matched, undefined) : Effect.void
     } catch (error) {
       return Effect.logWarning("readyWhen threw on a line of the process; it counts as no match", error)
     }
@@ -149,7 +153,8 @@ const ended = (pid: number, exit: Exit) =>
  * its group is stopped (SIGTERM, SIGKILL after `killAfter`), then its
  * output is read to the end, which comes once the group is gone (unless a
  * process that left the group holds its pipes: then at most `drainAtLeast`
- * or `killAfter` later).
+ * or `killAfter` later, when the reading is interrupted; a sink that does
+ * not let go is left after as long again).
  */
 const close = (
   child: CommandExecutor.Process,
@@ -162,8 +167,11 @@ const close = (
       Effect.interruptible(Fiber.await(pumps)).pipe(Effect.timeout(Duration.max(killAfter, drainAtLeast)))
     ),
     Effect.ignore,
-    Effect.zipRight(Fiber.interrupt(pumps)),
-    Effect.asVoid
+    // past it the reading is interrupted; awaited at most as long again, for a sink that does not let go
+    Effect.zipRight(
+      Effect.interruptible(Fiber.interrupt(pumps)).pipe(Effect.timeout(Duration.max(killAfter, drainAtLeast)))
+    ),
+    Effect.ignore
   )
 
 /**
@@ -192,10 +200,11 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
     const { child, pumps } = yield* executor.start(command).pipe(
       Effect.mapError(spawnFailed(plan.command.command, cwd)),
       Effect.flatMap((child) =>
-        Effect.forkDaemon(Effect.all([
+        // interruptible, though forked where nothing may interrupt: `close` ends it past its deadline
+        Effect.forkDaemon(Effect.interruptible(Effect.all([
           pump(child.stdout, "stdout", child.pid, plan.maxLineLength, delivery(plan.stdout)),
           pump(child.stderr, "stderr", child.pid, plan.maxLineLength, delivery(plan.stderr))
-        ], { concurrency: 2, discard: true })).pipe(
+        ], { concurrency: 2, discard: true }))).pipe(
           Effect.tap((pumps) => Effect.addFinalizer(() => close(child, pumps, killAfter))),
           Effect.map((pumps) => ({ child, pumps }))
         )

@@ -2,6 +2,7 @@
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import type * as LogLevel from "effect/LogLevel"
+import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { Line } from "./processOptions.js"
 
@@ -74,6 +75,16 @@ export interface Delivery {
  * Effect loses that value (`what`, as the warning names it) and is reported
  * at Warning level; the next value goes to it again.
  */
+/**
+ * What a user function returned that is not what it should be, made harmless: a Promise (an `async` function) has its
+ * rejection handled here, or it would end the process as an unhandled rejection. `true` when it was a Promise.
+ */
+export const settledPromise = (value: unknown): boolean => {
+  if (!Predicate.isPromiseLike(value)) return false
+  value.then(undefined, () => undefined)
+  return true
+}
+
 export const toSink = <A>(
   name: string,
   sink: (value: A) => Effect.Effect<void>,
@@ -81,8 +92,9 @@ export const toSink = <A>(
   what: string
 ): Effect.Effect<void> =>
   Effect.suspend(() => {
-    const effect = sink(value)
-    return Effect.isEffect(effect) ? effect : Effect.dieMessage(`${name} returned no Effect`)
+    const effect: unknown = sink(value)
+    if (Effect.isEffect(effect)) return effect as Effect.Effect<void>
+    return Effect.dieMessage(`${name} returned ${settledPromise(effect) ? "a Promise, not an Effect" : "no Effect"}`)
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
