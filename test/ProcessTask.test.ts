@@ -146,6 +146,15 @@ describe("ProcessTask spawn failures", () => {
       assert.include(error.message, `working directory ${missing}`)
     }))
 
+  it.scopedLive("a working directory that is a file is Fatal with ENOTDIR, naming it", () =>
+    Effect.gen(function*() {
+      const { error, outcome } = yield* refused("filecwd", node("exit.mjs", "0"), { cwd: notExecutable })
+      assert.strictEqual(outcome._tag, "Fatal")
+      assert.instanceOf(error, ProcessTask.ProcessSpawnFailed)
+      assert.strictEqual(error.reason, "ENOTDIR")
+      assert.include(error.message, `working directory ${notExecutable}`)
+    }))
+
   it.scopedLive("a file that is not executable is Fatal with EACCES", () =>
     Effect.gen(function*() {
       const { error, outcome } = yield* refused("noexec", Command.make(notExecutable))
@@ -211,6 +220,10 @@ describe("ProcessTask options are checked at add", () => {
     ["spawnFailure", { spawnFailure: "maybe" as any }, /"fatal" or "retry"/],
     ["env", { env: { A: 1 as any } }, /string values/],
     ["cwd", { cwd: "" }, /non-empty/],
+    ["cwd", { cwd: "/tmp\0x" }, /no NUL/],
+    ["env", { env: { X: "a\0b" } }, /no NUL/],
+    ["env", { env: { "A=B": "c" } }, /no "="/],
+    ["env", { env: { "": "c" } }, /non-empty/],
     ["inheritEnv", { inheritEnv: "PATH" as any }, /array of variable names/],
     ["stdout", { stdout: "Loud" as any }, /log level/],
     ["onLine", { onLine: "console" as any }, /function/],
@@ -234,6 +247,9 @@ describe("ProcessTask options are checked at add", () => {
         add(ProcessTask.make("piped", Command.pipeTo(node("exit.mjs"), node("exit.mjs"))))
       )
       assert.strictEqual((piped as { field: string }).field, "command of task 'piped'")
+      const nul = yield* Effect.flip(add(ProcessTask.make("nul", Command.make("echo", "a\0b"))))
+      assert.strictEqual((nul as { field: string }).field, "command of task 'nul'")
+      assert.match(nul.message, /NUL/)
       assert.lengthOf(ofTag(events, "AttemptStarting"), 0)
     }))
 })

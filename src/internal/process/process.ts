@@ -12,6 +12,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schedule from "effect/Schedule"
 import type { Limits } from "../config/taskSpec.js"
 import { ConfigError } from "../data/supervisorError.js"
+import { describe } from "../data/taskError.js"
 import { CurrentTask, grace, ready } from "../task/attemptControl.js"
 import {
   type ProcessError,
@@ -58,6 +59,22 @@ export const spawnFailed =
       description: error._tag === "SystemError" ? error.description ?? error.message : error.message
     })
   }
+
+/**
+ * What Node's `spawn` threw where the executor does not catch it (a working
+ * directory that is a file: `ENOTDIR`), as a spawn failure with its code;
+ * any other defect stays one.
+ */
+const spawnThrew = (command: string, cwd: string | undefined) => (defect: unknown) =>
+  Predicate.hasProperty(defect, "code") && typeof defect.code === "string"
+    ? Effect.fail(
+      new ProcessSpawnFailed({
+        reason: defect.code,
+        target: cwd === undefined ? `command ${command}` : `command ${command} in working directory ${cwd}`,
+        description: describe(defect)
+      })
+    )
+    : Effect.die(defect)
 
 /**
  * The signal named by the executor's failure of `exitCode` for a process a
@@ -199,6 +216,7 @@ export const attempt = (name: string, plan: Plan): Effect.Effect<void, ProcessEr
     // can come between them, and runs before the executor's own release (SIGTERM only, then a wait without end).
     const { child, pumps } = yield* executor.start(command).pipe(
       Effect.mapError(spawnFailed(plan.command.command, cwd)),
+      Effect.catchAllDefect(spawnThrew(plan.command.command, cwd)),
       Effect.flatMap((child) =>
         // interruptible, though forked where nothing may interrupt: `close` ends it past its deadline
         Effect.forkDaemon(Effect.interruptible(Effect.all([

@@ -125,10 +125,26 @@ export const check = (command: unknown, options: ProcessOptions): Plan | Refusal
   if (spawnFailure !== "fatal" && spawnFailure !== "retry") {
     return refuse("spawnFailure", `must be "fatal" or "retry", got ${String(spawnFailure)}`)
   }
+  // the OS takes no NUL in a command, an argument, a path or a variable, nor "=" in a variable's name
+  const { args, command: program } = command as Command.StandardCommand
+  if ([program, ...args].some((part) => part.includes("\0"))) {
+    return refuse("command", "its program and arguments must not hold a NUL character")
+  }
   const env = options.env ?? {}
   if (!isStringRecord(env)) return refuse("env", "must be an object of string values")
-  if (options.cwd !== undefined && (typeof options.cwd !== "string" || options.cwd.length === 0)) {
-    return refuse("cwd", "must be a non-empty path")
+  for (const [name, value] of Object.entries(env)) {
+    if (name.length === 0 || name.includes("=") || name.includes("\0") || value.includes("\0")) {
+      return refuse(
+        "env",
+        `a variable's name must be non-empty with no "=" or NUL, its value no NUL, got ${JSON.stringify(name)}`
+      )
+    }
+  }
+  if (
+    options.cwd !== undefined &&
+    (typeof options.cwd !== "string" || options.cwd.length === 0 || options.cwd.includes("\0"))
+  ) {
+    return refuse("cwd", "must be a non-empty path with no NUL character")
   }
   const inherit = options.inheritEnv ?? ["PATH"]
   let inheritEnv: true | ReadonlyArray<string>
