@@ -33,8 +33,9 @@
  * - **Readiness.** With `readyWhen` (a `RegExp` or a predicate on a line of
  *   either stream) the attempt is `Starting` until a line matches, and fails
  *   `ProcessNotReady` if `readyTimeout` passes first; with `readyTimeout`
- *   alone it is ready once the process has run that long. A `readyWhen` that
- *   throws is logged and counts as no match. A process that exits before it
+ *   alone it is ready once the process has run that long. A predicate
+ *   matches when it returns `true` (not any truthy value); one that throws,
+ *   or returns a Promise, is logged and counts as no match. A process that exits before it
  *   is ready ends its attempt as any exit does.
  * - **Stop.** The child leads a process group of its own. When the attempt
  *   is interrupted (stop, timeout, restart, shutdown), the group gets
