@@ -245,7 +245,8 @@ export const hang: Step<never, never> = scripts.hang
 
 /**
  * The attempt fails with a `ScriptedExit` carrying exit code `code`, as a
- * child process that exits with it.
+ * child process that exits with it. A code that is not from 1 to 255 (0 is
+ * success) makes the step die saying so.
  *
  * @since 0.1.0
  * @category Constructors

@@ -367,6 +367,26 @@ describe("expectEvents", () => {
 })
 
 describe("expectEvents, given fields and bad input", () => {
+  it.effect("a field given as an object that is not plain (an Error, a Date) is compared whole, not by its no fields", () =>
+    Effect.gen(function*() {
+      const cause = new Error("503")
+      yield* TaskSupervisor.add(TaskSpec.once("t", Testing.fail(cause)))
+      yield* Testing.awaitOutcome("t")
+      const outcome = (cause: unknown) => [{ _tag: "TaskFinished", outcome: { _tag: "Failed", cause } } as never]
+      const error = yield* mismatch(
+        Testing.expectEvents(outcome(new Error("nope")), { task: "t", mode: "subsequence" })
+      )
+      assert.match(error.diff[0], /^- TaskFinished/)
+      const dated = yield* mismatch(Testing.expectEvents(outcome(new Date(0)), { task: "t", mode: "subsequence" }))
+      assert.match(dated.diff[0], /^- TaskFinished/)
+      // an Equal value is compared as Equal does: the cause the task failed with
+      yield* Testing.expectEvents(outcome(Cause.fail(cause)), { task: "t", mode: "subsequence" })
+      for (const code of [0, -1, 256, 1.5, Number.NaN]) {
+        const defect = yield* Effect.sandbox(Testing.exitCode(code)).pipe(Effect.flip, Effect.map(Cause.pretty))
+        assert.include(defect, `Testing.exitCode needs an exit code from 1 to 255 (0 is success), got ${code}`)
+      }
+    }).pipe(Effect.provide(Testing.layer())))
+
   it.effect("a field given as an array must be the whole array", () =>
     Effect.gen(function*() {
       yield* TaskSupervisor.add(TaskSpec.once("a", Testing.ignoresInterruption("1 hour")))

@@ -32,6 +32,16 @@ export interface ExpectOptions {
   readonly mode?: "exact" | "prefix" | "subsequence" | undefined
 }
 
+/**
+ * A plain object given to match (`{ _tag: "Failed" }`): matched by the fields it gives. Any other object (an `Error`,
+ * a `Date`, a class's instance, an `Equal` value) has no fields to go by and is compared as `Equal.equals` does.
+ */
+const isPlain = (value: unknown): value is object => {
+  if (!Predicate.isObject(value) || Equal.isEqual(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
 /** Whether a field seen has the value expected: a duration as any input, an object by the fields it gives. */
 const same = (seen: unknown, expected: unknown): boolean => {
   if (Duration.isDuration(seen)) {
@@ -41,7 +51,7 @@ const same = (seen: unknown, expected: unknown): boolean => {
   if (Array.isArray(expected)) {
     return Array.isArray(seen) && seen.length === expected.length && expected.every((value, i) => same(seen[i], value))
   }
-  if (Predicate.isObject(expected) && !Equal.isEqual(expected) && Predicate.isObject(seen)) {
+  if (isPlain(expected) && Predicate.isObject(seen)) {
     return Object.entries(expected).every(([key, value]) => same((seen as Record<string, unknown>)[key], value))
   }
   return Equal.equals(seen, expected)

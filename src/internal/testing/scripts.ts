@@ -18,7 +18,10 @@ export const die = (defect: unknown): Step<never, never> => Effect.die(defect)
 
 export const hang: Step<never, never> = Effect.never
 
-export const exitCode = (code: number): Step<never, ScriptedExit> => Effect.fail(new ScriptedExit({ exitCode: code }))
+export const exitCode = (code: number): Step<never, ScriptedExit> =>
+  Number.isInteger(code) && code >= 1 && code <= 255
+    ? Effect.fail(new ScriptedExit({ exitCode: code }))
+    : Effect.dieMessage(`Testing.exitCode needs an exit code from 1 to 255 (0 is success), got ${String(code)}`)
 
 export const takes = <A, E, R>(duration: Duration.DurationInput, step: Step<A, E, R>): Step<A, E, R> =>
   Effect.zipRight(Effect.sleep(duration), step)
