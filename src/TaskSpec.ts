@@ -175,7 +175,8 @@ export const make = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>, opti
     significant: false,
     group: undefined,
     cron: undefined,
-    awaitsReady: false
+    awaitsReady: false,
+    awaitsForceAbort: false
   })
 
 /**

@@ -95,7 +95,7 @@ export interface Delay {
 }
 
 /** The most delays a preview gives: each is a step of the schedule and an object, so a bound keeps it to a test's size. */
-export const maxPreview = 100_000
+const maxPreview = 100_000
 
 export const preview: {
   (n: number): (self: BackoffPolicy.BackoffPolicy) => Effect.Effect<ReadonlyArray<Delay>, ConfigError>

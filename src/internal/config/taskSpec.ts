@@ -57,7 +57,7 @@ export interface TaskSpec<out E = never, out R = never> extends Pipeable, Inspec
   /** Whether each attempt is `Starting` until its body says it is ready (a child process's readiness). */
   readonly awaitsReady: boolean
   /** Whether its attempt is told when its task is force-aborted (a worker thread is terminated then). */
-  readonly awaitsForceAbort?: boolean | undefined
+  readonly awaitsForceAbort: boolean
   /**
    * A check of what a kind of task adds to the spec (a process task's
    * options), run at admission with the others against the supervisor's

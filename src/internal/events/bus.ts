@@ -118,7 +118,7 @@ export class Bus {
   private seq = 0
   private sinks: Array<Sink> = []
   /** Called with every event as it is published, in `seq` order, before any sink gets it. */
-  private observers: Array<(event: SupervisorEvent.SupervisorEvent) => void> = []
+  private readonly observers: Array<(event: SupervisorEvent.SupervisorEvent) => void> = []
   /** Each attached subscriber's sink and worker. */
   private readonly attached = new Map<Attached, { readonly sink: Sink; readonly worker: Fiber.RuntimeFiber<void> }>()
   private closed = false
@@ -190,15 +190,12 @@ export class Bus {
   }
 
   /**
-   * Call `observer` with every event published from now on, synchronously, in `seq` order, until the returned
-   * function is called; the bus closing does not end it. Nothing bounds or drops it, so it must be quick and must not
-   * throw: it is for tests (the test kit's recorder), not for production listeners, which are subscribers.
+   * Call `observer` with every event published from now on, synchronously, in `seq` order, for the bus's life (its
+   * close does not end it: the shutdown's last events come after). Nothing bounds or drops it, so it must be quick and
+   * must not throw: it is for tests (the test kit's recorder), not for production listeners, which are subscribers.
    */
-  observe(observer: (event: SupervisorEvent.SupervisorEvent) => void): () => void {
-    this.observers = [...this.observers, observer]
-    return () => {
-      this.observers = this.observers.filter((o) => o !== observer)
-    }
+  observe(observer: (event: SupervisorEvent.SupervisorEvent) => void): void {
+    this.observers.push(observer)
   }
 
   /** Start a worker fiber for a subscriber, in its own context, fed by its own bounded mailbox. */
