@@ -22,7 +22,7 @@ import { execFileSync, spawn } from "node:child_process"
 import type { Workload } from "./harness.js"
 import { formatValue, measure, measurePair, median, progress, resultOfFigures } from "./harness.js"
 import type { Row, Target } from "./report.js"
-import { key } from "./report.js"
+import { costTarget, key } from "./report.js"
 import { benchInput, supervisorIn } from "./workloads.js"
 
 /** Runs per sample of the spawn rows. */
@@ -149,14 +149,14 @@ export const measureProcess = async (
       baseline,
       note: `@effect/platform's executor alone, output drained: ${formatValue("perOp", executor.value.median)} µs/run`
     })
-    const ratio = result.value.median / baseline.value.median
-    targets.push({
-      name: "spawn-to-exit of a trivial program under the supervisor ≤ 1.2× a bare `child_process.spawn`",
-      measured: `${ratio.toFixed(2)}× (${formatValue("perOp", result.value.median)} vs ${
-        formatValue("perOp", baseline.value.median)
-      } µs)`,
-      pass: ratio <= 1.2
-    })
+    targets.push(
+      costTarget(
+        "spawn-to-exit of a trivial program under the supervisor ≤ 1.2× a bare `child_process.spawn`",
+        result,
+        baseline,
+        1.2
+      )
+    )
   }
 
   if (selected(key(stopRow))) {

@@ -53,6 +53,16 @@ const cost = (kind: Kind, value: number): number => kind === "rate" ? 1e6 / valu
 export const costRatio = (kind: Kind, value: number, otherKind: Kind, other: number): number =>
   cost(kind, value) / cost(otherKind, other)
 
+/**
+ * The target that `result` costs at most `limit` times `baseline`, their medians compared per operation (a rate as
+ * its µs per operation), the measure showing both.
+ */
+export const costTarget = (name: string, result: Result, baseline: Result, limit: number): Target => {
+  const ratio = costRatio(result.kind, result.value.median, baseline.kind, baseline.value.median)
+  const perOp = (r: Result) => formatValue("perOp", cost(r.kind, r.value.median))
+  return { name, measured: `${ratio.toFixed(2)}× (${perOp(result)} vs ${perOp(baseline)} µs)`, pass: ratio <= limit }
+}
+
 export const key = (result: { readonly id: string; readonly param: string }): string => `${result.id}/${result.param}`
 
 export const taskvisorOf = (result: Result): number | undefined =>

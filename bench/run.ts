@@ -25,7 +25,7 @@ import { measureInChild } from "./memory.js"
 import { measureProcess, processKeys } from "./process.js"
 import { taskvisorRssBytesPerParkedTask } from "./reference.js"
 import type { MemoryRow, Row, Target } from "./report.js"
-import { costRatio, key, markdownReport, metaOf, taskvisorOf, updateMarkdown, writeJson } from "./report.js"
+import { costRatio, costTarget, key, markdownReport, metaOf, taskvisorOf, updateMarkdown, writeJson } from "./report.js"
 import * as scale from "./scale.js"
 import { measureWorker, workerKeys } from "./worker.js"
 import * as workloads from "./workloads.js"
@@ -292,29 +292,13 @@ const evaluate = (rows: ReadonlyArray<Row>, memory: ReadonlyArray<MemoryRow>): A
     r.baseline === undefined
       ? Number.NaN
       : costRatio(r.result.kind, r.result.value.median, r.baseline.kind, r.baseline.value.median)
-  const perOp = (r: Result) => formatValue("perOp", r.kind === "rate" ? 1e6 / r.value.median : r.value.median)
   /** A row against its baseline: at most `limit` times its cost. */
   const atMost = (k: string, limit: number, name: string) => {
     const r = row(k)
-    if (r === undefined || r.baseline === undefined) return
-    const ratio = ratioOf(r)
-    targets.push({
-      name,
-      measured: `${ratio.toFixed(2)}× (${perOp(r.result)} vs ${perOp(r.baseline)} µs)`,
-      pass: ratio <= limit
-    })
+    if (r !== undefined && r.baseline !== undefined) targets.push(costTarget(name, r.result, r.baseline, limit))
   }
 
-  const add = row("dynamic/add/1000 adds")
-  const fiberMapAdd = add?.baseline
-  if (add !== undefined && fiberMapAdd !== undefined) {
-    const ratio = ratioOf(add)
-    targets.push({
-      name: "`add` ≤ 2× `FiberMap.run` of the same body, default config (metrics on)",
-      measured: `${ratio.toFixed(2)}× (${perOp(add.result)} vs ${perOp(fiberMapAdd)} µs)`,
-      pass: ratio <= 2
-    })
-  }
+  atMost("dynamic/add/1000 adds", 2, "`add` ≤ 2× `FiberMap.run` of the same body, default config (metrics on)")
   atMost(
     "lifecycle/instant/instant",
     1.2,

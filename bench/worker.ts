@@ -23,9 +23,9 @@ import * as Fs from "node:fs"
 import { Worker } from "node:worker_threads"
 import { Behave, Square } from "../test/fixtures/worker/requests.js"
 import { removeWorkerModules, spinner, workerModule } from "../test/utils/workers.js"
-import { formatValue, measurePair, progress, resultOfFigures } from "./harness.js"
+import { measurePair, progress, resultOfFigures } from "./harness.js"
 import type { Row, Target } from "./report.js"
-import { key } from "./report.js"
+import { costTarget, key } from "./report.js"
 import { benchInput, supervisorIn } from "./workloads.js"
 
 /** Starts per sample of the start rows. */
@@ -161,14 +161,14 @@ export const measureWorker = async (
       const [result, baseline] = await measurePair(Effect.runSync(supervised(scope)), bare)
       await Effect.runPromise(Scope.close(scope, Exit.void))
       rows.push({ result, baseline })
-      const ratio = result.value.median / baseline.value.median
-      targets.push({
-        name: "start-to-first-message of a worker task ≤ 1.2× a bare `new Worker` of the same module",
-        measured: `${ratio.toFixed(2)}× (${formatValue("perOp", result.value.median)} vs ${
-          formatValue("perOp", baseline.value.median)
-        } µs)`,
-        pass: ratio <= 1.2
-      })
+      targets.push(
+        costTarget(
+          "start-to-first-message of a worker task ≤ 1.2× a bare `new Worker` of the same module",
+          result,
+          baseline,
+          1.2
+        )
+      )
     }
 
     if (selected(key(abortRow))) {
